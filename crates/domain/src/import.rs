@@ -1,0 +1,890 @@
+//! Import of the national purchase file of "ma cantine" (CSV or XLSX), pure and streaming.
+//!
+//! Behaves like the platform's import: exactly the national column set (header names
+//! compared case-insensitively, spaces around them ignored), comma / semicolon / tab
+//! separators sniffed from the header line, 10 MB maximum, prices rounded half-down to
+//! cents, a file with any bad row rejected whole with every error listed by line and column,
+//! a file already imported (same SHA-256 digest) refused. Registered sites and known digests
+//! are inputs, so the caller (app, server, CLI) decides what is known.
+//! Variant: files keyed by the platform's canteen id (`cantine_id` instead of `siret`).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::purchase::{parse_price_cents, Characteristic, Family, LocalDefinition, Purchase};
+use crate::record::RecordMeta;
+
+/// 10 MB, the platform's `CSV_IMPORT_MAX_SIZE`.
+pub const MAX_FILE_BYTES: u64 = 10_485_760;
+
+/// The national columns, in order (`schemas/achats_siret.json`).
+pub const COLUMNS: [&str; 12] = [
+    "siret",
+    "description",
+    "fournisseur",
+    "date",
+    "prix_ht",
+    "famille_produits",
+    "categories_egalim",
+    "origine",
+    "est_circuit_court",
+    "est_local",
+    "definition_local",
+    "definition_local_km",
+];
+
+/// First column of the id-keyed variant (`schemas/achats_id.json`).
+pub const CANTEEN_ID_COLUMN: &str = "cantine_id";
+
+/// How the file names the canteen of each purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyColumn {
+    Siret,
+    CantineId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    Csv,
+    Xlsx,
+}
+
+/// What the importer must know; all pure data.
+#[derive(Debug, Clone)]
+pub struct ImportOptions<'a> {
+    /// Dates after this day are refused.
+    pub today: NaiveDate,
+    /// Clock for the new records' metadata.
+    pub now: DateTime<Utc>,
+    /// SHA-256 digests (lower-case hex) of files already imported.
+    pub known_digests: Option<&'a HashSet<String>>,
+    /// SIRETs of registered sites; `None` accepts any SIRET (the CLI).
+    pub registered_sirets: Option<&'a HashSet<String>>,
+    /// Canteen id → SIRET, for `cantine_id` files. `None`: the id is kept as the site key.
+    pub canteen_ids: Option<&'a HashMap<String, String>>,
+}
+
+impl<'a> ImportOptions<'a> {
+    pub fn new(today: NaiveDate, now: DateTime<Utc>) -> Self {
+        ImportOptions { today, now, known_digests: None, registered_sirets: None, canteen_ids: None }
+    }
+}
+
+/// One reason for rejecting a file. `line` is the line in the file (1 = header), `None` for
+/// the whole file; `column` is the national column name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportError {
+    pub line: Option<u64>,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.line, &self.column) {
+            (Some(l), Some(c)) => write!(f, "Ligne {l}, colonne {c} : {}", self.message),
+            (Some(l), None) => write!(f, "Ligne {l} : {}", self.message),
+            (None, Some(c)) => write!(f, "Colonne {c} : {}", self.message),
+            (None, None) => write!(f, "{}", self.message),
+        }
+    }
+}
+
+/// A refused file: nothing is imported.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportRejected {
+    pub errors: Vec<ImportError>,
+    /// Digest when the whole file was read.
+    pub digest: Option<String>,
+    /// The file was refused only because it was already imported.
+    pub duplicate: bool,
+}
+
+impl fmt::Display for ImportRejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Fichier refusé, aucun achat importé ({} erreur{}) :", self.errors.len(), if self.errors.len() > 1 { "s" } else { "" })?;
+        for e in &self.errors {
+            writeln!(f, "- {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An accepted file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub purchases: Vec<Purchase>,
+    /// SHA-256 of the file's bytes, lower-case hex: store it to refuse the same file later.
+    pub digest: String,
+    pub key_column: KeyColumn,
+    pub format: FileFormat,
+}
+
+/// Summary of a streamed CSV import (purchases went to the sink).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSummary {
+    pub count: u64,
+    pub digest: String,
+    pub key_column: KeyColumn,
+}
+
+fn file_error(message: impl Into<String>) -> ImportError {
+    ImportError { line: None, column: None, message: message.into() }
+}
+
+fn too_big() -> ImportError {
+    file_error("Ce fichier est trop grand : utilisez un fichier de moins de 10 Mo (découpez-le par année ou par site).")
+}
+
+fn duplicate_error() -> ImportError {
+    file_error("Ce fichier a déjà été importé (contenu identique) : ses achats sont déjà enregistrés, rien n'a été ajouté.")
+}
+
+/// SHA-256 of bytes, lower-case hex.
+pub fn digest_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(H[(b >> 4) as usize] as char);
+        s.push(H[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Imports a whole file held in memory: XLSX (by its signature) or CSV.
+/// `new_id` makes the records' ids (UUID v7 on devices).
+pub fn import_purchases(
+    bytes: &[u8],
+    opts: &ImportOptions<'_>,
+    new_id: &mut dyn FnMut() -> Uuid,
+) -> Result<Imported, ImportRejected> {
+    let reject = |errors, digest| ImportRejected { errors, digest, duplicate: false };
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(reject(vec![too_big()], None));
+    }
+    let digest = digest_hex(bytes);
+    if opts.known_digests.is_some_and(|k| k.contains(&digest)) {
+        return Err(ImportRejected { errors: vec![duplicate_error()], digest: Some(digest), duplicate: true });
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        let (purchases, key_column) = read_xlsx(bytes, opts, new_id).map_err(|e| reject(e, Some(digest.clone())))?;
+        return Ok(Imported { purchases, digest, key_column, format: FileFormat::Xlsx });
+    }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(reject(
+            vec![file_error("Ce classeur est au format Excel 97-2003 (.xls) : enregistrez-le au format .xlsx ou .csv puis réessayez.")],
+            Some(digest),
+        ));
+    }
+    let mut purchases = Vec::new();
+    // Digest already checked above; the stream recomputes it (cheap) and must agree.
+    let no_digests = ImportOptions { known_digests: None, ..opts.clone() };
+    let summary = import_csv_stream(bytes, &no_digests, new_id, &mut |p| purchases.push(p))?;
+    Ok(Imported { purchases, digest: summary.digest, key_column: summary.key_column, format: FileFormat::Csv })
+}
+
+/// Reads bytes and hashes them on the way, refusing more than `MAX_FILE_BYTES`.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+    too_big: bool,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        if self.count > MAX_FILE_BYTES {
+            self.too_big = true;
+            return Err(std::io::Error::other("file too big"));
+        }
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Streaming CSV import: rows are read and checked one by one, and each valid purchase goes
+/// to `sink` while no error has been found. On `Err` the file is refused whole: the caller
+/// must discard what its sink received.
+pub fn import_csv_stream<R: Read>(
+    input: R,
+    opts: &ImportOptions<'_>,
+    new_id: &mut dyn FnMut() -> Uuid,
+    sink: &mut dyn FnMut(Purchase),
+) -> Result<StreamSummary, ImportRejected> {
+    let reject = |errors| ImportRejected { errors, digest: None, duplicate: false };
+    let hashing = HashingReader { inner: input, hasher: Sha256::new(), count: 0, too_big: false };
+    let mut buffered = BufReader::with_capacity(64 * 1024, hashing);
+    let sniffed = buffered.fill_buf().map(sniff_delimiter).map_err(|e| e.to_string());
+    let delimiter = match sniffed {
+        Ok(d) => d,
+        Err(_) if buffered.get_ref().too_big => return Err(reject(vec![too_big()])),
+        Err(e) => return Err(reject(vec![file_error(format!("Lecture du fichier impossible : {e}"))])),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(buffered);
+    let mut record = csv::ByteRecord::new();
+    let mut errors: Vec<ImportError> = Vec::new();
+    let mut header: Option<Header> = None;
+    let mut count = 0u64;
+    let mut cells: Vec<String> = Vec::with_capacity(16);
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                if reader.get_ref().get_ref().too_big {
+                    return Err(reject(vec![too_big()]));
+                }
+                let line = e.position().map(|p| p.line());
+                errors.push(ImportError {
+                    line,
+                    column: None,
+                    message: format!("Ce fichier n'est pas un tableau CSV lisible ({e}) : exportez-le de nouveau au format CSV UTF-8."),
+                });
+                return Err(reject(errors));
+            }
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        cells.clear();
+        cells.extend(record.iter().map(decode_cell));
+        match &header {
+            None => {
+                if let Some(first) = cells.first_mut() {
+                    if let Some(stripped) = first.strip_prefix('\u{feff}') {
+                        *first = stripped.to_owned();
+                    }
+                }
+                match check_header(&cells, line) {
+                    Ok(h) => header = Some(h),
+                    Err(e) => return Err(reject(e)),
+                }
+            }
+            Some(h) => {
+                if let Some(mut p) = check_row(&cells, line, h, opts, &mut errors) {
+                    if errors.is_empty() {
+                        p.meta.id = new_id();
+                        sink(p);
+                        count += 1;
+                    }
+                }
+            }
+        }
+    }
+    let Some(h) = header else {
+        return Err(reject(vec![file_error(
+            "Le fichier est vide : il doit contenir la ligne d'en-tête des colonnes nationales puis une ligne par achat.",
+        )]));
+    };
+    let hashing = reader.into_inner().into_inner();
+    let digest = hex(&hashing.hasher.finalize());
+    if opts.known_digests.is_some_and(|k| k.contains(&digest)) {
+        return Err(ImportRejected { errors: vec![duplicate_error()], digest: Some(digest), duplicate: true });
+    }
+    if !errors.is_empty() {
+        return Err(ImportRejected { errors, digest: Some(digest), duplicate: false });
+    }
+    if count == 0 {
+        return Err(ImportRejected {
+            errors: vec![file_error("Le fichier ne contient aucun achat : ajoutez une ligne par achat sous l'en-tête.")],
+            digest: Some(digest),
+            duplicate: false,
+        });
+    }
+    Ok(StreamSummary { count, digest, key_column: h.key })
+}
+
+/// Picks the separator that occurs most often outside quotes on the first line (comma on ties).
+fn sniff_delimiter(buf: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut in_quotes = false;
+    for &b in buf {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' | b'\r' if !in_quotes => break,
+            b',' if !in_quotes => counts[0] += 1,
+            b';' if !in_quotes => counts[1] += 1,
+            b'\t' if !in_quotes => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let seps = [b',', b';', b'\t'];
+    let mut best = 0;
+    for i in 1..3 {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    seps[best]
+}
+
+/// UTF-8, or Windows-1252 (spreadsheets on French Windows) when the bytes are not UTF-8.
+fn decode_cell(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => bytes.iter().map(|&b| cp1252(b)).collect(),
+    }
+}
+
+fn cp1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž', '\u{8f}', '\u{90}', '‘', '’', '“',
+        '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}', 'ž', 'Ÿ',
+    ];
+    match b {
+        0x80..=0x9f => HIGH[(b - 0x80) as usize],
+        _ => b as char,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Header {
+    key: KeyColumn,
+}
+
+fn expected_columns(key: KeyColumn) -> [&'static str; 12] {
+    let mut cols = COLUMNS;
+    if key == KeyColumn::CantineId {
+        cols[0] = CANTEEN_ID_COLUMN;
+    }
+    cols
+}
+
+fn header_list(key: KeyColumn) -> String {
+    expected_columns(key).join(", ")
+}
+
+fn looks_like_data(cells: &[String]) -> bool {
+    let first = cells.first().map(|c| c.trim()).unwrap_or("");
+    (!first.is_empty() && first.chars().all(|c| c.is_ascii_digit() || c == ' '))
+        || cells.iter().any(|c| parse_iso_date(c.trim()).is_ok())
+}
+
+fn check_header(cells: &[String], line: u64) -> Result<Header, Vec<ImportError>> {
+    let norm: Vec<String> = cells.iter().map(|c| c.trim().to_lowercase()).collect();
+    let key = if norm.first().map(String::as_str) == Some(CANTEEN_ID_COLUMN) { KeyColumn::CantineId } else { KeyColumn::Siret };
+    let expected = expected_columns(key);
+    let at = |column: Option<&str>, message: String| ImportError { line: Some(line), column: column.map(str::to_owned), message };
+    if looks_like_data(cells) {
+        return Err(vec![at(
+            None,
+            format!(
+                "La première ligne doit être l'en-tête des colonnes, or elle contient déjà un achat. Ajoutez au-dessus une ligne avec, dans cet ordre : {}.",
+                header_list(key)
+            ),
+        )]);
+    }
+    // Trailing empty header cells are harmless (spreadsheets add them); anything else beyond 12 is not.
+    let mut width = norm.len();
+    while width > expected.len() && norm[width - 1].is_empty() {
+        width -= 1;
+    }
+    if width > expected.len() {
+        let extra = norm.len() - expected.len();
+        let mut errs = vec![at(
+            None,
+            format!(
+                "{extra} colonne{s} supplémentaire{s} : supprimez les {extra} colonne{s} en trop après « {} » et toutes leurs données (un espace ou un symbole invisible peut suffire ; en cas de doute, copiez les données dans un nouveau document).",
+                expected[11],
+                s = if extra > 1 { "s" } else { "" }
+            ),
+        )];
+        errs.extend(column_mismatches(&norm, &expected, line));
+        return Err(errs);
+    }
+    if width < expected.len() {
+        let missing: Vec<&str> = expected.iter().copied().filter(|e| !norm.iter().any(|n| n == e)).collect();
+        let detail = if missing.is_empty() || norm.len() <= 1 {
+            String::new()
+        } else {
+            format!(" Colonne{} manquante{} : {}.", if missing.len() > 1 { "s" } else { "" }, if missing.len() > 1 { "s" } else { "" }, missing.join(", "))
+        };
+        return Err(vec![at(
+            None,
+            format!(
+                "Première ligne du fichier incorrecte : {} colonne{} trouvée{} au lieu de 12. Elle doit contenir les noms de colonnes, dans cet ordre : {}.{detail}",
+                norm.len(),
+                if norm.len() > 1 { "s" } else { "" },
+                if norm.len() > 1 { "s" } else { "" },
+                header_list(key)
+            ),
+        )]);
+    }
+    let errs = column_mismatches(&norm, &expected, line);
+    if errs.is_empty() {
+        Ok(Header { key })
+    } else {
+        Err(errs)
+    }
+}
+
+fn column_mismatches(norm: &[String], expected: &[&str; 12], line: u64) -> Vec<ImportError> {
+    expected
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| norm.get(*i).map(String::as_str) != Some(**e))
+        .map(|(i, e)| ImportError {
+            line: Some(line),
+            column: Some((*e).to_owned()),
+            message: format!(
+                "Colonne {} de l'en-tête : vous avez écrit « {} » au lieu de « {e} ».",
+                i + 1,
+                norm.get(i).map(String::as_str).unwrap_or("")
+            ),
+        })
+        .collect()
+}
+
+/// The parsed fields of a good row.
+struct RowFields {
+    siret: String,
+    description: String,
+    supplier: String,
+    date: NaiveDate,
+    price_cents: i64,
+    family: Family,
+    characteristics: Vec<Characteristic>,
+    local_definition: Option<LocalDefinition>,
+    local_km: Option<u32>,
+}
+
+fn build(f: RowFields, now: DateTime<Utc>, id: Uuid) -> Purchase {
+    Purchase {
+        meta: RecordMeta::new(id, now),
+        siret: f.siret,
+        description: f.description,
+        supplier: f.supplier,
+        date: f.date,
+        price_cents: f.price_cents,
+        family: f.family,
+        characteristics: f.characteristics,
+        local_definition: f.local_definition,
+        local_km: f.local_km,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum DateError {
+    Format,
+    Impossible,
+}
+
+/// `YYYY-MM-DD` as the schema's `%Y-%m-%d` (one- or two-digit month and day accepted).
+fn parse_iso_date(s: &str) -> Result<NaiveDate, DateError> {
+    let parts: Vec<&str> = s.split('-').collect();
+    if parts.len() != 3
+        || parts[0].len() != 4
+        || !(1..=2).contains(&parts[1].len())
+        || !(1..=2).contains(&parts[2].len())
+        || !parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(DateError::Format);
+    }
+    let (y, m, d) = (parts[0].parse().unwrap_or(0), parts[1].parse().unwrap_or(0), parts[2].parse().unwrap_or(0));
+    NaiveDate::from_ymd_opt(y, m, d).ok_or(DateError::Impossible)
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_lowercase().as_str() {
+        "oui" | "x" => Some(true),
+        "non" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// Checks one data row; pushes its errors and returns the purchase (nil id) when it has none.
+fn check_row(
+    cells: &[String],
+    line: u64,
+    header: &Header,
+    opts: &ImportOptions<'_>,
+    errors: &mut Vec<ImportError>,
+) -> Option<Purchase> {
+    if cells.iter().all(|c| c.trim().is_empty()) {
+        errors.push(ImportError {
+            line: Some(line),
+            column: None,
+            message: "Ligne vide : supprimez-la (ou complétez-la avec un achat).".to_owned(),
+        });
+        return None;
+    }
+    // Extra trailing cells are tolerated only when empty (spreadsheets pad rows).
+    let extra_empty = cells.len() > 12 && cells[12..].iter().all(|c| c.trim().is_empty());
+    if cells.len() != 12 && !extra_empty {
+        errors.push(ImportError {
+            line: Some(line),
+            column: None,
+            message: format!(
+                "La ligne a {} cellule{} alors que l'en-tête en a 12 : vérifiez les séparateurs et les guillemets (une description contenant le séparateur doit être entre guillemets).",
+                cells.len(),
+                if cells.len() > 1 { "s" } else { "" }
+            ),
+        });
+        return None;
+    }
+    let mut row_errors: Vec<ImportError> = Vec::new();
+    let mut err = |column: &str, message: String| {
+        row_errors.push(ImportError { line: Some(line), column: Some(column.to_owned()), message });
+    };
+    let c = |i: usize| cells[i].trim();
+    let key_col = expected_columns(header.key)[0];
+
+    // Site
+    let raw_key: String = c(0).chars().filter(|ch| *ch != ' ' && *ch != '\u{a0}').collect();
+    let mut siret = String::new();
+    if raw_key.is_empty() {
+        err(
+            key_col,
+            if header.key == KeyColumn::Siret {
+                "Le SIRET de l'établissement est obligatoire (14 chiffres).".to_owned()
+            } else {
+                "L'identifiant de la cantine est obligatoire.".to_owned()
+            },
+        );
+    } else if header.key == KeyColumn::Siret {
+        if raw_key.len() != 14 || !raw_key.bytes().all(|b| b.is_ascii_digit()) {
+            let mangled = raw_key.to_lowercase().contains("e+");
+            err(
+                key_col,
+                if mangled {
+                    format!("« {} » : le tableur a transformé le SIRET en nombre. Mettez la colonne siret au format texte et saisissez les 14 chiffres.", c(0))
+                } else {
+                    format!("« {} » n'est pas un SIRET : il doit comporter exactement 14 chiffres.", c(0))
+                },
+            );
+        } else if opts.registered_sirets.is_some_and(|s| !s.contains(&raw_key)) {
+            err(key_col, format!("Aucun établissement avec le SIRET « {raw_key} » n'est enregistré : enregistrez le site d'abord, ou corrigez le SIRET."));
+        } else {
+            siret = raw_key;
+        }
+    } else {
+        match opts.canteen_ids {
+            Some(map) => match map.get(&raw_key) {
+                Some(s) => {
+                    if opts.registered_sirets.is_some_and(|r| !r.contains(s)) {
+                        err(key_col, format!("La cantine « {raw_key} » (SIRET {s}) n'est pas enregistrée : enregistrez le site d'abord."));
+                    } else {
+                        siret = s.clone();
+                    }
+                }
+                None => err(key_col, format!("Aucune cantine avec l'identifiant « {raw_key} » n'est enregistrée : corrigez l'identifiant ou utilisez la colonne siret.")),
+            },
+            None => siret = raw_key,
+        }
+    }
+
+    let description = c(1).to_owned();
+    if description.is_empty() {
+        err("description", "La description du produit est obligatoire (par exemple « Pommes de terre »).".to_owned());
+    }
+    let supplier = c(2).to_owned();
+
+    let date = match parse_iso_date(c(3)) {
+        _ if c(3).is_empty() => {
+            err("date", "La date d'achat est obligatoire, sous la forme aaaa-mm-jj (par exemple 2022-01-30).".to_owned());
+            None
+        }
+        Ok(d) => {
+            if d > opts.today {
+                err("date", format!("La date du {} est dans le futur : indiquez une date jusqu'au {} au plus tard.", d.format("%d/%m/%Y"), opts.today.format("%d/%m/%Y")));
+            }
+            Some(d)
+        }
+        Err(DateError::Impossible) => {
+            err("date", format!("« {} » : cette date n'existe pas ; vérifiez le jour et le mois (aaaa-mm-jj).", c(3)));
+            None
+        }
+        Err(DateError::Format) => {
+            let hint = french_date_hint(c(3)).map(|iso| format!(" : écrivez {iso}")).unwrap_or_default();
+            err("date", format!("« {} » : la date doit être écrite sous la forme aaaa-mm-jj (par exemple 2022-01-30){hint}.", c(3)));
+            None
+        }
+    };
+
+    let price = match parse_price_cents(c(4)) {
+        Ok(p) if p < 0 => {
+            err("prix_ht", format!("« {} » : le prix HT ne peut pas être négatif ; indiquez un montant positif ou nul.", c(4)));
+            None
+        }
+        Ok(p) => Some(p),
+        Err(e) => {
+            err("prix_ht", e.message(c(4)));
+            None
+        }
+    };
+
+    let family = if c(5).is_empty() {
+        err("famille_produits", format!("La famille de produits est obligatoire ; valeurs possibles : {}.", Family::codes_list()));
+        None
+    } else {
+        let f = Family::from_code(c(5));
+        if f.is_none() {
+            err("famille_produits", format!("« {} » n'est pas une famille de produits ; valeurs possibles : {}.", c(5), Family::codes_list()));
+        }
+        f
+    };
+
+    let mut characteristics = Vec::new();
+    if !c(6).is_empty() {
+        for code in c(6).split(',') {
+            let code = code.trim();
+            match Characteristic::from_code(code) {
+                Some(ch) if ch.is_egalim() => {
+                    if !characteristics.contains(&ch) {
+                        characteristics.push(ch);
+                    }
+                }
+                Some(ch) => err(
+                    "categories_egalim",
+                    format!(
+                        "« {} » : {} n'est pas une catégorie EGalim ; indiquez-le dans la colonne {}.",
+                        c(6),
+                        ch.code(),
+                        match ch {
+                            Characteristic::France | Characteristic::Europe => "origine",
+                            Characteristic::CircuitCourt => "est_circuit_court",
+                            _ => "est_local",
+                        }
+                    ),
+                ),
+                None => err(
+                    "categories_egalim",
+                    format!(
+                        "« {} » : {} n'est pas une catégorie EGalim ; codes acceptés, séparés par des virgules : {}.",
+                        c(6),
+                        if code.is_empty() { "une catégorie vide" } else { code },
+                        Characteristic::EGALIM.iter().map(|c| c.code()).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+            }
+        }
+    }
+    match c(7) {
+        "" => {}
+        "FRANCE" => characteristics.push(Characteristic::France),
+        "EUROPE" => characteristics.push(Characteristic::Europe),
+        other => err("origine", format!("« {other} » : l'origine doit être FRANCE, EUROPE (hors France) ou vide.")),
+    }
+    for (i, col, ch) in [(8, "est_circuit_court", Characteristic::CircuitCourt), (9, "est_local", Characteristic::Local)] {
+        match parse_bool(c(i)) {
+            Some(true) => characteristics.push(ch),
+            Some(false) => {}
+            None => err(col, format!("« {} » : indiquez oui (ou x) pour oui, non ou vide pour non.", c(i))),
+        }
+    }
+    let local_definition = if c(10).is_empty() {
+        None
+    } else {
+        let d = LocalDefinition::from_code(c(10));
+        if d.is_none() {
+            err("definition_local", format!("« {} » : la définition de local doit être PAT, COMMUNE, DEPARTEMENT, REGION ou KM.", c(10)));
+        }
+        d
+    };
+    let local_km = if c(11).is_empty() {
+        None
+    } else {
+        match c(11).parse::<u32>() {
+            Ok(k) => Some(k),
+            Err(_) => {
+                err("definition_local_km", format!("« {} » : la distance doit être un nombre entier de kilomètres, positif (par exemple 50).", c(11)));
+                None
+            }
+        }
+    };
+
+    if !row_errors.is_empty() {
+        errors.append(&mut row_errors);
+        return None;
+    }
+    let purchase = build(
+        RowFields {
+            siret,
+            description,
+            supplier,
+            date: date?,
+            price_cents: price?,
+            family: family?,
+            characteristics,
+            local_definition,
+            local_km,
+        },
+        opts.now,
+        Uuid::nil(),
+    );
+    // Cross-field rules of the national model (local definition, km, origins).
+    let mut ok = true;
+    for e in purchase.validate(opts.today).errors {
+        let column = match e.field.as_str() {
+            // Already checked above (and a canteen id is not a SIRET).
+            "siret" | "description" | "date" | "prix_ht" => continue,
+            "caracteristiques" => "categories_egalim",
+            other => other,
+        };
+        ok = false;
+        errors.push(ImportError { line: Some(line), column: Some(column.to_owned()), message: e.message });
+    }
+    ok.then_some(purchase)
+}
+
+/// `31/01/2022` → `2022-01-31`, to show users what to write.
+fn french_date_hint(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split(['/', '.']).collect();
+    if parts.len() == 3 && parts[2].len() == 4 {
+        let (d, m, y) = (parts[0].parse::<u32>().ok()?, parts[1].parse::<u32>().ok()?, parts[2].parse::<i32>().ok()?);
+        return NaiveDate::from_ymd_opt(y, m, d).map(|x| x.format("%Y-%m-%d").to_string());
+    }
+    if parts.len() == 3 && parts[0].len() == 4 {
+        let (y, m, d) = (parts[0].parse::<i32>().ok()?, parts[1].parse::<u32>().ok()?, parts[2].parse::<u32>().ok()?);
+        return NaiveDate::from_ymd_opt(y, m, d).map(|x| x.format("%Y-%m-%d").to_string());
+    }
+    None
+}
+
+/// XLSX: first worksheet, same columns and rules; lines are the sheet's row numbers.
+fn read_xlsx(
+    bytes: &[u8],
+    opts: &ImportOptions<'_>,
+    new_id: &mut dyn FnMut() -> Uuid,
+) -> Result<(Vec<Purchase>, KeyColumn), Vec<ImportError>> {
+    use calamine::{Reader, Xlsx};
+    let unreadable = |e: String| vec![file_error(format!("Ce classeur Excel n'est pas lisible ({e}) : enregistrez-le de nouveau au format .xlsx ou .csv."))];
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(e.to_string()))?;
+    let range = match book.worksheet_range_at(0) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(unreadable(e.to_string())),
+        None => return Err(vec![file_error("Ce classeur ne contient aucune feuille.")]),
+    };
+    let (row0, col0) = range.start().unwrap_or((0, 0));
+    let mut errors = Vec::new();
+    let mut header: Option<Header> = None;
+    let mut purchases = Vec::new();
+    for (i, row) in range.rows().enumerate() {
+        let line = row0 as u64 + i as u64 + 1;
+        // Cells left of the used range are empty: keep columns aligned with A.
+        let mut cells: Vec<String> = std::iter::repeat_n(String::new(), col0 as usize).collect();
+        cells.extend(row.iter().map(xlsx_cell));
+        while cells.len() > 12 && cells.last().is_some_and(|c| c.trim().is_empty()) {
+            cells.pop();
+        }
+        match &header {
+            None => {
+                if cells.iter().all(|c| c.trim().is_empty()) {
+                    continue; // blank rows above the header
+                }
+                header = Some(check_header(&cells, line)?);
+            }
+            Some(h) => {
+                if cells.iter().all(|c| c.trim().is_empty()) {
+                    // Excel keeps formatted blank rows in the used range; only blank rows
+                    // followed by data are errors, checked below.
+                    errors.push(ImportError { line: Some(line), column: None, message: String::new() });
+                    continue;
+                }
+                // Blank rows before this data row are real empty rows.
+                for e in errors.iter_mut().filter(|e| e.message.is_empty()) {
+                    e.message = "Ligne vide : supprimez-la (ou complétez-la avec un achat).".to_owned();
+                }
+                if let Some(mut p) = check_row(&cells, line, h, opts, &mut errors) {
+                    if errors.is_empty() {
+                        p.meta.id = new_id();
+                        purchases.push(p);
+                    }
+                }
+            }
+        }
+    }
+    errors.retain(|e| !e.message.is_empty());
+    let Some(h) = header else {
+        return Err(vec![file_error("La première feuille du classeur est vide : elle doit contenir l'en-tête des colonnes nationales puis une ligne par achat.")]);
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if purchases.is_empty() {
+        return Err(vec![file_error("Le fichier ne contient aucun achat : ajoutez une ligne par achat sous l'en-tête.")]);
+    }
+    Ok((purchases, h.key))
+}
+
+fn xlsx_cell(d: &calamine::Data) -> String {
+    use calamine::Data;
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        // Integral floats (SIRET, km, round prices) without ".0"; others in shortest form.
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => format!("{f}"),
+        Data::Bool(b) => if *b { "oui" } else { "non" }.to_owned(),
+        Data::DateTime(dt) => {
+            let (y, m, day, ..) = dt.to_ymd_hms_milli();
+            format!("{y:04}-{m:02}-{day:02}")
+        }
+        Data::DateTimeIso(s) => s.get(..10).unwrap_or(s).to_owned(),
+        Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_separators() {
+        assert_eq!(sniff_delimiter(b"a,b,c\n"), b',');
+        assert_eq!(sniff_delimiter(b"a;b;c\n1,2;3"), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"a;b\",c\n"), b',');
+        assert_eq!(sniff_delimiter(b"abc"), b',');
+    }
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(parse_iso_date("2022-05-02"), Ok(NaiveDate::from_ymd_opt(2022, 5, 2).unwrap()));
+        assert_eq!(parse_iso_date("2022-5-2"), Ok(NaiveDate::from_ymd_opt(2022, 5, 2).unwrap()));
+        assert_eq!(parse_iso_date("2022-02-31"), Err(DateError::Impossible));
+        assert_eq!(parse_iso_date("2022/03/01"), Err(DateError::Format));
+        assert_eq!(parse_iso_date("22-03-01"), Err(DateError::Format));
+        assert_eq!(french_date_hint("01/03/2022").as_deref(), Some("2022-03-01"));
+        assert_eq!(french_date_hint("2022/03/01").as_deref(), Some("2022-03-01"));
+    }
+
+    #[test]
+    fn booleans_like_the_platform() {
+        for t in ["oui", "OUI", "x", "X", " Oui "] {
+            assert_eq!(parse_bool(t), Some(true), "{t}");
+        }
+        for f in ["non", "NON", ""] {
+            assert_eq!(parse_bool(f), Some(false), "{f}");
+        }
+        assert_eq!(parse_bool("yes"), None);
+    }
+
+    #[test]
+    fn windows_1252_cells() {
+        assert_eq!(decode_cell(b"caf\xe9 \x80"), "café €");
+        assert_eq!(decode_cell("café".as_bytes()), "café");
+    }
+
+    #[test]
+    fn digest_is_sha256_hex() {
+        assert_eq!(digest_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}
