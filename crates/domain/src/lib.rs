@@ -1,0 +1,16 @@
+//! Assiette's domain: plain types and pure functions, no I/O.
+//!
+//! Used by the browser app (wasm32) and by the server. Serde names are the national
+//! platform's ("ma cantine") codes so that every exchanged file can be handed to it as is.
+
+pub mod egalim;
+pub mod export;
+pub mod import;
+pub mod meals;
+pub mod number;
+pub mod purchase;
+pub mod record;
+pub mod site;
+pub mod sync;
+pub mod validation;
+pub mod waste;

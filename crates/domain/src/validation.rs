@@ -1,0 +1,46 @@
+//! Validation results shared by every record: errors refuse, warnings ask for confirmation.
+
+use serde::{Deserialize, Serialize};
+
+/// A refusal: the value cannot be saved as typed. `message` is French and says what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field's serde name (the national code where there is one).
+    pub field: String,
+    pub message: String,
+}
+
+/// A plausibility warning: the value may be right, the user must confirm it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    pub field: String,
+    /// Stable machine code, e.g. `weighing_over_100_kg`, so a confirmation can name what it accepts.
+    pub code: String,
+    pub message: String,
+}
+
+/// Outcome of validating one record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validation {
+    pub errors: Vec<FieldError>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Validation {
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(FieldError { field: field.to_owned(), message: message.into() });
+    }
+
+    pub fn warn(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.warnings.push(Warning { field: field.to_owned(), code: code.to_owned(), message: message.into() });
+    }
+
+    /// Errors for one field, for showing beside its input.
+    pub fn errors_for<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a FieldError> + 'a {
+        self.errors.iter().filter(move |e| e.field == field)
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what Assiette needs to build, run and test, and skips what is already there.
+# Used by scripts/run.sh, scripts/test.sh and .ci/run. Idempotent: a second run takes seconds.
+# Every tool comes from a package registry (crates.io, Debian, npm); nothing else is downloaded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# The wasm-bindgen CLI must match the library in Cargo.lock exactly.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+[ -n "$WASM_BINDGEN_VERSION" ] || { echo "wasm-bindgen introuvable dans Cargo.lock" >&2; exit 1; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# Debian packages: Chromium and its driver for browser tests, PostgreSQL for the server's story test.
+need_apt=()
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  say "apt-get install ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+  say "cargo install trunk $TRUNK_VERSION (a few minutes, once)"
+  # 0.22 needs a newer rustc; --locked keeps the dependency set that was tested.
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # No --locked: its own lockfile pins a crate version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# npm tools from the lockfile: playwright-core (drives /usr/bin/chromium) and binaryen's wasm-opt.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.assiette-lock; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.assiette-lock
+fi
+say "ready (trunk $TRUNK_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, $(chromium --version 2>/dev/null | head -n1))"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test layer: (a) host tests of the workspace, (b) browser tests (wasm-bindgen-test in
+# headless Chromium), (c) end-to-end scripts against the release build served by the real server.
+# Usage: scripts/test.sh [host|browser|e2e]...   (no argument: all layers, in that order)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+. scripts/env.sh
+
+layers=("$@")
+[ ${#layers[@]} -gt 0 ] || layers=(host browser e2e)
+failed=()
+
+run_layer() {
+  local name=$1; shift
+  printf '\n\033[1m== %s ==\033[0m\n' "$name"
+  if "$@"; then echo "[$name] ok"; else echo "[$name] FAILED"; failed+=("$name"); fi
+}
+
+host() {
+  # The server's story test also runs on PostgreSQL when scripts/pg.sh can start one.
+  if [ -x scripts/pg.sh ]; then
+    eval "$(scripts/pg.sh start)"
+  fi
+  cargo test --workspace --exclude assiette
+}
+
+browser() {
+  cargo test -p assiette --target wasm32-unknown-unknown
+}
+
+e2e() {
+  scripts/build.sh
+  node tests/e2e/run.mjs
+}
+
+for layer in "${layers[@]}"; do
+  case "$layer" in
+    host) run_layer host host ;;
+    browser) run_layer browser browser ;;
+    e2e) run_layer e2e e2e ;;
+    *) echo "couche inconnue : $layer (host, browser ou e2e)" >&2; exit 2 ;;
+  esac
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "Échec : ${failed[*]}"
+  exit 1
+fi
+echo "Toutes les couches de tests sont passées : ${layers[*]}"

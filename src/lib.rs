@@ -1,0 +1,10 @@
+//! Assiette's kitchen-tablet PWA: Leptos, client-side rendered, offline first.
+//! Records live in IndexedDB (`storage`), written with their outbox entry in one transaction.
+
+pub mod app;
+pub mod storage;
+
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

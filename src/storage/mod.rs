@@ -1,0 +1,369 @@
+//! The one IndexedDB repository of the app.
+//!
+//! Every record is written together with its outbox entry in one read-write transaction with
+//! strict durability, and the call returns only once that transaction has committed: the screen
+//! says "enregistré" for data that is on disk and queued for the server, never before.
+//! Records are stored as plain JS objects (keyPath `meta.id`) so indexes can see their dates.
+
+mod idb;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use assiette_domain::record::RecordMeta;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use uuid::Uuid;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{IdbDatabase, IdbIndexParameters, IdbKeyRange, IdbObjectStoreParameters};
+
+/// Name of the app's database.
+pub const DB_NAME: &str = "assiette";
+/// Current schema version. History: 1 = meal counts, weighings, outbox;
+/// 2 = + purchases, key-value settings, outbox index by record.
+pub const DB_VERSION: u32 = 2;
+
+/// Object stores of the schema.
+pub mod stores {
+    pub const MEAL_COUNTS: &str = "meal_counts";
+    pub const WEIGHINGS: &str = "weighings";
+    pub const PURCHASES: &str = "purchases";
+    pub const OUTBOX: &str = "outbox";
+    pub const KV: &str = "kv";
+}
+
+/// Index on the service (or purchase) date of each record store.
+const BY_DATE: &str = "by_date";
+const BY_RECORD: &str = "by_record";
+
+/// Why storage failed. Every variant has a French message that tells the user what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageError {
+    /// IndexedDB cannot be used at all (private mode, blocked by settings, too old).
+    Unavailable(String),
+    /// The disk or the site's quota is full.
+    Full,
+    /// Another tab opened a newer version of the app: this one must reload.
+    VersionChanged,
+    /// A value could not be converted (a bug, never the user's input).
+    Serialization(String),
+    /// Any other browser error, with its name and message.
+    Other(String),
+}
+
+impl StorageError {
+    pub fn from_js(value: JsValue) -> Self {
+        let name = js_sys::Reflect::get(&value, &"name".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+        let message = js_sys::Reflect::get(&value, &"message".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .or_else(|| value.as_string())
+            .unwrap_or_default();
+        match name.as_str() {
+            "QuotaExceededError" => StorageError::Full,
+            // Raised on a connection closed because another tab upgraded the schema.
+            "InvalidStateError" => StorageError::VersionChanged,
+            "SecurityError" | "InvalidAccessError" => StorageError::Unavailable(message),
+            _ => StorageError::Other(format!("{name} {message}").trim().to_owned()),
+        }
+    }
+
+    /// What the user sees: French, and says what to do.
+    pub fn message_fr(&self) -> String {
+        match self {
+            StorageError::Unavailable(detail) => format!(
+                "Stockage impossible sur cet appareil ({detail}). Rien n'a été enregistré : \
+                 quittez la navigation privée ou autorisez le stockage du site, puis rechargez la page."
+            ),
+            StorageError::Full => "La mémoire de la tablette est pleine : rien n'a été enregistré. \
+                                   Libérez de la place (photos, autres applications), puis réessayez : la saisie est conservée à l'écran."
+                .to_owned(),
+            StorageError::VersionChanged => "Une nouvelle version d'Assiette est ouverte dans un autre onglet. \
+                                             Rechargez cette page pour continuer (la saisie en cours est à retaper si elle n'a pas été enregistrée)."
+                .to_owned(),
+            StorageError::Serialization(detail) => format!("Erreur interne de conversion ({detail}) : rien n'a été enregistré."),
+            StorageError::Other(detail) => format!("L'enregistrement a échoué ({detail}). Rien n'a été enregistré : réessayez."),
+        }
+    }
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message_fr())
+    }
+}
+
+/// A record type the repository stores, with its store and its date index key path.
+pub trait StoredRecord: Serialize + DeserializeOwned + Clone + 'static {
+    const STORE: &'static str;
+    fn meta(&self) -> &RecordMeta;
+}
+
+/// One queued change for the server: the full record revision, so the outbox alone is enough
+/// to sync even if the record changes again meanwhile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Assigned by IndexedDB (auto-increment): the device's sequence number for the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub store: String,
+    pub record_id: Uuid,
+    pub revision: u64,
+    pub record: serde_json::Value,
+    /// Set when the server refused the change: kept on the device and listed "à vérifier".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+}
+
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, StorageError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| StorageError::Serialization(e.to_string()))
+}
+
+fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StorageError> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| StorageError::Serialization(e.to_string()))
+}
+
+/// Creates or upgrades the schema from `old_version` to [`DB_VERSION`], step by step.
+fn upgrade(db: &IdbDatabase, tx: &web_sys::IdbTransaction, old_version: u32) -> Result<(), JsValue> {
+    let record_store = |name: &str, date_path: &str| -> Result<(), JsValue> {
+        let params = IdbObjectStoreParameters::new();
+        params.set_key_path(&"meta.id".into());
+        let store = db.create_object_store_with_optional_parameters(name, &params)?;
+        store.create_index_with_str_and_optional_parameters(BY_DATE, date_path, &IdbIndexParameters::new())?;
+        Ok(())
+    };
+    if old_version < 1 {
+        record_store(stores::MEAL_COUNTS, "service_date")?;
+        record_store(stores::WEIGHINGS, "service_date")?;
+        let params = IdbObjectStoreParameters::new();
+        params.set_key_path(&"seq".into());
+        params.set_auto_increment(true);
+        db.create_object_store_with_optional_parameters(stores::OUTBOX, &params)?;
+    }
+    if old_version < 2 {
+        record_store(stores::PURCHASES, "date")?;
+        db.create_object_store(stores::KV)?;
+        tx.object_store(stores::OUTBOX)?
+            .create_index_with_str_and_optional_parameters(BY_RECORD, "record_id", &IdbIndexParameters::new())?;
+    }
+    Ok(())
+}
+
+/// Handle on the open database. Cheap to clone; all clones share one connection.
+#[derive(Clone)]
+pub struct Repository {
+    db: IdbDatabase,
+    version_changed: Rc<RefCell<bool>>,
+}
+
+impl Repository {
+    /// Opens the app's database.
+    pub async fn open() -> Result<Self, StorageError> {
+        Self::open_named(DB_NAME).await
+    }
+
+    /// Opens a database by name (tests use their own names).
+    pub async fn open_named(name: &str) -> Result<Self, StorageError> {
+        let db = idb::open(name, DB_VERSION, upgrade).await?;
+        let version_changed = Rc::new(RefCell::new(false));
+        // Another tab wants a newer schema: close at once so it is not blocked, and make every
+        // later call fail with VersionChanged (the UI asks to reload).
+        let flag = version_changed.clone();
+        let db_for_close = db.clone();
+        let on_version_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
+            *flag.borrow_mut() = true;
+            db_for_close.close();
+            if let Some(w) = web_sys::window() {
+                let _ = w.dispatch_event(&web_sys::Event::new("assiette-versionchange").expect("event"));
+            }
+        });
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+        on_version_change.forget();
+        Ok(Self { db, version_changed })
+    }
+
+    pub fn close(&self) {
+        self.db.close();
+    }
+
+    fn check_open(&self) -> Result<(), StorageError> {
+        if *self.version_changed.borrow() {
+            Err(StorageError::VersionChanged)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Saves a record revision and queues it for the server, atomically and durably.
+    /// Returns the outbox sequence number once the transaction has committed.
+    pub async fn save<T: StoredRecord>(&self, record: &T) -> Result<u64, StorageError> {
+        self.check_open()?;
+        let meta = record.meta();
+        let entry = OutboxEntry {
+            seq: None,
+            store: T::STORE.to_owned(),
+            record_id: meta.id,
+            revision: meta.revision,
+            record: serde_json::to_value(record).map_err(|e| StorageError::Serialization(e.to_string()))?,
+            rejected: None,
+        };
+        let record_js = to_js(record)?;
+        let entry_js = to_js(&entry)?;
+        let tx = idb::transaction(&self.db, &[T::STORE, stores::OUTBOX], true)?;
+        let done = idb::completion(&tx);
+        let put = tx.object_store(T::STORE).and_then(|s| s.put(&record_js)).map_err(StorageError::from_js);
+        let add = tx.object_store(stores::OUTBOX).and_then(|s| s.add(&entry_js)).map_err(StorageError::from_js);
+        let (put, add) = match (put, add) {
+            (Ok(p), Ok(a)) => (p, a),
+            (Err(e), _) | (_, Err(e)) => {
+                let _ = tx.abort();
+                return Err(e);
+            }
+        };
+        // Wait for the commit itself: the requests' success alone is not durability.
+        done.await.map_err(StorageError::from_js)?;
+        let _ = idb::request(&put).await;
+        let seq = idb::request(&add).await?.as_f64().unwrap_or_default() as u64;
+        Ok(seq)
+    }
+
+    /// Reads one record by id.
+    pub async fn get<T: StoredRecord>(&self, id: Uuid) -> Result<Option<T>, StorageError> {
+        self.check_open()?;
+        let tx = idb::transaction(&self.db, &[T::STORE], false)?;
+        let req = tx.object_store(T::STORE).and_then(|s| s.get(&JsValue::from_str(&id.to_string()))).map_err(StorageError::from_js)?;
+        let value = idb::request(&req).await?;
+        if value.is_undefined() {
+            Ok(None)
+        } else {
+            from_js(value).map(Some)
+        }
+    }
+
+    /// Every record of a store, deleted ones (tombstones) included.
+    pub async fn all<T: StoredRecord>(&self) -> Result<Vec<T>, StorageError> {
+        self.check_open()?;
+        let tx = idb::transaction(&self.db, &[T::STORE], false)?;
+        let req = tx.object_store(T::STORE).and_then(|s| s.get_all()).map_err(StorageError::from_js)?;
+        from_js(idb::request(&req).await?)
+    }
+
+    /// Records whose date (service date, or purchase date) lies in `[from, to]` (ISO dates).
+    pub async fn between_dates<T: StoredRecord>(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<T>, StorageError> {
+        self.check_open()?;
+        let range = IdbKeyRange::bound(&JsValue::from_str(&from.to_string()), &JsValue::from_str(&to.to_string()))
+            .map_err(StorageError::from_js)?;
+        let tx = idb::transaction(&self.db, &[T::STORE], false)?;
+        let req = tx
+            .object_store(T::STORE)
+            .and_then(|s| s.index(BY_DATE))
+            .and_then(|i| i.get_all_with_key(&range))
+            .map_err(StorageError::from_js)?;
+        from_js(idb::request(&req).await?)
+    }
+
+    /// Number of changes waiting for the server (rejected ones included: they wait for a person).
+    pub async fn outbox_len(&self) -> Result<u32, StorageError> {
+        self.check_open()?;
+        let tx = idb::transaction(&self.db, &[stores::OUTBOX], false)?;
+        let req = tx.object_store(stores::OUTBOX).and_then(|s| s.count()).map_err(StorageError::from_js)?;
+        Ok(idb::request(&req).await?.as_f64().unwrap_or_default() as u32)
+    }
+
+    /// The oldest `limit` outbox entries, in sequence order.
+    pub async fn outbox_batch(&self, limit: u32) -> Result<Vec<OutboxEntry>, StorageError> {
+        self.check_open()?;
+        let tx = idb::transaction(&self.db, &[stores::OUTBOX], false)?;
+        let req = tx
+            .object_store(stores::OUTBOX)
+            .and_then(|s| s.get_all_with_key_and_limit(&JsValue::UNDEFINED, limit))
+            .map_err(StorageError::from_js)?;
+        from_js(idb::request(&req).await?)
+    }
+
+    /// Removes acknowledged entries and marks rejected ones, in one durable transaction, together
+    /// with settings (such as the sync cursor) that must move with them.
+    pub async fn acknowledge(
+        &self,
+        acknowledged: &[u64],
+        rejected: &[(u64, String)],
+        settings: &[(&str, serde_json::Value)],
+    ) -> Result<(), StorageError> {
+        self.check_open()?;
+        let tx = idb::transaction(&self.db, &[stores::OUTBOX, stores::KV], true)?;
+        let done = idb::completion(&tx);
+        let result = (|| -> Result<(), JsValue> {
+            let outbox = tx.object_store(stores::OUTBOX)?;
+            for seq in acknowledged {
+                outbox.delete(&JsValue::from_f64(*seq as f64))?;
+            }
+            let kv = tx.object_store(stores::KV)?;
+            for (key, value) in settings {
+                kv.put_with_key(&to_js(value).map_err(|e| JsValue::from_str(&e.to_string()))?, &JsValue::from_str(key))?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            let _ = tx.abort();
+            return Err(StorageError::from_js(e));
+        }
+        // Marking rejections needs each entry read first.
+        for (seq, reason) in rejected {
+            let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
+            let req = outbox.get(&JsValue::from_f64(*seq as f64)).map_err(StorageError::from_js)?;
+            let value = idb::request(&req).await?;
+            if value.is_undefined() {
+                continue;
+            }
+            let mut entry: OutboxEntry = from_js(value)?;
+            entry.rejected = Some(reason.clone());
+            outbox.put(&to_js(&entry)?).map_err(StorageError::from_js)?;
+        }
+        done.await.map_err(StorageError::from_js)?;
+        Ok(())
+    }
+
+    /// A small setting or sync state value.
+    pub async fn setting<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
+        self.check_open()?;
+        let tx = idb::transaction(&self.db, &[stores::KV], false)?;
+        let req = tx.object_store(stores::KV).and_then(|s| s.get(&JsValue::from_str(key))).map_err(StorageError::from_js)?;
+        let value = idb::request(&req).await?;
+        if value.is_undefined() {
+            Ok(None)
+        } else {
+            from_js(value).map(Some)
+        }
+    }
+
+    /// Writes a setting durably.
+    pub async fn set_setting<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StorageError> {
+        self.check_open()?;
+        let value = to_js(value)?;
+        let tx = idb::transaction(&self.db, &[stores::KV], true)?;
+        let done = idb::completion(&tx);
+        tx.object_store(stores::KV)
+            .and_then(|s| s.put_with_key(&value, &JsValue::from_str(key)))
+            .map_err(StorageError::from_js)?;
+        done.await.map_err(StorageError::from_js)?;
+        Ok(())
+    }
+}
+
+/// Asks the browser to keep our data under storage pressure; returns whether it is persistent.
+pub async fn request_persistence() -> bool {
+    let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) else { return false };
+    if let Ok(p) = storage.persisted() {
+        if let Ok(v) = wasm_bindgen_futures::JsFuture::from(p).await {
+            if v.as_bool() == Some(true) {
+                return true;
+            }
+        }
+    }
+    match storage.persist() {
+        Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await.ok().and_then(|v| v.as_bool()).unwrap_or(false),
+        Err(_) => false,
+    }
+}
