@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod storage;
+pub mod sync;
 
 pub fn start() {
     console_error_panic_hook::set_once();

@@ -1,0 +1,1 @@
+//! Client sync engine (see docs/sync.md).
