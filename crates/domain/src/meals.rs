@@ -18,7 +18,12 @@ pub fn earliest_service_date() -> NaiveDate {
 }
 
 /// Checks a service date: not in the future, not before 2000. Shared by every daily record.
-pub(crate) fn check_service_date(v: &mut Validation, field: &str, date: NaiveDate, today: NaiveDate) {
+pub(crate) fn check_service_date(
+    v: &mut Validation,
+    field: &str,
+    date: NaiveDate,
+    today: NaiveDate,
+) {
     if date > today {
         v.error(
             field,
@@ -31,7 +36,10 @@ pub(crate) fn check_service_date(v: &mut Validation, field: &str, date: NaiveDat
     } else if date < earliest_service_date() {
         v.error(
             field,
-            format!("La date du service ({}) est trop ancienne : vérifiez l'année.", format_fr_date(date)),
+            format!(
+                "La date du service ({}) est trop ancienne : vérifiez l'année.",
+                format_fr_date(date)
+            ),
         );
     }
 }
@@ -70,8 +78,16 @@ impl DailyMealCount {
         check_service_date(&mut v, "service_date", self.service_date, today);
         for (field, value, what) in [
             ("planned", self.planned, "repas prévus"),
-            ("served_children", self.served_children, "repas servis aux enfants"),
-            ("served_adults", self.served_adults, "repas servis aux adultes"),
+            (
+                "served_children",
+                self.served_children,
+                "repas servis aux enfants",
+            ),
+            (
+                "served_adults",
+                self.served_adults,
+                "repas servis aux adultes",
+            ),
         ] {
             if value > MAX_MEALS_PER_DAY {
                 v.error(
@@ -82,7 +98,10 @@ impl DailyMealCount {
         }
         let served = self.served_total();
         if self.planned == 0 && served == 0 {
-            v.error("served_children", "Saisissez le nombre de repas servis (enfants et adultes) ou prévus.");
+            v.error(
+                "served_children",
+                "Saisissez le nombre de repas servis (enfants et adultes) ou prévus.",
+            );
         }
         if !v.is_ok() {
             return v;
@@ -101,7 +120,10 @@ impl DailyMealCount {
             v.warn(
                 "served_children",
                 "nothing_served",
-                format!("{} repas prévus mais aucun servi : le service a-t-il été annulé ?", self.planned),
+                format!(
+                    "{} repas prévus mais aucun servi : le service a-t-il été annulé ?",
+                    self.planned
+                ),
             );
         }
         if self.planned == 0 && served > 0 {
@@ -115,7 +137,10 @@ impl DailyMealCount {
             v.warn(
                 "service_date",
                 "service_on_sunday",
-                format!("Le {} est un dimanche : vérifiez la date du service.", format_fr_date(self.service_date)),
+                format!(
+                    "Le {} est un dimanche : vérifiez la date du service.",
+                    format_fr_date(self.service_date)
+                ),
             );
         }
         v
@@ -126,7 +151,10 @@ impl DailyMealCount {
     pub fn check_duplicate(&self, existing: &[DailyMealCount]) -> Validation {
         let mut v = Validation::default();
         let dup = existing.iter().any(|c| {
-            !c.meta.deleted && c.meta.id != self.meta.id && c.site_id == self.site_id && c.service_date == self.service_date
+            !c.meta.deleted
+                && c.meta.id != self.meta.id
+                && c.site_id == self.site_id
+                && c.service_date == self.service_date
         });
         if dup {
             v.warn(
@@ -180,7 +208,10 @@ impl MealTotals {
 pub fn meal_totals(counts: &[DailyMealCount], start: NaiveDate, end: NaiveDate) -> MealTotals {
     let mut t = MealTotals::default();
     let mut days: Vec<(Uuid, NaiveDate)> = Vec::new();
-    for c in counts.iter().filter(|c| !c.meta.deleted && c.service_date >= start && c.service_date <= end) {
+    for c in counts
+        .iter()
+        .filter(|c| !c.meta.deleted && c.service_date >= start && c.service_date <= end)
+    {
         days.push((c.site_id, c.service_date));
         t.served_children += u64::from(c.served_children);
         t.served_adults += u64::from(c.served_adults);
@@ -205,9 +236,18 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
     }
 
-    fn count(id: u128, date: NaiveDate, planned: u32, children: u32, adults: u32) -> DailyMealCount {
+    fn count(
+        id: u128,
+        date: NaiveDate,
+        planned: u32,
+        children: u32,
+        adults: u32,
+    ) -> DailyMealCount {
         DailyMealCount {
-            meta: RecordMeta::new(Uuid::from_u128(id), DateTime::<Utc>::from_timestamp(1_772_000_000, 0).unwrap()),
+            meta: RecordMeta::new(
+                Uuid::from_u128(id),
+                DateTime::<Utc>::from_timestamp(1_772_000_000, 0).unwrap(),
+            ),
             site_id: Uuid::from_u128(7),
             service_date: date,
             planned,
@@ -256,7 +296,9 @@ mod tests {
         let fields: Vec<_> = v.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, vec!["planned", "served_children", "served_adults"]);
         assert!(v.errors[0].message.starts_with("100001 repas prévus"));
-        assert!(count(1, d(2026, 3, 2), 100_000, 100_000, 0).validate(today()).is_ok());
+        assert!(count(1, d(2026, 3, 2), 100_000, 100_000, 0)
+            .validate(today())
+            .is_ok());
     }
 
     #[test]
@@ -266,17 +308,37 @@ mod tests {
         assert!(v.is_ok());
         assert_eq!(v.warnings.len(), 1);
         assert_eq!(v.warnings[0].code, "served_over_twice_planned");
-        assert!(v.warnings[0].message.starts_with("201 repas servis pour 100 prévus"));
-        assert!(count(1, d(2026, 3, 2), 100, 190, 10).validate(today()).warnings.is_empty());
+        assert!(v.warnings[0]
+            .message
+            .starts_with("201 repas servis pour 100 prévus"));
+        assert!(count(1, d(2026, 3, 2), 100, 190, 10)
+            .validate(today())
+            .warnings
+            .is_empty());
     }
 
     #[test]
     fn other_plausibility_warnings() {
-        let codes = |c: DailyMealCount| c.validate(today()).warnings.into_iter().map(|w| w.code).collect::<Vec<_>>();
-        assert_eq!(codes(count(1, d(2026, 3, 2), 120, 0, 0)), vec!["nothing_served"]);
-        assert_eq!(codes(count(1, d(2026, 3, 2), 0, 120, 0)), vec!["planned_missing"]);
+        let codes = |c: DailyMealCount| {
+            c.validate(today())
+                .warnings
+                .into_iter()
+                .map(|w| w.code)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            codes(count(1, d(2026, 3, 2), 120, 0, 0)),
+            vec!["nothing_served"]
+        );
+        assert_eq!(
+            codes(count(1, d(2026, 3, 2), 0, 120, 0)),
+            vec!["planned_missing"]
+        );
         // 01/03/2026 is a Sunday.
-        assert_eq!(codes(count(1, d(2026, 3, 1), 120, 110, 0)), vec!["service_on_sunday"]);
+        assert_eq!(
+            codes(count(1, d(2026, 3, 1), 120, 110, 0)),
+            vec!["service_on_sunday"]
+        );
     }
 
     #[test]
@@ -284,17 +346,31 @@ mod tests {
         let c = count(1, d(2026, 3, 2), 200, 170, 10);
         assert_eq!(c.served_total(), 180);
         assert_eq!(c.forecast_gap(), Some(0.1));
-        assert_eq!(count(1, d(2026, 3, 2), 100, 110, 0).forecast_gap(), Some(-0.1));
+        assert_eq!(
+            count(1, d(2026, 3, 2), 100, 110, 0).forecast_gap(),
+            Some(-0.1)
+        );
         assert_eq!(count(1, d(2026, 3, 2), 0, 110, 0).forecast_gap(), None);
-        assert_eq!(count(1, d(2026, 3, 2), u32::MAX, u32::MAX, u32::MAX).served_total(), 2 * u64::from(u32::MAX));
+        assert_eq!(
+            count(1, d(2026, 3, 2), u32::MAX, u32::MAX, u32::MAX).served_total(),
+            2 * u64::from(u32::MAX)
+        );
     }
 
     #[test]
     fn duplicates_of_a_day_warn() {
         let a = count(1, d(2026, 3, 2), 200, 170, 10);
         let b = count(2, d(2026, 3, 2), 200, 170, 10);
-        assert!(a.check_duplicate(&[a.clone()]).warnings.is_empty(), "a record is not its own duplicate");
-        assert_eq!(a.check_duplicate(&[a.clone(), b.clone()]).warnings[0].code, "count_already_exists_for_day");
+        assert!(
+            a.check_duplicate(std::slice::from_ref(&a))
+                .warnings
+                .is_empty(),
+            "a record is not its own duplicate"
+        );
+        assert_eq!(
+            a.check_duplicate(&[a.clone(), b.clone()]).warnings[0].code,
+            "count_already_exists_for_day"
+        );
         let mut deleted = b.clone();
         deleted.meta = deleted.meta.deleted(deleted.meta.modified_at);
         assert!(a.check_duplicate(&[deleted]).warnings.is_empty());
@@ -316,11 +392,17 @@ mod tests {
         ];
         let t = meal_totals(&counts, d(2026, 3, 2), d(2026, 3, 6));
         assert_eq!(t.service_days, 2);
-        assert_eq!((t.served_children, t.served_adults, t.served_total()), (360, 15, 375));
+        assert_eq!(
+            (t.served_children, t.served_adults, t.served_total()),
+            (360, 15, 375)
+        );
         assert_eq!((t.planned, t.served_on_planned_days), (250, 220));
         // (250 − 220) ÷ 250 = 0.12
         assert!((t.forecast_gap().unwrap() - 0.12).abs() < 1e-12);
-        assert_eq!(meal_totals(&counts, d(2026, 4, 1), d(2026, 4, 30)).forecast_gap(), None);
+        assert_eq!(
+            meal_totals(&counts, d(2026, 4, 1), d(2026, 4, 30)).forecast_gap(),
+            None
+        );
     }
 
     #[test]

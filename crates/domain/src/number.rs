@@ -93,7 +93,9 @@ pub fn parse_fr_decimal(input: &str, scale: u32, rounding: Rounding) -> Result<u
         }
     }
     let int_digits: String = groups.concat();
-    if !int_digits.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+    if !int_digits.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(NumberError::NotANumber);
     }
     if int_digits.is_empty() && frac_part.is_empty() {
@@ -101,19 +103,27 @@ pub fn parse_fr_decimal(input: &str, scale: u32, rounding: Rounding) -> Result<u
     }
     let mut value: u64 = 0;
     for b in int_digits.bytes() {
-        value = value.checked_mul(10).and_then(|v| v.checked_add(u64::from(b - b'0'))).ok_or(NumberError::TooLarge)?;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+            .ok_or(NumberError::TooLarge)?;
     }
     let frac = frac_part.as_bytes();
     for i in 0..scale as usize {
         let d = frac.get(i).map_or(0, |b| u64::from(b - b'0'));
-        value = value.checked_mul(10).and_then(|v| v.checked_add(d)).ok_or(NumberError::TooLarge)?;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(d))
+            .ok_or(NumberError::TooLarge)?;
     }
     let rest = frac.get(scale as usize..).unwrap_or(&[]);
     let round_up = match rest.split_first() {
         None => false,
         Some((first, tail)) => match rounding {
             Rounding::HalfUp => *first >= b'5',
-            Rounding::HalfDown => *first > b'5' || (*first == b'5' && tail.iter().any(|b| *b != b'0')),
+            Rounding::HalfDown => {
+                *first > b'5' || (*first == b'5' && tail.iter().any(|b| *b != b'0'))
+            }
         },
     };
     if round_up {
@@ -126,7 +136,10 @@ pub fn parse_fr_decimal(input: &str, scale: u32, rounding: Rounding) -> Result<u
 fn strip_unit<'a>(input: &'a str, unit: &str) -> &'a str {
     let t = input.trim_matches(is_space);
     let n = t.len();
-    if n >= unit.len() && t.is_char_boundary(n - unit.len()) && t[n - unit.len()..].eq_ignore_ascii_case(unit) {
+    if n >= unit.len()
+        && t.is_char_boundary(n - unit.len())
+        && t[n - unit.len()..].eq_ignore_ascii_case(unit)
+    {
         &t[..n - unit.len()]
     } else {
         t
@@ -144,9 +157,14 @@ pub fn parse_kg_to_grams(input: &str) -> Result<u64, String> {
             "Masse illisible : une seule virgule décimale, par exemple 1234,5 kg.".to_owned()
         }
         NumberError::NotANumber => {
-            format!("« {} » n'est pas une masse : saisissez des kg avec une virgule, par exemple 12,5.", input.trim())
+            format!(
+                "« {} » n'est pas une masse : saisissez des kg avec une virgule, par exemple 12,5.",
+                input.trim()
+            )
         }
-        NumberError::TooLarge => "Masse trop grande : vérifiez qu'elle est saisie en kg.".to_owned(),
+        NumberError::TooLarge => {
+            "Masse trop grande : vérifiez qu'elle est saisie en kg.".to_owned()
+        }
     })
 }
 
@@ -171,7 +189,7 @@ pub fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(NNBSP);
         }
         out.push(c);
@@ -232,7 +250,11 @@ pub fn format_per_mille(per_mille: u64) -> String {
 pub fn format_euros(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let abs = cents.unsigned_abs();
-    format!("{sign}{},{:02}{NNBSP}€", group_thousands(abs / 100), abs % 100)
+    format!(
+        "{sign}{},{:02}{NNBSP}€",
+        group_thousands(abs / 100),
+        abs % 100
+    )
 }
 
 /// Replaces the typographic spaces of formatted values with ordinary spaces (files, logs).
@@ -253,13 +275,21 @@ pub fn parse_fr_date(input: &str) -> Result<NaiveDate, String> {
     if s.is_empty() {
         return Err("Saisissez une date au format jj/mm/aaaa, par exemple 02/03/2026.".to_owned());
     }
-    let bad_format = || format!("« {s} » n'est pas une date : utilisez le format jj/mm/aaaa, par exemple 02/03/2026.");
+    let bad_format = || {
+        format!(
+            "« {s} » n'est pas une date : utilisez le format jj/mm/aaaa, par exemple 02/03/2026."
+        )
+    };
     let parts: Vec<&str> = s.split(['/', '-', '.']).collect();
     if parts.len() != 3 {
         return Err(bad_format());
     }
     let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    if !parts.iter().all(|p| all_digits(p)) || parts[0].len() > 2 || parts[1].len() > 2 || parts[2].len() != 4 {
+    if !parts.iter().all(|p| all_digits(p))
+        || parts[0].len() > 2
+        || parts[1].len() > 2
+        || parts[2].len() != 4
+    {
         return Err(bad_format());
     }
     let day: u32 = parts[0].parse().map_err(|_| bad_format())?;
@@ -310,18 +340,38 @@ mod tests {
 
     #[test]
     fn kg_refusals_have_french_messages() {
-        assert_eq!(parse_kg_to_grams("").unwrap_err(), "Saisissez la masse en kg, par exemple 12,5.");
-        assert_eq!(parse_kg_to_grams("  ").unwrap_err(), "Saisissez la masse en kg, par exemple 12,5.");
-        assert_eq!(parse_kg_to_grams("-2").unwrap_err(), "La masse ne peut pas être négative.");
-        assert_eq!(parse_kg_to_grams("−2,5").unwrap_err(), "La masse ne peut pas être négative.");
-        assert!(parse_kg_to_grams("1.234,5").unwrap_err().contains("une seule virgule"));
-        assert!(parse_kg_to_grams("1,2,3").unwrap_err().contains("une seule virgule"));
+        assert_eq!(
+            parse_kg_to_grams("").unwrap_err(),
+            "Saisissez la masse en kg, par exemple 12,5."
+        );
+        assert_eq!(
+            parse_kg_to_grams("  ").unwrap_err(),
+            "Saisissez la masse en kg, par exemple 12,5."
+        );
+        assert_eq!(
+            parse_kg_to_grams("-2").unwrap_err(),
+            "La masse ne peut pas être négative."
+        );
+        assert_eq!(
+            parse_kg_to_grams("−2,5").unwrap_err(),
+            "La masse ne peut pas être négative."
+        );
+        assert!(parse_kg_to_grams("1.234,5")
+            .unwrap_err()
+            .contains("une seule virgule"));
+        assert!(parse_kg_to_grams("1,2,3")
+            .unwrap_err()
+            .contains("une seule virgule"));
         let e = parse_kg_to_grams("douze").unwrap_err();
         assert!(e.contains("« douze »") && e.contains("12,5"), "{e}");
-        for bad in ["12 5", "1 23,5", "12a", "+3", "1e3", ",", "kg", "12 ,5", "1  234"] {
+        for bad in [
+            "12 5", "1 23,5", "12a", "+3", "1e3", ",", "kg", "12 ,5", "1  234",
+        ] {
             assert!(parse_kg_to_grams(bad).is_err(), "{bad} accepted");
         }
-        assert!(parse_kg_to_grams("99999999999999999999").unwrap_err().contains("trop grande"));
+        assert!(parse_kg_to_grams("99999999999999999999")
+            .unwrap_err()
+            .contains("trop grande"));
     }
 
     #[test]
@@ -333,7 +383,10 @@ mod tests {
         assert_eq!(parse_euros_to_cents("0,12500"), Ok(12));
         assert_eq!(parse_euros_to_cents("1 234,56 €"), Ok(123_456));
         assert_eq!(parse_euros_to_cents("12"), Ok(1_200));
-        assert_eq!(parse_euros_to_cents("-1").unwrap_err(), "Le montant ne peut pas être négatif.");
+        assert_eq!(
+            parse_euros_to_cents("-1").unwrap_err(),
+            "Le montant ne peut pas être négatif."
+        );
     }
 
     #[test]
@@ -341,8 +394,14 @@ mod tests {
         assert_eq!(parse_fr_decimal("2,5", 0, Rounding::HalfUp), Ok(3));
         assert_eq!(parse_fr_decimal("2,5", 0, Rounding::HalfDown), Ok(2));
         assert_eq!(parse_fr_decimal("2,51", 0, Rounding::HalfDown), Ok(3));
-        assert_eq!(parse_fr_decimal("18446744073709551615", 0, Rounding::HalfUp), Ok(u64::MAX));
-        assert_eq!(parse_fr_decimal("18446744073709551615,5", 0, Rounding::HalfUp), Err(NumberError::TooLarge));
+        assert_eq!(
+            parse_fr_decimal("18446744073709551615", 0, Rounding::HalfUp),
+            Ok(u64::MAX)
+        );
+        assert_eq!(
+            parse_fr_decimal("18446744073709551615,5", 0, Rounding::HalfUp),
+            Err(NumberError::TooLarge)
+        );
     }
 
     #[test]
@@ -370,7 +429,10 @@ mod tests {
     fn formats_grams_per_meal_percent_and_euros() {
         assert_eq!(plain_spaces(&format_grams_per_meal(104.4)), "104 g/repas");
         assert_eq!(plain_spaces(&format_grams_per_meal(104.5)), "105 g/repas");
-        assert_eq!(plain_spaces(&format_grams_per_meal(1_250.0)), "1 250 g/repas");
+        assert_eq!(
+            plain_spaces(&format_grams_per_meal(1_250.0)),
+            "1 250 g/repas"
+        );
         assert_eq!(format_grams_per_meal(f64::NAN), "—");
         assert_eq!(plain_spaces(&format_percent(52.34)), "52,3 %");
         assert_eq!(plain_spaces(&format_percent(52.35)), "52,4 %");
@@ -392,11 +454,25 @@ mod tests {
         assert_eq!(parse_fr_date(" 2/3/2026 "), Ok(d(2026, 3, 2)));
         assert_eq!(parse_fr_date("02-03-2026"), Ok(d(2026, 3, 2)));
         assert_eq!(parse_fr_date("29/02/2024"), Ok(d(2024, 2, 29)));
-        assert_eq!(parse_fr_date("31/02/2026").unwrap_err(), "Date impossible : le 31/02/2026 n'existe pas.");
-        assert_eq!(parse_fr_date("29/02/2025").unwrap_err(), "Date impossible : le 29/02/2025 n'existe pas.");
+        assert_eq!(
+            parse_fr_date("31/02/2026").unwrap_err(),
+            "Date impossible : le 31/02/2026 n'existe pas."
+        );
+        assert_eq!(
+            parse_fr_date("29/02/2025").unwrap_err(),
+            "Date impossible : le 29/02/2025 n'existe pas."
+        );
         assert!(parse_fr_date("02/13/2026").unwrap_err().contains("mois 13"));
         assert!(parse_fr_date("").unwrap_err().contains("jj/mm/aaaa"));
-        for bad in ["2026-03-02", "02/03/26", "02/03", "aa/bb/cccc", "02/03/2026/1", "1/ 3/2026", "002/03/2026"] {
+        for bad in [
+            "2026-03-02",
+            "02/03/26",
+            "02/03",
+            "aa/bb/cccc",
+            "02/03/2026/1",
+            "1/ 3/2026",
+            "002/03/2026",
+        ] {
             assert!(parse_fr_date(bad).is_err(), "{bad} accepted");
         }
     }

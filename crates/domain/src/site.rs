@@ -19,7 +19,11 @@ pub fn siret_is_valid(s: &str) -> bool {
     if luhn_ok(s) {
         return true;
     }
-    s.starts_with("356000000") && s.bytes().map(|b| u32::from(b - b'0')).sum::<u32>() % 5 == 0
+    s.starts_with("356000000")
+        && s.bytes()
+            .map(|b| u32::from(b - b'0'))
+            .sum::<u32>()
+            .is_multiple_of(5)
 }
 
 /// True when `s` is 9 ASCII digits passing the Luhn check (a company or EPCI SIREN).
@@ -37,18 +41,24 @@ fn luhn_ok(digits: &str) -> bool {
             let d = u32::from(b - b'0');
             if i % 2 == 1 {
                 let dd = d * 2;
-                if dd > 9 { dd - 9 } else { dd }
+                if dd > 9 {
+                    dd - 9
+                } else {
+                    dd
+                }
             } else {
                 d
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Removes the spaces, dots and no-break spaces people and spreadsheets put in a SIRET.
 pub fn normalize_siret(s: &str) -> String {
-    s.chars().filter(|c| !c.is_whitespace() && *c != '.' && *c != '\u{202F}').collect()
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '.' && *c != '\u{202F}')
+        .collect()
 }
 
 /// True for a commune's INSEE code (code officiel géographique): 5 characters, département
@@ -98,7 +108,10 @@ impl Commune {
 
 fn check_insee(v: &mut Validation, field: &str, code: &str) {
     if code.trim().is_empty() {
-        v.error(field, "Saisissez le code INSEE de la commune (5 caractères, par exemple 76351).");
+        v.error(
+            field,
+            "Saisissez le code INSEE de la commune (5 caractères, par exemple 76351).",
+        );
     } else if !insee_code_is_valid(code) {
         v.error(
             field,
@@ -140,8 +153,11 @@ pub enum ProductionType {
 }
 
 impl ProductionType {
-    pub const ALL: [ProductionType; 3] =
-        [ProductionType::Site, ProductionType::SiteCookedElsewhere, ProductionType::Groupe];
+    pub const ALL: [ProductionType; 3] = [
+        ProductionType::Site,
+        ProductionType::SiteCookedElsewhere,
+        ProductionType::Groupe,
+    ];
     pub fn label(self) -> &'static str {
         match self {
             ProductionType::Site => "Cuisine sur place",
@@ -167,8 +183,11 @@ pub enum Sector {
 }
 
 impl Sector {
-    pub const ALL: [Sector; 3] =
-        [Sector::EducationPrimaire, Sector::EducationSecondaireCollege, Sector::EducationSecondaireLycee];
+    pub const ALL: [Sector; 3] = [
+        Sector::EducationPrimaire,
+        Sector::EducationSecondaireCollege,
+        Sector::EducationSecondaireLycee,
+    ];
     pub fn label(self) -> &'static str {
         match self {
             Sector::EducationPrimaire => "École primaire (maternelle et élémentaire)",
@@ -215,13 +234,18 @@ impl RegionGroup {
             RegionGroup::Mayotte => (2, 5),
             RegionGroup::SaintPierreEtMiquelon => (10, 30),
         };
-        EgalimThresholds { bio_percent, egalim_percent }
+        EgalimThresholds {
+            bio_percent,
+            egalim_percent,
+        }
     }
 
     pub fn label(self) -> &'static str {
         match self {
             RegionGroup::Mainland => "France métropolitaine",
-            RegionGroup::AntillesGuyaneReunionSaintMartin => "Guadeloupe, Martinique, Guyane, La Réunion, Saint-Martin",
+            RegionGroup::AntillesGuyaneReunionSaintMartin => {
+                "Guadeloupe, Martinique, Guyane, La Réunion, Saint-Martin"
+            }
             RegionGroup::Mayotte => "Mayotte",
             RegionGroup::SaintPierreEtMiquelon => "Saint-Pierre-et-Miquelon",
         }
@@ -235,7 +259,9 @@ impl RegionGroup {
             return None;
         }
         match &code[..3] {
-            "971" | "972" | "973" | "974" | "978" => Some(RegionGroup::AntillesGuyaneReunionSaintMartin),
+            "971" | "972" | "973" | "974" | "978" => {
+                Some(RegionGroup::AntillesGuyaneReunionSaintMartin)
+            }
             "975" => Some(RegionGroup::SaintPierreEtMiquelon),
             "976" => Some(RegionGroup::Mayotte),
             p if p.starts_with("97") || p.starts_with("98") => None,
@@ -282,22 +308,34 @@ impl Site {
         if self.name.trim().is_empty() {
             v.error("name", "Saisissez le nom du restaurant.");
         } else if self.name.chars().count() > 255 {
-            v.error("name", "Le nom du restaurant est trop long (255 caractères au plus).");
+            v.error(
+                "name",
+                "Le nom du restaurant est trop long (255 caractères au plus).",
+            );
         }
         check_siret(&mut v, "siret", &self.siret, "du restaurant");
         check_insee(&mut v, "city_insee_code", &self.city_insee_code);
         if self.sectors.is_empty() {
-            v.error("sectors", "Choisissez au moins un secteur (école primaire, collège ou lycée).");
+            v.error(
+                "sectors",
+                "Choisissez au moins un secteur (école primaire, collège ou lycée).",
+            );
         } else {
             let mut seen = self.sectors.clone();
             seen.sort();
             seen.dedup();
             if seen.len() != self.sectors.len() {
-                v.error("sectors", "Un secteur est choisi deux fois : retirez le doublon.");
+                v.error(
+                    "sectors",
+                    "Un secteur est choisi deux fois : retirez le doublon.",
+                );
             }
         }
         if self.daily_meal_count == 0 {
-            v.error("daily_meal_count", "Saisissez le nombre de repas servis par jour (supérieur à 0).");
+            v.error(
+                "daily_meal_count",
+                "Saisissez le nombre de repas servis par jour (supérieur à 0).",
+            );
         } else if self.daily_meal_count > MAX_DAILY_MEAL_COUNT {
             v.error(
                 "daily_meal_count",
@@ -305,7 +343,10 @@ impl Site {
             );
         }
         if self.yearly_meal_count == 0 {
-            v.error("yearly_meal_count", "Saisissez le nombre de repas servis par an (supérieur à 0).");
+            v.error(
+                "yearly_meal_count",
+                "Saisissez le nombre de repas servis par an (supérieur à 0).",
+            );
         } else if self.daily_meal_count > 0 && self.yearly_meal_count < self.daily_meal_count {
             v.error(
                 "yearly_meal_count",
@@ -383,7 +424,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn meta() -> RecordMeta {
-        RecordMeta::new(Uuid::from_u128(1), DateTime::<Utc>::from_timestamp(1_772_000_000, 0).unwrap())
+        RecordMeta::new(
+            Uuid::from_u128(1),
+            DateTime::<Utc>::from_timestamp(1_772_000_000, 0).unwrap(),
+        )
     }
 
     fn site() -> Site {
@@ -437,30 +481,49 @@ mod tests {
     fn normalizes_siret() {
         assert_eq!(normalize_siret(" 210 100 343 00016 "), "21010034300016");
         assert_eq!(normalize_siret("210.100.343.00016"), "21010034300016");
-        assert_eq!(normalize_siret("210\u{202F}100\u{A0}343 00016"), "21010034300016");
+        assert_eq!(
+            normalize_siret("210\u{202F}100\u{A0}343 00016"),
+            "21010034300016"
+        );
     }
 
     #[test]
     fn insee_codes() {
-        for ok in ["76351", "2A004", "2B033", "01001", "97101", "97502", "97611", "95690", "98735"] {
+        for ok in [
+            "76351", "2A004", "2B033", "01001", "97101", "97502", "97611", "95690", "98735",
+        ] {
             assert!(insee_code_is_valid(ok), "{ok}");
         }
-        for bad in ["7635", "763510", "76000", "20004", "00123", "96001", "2C004", "2a004", "7635a", "", "99123"] {
+        for bad in [
+            "7635", "763510", "76000", "20004", "00123", "96001", "2C004", "2a004", "7635a", "",
+            "99123",
+        ] {
             assert!(!insee_code_is_valid(bad), "{bad}");
         }
     }
 
     #[test]
     fn commune_validation() {
-        let c = Commune { insee_code: "76351".into(), name: "Le Havre".into() };
+        let c = Commune {
+            insee_code: "76351".into(),
+            name: "Le Havre".into(),
+        };
         assert!(c.validate().is_ok());
         assert_eq!(c.region_group(), Some(RegionGroup::Mainland));
-        let c = Commune { insee_code: "7635".into(), name: " ".into() };
+        let c = Commune {
+            insee_code: "7635".into(),
+            name: " ".into(),
+        };
         let v = c.validate();
         assert_eq!(fields(&v), vec!["insee_code", "name"]);
         assert!(v.errors[0].message.contains("« 7635 »"));
-        let c = Commune { insee_code: "".into(), name: "X".into() };
-        assert!(c.validate().errors[0].message.contains("Saisissez le code INSEE"));
+        let c = Commune {
+            insee_code: "".into(),
+            name: "X".into(),
+        };
+        assert!(c.validate().errors[0]
+            .message
+            .contains("Saisissez le code INSEE"));
     }
 
     #[test]
@@ -473,17 +536,41 @@ mod tests {
         assert_eq!(t(RegionGroup::AntillesGuyaneReunionSaintMartin), (5, 20));
         assert_eq!(t(RegionGroup::Mayotte), (2, 5));
         assert_eq!(t(RegionGroup::SaintPierreEtMiquelon), (10, 30));
-        assert_eq!(site().thresholds(), EgalimThresholds { bio_percent: 20, egalim_percent: 50 });
+        assert_eq!(
+            site().thresholds(),
+            EgalimThresholds {
+                bio_percent: 20,
+                egalim_percent: 50
+            }
+        );
     }
 
     #[test]
     fn region_group_from_insee() {
-        assert_eq!(RegionGroup::for_insee_code("76351"), Some(RegionGroup::Mainland));
-        assert_eq!(RegionGroup::for_insee_code("2A004"), Some(RegionGroup::Mainland));
-        assert_eq!(RegionGroup::for_insee_code("97411"), Some(RegionGroup::AntillesGuyaneReunionSaintMartin));
-        assert_eq!(RegionGroup::for_insee_code("97801"), Some(RegionGroup::AntillesGuyaneReunionSaintMartin));
-        assert_eq!(RegionGroup::for_insee_code("97611"), Some(RegionGroup::Mayotte));
-        assert_eq!(RegionGroup::for_insee_code("97502"), Some(RegionGroup::SaintPierreEtMiquelon));
+        assert_eq!(
+            RegionGroup::for_insee_code("76351"),
+            Some(RegionGroup::Mainland)
+        );
+        assert_eq!(
+            RegionGroup::for_insee_code("2A004"),
+            Some(RegionGroup::Mainland)
+        );
+        assert_eq!(
+            RegionGroup::for_insee_code("97411"),
+            Some(RegionGroup::AntillesGuyaneReunionSaintMartin)
+        );
+        assert_eq!(
+            RegionGroup::for_insee_code("97801"),
+            Some(RegionGroup::AntillesGuyaneReunionSaintMartin)
+        );
+        assert_eq!(
+            RegionGroup::for_insee_code("97611"),
+            Some(RegionGroup::Mayotte)
+        );
+        assert_eq!(
+            RegionGroup::for_insee_code("97502"),
+            Some(RegionGroup::SaintPierreEtMiquelon)
+        );
         assert_eq!(RegionGroup::for_insee_code("97701"), None);
         assert_eq!(RegionGroup::for_insee_code("98735"), None);
         assert_eq!(RegionGroup::for_insee_code("xx"), None);
@@ -496,11 +583,26 @@ mod tests {
         assert_eq!(j["production_type"], "site");
         assert_eq!(j["sectors"][0], "education_primaire");
         assert_eq!(j["region_group"], "mainland");
-        assert_eq!(serde_json::to_value(ProductionType::SiteCookedElsewhere).unwrap(), "site_cooked_elsewhere");
-        assert_eq!(serde_json::to_value(ProductionType::Groupe).unwrap(), "groupe");
-        assert_eq!(serde_json::to_value(ManagementType::Conceded).unwrap(), "conceded");
-        assert_eq!(serde_json::to_value(Sector::EducationSecondaireCollege).unwrap(), "education_secondaire_college");
-        assert_eq!(serde_json::to_value(Sector::EducationSecondaireLycee).unwrap(), "education_secondaire_lycee");
+        assert_eq!(
+            serde_json::to_value(ProductionType::SiteCookedElsewhere).unwrap(),
+            "site_cooked_elsewhere"
+        );
+        assert_eq!(
+            serde_json::to_value(ProductionType::Groupe).unwrap(),
+            "groupe"
+        );
+        assert_eq!(
+            serde_json::to_value(ManagementType::Conceded).unwrap(),
+            "conceded"
+        );
+        assert_eq!(
+            serde_json::to_value(Sector::EducationSecondaireCollege).unwrap(),
+            "education_secondaire_college"
+        );
+        assert_eq!(
+            serde_json::to_value(Sector::EducationSecondaireLycee).unwrap(),
+            "education_secondaire_lycee"
+        );
         assert_eq!(
             serde_json::to_value(RegionGroup::AntillesGuyaneReunionSaintMartin).unwrap(),
             "antilles_guyane_reunion_saint_martin"
@@ -524,10 +626,21 @@ mod tests {
         s.daily_meal_count = 0;
         s.yearly_meal_count = 0;
         let v = s.validate();
-        assert_eq!(fields(&v), vec!["name", "siret", "sectors", "daily_meal_count", "yearly_meal_count"]);
+        assert_eq!(
+            fields(&v),
+            vec![
+                "name",
+                "siret",
+                "sectors",
+                "daily_meal_count",
+                "yearly_meal_count"
+            ]
+        );
         s = site();
         s.siret = "210 100 343 00016".into();
-        assert!(s.validate().errors[0].message.contains("exactement 14 chiffres"));
+        assert!(s.validate().errors[0]
+            .message
+            .contains("exactement 14 chiffres"));
         s.siret = "21010034300017".into();
         assert!(s.validate().errors[0].message.contains("clé de contrôle"));
         s = site();
@@ -562,7 +675,10 @@ mod tests {
     fn central_producer_siret_rules() {
         let mut s = site();
         s.production_type = ProductionType::SiteCookedElsewhere;
-        assert_eq!(s.validate().warnings[0].code, "central_producer_siret_missing");
+        assert_eq!(
+            s.validate().warnings[0].code,
+            "central_producer_siret_missing"
+        );
         s.central_producer_siret = Some("73282932000074".into());
         let v = s.validate();
         assert!(v.is_ok() && v.warnings.is_empty());
@@ -590,7 +706,10 @@ mod tests {
 
     /// Appends the Luhn check digit to 13 digits.
     fn with_check_digit(body: &str) -> String {
-        (0..10).map(|d| format!("{body}{d}")).find(|s| luhn_ok(s)).unwrap()
+        (0..10)
+            .map(|d| format!("{body}{d}"))
+            .find(|s| luhn_ok(s))
+            .unwrap()
     }
 
     proptest! {

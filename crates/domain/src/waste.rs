@@ -123,8 +123,12 @@ pub enum Destination {
 }
 
 impl Destination {
-    pub const ALL: [Destination; 4] =
-        [Destination::Reused, Destination::Donation, Destination::AnimalFeed, Destination::CompostMethanisation];
+    pub const ALL: [Destination; 4] = [
+        Destination::Reused,
+        Destination::Donation,
+        Destination::AnimalFeed,
+        Destination::CompostMethanisation,
+    ];
     pub fn label(self) -> &'static str {
         match self {
             Destination::Reused => "Resservi / réutilisé",
@@ -196,7 +200,10 @@ impl Weighing {
         }
         check_service_date(&mut v, "service_date", self.service_date, today);
         if self.mass_grams == 0 {
-            v.error("mass_grams", "Saisissez la masse pesée, supérieure à 0 kg (par exemple 2,5).");
+            v.error(
+                "mass_grams",
+                "Saisissez la masse pesée, supérieure à 0 kg (par exemple 2,5).",
+            );
         } else if self.mass_grams > WEIGHING_MAX_GRAMS {
             v.error(
                 "mass_grams",
@@ -248,7 +255,13 @@ impl Weighing {
     pub fn validate_for_site(&self, site: &Site) -> Validation {
         let mut v = Validation::default();
         if self.site_id != site.meta.id {
-            v.error("site_id", format!("Cette pesée n'appartient pas au restaurant « {} ».", site.name));
+            v.error(
+                "site_id",
+                format!(
+                    "Cette pesée n'appartient pas au restaurant « {} ».",
+                    site.name
+                ),
+            );
         }
         if self.stage == Stage::Preparation && !site.production_type.cooks_on_site() {
             v.warn(
@@ -319,7 +332,10 @@ pub fn shares_per_mille(values: &[u64]) -> Vec<u32> {
     if total == 0 {
         return vec![0; values.len()];
     }
-    let mut shares: Vec<u32> = values.iter().map(|v| (u128::from(*v) * 1000 / total) as u32).collect();
+    let mut shares: Vec<u32> = values
+        .iter()
+        .map(|v| (u128::from(*v) * 1000 / total) as u32)
+        .collect();
     let given: u32 = shares.iter().sum();
     let mut order: Vec<usize> = (0..values.len()).collect();
     // Largest remainder first; stable sort keeps ties in row order.
@@ -362,18 +378,36 @@ impl Aggregate {
         self.stages.values().map(|s| s.total).sum()
     }
 
-    fn build(meals: &[DailyMealCount], weighings: &[Weighing], range: DateRange, site: Option<Uuid>) -> Self {
+    fn build(
+        meals: &[DailyMealCount],
+        weighings: &[Weighing],
+        range: DateRange,
+        site: Option<Uuid>,
+    ) -> Self {
         let in_scope = |s: Uuid, d: NaiveDate| range.contains(d) && site.is_none_or(|id| id == s);
         let mut served: BTreeMap<SiteDay, (u64, u64)> = BTreeMap::new();
-        for c in meals.iter().filter(|c| !c.meta.deleted && in_scope(c.site_id, c.service_date)) {
-            let e = served.entry(SiteDay { site_id: c.site_id, service_date: c.service_date }).or_default();
+        for c in meals
+            .iter()
+            .filter(|c| !c.meta.deleted && in_scope(c.site_id, c.service_date))
+        {
+            let e = served
+                .entry(SiteDay {
+                    site_id: c.site_id,
+                    service_date: c.service_date,
+                })
+                .or_default();
             e.0 += c.served_total();
             e.1 += u64::from(c.served_children);
         }
         let mut agg = Aggregate::default();
-        let live = weighings.iter().filter(|w| !w.meta.deleted && in_scope(w.site_id, w.service_date));
+        let live = weighings
+            .iter()
+            .filter(|w| !w.meta.deleted && in_scope(w.site_id, w.service_date));
         for w in live {
-            let day = SiteDay { site_id: w.site_id, service_date: w.service_date };
+            let day = SiteDay {
+                site_id: w.site_id,
+                service_date: w.service_date,
+            };
             match served.get(&day) {
                 Some((total, _)) if *total > 0 => {
                     agg.measured_days.insert(day);
@@ -441,26 +475,56 @@ pub struct WasteIndicators {
 impl WasteIndicators {
     /// Computes the indicators of the live records dated within `range` (all sites given).
     pub fn compute(meals: &[DailyMealCount], weighings: &[Weighing], range: DateRange) -> Self {
-        Self::from_aggregate(Aggregate::build(meals, weighings, range, None), meals, range, None)
+        Self::from_aggregate(
+            Aggregate::build(meals, weighings, range, None),
+            meals,
+            range,
+            None,
+        )
     }
 
-    fn from_aggregate(agg: Aggregate, meals: &[DailyMealCount], range: DateRange, site: Option<Uuid>) -> Self {
+    fn from_aggregate(
+        agg: Aggregate,
+        meals: &[DailyMealCount],
+        range: DateRange,
+        site: Option<Uuid>,
+    ) -> Self {
         let total = agg.total();
         let m = agg.meals;
-        let stage_grams: Vec<u64> = Stage::ALL.iter().map(|s| agg.stages.get(s).map_or(0, |a| a.total)).collect();
+        let stage_grams: Vec<u64> = Stage::ALL
+            .iter()
+            .map(|s| agg.stages.get(s).map_or(0, |a| a.total))
+            .collect();
         let by_stage = Stage::ALL
             .iter()
             .zip(shares_per_mille(&stage_grams))
             .zip(&stage_grams)
-            .map(|((k, pm), g)| Share { key: *k, grams: *g, per_mille: pm, grams_per_meal: per_meal(*g, m) })
+            .map(|((k, pm), g)| Share {
+                key: *k,
+                grams: *g,
+                per_mille: pm,
+                grams_per_meal: per_meal(*g, m),
+            })
             .collect();
-        let keys: Vec<Option<Component>> = Component::ALL.iter().map(|c| Some(*c)).chain([None]).collect();
-        let comp_grams: Vec<u64> = keys.iter().map(|k| agg.components.get(k).copied().unwrap_or(0)).collect();
+        let keys: Vec<Option<Component>> = Component::ALL
+            .iter()
+            .map(|c| Some(*c))
+            .chain([None])
+            .collect();
+        let comp_grams: Vec<u64> = keys
+            .iter()
+            .map(|k| agg.components.get(k).copied().unwrap_or(0))
+            .collect();
         let by_component = keys
             .iter()
             .zip(shares_per_mille(&comp_grams))
             .zip(&comp_grams)
-            .map(|((k, pm), g)| Share { key: *k, grams: *g, per_mille: pm, grams_per_meal: per_meal(*g, m) })
+            .map(|((k, pm), g)| Share {
+                key: *k,
+                grams: *g,
+                per_mille: pm,
+                grams_per_meal: per_meal(*g, m),
+            })
             .collect();
         let edible = EdibleBreakdown {
             edible_grams: agg.stages.values().map(|s| s.edible).sum(),
@@ -519,7 +583,8 @@ pub fn yearly_estimate_grams(grams: u64, meals: u64, yearly_meal_count: u32) -> 
 /// 1 − current ÷ baseline (0.25 = waste down by 25 %; negative when it grew). `None` when
 /// the baseline is not positive.
 pub fn reduction(baseline: f64, current: f64) -> Option<f64> {
-    (baseline > 0.0 && baseline.is_finite() && current.is_finite()).then(|| 1.0 - current / baseline)
+    (baseline > 0.0 && baseline.is_finite() && current.is_finite())
+        .then(|| 1.0 - current / baseline)
 }
 
 /// A conversion factor the metropolis may change, always shown with its source.
@@ -536,7 +601,10 @@ impl Factor {
         if !self.value.is_finite() || self.value < 0.0 {
             v.error(field, "Le facteur doit être un nombre positif ou nul.");
         } else if self.value > 1_000.0 {
-            v.error(field, "Facteur impossible (plus de 1 000 par kg) : vérifiez l'unité.");
+            v.error(
+                field,
+                "Facteur impossible (plus de 1 000 par kg) : vérifiez l'unité.",
+            );
         }
         if self.unit.trim().is_empty() {
             v.error(field, "Indiquez l'unité du facteur.");
@@ -604,31 +672,120 @@ pub struct ReferenceValue {
 }
 
 const ADEME_2024: &str = "ADEME 2024, étude sur le gaspillage alimentaire en restauration collective (partie comestible)";
-const ADEME_2020: &str = "ADEME 2020, étude sur le gaspillage alimentaire en restauration collective";
-const ADEME_2018: &str = "ADEME 2018, guide « Réduire le gaspillage alimentaire en restauration collective »";
+const ADEME_2020: &str =
+    "ADEME 2020, étude sur le gaspillage alimentaire en restauration collective";
+const ADEME_2018: &str =
+    "ADEME 2018, guide « Réduire le gaspillage alimentaire en restauration collective »";
 const REGAL: &str = "RÉGAL Normandie, Défi Assiettes Vides, écoles primaires";
 
 /// Reference values, g per meal per diner, with their sources.
 pub const REFERENCE_VALUES: &[ReferenceValue] = &[
-    ReferenceValue { key: "ademe_2024_schools", label: "Scolaire", grams_per_meal: 100, edible_only: true, source: ADEME_2024 },
-    ReferenceValue { key: "ademe_2024_direct", label: "Scolaire, gestion directe", grams_per_meal: 110, edible_only: true, source: ADEME_2024 },
-    ReferenceValue { key: "ademe_2024_conceded", label: "Scolaire, gestion concédée", grams_per_meal: 100, edible_only: true, source: ADEME_2024 },
-    ReferenceValue { key: "ademe_2024_cooked_on_site", label: "Cuisine sur place", grams_per_meal: 95, edible_only: true, source: ADEME_2024 },
-    ReferenceValue { key: "ademe_2024_hot_delivery", label: "Liaison chaude", grams_per_meal: 120, edible_only: true, source: ADEME_2024 },
-    ReferenceValue { key: "ademe_2024_cold_delivery", label: "Liaison froide", grams_per_meal: 130, edible_only: true, source: ADEME_2024 },
-    ReferenceValue { key: "ademe_2020_schools", label: "Scolaire", grams_per_meal: 110, edible_only: false, source: ADEME_2020 },
-    ReferenceValue { key: "ademe_2020_conceded", label: "Scolaire, gestion concédée", grams_per_meal: 144, edible_only: false, source: ADEME_2020 },
-    ReferenceValue { key: "ademe_2020_direct", label: "Scolaire, gestion directe", grams_per_meal: 116, edible_only: false, source: ADEME_2020 },
-    ReferenceValue { key: "ademe_2018_elementaire", label: "École élémentaire", grams_per_meal: 120, edible_only: false, source: ADEME_2018 },
-    ReferenceValue { key: "ademe_2018_college", label: "Collège", grams_per_meal: 115, edible_only: false, source: ADEME_2018 },
-    ReferenceValue { key: "ademe_2018_lycee", label: "Lycée", grams_per_meal: 100, edible_only: false, source: ADEME_2018 },
-    ReferenceValue { key: "regal_2017_primaire", label: "Écoles primaires, défi 2017", grams_per_meal: 41, edible_only: false, source: REGAL },
-    ReferenceValue { key: "regal_2018_primaire", label: "Écoles primaires, défi 2018", grams_per_meal: 54, edible_only: false, source: REGAL },
+    ReferenceValue {
+        key: "ademe_2024_schools",
+        label: "Scolaire",
+        grams_per_meal: 100,
+        edible_only: true,
+        source: ADEME_2024,
+    },
+    ReferenceValue {
+        key: "ademe_2024_direct",
+        label: "Scolaire, gestion directe",
+        grams_per_meal: 110,
+        edible_only: true,
+        source: ADEME_2024,
+    },
+    ReferenceValue {
+        key: "ademe_2024_conceded",
+        label: "Scolaire, gestion concédée",
+        grams_per_meal: 100,
+        edible_only: true,
+        source: ADEME_2024,
+    },
+    ReferenceValue {
+        key: "ademe_2024_cooked_on_site",
+        label: "Cuisine sur place",
+        grams_per_meal: 95,
+        edible_only: true,
+        source: ADEME_2024,
+    },
+    ReferenceValue {
+        key: "ademe_2024_hot_delivery",
+        label: "Liaison chaude",
+        grams_per_meal: 120,
+        edible_only: true,
+        source: ADEME_2024,
+    },
+    ReferenceValue {
+        key: "ademe_2024_cold_delivery",
+        label: "Liaison froide",
+        grams_per_meal: 130,
+        edible_only: true,
+        source: ADEME_2024,
+    },
+    ReferenceValue {
+        key: "ademe_2020_schools",
+        label: "Scolaire",
+        grams_per_meal: 110,
+        edible_only: false,
+        source: ADEME_2020,
+    },
+    ReferenceValue {
+        key: "ademe_2020_conceded",
+        label: "Scolaire, gestion concédée",
+        grams_per_meal: 144,
+        edible_only: false,
+        source: ADEME_2020,
+    },
+    ReferenceValue {
+        key: "ademe_2020_direct",
+        label: "Scolaire, gestion directe",
+        grams_per_meal: 116,
+        edible_only: false,
+        source: ADEME_2020,
+    },
+    ReferenceValue {
+        key: "ademe_2018_elementaire",
+        label: "École élémentaire",
+        grams_per_meal: 120,
+        edible_only: false,
+        source: ADEME_2018,
+    },
+    ReferenceValue {
+        key: "ademe_2018_college",
+        label: "Collège",
+        grams_per_meal: 115,
+        edible_only: false,
+        source: ADEME_2018,
+    },
+    ReferenceValue {
+        key: "ademe_2018_lycee",
+        label: "Lycée",
+        grams_per_meal: 100,
+        edible_only: false,
+        source: ADEME_2018,
+    },
+    ReferenceValue {
+        key: "regal_2017_primaire",
+        label: "Écoles primaires, défi 2017",
+        grams_per_meal: 41,
+        edible_only: false,
+        source: REGAL,
+    },
+    ReferenceValue {
+        key: "regal_2018_primaire",
+        label: "Écoles primaires, défi 2018",
+        grams_per_meal: 54,
+        edible_only: false,
+        source: REGAL,
+    },
 ];
 
 /// ADEME 2024 share of each stage, in percent (rounded by the study: they add up to 99).
-pub const REFERENCE_STAGE_PERCENT: &[(Stage, u32)] =
-    &[(Stage::Leftovers, 60), (Stage::Unserved, 34), (Stage::Preparation, 5)];
+pub const REFERENCE_STAGE_PERCENT: &[(Stage, u32)] = &[
+    (Stage::Leftovers, 60),
+    (Stage::Unserved, 34),
+    (Stage::Preparation, 5),
+];
 
 /// ADEME 2024 share of each component, in percent.
 pub const REFERENCE_COMPONENT_PERCENT: &[(Component, u32)] = &[
@@ -649,8 +806,15 @@ pub fn reference_value(key: &str) -> Option<&'static ReferenceValue> {
 }
 
 /// The warning for a day whose waste exceeds 400 g per meal, if it does.
-pub fn grams_per_meal_warning(day_waste_grams: u64, day_meals: u64, service_date: NaiveDate) -> Option<Warning> {
-    if day_meals == 0 || u128::from(day_waste_grams) <= u128::from(day_meals) * u128::from(PLAUSIBLE_MAX_GRAMS_PER_MEAL) {
+pub fn grams_per_meal_warning(
+    day_waste_grams: u64,
+    day_meals: u64,
+    service_date: NaiveDate,
+) -> Option<Warning> {
+    if day_meals == 0
+        || u128::from(day_waste_grams)
+            <= u128::from(day_meals) * u128::from(PLAUSIBLE_MAX_GRAMS_PER_MEAL)
+    {
         return None;
     }
     let gpm = (day_waste_grams as f64 / day_meals as f64).round() as u64;
@@ -676,20 +840,34 @@ pub struct DayWarning {
 }
 
 /// The days (live records) whose waste per meal exceeds 400 g, in (site, date) order.
-pub fn grams_per_meal_warnings(meals: &[DailyMealCount], weighings: &[Weighing]) -> Vec<DayWarning> {
+pub fn grams_per_meal_warnings(
+    meals: &[DailyMealCount],
+    weighings: &[Weighing],
+) -> Vec<DayWarning> {
     let mut served: BTreeMap<SiteDay, u64> = BTreeMap::new();
     for c in meals.iter().filter(|c| !c.meta.deleted) {
-        *served.entry(SiteDay { site_id: c.site_id, service_date: c.service_date }).or_default() += c.served_total();
+        *served
+            .entry(SiteDay {
+                site_id: c.site_id,
+                service_date: c.service_date,
+            })
+            .or_default() += c.served_total();
     }
     let mut waste: BTreeMap<SiteDay, u64> = BTreeMap::new();
     for w in weighings.iter().filter(|w| w.counts_as_waste()) {
-        *waste.entry(SiteDay { site_id: w.site_id, service_date: w.service_date }).or_default() += w.mass_grams;
+        *waste
+            .entry(SiteDay {
+                site_id: w.site_id,
+                service_date: w.service_date,
+            })
+            .or_default() += w.mass_grams;
     }
     waste
         .into_iter()
         .filter_map(|(day, grams)| {
             let meals = served.get(&day).copied().unwrap_or(0);
-            grams_per_meal_warning(grams, meals, day.service_date).map(|warning| DayWarning { day, warning })
+            grams_per_meal_warning(grams, meals, day.service_date)
+                .map(|warning| DayWarning { day, warning })
         })
         .collect()
 }
@@ -712,7 +890,10 @@ pub fn check_no_overlap(candidate: &Campaign, existing: &[Campaign]) -> Result<(
     let mut clashes: Vec<&Campaign> = existing
         .iter()
         .filter(|c| {
-            !c.meta.deleted && c.meta.id != candidate.meta.id && c.site_id == candidate.site_id && c.range().overlaps(&candidate.range())
+            !c.meta.deleted
+                && c.meta.id != candidate.meta.id
+                && c.site_id == candidate.site_id
+                && c.range().overlaps(&candidate.range())
         })
         .collect();
     clashes.sort_by_key(|c| (c.start_date, c.end_date));
@@ -760,7 +941,13 @@ impl Campaign {
             );
         }
         if self.start_date < crate::meals::earliest_service_date() {
-            v.error("start_date", format!("La date de début ({}) est trop ancienne : vérifiez l'année.", format_fr_date(self.start_date)));
+            v.error(
+                "start_date",
+                format!(
+                    "La date de début ({}) est trop ancienne : vérifiez l'année.",
+                    format_fr_date(self.start_date)
+                ),
+            );
         }
         if let Err(msg) = check_no_overlap(self, others) {
             v.error("start_date", msg);
@@ -779,7 +966,11 @@ impl Campaign {
     pub fn check_data(&self, meals: &[DailyMealCount], weighings: &[Weighing]) -> Validation {
         let mut v = Validation::default();
         let agg = Aggregate::build(meals, weighings, self.range(), Some(self.site_id));
-        let period = format!("entre le {} et le {}", format_fr_date(self.start_date), format_fr_date(self.end_date));
+        let period = format!(
+            "entre le {} et le {}",
+            format_fr_date(self.start_date),
+            format_fr_date(self.end_date)
+        );
         if agg.measured_days.is_empty() {
             v.error("start_date", format!("Aucune pesée avec son comptage de repas {period} : saisissez les pesées et les repas servis."));
             return v;
@@ -795,7 +986,11 @@ impl Campaign {
             );
         }
         if !agg.days_without_count.is_empty() {
-            let days: Vec<String> = agg.days_without_count.iter().map(|d| format_fr_date(d.service_date)).collect();
+            let days: Vec<String> = agg
+                .days_without_count
+                .iter()
+                .map(|d| format_fr_date(d.service_date))
+                .collect();
             v.warn(
                 "meal_count",
                 "weighing_days_without_count",
@@ -804,8 +999,16 @@ impl Campaign {
         }
         let not_weighed: Vec<String> = meals
             .iter()
-            .filter(|c| !c.meta.deleted && c.site_id == self.site_id && self.range().contains(c.service_date) && c.served_total() > 0)
-            .map(|c| SiteDay { site_id: c.site_id, service_date: c.service_date })
+            .filter(|c| {
+                !c.meta.deleted
+                    && c.site_id == self.site_id
+                    && self.range().contains(c.service_date)
+                    && c.served_total() > 0
+            })
+            .map(|c| SiteDay {
+                site_id: c.site_id,
+                service_date: c.service_date,
+            })
             .filter(|d| !agg.measured_days.contains(d))
             .collect::<BTreeSet<_>>()
             .iter()
@@ -825,7 +1028,11 @@ impl Campaign {
     }
 
     /// The national WasteMeasurement of the campaign, or the errors that prevent it.
-    pub fn to_waste_measurement(&self, meals: &[DailyMealCount], weighings: &[Weighing]) -> Result<WasteMeasurement, Validation> {
+    pub fn to_waste_measurement(
+        &self,
+        meals: &[DailyMealCount],
+        weighings: &[Weighing],
+    ) -> Result<WasteMeasurement, Validation> {
         let check = self.check_data(meals, weighings);
         if !check.is_ok() {
             return Err(check);
@@ -845,7 +1052,11 @@ impl Campaign {
                 }
             }
         };
-        let (p, u, l) = (stage(Stage::Preparation), stage(Stage::Unserved), stage(Stage::Leftovers));
+        let (p, u, l) = (
+            stage(Stage::Preparation),
+            stage(Stage::Unserved),
+            stage(Stage::Leftovers),
+        );
         Ok(WasteMeasurement {
             period_start_date: self.start_date,
             period_end_date: self.end_date,
