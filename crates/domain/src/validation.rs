@@ -32,15 +32,65 @@ impl Validation {
     }
 
     pub fn error(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError { field: field.to_owned(), message: message.into() });
+        self.errors.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
     }
 
     pub fn warn(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.warnings.push(Warning { field: field.to_owned(), code: code.to_owned(), message: message.into() });
+        self.warnings.push(Warning {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// Adds another validation's errors and warnings (e.g. a record checked by two rules).
+    pub fn merge(&mut self, other: Validation) {
+        self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
+    }
+
+    /// Warnings for one field.
+    pub fn warnings_for<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a Warning> + 'a {
+        self.warnings.iter().filter(move |w| w.field == field)
     }
 
     /// Errors for one field, for showing beside its input.
     pub fn errors_for<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a FieldError> + 'a {
         self.errors.iter().filter(move |e| e.field == field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_and_filters() {
+        let mut a = Validation::default();
+        a.error("mass_grams", "A");
+        let mut b = Validation::default();
+        b.error("service_date", "B");
+        b.warn("mass_grams", "weighing_over_100_kg", "C");
+        assert!(!b.is_ok());
+        a.merge(b);
+        assert!(!a.is_ok());
+        assert_eq!(a.errors.len(), 2);
+        assert_eq!(
+            a.errors_for("service_date")
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>(),
+            vec!["B"]
+        );
+        assert_eq!(
+            a.warnings_for("mass_grams")
+                .map(|w| w.code.as_str())
+                .collect::<Vec<_>>(),
+            vec!["weighing_over_100_kg"]
+        );
+        assert_eq!(a.warnings_for("service_date").count(), 0);
+        assert!(Validation::default().is_ok());
     }
 }

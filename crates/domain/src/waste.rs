@@ -653,9 +653,7 @@ impl WasteFactors {
     }
     pub fn validate(&self) -> Validation {
         let mut v = self.cost_per_kg.validate("cost_per_kg");
-        let c = self.co2e_per_kg.validate("co2e_per_kg");
-        v.errors.extend(c.errors);
-        v.warnings.extend(c.warnings);
+        v.merge(self.co2e_per_kg.validate("co2e_per_kg"));
         v
     }
 }
@@ -868,6 +866,65 @@ pub fn grams_per_meal_warnings(
             let meals = served.get(&day).copied().unwrap_or(0);
             grams_per_meal_warning(grams, meals, day.service_date)
                 .map(|warning| DayWarning { day, warning })
+        })
+        .collect()
+}
+
+/// One measured day of a trend chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayPoint {
+    pub day: SiteDay,
+    /// All covers served that day.
+    pub meals: u64,
+    /// Waste of the day (recovered surplus excluded).
+    pub grams: u64,
+    pub grams_per_meal: f64,
+}
+
+/// Waste per meal of every measured day (weighings and a count) within `range`, in
+/// (site, date) order: the series behind the waste trend chart.
+pub fn daily_series(
+    meals: &[DailyMealCount],
+    weighings: &[Weighing],
+    range: DateRange,
+) -> Vec<DayPoint> {
+    let mut served: BTreeMap<SiteDay, u64> = BTreeMap::new();
+    for c in meals
+        .iter()
+        .filter(|c| !c.meta.deleted && range.contains(c.service_date))
+    {
+        *served
+            .entry(SiteDay {
+                site_id: c.site_id,
+                service_date: c.service_date,
+            })
+            .or_default() += c.served_total();
+    }
+    let mut waste: BTreeMap<SiteDay, u64> = BTreeMap::new();
+    for w in weighings
+        .iter()
+        .filter(|w| !w.meta.deleted && range.contains(w.service_date))
+    {
+        let g = waste
+            .entry(SiteDay {
+                site_id: w.site_id,
+                service_date: w.service_date,
+            })
+            .or_default();
+        if w.counts_as_waste() {
+            *g += w.mass_grams;
+        }
+    }
+    waste
+        .into_iter()
+        .filter_map(|(day, grams)| {
+            let meals = served.get(&day).copied().filter(|m| *m > 0)?;
+            Some(DayPoint {
+                day,
+                meals,
+                grams,
+                grams_per_meal: grams as f64 / meals as f64,
+            })
         })
         .collect()
 }

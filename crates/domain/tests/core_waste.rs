@@ -558,6 +558,32 @@ fn grams_per_meal_plausibility_per_day() {
 }
 
 #[test]
+fn daily_series_for_the_trend_chart() {
+    let pts = daily_series(&week_counts(), &week_weighings(), week());
+    let rows: Vec<_> = pts
+        .iter()
+        .map(|p| (p.day.service_date, p.meals, p.grams))
+        .collect();
+    // 04/03: 6 kg wasted, the 2 kg donated are not waste; the other site has no count.
+    assert_eq!(
+        rows,
+        vec![
+            (d(2026, 3, 2), 190, 16_000),
+            (d(2026, 3, 3), 190, 8_000),
+            (d(2026, 3, 4), 190, 6_000),
+            (d(2026, 3, 5), 190, 1_000),
+            (d(2026, 3, 6), 190, 4_000),
+        ]
+    );
+    assert!((pts[0].grams_per_meal - 16_000.0 / 190.0).abs() < 1e-9);
+    let total: u64 = pts.iter().map(|p| p.grams).sum();
+    assert_eq!(
+        total,
+        WasteIndicators::compute(&week_counts(), &week_weighings(), week()).total_grams
+    );
+}
+
+#[test]
 fn reference_values_carry_sources() {
     let r = reference_value("ademe_2024_schools").unwrap();
     assert_eq!((r.grams_per_meal, r.edible_only), (100, true));
