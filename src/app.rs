@@ -1,6 +1,162 @@
+//! The shell: opens storage, provides [`AppContext`], shows the sync status and the
+//! blocking messages, and routes between the pages.
+
 use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+use crate::context::{today, AppContext, SiteProfile, PROFILE_KEY};
+use crate::pages::{charts::ChartsPage, history::HistoryPage, settings::SettingsPage, today::TodayPage};
+use crate::storage::{request_persistence, Repository};
+use crate::{pwa, sync};
 
 #[component]
 pub fn App() -> impl IntoView {
-    view! { <main><h1>"Assiette"</h1></main> }
+    let ctx = AppContext {
+        repo: RwSignal::new_local(None),
+        storage_error: RwSignal::new(None),
+        outbox_len: RwSignal::new(0),
+        persisted: RwSignal::new(None),
+        last_sync: RwSignal::new(None),
+        update_available: RwSignal::new(false),
+        profile: RwSignal::new(None),
+        data_version: RwSignal::new(0),
+        service_date: RwSignal::new(today()),
+    };
+    provide_context(ctx);
+
+    leptos::task::spawn_local(async move {
+        match Repository::open().await {
+            Ok(repo) => {
+                let profile = match repo.setting::<SiteProfile>(PROFILE_KEY).await {
+                    Ok(Some(p)) => Some(p),
+                    Ok(None) => {
+                        let p = SiteProfile::new_local();
+                        match repo.set_setting(PROFILE_KEY, &p).await {
+                            Ok(()) => Some(p),
+                            Err(e) => {
+                                ctx.report(e);
+                                None
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        ctx.report(e);
+                        None
+                    }
+                };
+                ctx.last_sync.set(repo.setting::<String>(sync::LAST_SYNC_KEY).await.ok().flatten());
+                ctx.profile.set(profile);
+                ctx.repo.set(Some(repo));
+                ctx.refresh_outbox().await;
+            }
+            Err(e) => ctx.report(e),
+        }
+        mark_ready();
+        ctx.persisted.set(Some(request_persistence().await));
+    });
+    pwa::register(ctx);
+    // Another tab installed a newer schema: this one must reload before writing again.
+    let on_version_change = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+        ctx.report(crate::storage::StorageError::VersionChanged);
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = w.add_event_listener_with_callback("assiette-versionchange", wasm_bindgen::JsCast::unchecked_ref(on_version_change.as_ref()));
+    }
+    on_version_change.forget();
+
+    view! {
+        <Router>
+            <header class="topbar">
+                <span class="brand">"Assiette"</span>
+                <SyncStatus />
+            </header>
+            <BlockingMessage />
+            <UpdateBanner />
+            <nav class="tabs" aria-label="Navigation principale">
+                <A href="/">"Aujourd'hui"</A>
+                <A href="/historique">"Historique"</A>
+                <A href="/graphiques">"Graphiques"</A>
+                <A href="/reglages">"Réglages"</A>
+            </nav>
+            <main id="contenu">
+                <Routes fallback=|| view! { <p>"Page introuvable."</p> }>
+                    <Route path=path!("/") view=TodayPage />
+                    <Route path=path!("/historique") view=HistoryPage />
+                    <Route path=path!("/graphiques") view=ChartsPage />
+                    <Route path=path!("/reglages") view=SettingsPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Tells scripts and tests that the shell is interactive (storage opened or its failure shown).
+fn mark_ready() {
+    if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        let _ = body.set_attribute("data-ready", "");
+    }
+}
+
+#[component]
+fn SyncStatus() -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    let pending = move || match ctx.outbox_len.get() {
+        0 => "Tout est envoyé".to_owned(),
+        1 => "1 saisie à envoyer".to_owned(),
+        n => format!("{n} saisies à envoyer"),
+    };
+    let last = move || match ctx.last_sync.get() {
+        Some(at) => format!("Dernier envoi : {}", sync::format_last_sync(&at)),
+        None => "Jamais synchronisé".to_owned(),
+    };
+    view! {
+        <div class="sync-status" role="status" aria-live="polite" data-testid="sync-status">
+            <span class="pending" data-pending=move || ctx.outbox_len.get().to_string()>
+                {move || if ctx.outbox_len.get() == 0 { "✓ " } else { "⏳ " }}
+                {pending}
+            </span>
+            <span class="last-sync">{last}</span>
+        </div>
+    }
+}
+
+#[component]
+fn BlockingMessage() -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    move || {
+        ctx.storage_error.get().map(|message| {
+            view! {
+                <div class="blocking" role="alertdialog" aria-modal="true" aria-labelledby="blocking-title">
+                    <div class="blocking-box">
+                        <h2 id="blocking-title">"⚠ Enregistrement impossible"</h2>
+                        <p>{message}</p>
+                        <button class="primary" on:click=move |_| reload()>"Recharger la page"</button>
+                        <button on:click=move |_| ctx.storage_error.set(None)>"Fermer ce message"</button>
+                    </div>
+                </div>
+            }
+        })
+    }
+}
+
+#[component]
+fn UpdateBanner() -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    move || {
+        ctx.update_available.get().then(|| {
+            view! {
+                <div class="update-banner" role="status">
+                    <span>"Nouvelle version disponible"</span>
+                    <button class="primary" on:click=move |_| pwa::apply_update()>"Mettre à jour"</button>
+                </div>
+            }
+        })
+    }
+}
+
+pub fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
 }

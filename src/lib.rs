@@ -2,6 +2,11 @@
 //! Records live in IndexedDB (`storage`), written with their outbox entry in one transaction.
 
 pub mod app;
+pub mod components;
+pub mod context;
+pub mod day;
+pub mod pages;
+pub mod pwa;
 pub mod storage;
 pub mod sync;
 

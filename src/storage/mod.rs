@@ -367,3 +367,24 @@ pub async fn request_persistence() -> bool {
         Err(_) => false,
     }
 }
+
+impl StoredRecord for assiette_domain::meals::DailyMealCount {
+    const STORE: &'static str = stores::MEAL_COUNTS;
+    fn meta(&self) -> &RecordMeta {
+        &self.meta
+    }
+}
+
+impl StoredRecord for assiette_domain::waste::Weighing {
+    const STORE: &'static str = stores::WEIGHINGS;
+    fn meta(&self) -> &RecordMeta {
+        &self.meta
+    }
+}
+
+impl StoredRecord for assiette_domain::purchase::Purchase {
+    const STORE: &'static str = stores::PURCHASES;
+    fn meta(&self) -> &RecordMeta {
+        &self.meta
+    }
+}

@@ -1,0 +1,52 @@
+//! One service day as the pages see it: its meal count and its live weighings.
+
+use assiette_domain::meals::DailyMealCount;
+use assiette_domain::waste::{DateRange, Stage, WasteIndicators, Weighing};
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::storage::{Repository, StorageError};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DayData {
+    /// The day's count (the latest one if several tablets each made one).
+    pub meal_count: Option<DailyMealCount>,
+    /// Live weighings, oldest first.
+    pub weighings: Vec<Weighing>,
+    /// Deleted weighings of the day, so a deletion can be undone.
+    pub deleted: Vec<Weighing>,
+}
+
+impl DayData {
+    pub async fn load(repo: &Repository, site_id: Uuid, date: NaiveDate) -> Result<Self, StorageError> {
+        let counts: Vec<DailyMealCount> = repo.between_dates(date, date).await?;
+        let weighings: Vec<Weighing> = repo.between_dates(date, date).await?;
+        Ok(Self::from_records(site_id, counts, weighings))
+    }
+
+    pub fn from_records(site_id: Uuid, counts: Vec<DailyMealCount>, weighings: Vec<Weighing>) -> Self {
+        let meal_count = counts
+            .into_iter()
+            .filter(|c| c.site_id == site_id && !c.meta.deleted)
+            .max_by(|a, b| a.meta.modified_at.cmp(&b.meta.modified_at));
+        let (mut deleted, mut live): (Vec<_>, Vec<_>) =
+            weighings.into_iter().filter(|w| w.site_id == site_id).partition(|w| w.meta.deleted);
+        // UUID v7 ids are time-ordered: creation order.
+        live.sort_by_key(|w| w.meta.id);
+        deleted.sort_by_key(|w| w.meta.modified_at);
+        Self { meal_count, weighings: live, deleted }
+    }
+
+    /// Grams weighed per stage, every stage listed.
+    pub fn stage_totals(&self) -> Vec<(Stage, u64)> {
+        Stage::ALL
+            .iter()
+            .map(|s| (*s, self.weighings.iter().filter(|w| w.stage == *s && w.counts_as_waste()).map(|w| w.mass_grams).sum()))
+            .collect()
+    }
+
+    pub fn indicators(&self, date: NaiveDate) -> WasteIndicators {
+        let counts: Vec<DailyMealCount> = self.meal_count.iter().cloned().collect();
+        WasteIndicators::compute(&counts, &self.weighings, DateRange::new(date, date))
+    }
+}

@@ -1,0 +1,6 @@
+use leptos::prelude::*;
+
+#[component]
+pub fn HistoryPage() -> impl IntoView {
+    view! { <h1>"Historique"</h1> }
+}

@@ -1,0 +1,4 @@
+pub mod charts;
+pub mod history;
+pub mod settings;
+pub mod today;

@@ -1,0 +1,536 @@
+//! "Aujourd'hui": the day's meal counts and weighings, the screen cooks use every service day.
+//! A weighing is stage, component, kilograms, save. Nothing is shown as saved before the
+//! IndexedDB transaction (record + outbox entry) has committed.
+
+use assiette_domain::meals::DailyMealCount;
+use assiette_domain::number::{format_fr_date, format_grams_per_meal, format_kg, format_kg_number, parse_kg_to_grams};
+use assiette_domain::record::RecordMeta;
+use assiette_domain::validation::Validation;
+use assiette_domain::waste::{component_label, Component, Stage, Weighing};
+use chrono::{NaiveDate, Utc};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::context::{today, AppContext};
+use crate::day::DayData;
+
+/// The day being shown, reloaded whenever the date or any data changes.
+pub fn use_day(ctx: AppContext) -> LocalResource<Option<DayData>> {
+    LocalResource::new(move || {
+        let date = ctx.service_date.get();
+        let _ = ctx.data_version.get();
+        let repo = ctx.repo.get();
+        let site = ctx.profile.get().map(|p| p.site_id);
+        async move {
+            let (repo, site) = (repo?, site?);
+            match DayData::load(&repo, site, date).await {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    ctx.report(e);
+                    None
+                }
+            }
+        }
+    })
+}
+
+#[component]
+pub fn TodayPage() -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    let day = use_day(ctx);
+    let day_data = Signal::derive(move || day.get().flatten().unwrap_or_default());
+
+    view! {
+        <h1 class="visually-hidden">"Aujourd'hui"</h1>
+        <DatePicker />
+        <MealCountForm day=day_data />
+        <WeighingForm />
+        <DaySummary day=day_data />
+        <WeighingList day=day_data />
+    }
+}
+
+#[component]
+pub fn DatePicker() -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    let error = RwSignal::new(None::<String>);
+    view! {
+        <section class="card date-card">
+            <label for="service-date">"Service du"</label>
+            <input
+                id="service-date"
+                type="date"
+                max=move || today().to_string()
+                prop:value=move || ctx.service_date.get().to_string()
+                on:change=move |ev| {
+                    match NaiveDate::parse_from_str(&event_target_value(&ev), "%Y-%m-%d") {
+                        Ok(d) if d <= today() => {
+                            error.set(None);
+                            ctx.service_date.set(d);
+                        }
+                        Ok(d) => error.set(Some(format!("Le {} est dans le futur : choisissez une date passée ou aujourd'hui.", format_fr_date(d)))),
+                        Err(_) => error.set(Some("Date illisible : choisissez-la dans le calendrier.".to_owned())),
+                    }
+                }
+            />
+            <strong class="date-fr" data-testid="service-date-fr">{move || format_fr_date(ctx.service_date.get())}</strong>
+            {move || (ctx.service_date.get() != today()).then(|| view! {
+                <button class="link" on:click=move |_| ctx.service_date.set(today())>"Revenir à aujourd'hui"</button>
+            })}
+            <FieldError message=error />
+        </section>
+    }
+}
+
+/// Parses a whole count typed by a person; empty means 0.
+fn parse_count(input: &str, what: &str) -> Result<u32, String> {
+    let t: String = input.chars().filter(|c| !c.is_whitespace() && *c != '\u{202f}' && *c != '\u{a0}').collect();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    t.parse::<u32>().map_err(|_| format!("« {} » n'est pas un nombre de {what} : tapez un nombre entier, par exemple 120.", input.trim()))
+}
+
+#[component]
+fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    let planned = RwSignal::new(String::new());
+    let children = RwSignal::new(String::new());
+    let adults = RwSignal::new(String::new());
+    let errors = RwSignal::new(Validation::default());
+    let pending_warnings = RwSignal::new(None::<DailyMealCount>);
+    let saved = RwSignal::new(None::<String>);
+
+    // Fill the form with the stored count whenever the day changes.
+    Effect::new(move |_| {
+        let d = day.get();
+        let (p, c, a) = match &d.meal_count {
+            Some(m) => (m.planned.to_string(), m.served_children.to_string(), m.served_adults.to_string()),
+            None => (String::new(), String::new(), String::new()),
+        };
+        planned.set(p);
+        children.set(c);
+        adults.set(a);
+        errors.set(Validation::default());
+        pending_warnings.set(None);
+        saved.set(None);
+    });
+
+    let save = Action::new_local(move |record: &DailyMealCount| {
+        let record = record.clone();
+        async move {
+            let Some(repo) = ctx.repo() else { return };
+            match repo.save(&record).await {
+                Ok(_) => {
+                    saved.set(Some(format!("Repas du {} enregistrés.", format_fr_date(record.service_date))));
+                    pending_warnings.set(None);
+                    ctx.after_write();
+                }
+                Err(e) => {
+                    saved.set(None);
+                    ctx.report(e);
+                }
+            }
+        }
+    });
+
+    let build = move || -> Result<DailyMealCount, Validation> {
+        let mut v = Validation::default();
+        let mut read = |field: &str, s: RwSignal<String>, what: &str| match parse_count(&s.get_untracked(), what) {
+            Ok(n) => n,
+            Err(m) => {
+                v.error(field, m);
+                0
+            }
+        };
+        let p = read("planned", planned, "repas prévus");
+        let c = read("served_children", children, "repas servis aux enfants");
+        let a = read("served_adults", adults, "repas servis aux adultes");
+        if !v.is_ok() {
+            return Err(v);
+        }
+        let profile = ctx.profile.get_untracked().ok_or_else(Validation::default)?;
+        let now = Utc::now();
+        let meta = match day.get_untracked().meal_count {
+            Some(existing) => existing.meta.revised(now),
+            None => RecordMeta::new(Uuid::now_v7(), now),
+        };
+        let record = DailyMealCount {
+            meta,
+            site_id: profile.site_id,
+            service_date: ctx.service_date.get_untracked(),
+            planned: p,
+            served_children: c,
+            served_adults: a,
+        };
+        let v = record.validate(today());
+        if v.is_ok() {
+            Ok(record)
+        } else {
+            Err(v)
+        }
+    };
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved.set(None);
+        match build() {
+            Ok(record) => {
+                let v = record.validate(today());
+                errors.set(Validation::default());
+                if v.warnings.is_empty() {
+                    save.dispatch(record);
+                } else {
+                    errors.set(v);
+                    pending_warnings.set(Some(record));
+                }
+            }
+            Err(v) => {
+                pending_warnings.set(None);
+                errors.set(v);
+            }
+        }
+    };
+
+    view! {
+        <section class="card">
+            <h2>"Repas"</h2>
+            <form class="meal-form" on:submit=on_submit novalidate>
+                <CountInput id="planned" label="Prévus" value=planned errors=errors />
+                <CountInput id="served_children" label="Servis aux enfants" value=children errors=errors />
+                <CountInput id="served_adults" label="Servis aux adultes" value=adults errors=errors />
+                <Warnings validation=errors />
+                {move || match pending_warnings.get() {
+                    Some(record) => view! {
+                        <button type="button" class="primary" on:click=move |_| { save.dispatch(record.clone()); }>
+                            "Confirmer et enregistrer"
+                        </button>
+                    }.into_any(),
+                    None => view! { <button type="submit" class="primary">"Enregistrer les repas"</button> }.into_any(),
+                }}
+                <SavedNote message=saved />
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn CountInput(id: &'static str, label: &'static str, value: RwSignal<String>, errors: RwSignal<Validation>) -> impl IntoView {
+    let error = Signal::derive(move || errors.get().errors_for(id).next().map(|e| e.message.clone()));
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input
+                id=id
+                name=id
+                type="text"
+                inputmode="numeric"
+                autocomplete="off"
+                aria-invalid=move || error.get().is_some().to_string()
+                aria-describedby=error_id.clone()
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            <p class="error" id=error_id role="alert">{move || error.get().map(|m| format!("⚠ {m}"))}</p>
+        </div>
+    }
+}
+
+#[component]
+fn FieldError(message: RwSignal<Option<String>>) -> impl IntoView {
+    view! { <p class="error" role="alert">{move || message.get().map(|m| format!("⚠ {m}"))}</p> }
+}
+
+#[component]
+fn Warnings(validation: RwSignal<Validation>) -> impl IntoView {
+    view! {
+        {move || {
+            let v = validation.get();
+            (!v.warnings.is_empty()).then(|| view! {
+                <div class="warnings" role="alert">
+                    <p><strong>"À vérifier avant d'enregistrer :"</strong></p>
+                    <ul>{v.warnings.into_iter().map(|w| view! { <li>{format!("⚠ {}", w.message)}</li> }).collect_view()}</ul>
+                </div>
+            })
+        }}
+    }
+}
+
+#[component]
+fn SavedNote(message: RwSignal<Option<String>>) -> impl IntoView {
+    view! { <p class="saved" role="status" data-testid="saved">{move || message.get().map(|m| format!("✓ {m}"))}</p> }
+}
+
+/// The weighing being edited, if the form is correcting one.
+#[derive(Clone, Copy)]
+struct Editing(RwSignal<Option<Weighing>>);
+
+#[component]
+fn WeighingForm() -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    let stage = RwSignal::new(None::<Stage>);
+    // Some(None) = "tout mélangé" (not split by component).
+    let component = RwSignal::new(None::<Option<Component>>);
+    let kg = RwSignal::new(String::new());
+    let errors = RwSignal::new(Validation::default());
+    let pending_warnings = RwSignal::new(None::<Weighing>);
+    let saved = RwSignal::new(None::<String>);
+    let editing = use_context::<Editing>().unwrap_or_else(|| {
+        let e = Editing(RwSignal::new(None));
+        provide_context(e);
+        e
+    });
+
+    Effect::new(move |_| {
+        if let Some(w) = editing.0.get() {
+            stage.set(Some(w.stage));
+            component.set(Some(w.component));
+            kg.set(format_kg_number(w.mass_grams));
+            errors.set(Validation::default());
+            saved.set(None);
+        }
+    });
+    // A new date starts from a clean form.
+    Effect::new(move |_| {
+        let _ = ctx.service_date.get();
+        editing.0.set(None);
+        errors.set(Validation::default());
+        pending_warnings.set(None);
+    });
+
+    let save = Action::new_local(move |record: &Weighing| {
+        let record = record.clone();
+        async move {
+            let Some(repo) = ctx.repo() else { return };
+            match repo.save(&record).await {
+                Ok(_) => {
+                    saved.set(Some(format!(
+                        "{} – {} : {} enregistré.",
+                        record.stage.label(),
+                        component_label(record.component),
+                        format_kg(record.mass_grams)
+                    )));
+                    kg.set(String::new());
+                    pending_warnings.set(None);
+                    editing.0.set(None);
+                    ctx.after_write();
+                }
+                Err(e) => {
+                    saved.set(None);
+                    ctx.report(e);
+                }
+            }
+        }
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved.set(None);
+        pending_warnings.set(None);
+        let mut v = Validation::default();
+        if stage.get_untracked().is_none() {
+            v.error("stage", "Choisissez l'étape : préparation, non servi ou restes assiettes.");
+        }
+        if component.get_untracked().is_none() {
+            v.error("component", "Choisissez la composante du repas (ou « Tout mélangé »).");
+        }
+        let grams = match parse_kg_to_grams(&kg.get_untracked()) {
+            Ok(g) => Some(g),
+            Err(m) => {
+                v.error("mass_grams", m);
+                None
+            }
+        };
+        let (Some(st), Some(comp), Some(grams), Some(profile)) = (stage.get_untracked(), component.get_untracked(), grams, ctx.profile.get_untracked()) else {
+            errors.set(v);
+            return;
+        };
+        let now = Utc::now();
+        let previous = editing.0.get_untracked();
+        let record = Weighing {
+            meta: previous.as_ref().map(|w| w.meta.revised(now)).unwrap_or_else(|| RecordMeta::new(Uuid::now_v7(), now)),
+            site_id: profile.site_id,
+            service_date: ctx.service_date.get_untracked(),
+            stage: st,
+            component: comp,
+            mass_grams: grams,
+            sorted: previous.as_ref().and_then(|w| w.sorted).filter(|s| s.edible_grams + s.inedible_grams == grams),
+            destination: previous.as_ref().and_then(|w| w.destination),
+        };
+        let v = record.validate(today());
+        if !v.is_ok() {
+            errors.set(v);
+        } else if !v.warnings.is_empty() {
+            errors.set(v);
+            pending_warnings.set(Some(record));
+        } else {
+            errors.set(Validation::default());
+            save.dispatch(record);
+        }
+    };
+
+    let mass_error = Signal::derive(move || errors.get().errors_for("mass_grams").next().map(|e| e.message.clone()));
+    let stage_error = Signal::derive(move || errors.get().errors_for("stage").next().map(|e| e.message.clone()));
+    let component_error = Signal::derive(move || errors.get().errors_for("component").next().map(|e| e.message.clone()));
+
+    view! {
+        <section class="card">
+            <h2>{move || if editing.0.get().is_some() { "Corriger la pesée" } else { "Nouvelle pesée" }}</h2>
+            <form class="weighing-form" on:submit=on_submit novalidate>
+                <fieldset>
+                    <legend>"1. Étape"</legend>
+                    <div class="choices">
+                        {Stage::ALL.into_iter().map(|s| view! {
+                            <button type="button" class="choice" data-stage=format!("{s:?}").to_lowercase()
+                                aria-pressed=move || (stage.get() == Some(s)).to_string()
+                                on:click=move |_| stage.set(Some(s))>
+                                <span class="check" aria-hidden="true">{move || if stage.get() == Some(s) { "● " } else { "○ " }}</span>
+                                {s.label()}
+                            </button>
+                        }).collect_view()}
+                    </div>
+                    <p class="error" role="alert">{move || stage_error.get().map(|m| format!("⚠ {m}"))}</p>
+                </fieldset>
+                <fieldset>
+                    <legend>"2. Composante"</legend>
+                    <div class="choices">
+                        {Component::ALL.into_iter().map(Some).chain([None]).map(|c| view! {
+                            <button type="button" class="choice" data-component=c.map(|c| format!("{c:?}").to_lowercase()).unwrap_or_else(|| "tout".into())
+                                aria-pressed=move || (component.get() == Some(c)).to_string()
+                                on:click=move |_| component.set(Some(c))>
+                                <span class="check" aria-hidden="true">{move || if component.get() == Some(c) { "● " } else { "○ " }}</span>
+                                {c.map(Component::label).unwrap_or("Tout mélangé")}
+                            </button>
+                        }).collect_view()}
+                    </div>
+                    <p class="error" role="alert">{move || component_error.get().map(|m| format!("⚠ {m}"))}</p>
+                </fieldset>
+                <div class="field">
+                    <label for="mass">"3. Masse (kg)"</label>
+                    <input id="mass" name="mass" type="text" inputmode="decimal" autocomplete="off" placeholder="12,5"
+                        aria-invalid=move || mass_error.get().is_some().to_string()
+                        aria-describedby="mass-error"
+                        prop:value=move || kg.get()
+                        on:input=move |ev| kg.set(event_target_value(&ev)) />
+                    <p class="error" id="mass-error" role="alert">{move || mass_error.get().map(|m| format!("⚠ {m}"))}</p>
+                </div>
+                <Warnings validation=errors />
+                {move || match pending_warnings.get() {
+                    Some(record) => view! {
+                        <button type="button" class="primary" on:click=move |_| { save.dispatch(record.clone()); }>"Confirmer et enregistrer"</button>
+                    }.into_any(),
+                    None => view! { <button type="submit" class="primary">"Enregistrer la pesée"</button> }.into_any(),
+                }}
+                {move || editing.0.get().is_some().then(|| view! {
+                    <button type="button" on:click=move |_| { editing.0.set(None); kg.set(String::new()); errors.set(Validation::default()); }>"Annuler la correction"</button>
+                })}
+                <SavedNote message=saved />
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn DaySummary(day: Signal<DayData>) -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    view! {
+        <section class="card summary" aria-label="Totaux du jour">
+            <h2>"Totaux du jour"</h2>
+            <dl>
+                {move || day.get().stage_totals().into_iter().map(|(s, g)| view! {
+                    <div class="total" data-stage=format!("{s:?}").to_lowercase()><dt>{s.label()}</dt><dd>{format_kg(g)}</dd></div>
+                }).collect_view()}
+                <div class="total grams-per-meal">
+                    <dt>"Gaspillage par repas"</dt>
+                    <dd data-testid="grams-per-meal">{move || {
+                        let d = day.get();
+                        let ind = d.indicators(ctx.service_date.get());
+                        match ind.grams_per_meal {
+                            Some(g) => format_grams_per_meal(g),
+                            None if d.weighings.is_empty() => "—".to_owned(),
+                            None => "— (saisissez les repas servis)".to_owned(),
+                        }
+                    }}</dd>
+                </div>
+            </dl>
+        </section>
+    }
+}
+
+#[component]
+fn WeighingList(day: Signal<DayData>) -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    let editing = use_context::<Editing>();
+    let message = RwSignal::new(None::<String>);
+    let last_deleted = RwSignal::new(None::<Weighing>);
+
+    let write = Action::new_local(move |(record, note): &(Weighing, String)| {
+        let (record, note) = (record.clone(), note.clone());
+        async move {
+            let Some(repo) = ctx.repo() else { return };
+            match repo.save(&record).await {
+                Ok(_) => {
+                    message.set(Some(note));
+                    last_deleted.set(record.meta.deleted.then_some(record));
+                    ctx.after_write();
+                }
+                Err(e) => ctx.report(e),
+            }
+        }
+    });
+
+    view! {
+        <section class="card">
+            <h2>"Pesées du jour"</h2>
+            {move || message.get().map(|m| view! {
+                <div class="undo" role="status">
+                    <span>{m}</span>
+                    {move || last_deleted.get().map(|w| view! {
+                        <button on:click=move |_| {
+                            let mut restored = w.clone();
+                            restored.meta = restored.meta.revised(Utc::now());
+                            restored.meta.deleted = false;
+                            write.dispatch((restored, "Suppression annulée.".to_owned()));
+                        }>"Annuler la suppression"</button>
+                    })}
+                </div>
+            })}
+            <ul class="weighings" data-testid="weighings">
+                {move || {
+                    let d = day.get();
+                    if d.weighings.is_empty() {
+                        return view! { <li class="empty">"Aucune pesée pour ce jour."</li> }.into_any();
+                    }
+                    d.weighings.into_iter().map(|w| {
+                        let for_edit = w.clone();
+                        let for_delete = w.clone();
+                        view! {
+                            <li class="weighing">
+                                <span class="what">{w.stage.label()}" – "{component_label(w.component)}</span>
+                                <strong class="mass">{format_kg(w.mass_grams)}</strong>
+                                <span class="actions">
+                                    <button on:click=move |_| {
+                                        if let Some(e) = editing { e.0.set(Some(for_edit.clone())); }
+                                        scroll_to_top();
+                                    }>"Modifier"</button>
+                                    <button class="danger" on:click=move |_| {
+                                        let deleted = Weighing { meta: for_delete.meta.deleted(Utc::now()), ..for_delete.clone() };
+                                        let note = format!("Pesée de {} supprimée.", format_kg(deleted.mass_grams));
+                                        write.dispatch((deleted, note));
+                                    }>"Supprimer"</button>
+                                </span>
+                            </li>
+                        }
+                    }).collect_view().into_any()
+                }}
+            </ul>
+        </section>
+    }
+}
+
+fn scroll_to_top() {
+    if let Some(w) = web_sys::window() {
+        w.scroll_to_with_x_and_y(0.0, 0.0);
+    }
+}
