@@ -1,0 +1,137 @@
+// The Today screen against the release build served by the real server binary.
+import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
+
+async function withApp(fn) {
+  const server = await Server.start();
+  const browser = await launchBrowser();
+  try {
+    const context = await browser.newContext({ locale: "fr-FR", viewport: { width: 800, height: 1280 } });
+    const page = await openApp(context, server.url);
+    await fn({ server, browser, context, page });
+  } finally {
+    await browser.close();
+    await server.dispose();
+  }
+}
+
+async function saveMealCounts(page, planned, children, adults) {
+  await page.fill("#planned", planned);
+  await page.fill("#served_children", children);
+  await page.fill("#served_adults", adults);
+  await page.click("button:has-text('Enregistrer les repas')");
+  await page.waitForSelector("[data-testid=saved]:has-text('Repas du')");
+}
+
+async function addWeighing(page, stage, component, kg) {
+  await page.click(`[data-stage=${stage}]`);
+  await page.click(`[data-component=${component}]`);
+  await page.fill("#mass", kg);
+  await page.click("button:has-text('Enregistrer la pesée')");
+  await page.waitForSelector(`[data-testid=saved]:has-text('enregistré')`);
+}
+
+export const tests = {
+  "a value saved through the IndexedDB storage layer is found after a reload": () =>
+    withApp(async ({ page }) => {
+      await saveMealCounts(page, "120", "112", "8");
+      await page.waitForSelector("[data-pending='1']");
+      await page.reload();
+      await page.waitForSelector("body[data-ready]");
+      await page.waitForFunction(() => document.querySelector("#served_children")?.value === "112");
+      assertEqual(await page.inputValue("#planned"), "120", "planned after reload");
+      assertEqual(await page.inputValue("#served_adults"), "8", "adults after reload");
+      // It is in IndexedDB itself, with its outbox entry.
+      const stored = await page.evaluate(
+        () =>
+          new Promise((ok, ko) => {
+            const req = indexedDB.open("assiette");
+            req.onsuccess = () => {
+              const tx = req.result.transaction(["meal_counts", "outbox"]);
+              const counts = tx.objectStore("meal_counts").getAll();
+              const outbox = tx.objectStore("outbox").getAll();
+              tx.oncomplete = () => ok({ counts: counts.result, outbox: outbox.result });
+              tx.onerror = () => ko(tx.error);
+            };
+            req.onerror = () => ko(req.error);
+          }),
+      );
+      assertEqual(stored.counts.map((c) => c.served_children), [112], "stored counts");
+      assertEqual(stored.outbox.map((e) => e.store), ["meal_counts"], "outbox entries");
+    }),
+
+  "offline: a day's counts and five weighings survive a reload served by the service worker": () =>
+    withApp(async ({ server, page }) => {
+      await waitForServiceWorker(page);
+      await server.stop();
+      await saveMealCounts(page, "130", "118", "6");
+      const entries = [
+        ["preparation", "accompagnement", "1,2"],
+        ["unserved", "platprotidique", "3.4"],
+        ["leftovers", "entree", "2,75"],
+        ["leftovers", "dessert", "0,5"],
+        ["leftovers", "tout", "4"],
+      ];
+      for (const [stage, component, kg] of entries) await addWeighing(page, stage, component, kg);
+      await page.reload();
+      await page.waitForSelector("body[data-ready]");
+      await page.waitForFunction(() => document.querySelectorAll(".weighing").length === 5);
+      const masses = await page.$$eval(".weighing .mass", (els) => els.map((e) => e.textContent.replace(/\u202f/g, " ")));
+      assertEqual(masses, ["1,2 kg", "3,4 kg", "2,75 kg", "0,5 kg", "4 kg"], "masses after offline reload");
+      assertEqual(await page.inputValue("#served_children"), "118", "children after offline reload");
+      // 11,85 kg for 124 meals = 95,6 g → "96 g/repas"
+      const gpm = (await page.textContent("[data-testid=grams-per-meal]")).replace(/\u202f/g, " ");
+      assert(/^96 g\/repas$/.test(gpm), `g/meal shown: ${gpm}`);
+      assertEqual(await page.getAttribute("[data-pending]", "data-pending"), "6", "entries waiting for the server");
+    }),
+
+  "a bad value shows its French error and keeps what was typed": () =>
+    withApp(async ({ page }) => {
+      await page.click("[data-stage=leftovers]");
+      await page.click("[data-component=pain]");
+      await page.fill("#mass", "12,5,3");
+      await page.click("button:has-text('Enregistrer la pesée')");
+      const error = await page.textContent("#mass-error");
+      assert(error.includes("⚠") && /kg|nombre|virgule/i.test(error), `French error shown: ${error}`);
+      assertEqual(await page.inputValue("#mass"), "12,5,3", "typed value kept");
+      assertEqual(await page.getAttribute("#mass", "aria-invalid"), "true", "field marked invalid");
+      assertEqual(await page.$$eval(".weighing", (e) => e.length), 0, "nothing saved");
+      // A plausible-but-large value asks for confirmation instead of refusing.
+      await page.fill("#mass", "150");
+      await page.click("button:has-text('Enregistrer la pesée')");
+      await page.waitForSelector(".warnings");
+      await page.click("button:has-text('Confirmer et enregistrer')");
+      await page.waitForFunction(() => document.querySelectorAll(".weighing").length === 1);
+    }),
+
+  "deleting a weighing can be undone": () =>
+    withApp(async ({ page }) => {
+      await addWeighing(page, "leftovers", "dessert", "2");
+      await page.click(".weighing button:has-text('Supprimer')");
+      await page.waitForFunction(() => document.querySelectorAll(".weighing").length === 0);
+      await page.click("button:has-text('Annuler la suppression')");
+      await page.waitForFunction(() => document.querySelectorAll(".weighing").length === 1);
+      // Correct it: a new revision of the same record.
+      await page.click(".weighing button:has-text('Modifier')");
+      assertEqual(await page.inputValue("#mass"), "2", "mass loaded for correction");
+      await page.fill("#mass", "2,4");
+      await page.click("button:has-text('Enregistrer la pesée')");
+      await page.waitForFunction(() => document.querySelector(".weighing .mass")?.textContent.replace(/\u202f/g, " ") === "2,4 kg");
+    }),
+
+  "accessibility: French page, labelled inputs, touch targets of at least 48 px": () =>
+    withApp(async ({ page }) => {
+      assertEqual(await page.getAttribute("html", "lang"), "fr", "page language");
+      const unlabelled = await page.$$eval("input, select, textarea", (els) =>
+        els.filter((e) => !(e.labels && e.labels.length) && !e.getAttribute("aria-label")).map((e) => e.outerHTML),
+      );
+      assertEqual(unlabelled, [], "inputs without a label");
+      const small = await page.$$eval("button, a, input, select", (els) =>
+        els
+          .filter((e) => e.offsetParent !== null)
+          .map((e) => ({ html: e.outerHTML.slice(0, 80), r: e.getBoundingClientRect() }))
+          .filter(({ r }) => r.width < 48 || r.height < 48)
+          .map(({ html, r }) => `${html} ${r.width}x${r.height}`),
+      );
+      assertEqual(small, [], "touch targets under 48 px");
+    }),
+};
