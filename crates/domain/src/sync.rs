@@ -1,1 +1,958 @@
-//! (to be written)
+//! The sync protocol between kitchen tablets and the metropolis server (see `docs/sync.md`).
+//!
+//! Types are shared by the app (wasm32) and the server, so both sides read and write the same
+//! JSON. The decisions are pure functions here too, so the server's HTTP and storage layers stay
+//! thin and the rules can be tested without a network:
+//! - [`check_mutation`]: may this device write this record at all (site scope, validation)?
+//! - [`decide`]: given the server's current state of a record, apply, duplicate or conflict?
+//! - [`plan_push`]: a whole batch against the stored state (what the server writes and replies).
+//! - [`plan_outbox`]: what the tablet does with its outbox once the reply arrives.
+//!
+//! Rules in one place:
+//! - Dedup key: `(device_id, seq)`; a replayed mutation is answered `duplicate`, never applied twice.
+//! - Records are keyed by their UUID: two tablets weighing the same day make two records, both count.
+//! - A correction or a deletion is a new revision of the same id: a higher revision wins; the same
+//!   revision with the same content is a duplicate; the same revision with other content, or a
+//!   lower one, is a conflict answered with the server's current record.
+//! - The server stamps `server_updated_at` and gives every applied change a per-site change
+//!   sequence; the pull cursor is that sequence, never a timestamp.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::meals::DailyMealCount;
+use crate::number::format_fr_date;
+use crate::purchase::Purchase;
+use crate::record::RecordMeta;
+use crate::site::normalize_siret;
+use crate::validation::{FieldError, Validation};
+use crate::waste::Weighing;
+
+/// Every route of the JSON API lives under this prefix.
+pub const API_PREFIX: &str = "/api/v1";
+/// Largest request body the server accepts (bytes); a larger one gets 413.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Most mutations in one push; the tablet sends its outbox in batches of at most this.
+pub const MAX_PUSH_MUTATIONS: usize = 1000;
+/// Changes per pull page when the request names no limit, and the most it may ask for.
+pub const DEFAULT_PULL_LIMIT: u32 = 500;
+pub const MAX_PULL_LIMIT: u32 = 5000;
+/// Numbers stored by the server are signed 64-bit: larger revisions or seqs are refused.
+pub const MAX_STORED_NUMBER: u64 = i64::MAX as u64;
+
+/// The kinds of records a tablet syncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    MealCount,
+    Weighing,
+    Purchase,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 3] = [RecordKind::MealCount, RecordKind::Weighing, RecordKind::Purchase];
+
+    /// The wire code (`kind`), also stored by the server.
+    pub fn code(self) -> &'static str {
+        match self {
+            RecordKind::MealCount => "meal_count",
+            RecordKind::Weighing => "weighing",
+            RecordKind::Purchase => "purchase",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<RecordKind> {
+        RecordKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            RecordKind::MealCount => "comptage de repas",
+            RecordKind::Weighing => "pesée",
+            RecordKind::Purchase => "achat",
+        }
+    }
+}
+
+/// One full domain record as it travels, tagged by `kind`:
+/// `{"kind": "weighing", "meta": {...}, "site_id": "...", ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RecordPayload {
+    MealCount(DailyMealCount),
+    Weighing(Weighing),
+    Purchase(Purchase),
+}
+
+/// Which site a record says it belongs to: meal counts and weighings by the site's UUID,
+/// purchases by its SIRET (the national purchase format has no other key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteRef<'a> {
+    Id(Uuid),
+    Siret(&'a str),
+}
+
+impl RecordPayload {
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            RecordPayload::MealCount(_) => RecordKind::MealCount,
+            RecordPayload::Weighing(_) => RecordKind::Weighing,
+            RecordPayload::Purchase(_) => RecordKind::Purchase,
+        }
+    }
+
+    pub fn meta(&self) -> &RecordMeta {
+        match self {
+            RecordPayload::MealCount(r) => &r.meta,
+            RecordPayload::Weighing(r) => &r.meta,
+            RecordPayload::Purchase(r) => &r.meta,
+        }
+    }
+
+    pub fn meta_mut(&mut self) -> &mut RecordMeta {
+        match self {
+            RecordPayload::MealCount(r) => &mut r.meta,
+            RecordPayload::Weighing(r) => &mut r.meta,
+            RecordPayload::Purchase(r) => &mut r.meta,
+        }
+    }
+
+    pub fn id(&self) -> Uuid {
+        self.meta().id
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.meta().revision
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.meta().deleted
+    }
+
+    pub fn site_ref(&self) -> SiteRef<'_> {
+        match self {
+            RecordPayload::MealCount(r) => SiteRef::Id(r.site_id),
+            RecordPayload::Weighing(r) => SiteRef::Id(r.site_id),
+            RecordPayload::Purchase(r) => SiteRef::Siret(&r.siret),
+        }
+    }
+
+    /// The domain's own validation of the record (errors refuse, warnings don't).
+    pub fn validate(&self, today: NaiveDate) -> Validation {
+        match self {
+            RecordPayload::MealCount(r) => r.validate(today),
+            RecordPayload::Weighing(r) => r.validate(today),
+            RecordPayload::Purchase(r) => r.validate(today),
+        }
+    }
+
+    /// The same record with the server's timestamp.
+    pub fn with_server_updated_at(mut self, at: DateTime<Utc>) -> Self {
+        self.meta_mut().server_updated_at = Some(at);
+        self
+    }
+
+    /// Equal as entered: ignores the two clocks (`modified_at` of the device, `server_updated_at`),
+    /// so the same revision typed identically on two tablets, or replayed, is not a conflict.
+    pub fn same_content(&self, other: &RecordPayload) -> bool {
+        fn strip(r: &RecordPayload) -> RecordPayload {
+            let mut r = r.clone();
+            let m = r.meta_mut();
+            m.server_updated_at = None;
+            m.modified_at = DateTime::<Utc>::UNIX_EPOCH;
+            r
+        }
+        strip(self) == strip(other)
+    }
+
+    /// Short French description for messages, e.g. « pesée du 03/03/2026 ».
+    pub fn describe_fr(&self) -> String {
+        match self {
+            RecordPayload::MealCount(r) => format!("comptage de repas du {}", format_fr_date(r.service_date)),
+            RecordPayload::Weighing(r) => {
+                format!("pesée ({}) du {}", r.stage.label().to_lowercase(), format_fr_date(r.service_date))
+            }
+            RecordPayload::Purchase(r) => {
+                let desc: String = r.description.chars().take(40).collect();
+                format!("achat « {} » du {}", desc, format_fr_date(r.date))
+            }
+        }
+    }
+}
+
+/// One change typed on a tablet, numbered by the tablet's own outbox sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mutation {
+    /// The device's sequence number (strictly increasing per device; the dedup key with `device_id`).
+    pub seq: u64,
+    pub record: RecordPayload,
+}
+
+/// `POST /api/v1/sync/push`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// The id the server gave the device at enrolment (must match the bearer token).
+    pub device_id: Uuid,
+    pub mutations: Vec<Mutation>,
+}
+
+/// What the server did with one mutation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MutationStatus {
+    /// Written and committed; `server_seq` is its place in the site's change log.
+    Applied { server_seq: u64, server_updated_at: DateTime<Utc> },
+    /// Already on the server (same dedup key, or the very same revision): nothing written.
+    Duplicate,
+    /// The server holds another state of this record (same revision with other content, or a
+    /// newer revision): nothing written; here is the current record.
+    Conflict { current: RecordPayload },
+    /// Refused (outside the device's site, invalid record...): nothing written. `reason` is French.
+    Rejected {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        errors: Vec<FieldError>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MutationResult {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub status: MutationStatus,
+}
+
+/// Reply to a push: one result per mutation, in the request's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<MutationResult>,
+}
+
+/// `POST /api/v1/sync/pull`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// The `next_cursor` of the previous page; absent or null for the first pull.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Changes per page (default [`DEFAULT_PULL_LIMIT`], at most [`MAX_PULL_LIMIT`]).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// The current state of a record that changed after the cursor (tombstones included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub server_seq: u64,
+    pub record: RecordPayload,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Ordered by `server_seq`.
+    pub changes: Vec<Change>,
+    /// Store it with the applied changes, in the same transaction; send it at the next pull.
+    pub next_cursor: String,
+    /// More changes wait: pull again at once with `next_cursor`.
+    pub has_more: bool,
+}
+
+/// The pull cursor: the last change-log sequence the device has. Opaque to the tablet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor(pub u64);
+
+impl Cursor {
+    pub fn encode(self) -> String {
+        format!("v1.{}", self.0)
+    }
+
+    /// `None` (absent) is the start of the log. An unreadable cursor is an error (French message).
+    pub fn decode(s: Option<&str>) -> Result<Cursor, String> {
+        let Some(s) = s else { return Ok(Cursor(0)) };
+        if s.is_empty() {
+            return Ok(Cursor(0));
+        }
+        s.strip_prefix("v1.")
+            .and_then(|n| if n.bytes().all(|b| b.is_ascii_digit()) { n.parse::<u64>().ok() } else { None })
+            .filter(|n| *n <= MAX_STORED_NUMBER)
+            .map(Cursor)
+            .ok_or_else(|| {
+                "Curseur de synchronisation illisible : reprenez la synchronisation depuis le début (sans curseur).".to_owned()
+            })
+    }
+}
+
+/// The site a tablet is enrolled for, as the server returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteInfo {
+    /// Stamp it as `site_id` on meal counts and weighings.
+    pub id: Uuid,
+    pub name: String,
+    /// Stamp it as `siret` on purchases.
+    pub siret: String,
+    pub commune_insee: String,
+    pub commune_name: String,
+}
+
+/// `POST /api/v1/enrol`: a one-time code given by the metropolis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolRequest {
+    pub code: String,
+    /// Shown to the administrator, e.g. « Tablette cuisine ».
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolResponse {
+    /// Send it in every push.
+    pub device_id: Uuid,
+    /// Send it as `Authorization: Bearer <token>`; shown once, the server keeps only a hash.
+    pub token: String,
+    pub site: SiteInfo,
+}
+
+/// Characters of enrolment codes: no 0/O, 1/I/L, so they can be read aloud and typed.
+pub const ENROLMENT_CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// Characters in a code, shown as two groups of four: `ABCD-EF23`.
+pub const ENROLMENT_CODE_LEN: usize = 8;
+
+/// Normalises a typed code (case, spaces, dashes) to `XXXX-XXXX`, or says what is wrong.
+pub fn normalize_enrolment_code(input: &str) -> Result<String, String> {
+    let chars: Vec<char> = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '\u{2010}' && *c != '\u{2011}')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if chars.len() != ENROLMENT_CODE_LEN {
+        return Err(format!(
+            "Le code d'enrôlement comporte {ENROLMENT_CODE_LEN} caractères (par exemple ABCD-EF23) : vérifiez la saisie."
+        ));
+    }
+    if let Some(bad) = chars.iter().find(|c| !c.is_ascii() || !ENROLMENT_CODE_ALPHABET.contains(&(**c as u8))) {
+        return Err(format!(
+            "Le caractère « {bad} » n'existe pas dans les codes d'enrôlement (ni 0, O, 1, I ni L) : vérifiez la saisie."
+        ));
+    }
+    let s: String = chars.into_iter().collect();
+    Ok(format!("{}-{}", &s[..4], &s[4..]))
+}
+
+/// Formats `ENROLMENT_CODE_LEN` alphabet indices (from the server's random source) as a code.
+pub fn enrolment_code_from_indices(indices: &[usize; ENROLMENT_CODE_LEN]) -> String {
+    let s: String = indices
+        .iter()
+        .map(|i| ENROLMENT_CODE_ALPHABET[i % ENROLMENT_CODE_ALPHABET.len()] as char)
+        .collect();
+    format!("{}-{}", &s[..4], &s[4..])
+}
+
+/// The site a device may write and read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteScope {
+    pub site_id: Uuid,
+    pub siret: String,
+    pub name: String,
+}
+
+/// The server's "today" for validating dates: the date in the most advanced time zone (UTC+14),
+/// so that an entry made just after midnight on a tablet in France (or overseas) is never
+/// refused as "in the future" by a server running on UTC.
+pub fn server_today(now: DateTime<Utc>) -> NaiveDate {
+    (now + Duration::hours(14)).date_naive()
+}
+
+/// Why a mutation is refused: a French reason and, when they come from validation, the fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl Rejection {
+    fn new(reason: impl Into<String>) -> Self {
+        Self { reason: reason.into(), errors: Vec::new() }
+    }
+
+    pub fn into_status(self) -> MutationStatus {
+        MutationStatus::Rejected { reason: self.reason, errors: self.errors }
+    }
+}
+
+/// Checks one mutation on its own: numbers the server can store, the record belongs to the
+/// device's site, and (unless it is a tombstone) the domain validation has no error.
+/// Tombstones skip content validation so a record that became invalid can still be deleted.
+pub fn check_mutation(m: &Mutation, scope: &SiteScope, today: NaiveDate) -> Result<(), Rejection> {
+    let r = &m.record;
+    let what = r.describe_fr();
+    if m.seq == 0 || m.seq > MAX_STORED_NUMBER {
+        return Err(Rejection::new(format!(
+            "Numéro de séquence {} invalide ({what}) : il doit être compris entre 1 et {MAX_STORED_NUMBER}.",
+            m.seq
+        )));
+    }
+    let meta = r.meta();
+    if meta.id.is_nil() {
+        return Err(Rejection::new(format!("Identifiant manquant ({what}) : enregistrez de nouveau l'entrée sur la tablette.")));
+    }
+    if meta.revision == 0 || meta.revision > MAX_STORED_NUMBER {
+        return Err(Rejection::new(format!(
+            "Révision {} invalide ({what}) : elle doit être comprise entre 1 et {MAX_STORED_NUMBER}.",
+            meta.revision
+        )));
+    }
+    let in_scope = match r.site_ref() {
+        SiteRef::Id(id) => id == scope.site_id,
+        SiteRef::Siret(s) => normalize_siret(s) == scope.siret,
+    };
+    if !in_scope {
+        return Err(Rejection::new(format!(
+            "Cette entrée ({what}) appartient à un autre restaurant : cette tablette n'enregistre que pour « {} ».",
+            scope.name
+        )));
+    }
+    if !meta.deleted {
+        let v = r.validate(today);
+        if !v.is_ok() {
+            let details: Vec<&str> = v.errors.iter().map(|e| e.message.as_str()).collect();
+            let mut what = what;
+            if let Some(first) = what.get(..1) {
+                what = first.to_uppercase() + &what[1..];
+            }
+            let refused = if r.kind() == RecordKind::Weighing { "refusée" } else { "refusé" };
+            return Err(Rejection { reason: format!("{what} {refused} : {}", details.join(" ")), errors: v.errors });
+        }
+    }
+    Ok(())
+}
+
+/// What to do with a revision given the server's current state of the same record id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Apply,
+    Duplicate,
+    Conflict,
+    Reject(String),
+}
+
+/// The conflict rule. `current` is the server's record with the same id, if any (already
+/// known to belong to the same site).
+pub fn decide(current: Option<&RecordPayload>, incoming: &RecordPayload) -> Decision {
+    let Some(current) = current else { return Decision::Apply };
+    if current.kind() != incoming.kind() {
+        return Decision::Reject(format!(
+            "L'identifiant de cette entrée ({}) est déjà celui d'un(e) {} : enregistrez-la de nouveau sur la tablette.",
+            incoming.describe_fr(),
+            current.kind().label_fr()
+        ));
+    }
+    use std::cmp::Ordering::*;
+    match incoming.revision().cmp(&current.revision()) {
+        Greater => Decision::Apply,
+        Equal if incoming.same_content(current) => Decision::Duplicate,
+        Equal | Less => Decision::Conflict,
+    }
+}
+
+/// The server's state of a record, as the planner needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    pub site_id: Uuid,
+    pub record: RecordPayload,
+}
+
+/// A recorded dedup key `(device, seq)` and what it applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppliedKey {
+    pub record_id: Uuid,
+    pub revision: u64,
+}
+
+/// What the server must write, in one transaction, then reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushPlan {
+    pub results: Vec<MutationResult>,
+    /// Final state of each written record with its change sequence, ascending by sequence
+    /// (a record written twice in one batch appears once, with its last sequence).
+    pub records: Vec<(u64, RecordPayload)>,
+    /// New dedup keys to record.
+    pub keys: Vec<(u64, AppliedKey)>,
+    /// The site's change sequence after the batch.
+    pub last_change_seq: u64,
+}
+
+/// Plans a batch against the stored state. `dedup` holds the device's recorded keys for the
+/// batch's seqs, `current` the stored records for the batch's ids (any site), `last_change_seq`
+/// the site's counter. Mutations are taken in order: a later one sees the earlier ones' effects.
+pub fn plan_push(
+    scope: &SiteScope,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    last_change_seq: u64,
+    mutations: &[Mutation],
+    dedup: &HashMap<u64, AppliedKey>,
+    current: &HashMap<Uuid, StoredRecord>,
+) -> PushPlan {
+    let mut dedup = dedup.clone();
+    let mut current = current.clone();
+    let mut seq_counter = last_change_seq;
+    let mut written: HashMap<Uuid, (u64, RecordPayload)> = HashMap::new();
+    let mut keys = Vec::new();
+    let mut results = Vec::with_capacity(mutations.len());
+    for m in mutations {
+        let status = plan_one(scope, today, now, m, &mut dedup, &mut current, &mut seq_counter, &mut written, &mut keys);
+        results.push(MutationResult { seq: m.seq, status });
+    }
+    let mut records: Vec<(u64, RecordPayload)> = written.into_values().collect();
+    records.sort_by_key(|(s, _)| *s);
+    PushPlan { results, records, keys, last_change_seq: seq_counter }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_one(
+    scope: &SiteScope,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    m: &Mutation,
+    dedup: &mut HashMap<u64, AppliedKey>,
+    current: &mut HashMap<Uuid, StoredRecord>,
+    seq_counter: &mut u64,
+    written: &mut HashMap<Uuid, (u64, RecordPayload)>,
+    keys: &mut Vec<(u64, AppliedKey)>,
+) -> MutationStatus {
+    if let Err(r) = check_mutation(m, scope, today) {
+        return r.into_status();
+    }
+    let key = AppliedKey { record_id: m.record.id(), revision: m.record.revision() };
+    if let Some(k) = dedup.get(&m.seq) {
+        return if *k == key {
+            MutationStatus::Duplicate
+        } else {
+            // Never answer "duplicate" for another entry: it would be deleted from the outbox unsent.
+            Rejection::new(format!(
+                "Le numéro de séquence {} a déjà servi pour une autre entrée : cette entrée ({}) n'a pas été enregistrée, renvoyez-la.",
+                m.seq,
+                m.record.describe_fr()
+            ))
+            .into_status()
+        };
+    }
+    let stored = current.get(&key.record_id);
+    if let Some(s) = stored {
+        if s.site_id != scope.site_id {
+            // Don't tell anything about another site's record.
+            return Rejection::new(format!(
+                "L'identifiant de cette entrée ({}) est déjà utilisé : enregistrez-la de nouveau sur la tablette.",
+                m.record.describe_fr()
+            ))
+            .into_status();
+        }
+    }
+    match decide(stored.map(|s| &s.record), &m.record) {
+        Decision::Reject(reason) => Rejection::new(reason).into_status(),
+        Decision::Conflict => MutationStatus::Conflict { current: stored.expect("conflict needs a stored record").record.clone() },
+        Decision::Duplicate => {
+            dedup.insert(m.seq, key);
+            keys.push((m.seq, key));
+            MutationStatus::Duplicate
+        }
+        Decision::Apply => {
+            *seq_counter += 1;
+            let record = m.record.clone().with_server_updated_at(now);
+            current.insert(key.record_id, StoredRecord { site_id: scope.site_id, record: record.clone() });
+            written.insert(key.record_id, (*seq_counter, record));
+            dedup.insert(m.seq, key);
+            keys.push((m.seq, key));
+            MutationStatus::Applied { server_seq: *seq_counter, server_updated_at: now }
+        }
+    }
+}
+
+/// Why an outbox entry waits for the manager ("à vérifier") instead of being sent again.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Review {
+    Rejected { reason: String, errors: Vec<FieldError> },
+    /// The server kept another state: show both; to keep the tablet's version, save it again
+    /// as a new revision on top of `current`.
+    Conflict { current: RecordPayload },
+}
+
+/// What the tablet does with its outbox after a push reply.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxPlan {
+    /// Acknowledged (applied or duplicate): delete from the outbox in the transaction that records it.
+    pub delete: Vec<u64>,
+    /// Applied now: the server's timestamp to stamp on the local record.
+    pub stamped: Vec<(u64, DateTime<Utc>)>,
+    /// Keep, mark « à vérifier », don't send again; never blocks the rest of the queue.
+    pub review: Vec<(u64, Review)>,
+    /// Sent but not answered: keep pending, send again.
+    pub retry: Vec<u64>,
+}
+
+/// Applies a push reply to the seqs that were sent. Results for seqs not sent are ignored;
+/// if a seq is answered twice, the first answer counts.
+pub fn plan_outbox(sent: &[u64], response: &PushResponse) -> OutboxPlan {
+    let mut first: HashMap<u64, &MutationStatus> = HashMap::new();
+    for r in &response.results {
+        first.entry(r.seq).or_insert(&r.status);
+    }
+    let mut plan = OutboxPlan::default();
+    let mut seen = std::collections::HashSet::new();
+    for &seq in sent {
+        if !seen.insert(seq) {
+            continue;
+        }
+        match first.get(&seq) {
+            None => plan.retry.push(seq),
+            Some(MutationStatus::Applied { server_updated_at, .. }) => {
+                plan.delete.push(seq);
+                plan.stamped.push((seq, *server_updated_at));
+            }
+            Some(MutationStatus::Duplicate) => plan.delete.push(seq),
+            Some(MutationStatus::Conflict { current }) => {
+                plan.review.push((seq, Review::Conflict { current: current.clone() }))
+            }
+            Some(MutationStatus::Rejected { reason, errors }) => {
+                plan.review.push((seq, Review::Rejected { reason: reason.clone(), errors: errors.clone() }))
+            }
+        }
+    }
+    plan
+}
+
+/// Whether a pulled record replaces the tablet's copy: a higher or equal revision does (equal:
+/// the server's copy carries the authoritative timestamp). A local copy with a higher revision
+/// is a pending correction that the next push will send.
+pub fn pulled_supersedes(local: &RecordMeta, pulled: &RecordMeta) -> bool {
+    pulled.revision >= local.revision
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::waste::Stage;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+    const SITE: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001);
+    const OTHER: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002);
+
+    fn scope() -> SiteScope {
+        SiteScope { site_id: SITE, siret: "21760351500008".into(), name: "École des Tilleuls".into() }
+    }
+    fn weighing(id: u128, rev: u64, grams: u64) -> RecordPayload {
+        let mut meta = RecordMeta::new(Uuid::from_u128(id), t("2026-03-02T10:00:00Z"));
+        meta.revision = rev;
+        RecordPayload::Weighing(Weighing {
+            meta,
+            site_id: SITE,
+            service_date: d(2026, 3, 2),
+            stage: Stage::Leftovers,
+            component: None,
+            mass_grams: grams,
+            sorted: None,
+            destination: None,
+        })
+    }
+    fn meal(id: u128, site: Uuid) -> RecordPayload {
+        RecordPayload::MealCount(DailyMealCount {
+            meta: RecordMeta::new(Uuid::from_u128(id), t("2026-03-02T10:00:00Z")),
+            site_id: site,
+            service_date: d(2026, 3, 2),
+            planned: 120,
+            served_children: 110,
+            served_adults: 6,
+        })
+    }
+    fn m(seq: u64, record: RecordPayload) -> Mutation {
+        Mutation { seq, record }
+    }
+    const TODAY: fn() -> NaiveDate = || d(2026, 3, 3);
+
+    #[test]
+    fn payload_json_is_tagged_by_kind_and_round_trips() {
+        let w = weighing(7, 1, 2500);
+        let j = serde_json::to_value(&w).unwrap();
+        assert_eq!(j["kind"], "weighing");
+        assert_eq!(j["mass_grams"], 2500);
+        assert_eq!(j["stage"], "leftovers");
+        let back: RecordPayload = serde_json::from_value(j).unwrap();
+        assert_eq!(back, w);
+        let unknown = serde_json::json!({"kind": "invoice", "meta": j_meta()});
+        assert!(serde_json::from_value::<RecordPayload>(unknown).is_err());
+    }
+    fn j_meta() -> serde_json::Value {
+        serde_json::to_value(RecordMeta::new(Uuid::from_u128(1), t("2026-03-02T10:00:00Z"))).unwrap()
+    }
+
+    #[test]
+    fn status_json_shapes() {
+        let r = MutationResult { seq: 4, status: MutationStatus::Applied { server_seq: 9, server_updated_at: t("2026-03-02T10:00:00Z") } };
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j, serde_json::json!({"seq": 4, "status": "applied", "server_seq": 9, "server_updated_at": "2026-03-02T10:00:00Z"}));
+        let r = MutationResult { seq: 5, status: MutationStatus::Duplicate };
+        assert_eq!(serde_json::to_value(&r).unwrap(), serde_json::json!({"seq": 5, "status": "duplicate"}));
+        let back: MutationResult = serde_json::from_value(serde_json::json!({"seq": 6, "status": "rejected", "reason": "non"})).unwrap();
+        assert_eq!(back.status, MutationStatus::Rejected { reason: "non".into(), errors: vec![] });
+        let c = MutationResult { seq: 7, status: MutationStatus::Conflict { current: weighing(3, 2, 100) } };
+        let j = serde_json::to_value(&c).unwrap();
+        assert_eq!(j["current"]["kind"], "weighing");
+        assert_eq!(serde_json::from_value::<MutationResult>(j).unwrap(), c);
+    }
+
+    #[test]
+    fn cursor_round_trip_and_refusals() {
+        assert_eq!(Cursor::decode(None), Ok(Cursor(0)));
+        assert_eq!(Cursor::decode(Some("")), Ok(Cursor(0)));
+        assert_eq!(Cursor::decode(Some(&Cursor(42).encode())), Ok(Cursor(42)));
+        for bad in ["42", "v1.", "v1.-1", "v1.+3", "v1.1e3", "v2.4", "v1.99999999999999999999", "v1.9223372036854775808"] {
+            assert!(Cursor::decode(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn enrolment_codes_normalise_and_refuse_ambiguous_characters() {
+        assert_eq!(normalize_enrolment_code(" abcd-ef23 ").unwrap(), "ABCD-EF23");
+        assert_eq!(normalize_enrolment_code("ABCDEF23").unwrap(), "ABCD-EF23");
+        assert_eq!(normalize_enrolment_code("ab cd ef 23").unwrap(), "ABCD-EF23");
+        assert!(normalize_enrolment_code("ABCD-EF2").unwrap_err().contains("8 caractères"));
+        assert!(normalize_enrolment_code("ABCD-EF20").unwrap_err().contains("« 0 »"));
+        assert!(normalize_enrolment_code("ABCD-EFÉ2").is_err());
+        assert_eq!(enrolment_code_from_indices(&[0, 1, 2, 3, 30, 29, 22, 23]), "ABCD-98Z2");
+    }
+
+    #[test]
+    fn server_today_is_ahead_of_utc() {
+        assert_eq!(server_today(t("2026-03-02T09:00:00Z")), d(2026, 3, 2));
+        assert_eq!(server_today(t("2026-03-02T23:30:00Z")), d(2026, 3, 3));
+        assert_eq!(server_today(t("2026-03-02T10:00:00Z")), d(2026, 3, 3));
+    }
+
+    #[test]
+    fn check_mutation_scope_numbers_and_validation() {
+        let s = scope();
+        assert!(check_mutation(&m(1, weighing(1, 1, 100)), &s, TODAY()).is_ok());
+        let e = check_mutation(&m(1, meal(1, OTHER)), &s, TODAY()).unwrap_err();
+        assert!(e.reason.contains("autre restaurant") && e.reason.contains("École des Tilleuls"), "{}", e.reason);
+        assert!(check_mutation(&m(0, weighing(1, 1, 100)), &s, TODAY()).unwrap_err().reason.contains("séquence"));
+        assert!(check_mutation(&m(u64::MAX, weighing(1, 1, 100)), &s, TODAY()).is_err());
+        assert!(check_mutation(&m(1, weighing(1, 0, 100)), &s, TODAY()).unwrap_err().reason.contains("Révision"));
+        assert!(check_mutation(&m(1, weighing(1, u64::MAX, 100)), &s, TODAY()).is_err());
+        assert!(check_mutation(&m(1, weighing(0, 1, 100)), &s, TODAY()).unwrap_err().reason.contains("Identifiant"));
+        // Validation errors carry the domain's French messages and fields.
+        let e = check_mutation(&m(1, weighing(1, 1, 0)), &s, TODAY()).unwrap_err();
+        assert!(e.reason.starts_with("Pesée (restes assiettes) du 02/03/2026 refusée : Saisissez la masse"), "{}", e.reason);
+        assert_eq!(e.errors[0].field, "mass_grams");
+        // The date check uses the given today: 02/03 is in the future on 01/03.
+        assert!(check_mutation(&m(1, weighing(1, 1, 100)), &s, d(2026, 3, 1)).unwrap_err().reason.contains("futur"));
+        // A tombstone of an invalid record can still be deleted, but not in another site.
+        let mut tomb = weighing(1, 2, 0);
+        tomb.meta_mut().deleted = true;
+        assert!(check_mutation(&m(1, tomb), &s, TODAY()).is_ok());
+        let mut tomb = meal(1, OTHER);
+        tomb.meta_mut().deleted = true;
+        assert!(check_mutation(&m(1, tomb), &s, TODAY()).is_err());
+    }
+
+    #[test]
+    fn purchases_are_scoped_by_siret_with_spaces_ignored() {
+        let p: Purchase = serde_json::from_value(serde_json::json!({
+            "meta": j_meta(), "siret": "217 603 515 00008", "description": "Pommes", "fournisseur": "Ferme",
+            "date": "2026-03-02", "prix_ht_cents": 1250, "famille_produits": "FRUITS_ET_LEGUMES", "caracteristiques": ["BIO"]
+        }))
+        .unwrap();
+        let rec = RecordPayload::Purchase(p.clone());
+        assert!(check_mutation(&m(1, rec), &scope(), TODAY()).is_ok());
+        let mut other = p;
+        other.siret = "21760351500016".into();
+        let e = check_mutation(&m(1, RecordPayload::Purchase(other)), &scope(), TODAY()).unwrap_err();
+        assert!(e.reason.contains("autre restaurant"));
+    }
+
+    #[test]
+    fn conflict_rule() {
+        let cur = weighing(1, 2, 100);
+        assert_eq!(decide(None, &cur), Decision::Apply);
+        assert_eq!(decide(Some(&cur), &weighing(1, 3, 150)), Decision::Apply);
+        assert_eq!(decide(Some(&cur), &weighing(1, 2, 100)), Decision::Duplicate);
+        assert_eq!(decide(Some(&cur), &weighing(1, 2, 150)), Decision::Conflict);
+        assert_eq!(decide(Some(&cur), &weighing(1, 1, 100)), Decision::Conflict);
+        // Clocks don't make a conflict.
+        let mut same = weighing(1, 2, 100);
+        same.meta_mut().modified_at = t("2026-03-02T12:00:00Z");
+        same.meta_mut().server_updated_at = Some(t("2026-03-02T12:00:01Z"));
+        assert_eq!(decide(Some(&cur), &same), Decision::Duplicate);
+        // Same id, other kind: refused.
+        assert!(matches!(decide(Some(&meal(1, SITE)), &weighing(1, 5, 100)), Decision::Reject(_)));
+    }
+
+    fn plan(muts: &[Mutation], dedup: &HashMap<u64, AppliedKey>, cur: &HashMap<Uuid, StoredRecord>, last: u64) -> PushPlan {
+        plan_push(&scope(), TODAY(), t("2026-03-03T08:00:00Z"), last, muts, dedup, cur)
+    }
+
+    #[test]
+    fn plan_applies_in_order_and_numbers_changes() {
+        let muts = [m(1, weighing(1, 1, 100)), m(2, weighing(2, 1, 200)), m(3, weighing(1, 2, 150))];
+        let p = plan(&muts, &HashMap::new(), &HashMap::new(), 10);
+        let st: Vec<_> = p.results.iter().map(|r| (r.seq, r.status.clone())).collect();
+        let at = t("2026-03-03T08:00:00Z");
+        assert_eq!(
+            st,
+            vec![
+                (1, MutationStatus::Applied { server_seq: 11, server_updated_at: at }),
+                (2, MutationStatus::Applied { server_seq: 12, server_updated_at: at }),
+                (3, MutationStatus::Applied { server_seq: 13, server_updated_at: at }),
+            ]
+        );
+        assert_eq!(p.last_change_seq, 13);
+        // Record 1 is written once, in its last state and sequence; ascending order.
+        assert_eq!(p.records.len(), 2);
+        assert_eq!(p.records[0].0, 12);
+        assert_eq!(p.records[1].0, 13);
+        assert_eq!(p.records[1].1.revision(), 2);
+        assert_eq!(p.records[1].1.meta().server_updated_at, Some(at));
+        assert_eq!(p.keys.len(), 3);
+    }
+
+    #[test]
+    fn plan_replay_is_duplicate_and_writes_nothing() {
+        let muts = [m(1, weighing(1, 1, 100)), m(2, weighing(2, 1, 200))];
+        let first = plan(&muts, &HashMap::new(), &HashMap::new(), 0);
+        let dedup: HashMap<u64, AppliedKey> = first.keys.iter().copied().collect();
+        let cur: HashMap<Uuid, StoredRecord> =
+            first.records.iter().map(|(_, r)| (r.id(), StoredRecord { site_id: SITE, record: r.clone() })).collect();
+        let again = plan(&muts, &dedup, &cur, first.last_change_seq);
+        assert!(again.results.iter().all(|r| r.status == MutationStatus::Duplicate));
+        assert!(again.records.is_empty() && again.keys.is_empty());
+        assert_eq!(again.last_change_seq, 2);
+        // Same content under another dedup key (e.g. after re-enrolment): duplicate, key recorded.
+        let other_key = plan(&[m(9, weighing(1, 1, 100))], &dedup, &cur, 2);
+        assert_eq!(other_key.results[0].status, MutationStatus::Duplicate);
+        assert_eq!(other_key.keys, vec![(9, AppliedKey { record_id: Uuid::from_u128(1), revision: 1 })]);
+        // A seq already used for another record is refused, never called a duplicate.
+        let reused = plan(&[m(1, weighing(5, 1, 100))], &dedup, &cur, 2);
+        assert!(matches!(&reused.results[0].status, MutationStatus::Rejected { reason, .. } if reason.contains("séquence 1")));
+        assert!(reused.records.is_empty());
+    }
+
+    #[test]
+    fn plan_duplicate_seq_inside_one_batch() {
+        let muts = [m(1, weighing(1, 1, 100)), m(1, weighing(1, 1, 100))];
+        let p = plan(&muts, &HashMap::new(), &HashMap::new(), 0);
+        assert!(matches!(p.results[0].status, MutationStatus::Applied { .. }));
+        assert_eq!(p.results[1].status, MutationStatus::Duplicate);
+        assert_eq!(p.records.len(), 1);
+        assert_eq!(p.keys.len(), 1);
+    }
+
+    #[test]
+    fn plan_conflicts_and_foreign_ids() {
+        let stored = weighing(1, 2, 100);
+        let mut cur = HashMap::new();
+        cur.insert(Uuid::from_u128(1), StoredRecord { site_id: SITE, record: stored.clone() });
+        cur.insert(Uuid::from_u128(2), StoredRecord { site_id: OTHER, record: weighing(2, 1, 5) });
+        let p = plan(&[m(1, weighing(1, 2, 999)), m(2, weighing(1, 1, 100)), m(3, weighing(2, 2, 5))], &HashMap::new(), &cur, 5);
+        assert_eq!(p.results[0].status, MutationStatus::Conflict { current: stored.clone() });
+        assert_eq!(p.results[1].status, MutationStatus::Conflict { current: stored });
+        match &p.results[2].status {
+            MutationStatus::Rejected { reason, .. } => assert!(reason.contains("déjà utilisé") && !reason.contains("5")),
+            s => panic!("{s:?}"),
+        }
+        assert!(p.records.is_empty() && p.keys.is_empty());
+        assert_eq!(p.last_change_seq, 5);
+    }
+
+    #[test]
+    fn plan_rejections_dont_block_the_rest() {
+        let p = plan(&[m(1, weighing(1, 1, 0)), m(2, meal(2, OTHER)), m(3, weighing(3, 1, 100))], &HashMap::new(), &HashMap::new(), 0);
+        assert!(matches!(p.results[0].status, MutationStatus::Rejected { .. }));
+        assert!(matches!(p.results[1].status, MutationStatus::Rejected { .. }));
+        assert!(matches!(p.results[2].status, MutationStatus::Applied { server_seq: 1, .. }));
+    }
+
+    #[test]
+    fn outbox_plan() {
+        let at = t("2026-03-03T08:00:00Z");
+        let resp = PushResponse {
+            results: vec![
+                MutationResult { seq: 1, status: MutationStatus::Applied { server_seq: 1, server_updated_at: at } },
+                MutationResult { seq: 2, status: MutationStatus::Duplicate },
+                MutationResult { seq: 3, status: MutationStatus::Rejected { reason: "r".into(), errors: vec![] } },
+                MutationResult { seq: 4, status: MutationStatus::Conflict { current: weighing(1, 2, 1) } },
+                MutationResult { seq: 99, status: MutationStatus::Duplicate },
+                MutationResult { seq: 1, status: MutationStatus::Duplicate },
+            ],
+        };
+        let p = plan_outbox(&[1, 2, 3, 4, 5, 5], &resp);
+        assert_eq!(p.delete, vec![1, 2]);
+        assert_eq!(p.stamped, vec![(1, at)]);
+        assert_eq!(p.review.len(), 2);
+        assert_eq!(p.review[0].0, 3);
+        assert!(matches!(&p.review[1], (4, Review::Conflict { .. })));
+        assert_eq!(p.retry, vec![5]);
+    }
+
+    #[test]
+    fn pulled_revision_rule() {
+        let a = RecordMeta::new(Uuid::from_u128(1), t("2026-03-02T10:00:00Z"));
+        let b = a.revised(t("2026-03-02T11:00:00Z"));
+        assert!(pulled_supersedes(&a, &b));
+        assert!(pulled_supersedes(&a, &a));
+        assert!(!pulled_supersedes(&b, &a));
+    }
+
+    /// Applies `muts` in chunks, carrying the stored state between chunks like the server does.
+    fn apply_chunks(muts: &[Mutation], chunk: usize) -> (HashMap<Uuid, StoredRecord>, HashMap<u64, AppliedKey>, u64, usize) {
+        let (mut cur, mut dedup, mut last, mut applied) = (HashMap::new(), HashMap::new(), 0u64, 0usize);
+        for c in muts.chunks(chunk.max(1)) {
+            let p = plan(c, &dedup, &cur, last);
+            applied += p.results.iter().filter(|r| matches!(r.status, MutationStatus::Applied { .. })).count();
+            for (_, r) in p.records {
+                cur.insert(r.id(), StoredRecord { site_id: SITE, record: r });
+            }
+            dedup.extend(p.keys);
+            last = p.last_change_seq;
+        }
+        (cur, dedup, last, applied)
+    }
+
+    proptest::proptest! {
+        /// Whatever the batching and however often a batch is replayed, the final state is the
+        /// same, every record holds its highest revision, and nothing is applied twice.
+        #[test]
+        fn batching_and_replay_never_change_the_outcome(
+            ops in proptest::collection::vec((0u128..4, 1u64..4, 1u64..5), 1..40),
+            chunk in 1usize..10,
+        ) {
+            let muts: Vec<Mutation> = ops.iter().enumerate()
+                .map(|(i, (id, rev, g))| m(i as u64 + 1, weighing(id + 1, *rev, g * 100)))
+                .collect();
+            let (one, _, _, _) = apply_chunks(&muts, muts.len());
+            let (many, dedup, last, applied) = apply_chunks(&muts, chunk);
+            let strip = |c: &HashMap<Uuid, StoredRecord>| -> Vec<(Uuid, u64, bool)> {
+                let mut v: Vec<_> = c.values().map(|s| (s.record.id(), s.record.revision(), s.record.is_deleted())).collect();
+                v.sort();
+                v
+            };
+            proptest::prop_assert_eq!(strip(&one), strip(&many));
+            for (id, s) in &many {
+                let max = muts.iter().filter(|m| m.record.id() == *id).map(|m| m.record.revision()).max().unwrap();
+                proptest::prop_assert_eq!(s.record.revision(), max);
+                proptest::prop_assert!(one[id].record.same_content(&s.record));
+            }
+            proptest::prop_assert_eq!(last as usize, applied);
+            // Replaying everything: no new change, no applied mutation.
+            let again = plan(&muts, &dedup, &many, last);
+            proptest::prop_assert!(again.records.is_empty());
+            let reapplied = again.results.iter().filter(|r| matches!(r.status, MutationStatus::Applied { .. })).count();
+            proptest::prop_assert_eq!(reapplied, 0);
+        }
+    }
+}
