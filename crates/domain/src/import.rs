@@ -69,11 +69,13 @@ pub struct ImportOptions<'a> {
     pub registered_sirets: Option<&'a HashSet<String>>,
     /// Canteen id → SIRET, for `cantine_id` files. `None`: the id is kept as the site key.
     pub canteen_ids: Option<&'a HashMap<String, String>>,
+    /// Largest accepted file; `MAX_FILE_BYTES` (the platform's 10 MB) unless a caller needs more.
+    pub max_bytes: u64,
 }
 
 impl<'a> ImportOptions<'a> {
     pub fn new(today: NaiveDate, now: DateTime<Utc>) -> Self {
-        ImportOptions { today, now, known_digests: None, registered_sirets: None, canteen_ids: None }
+        ImportOptions { today, now, known_digests: None, registered_sirets: None, canteen_ids: None, max_bytes: MAX_FILE_BYTES }
     }
 }
 
@@ -139,8 +141,11 @@ fn file_error(message: impl Into<String>) -> ImportError {
     ImportError { line: None, column: None, message: message.into() }
 }
 
-fn too_big() -> ImportError {
-    file_error("Ce fichier est trop grand : utilisez un fichier de moins de 10 Mo (découpez-le par année ou par site).")
+fn too_big(max_bytes: u64) -> ImportError {
+    file_error(format!(
+        "Ce fichier est trop grand : utilisez un fichier de moins de {} Mo (découpez-le par année ou par site).",
+        max_bytes.div_ceil(1_048_576)
+    ))
 }
 
 fn duplicate_error() -> ImportError {
@@ -170,8 +175,8 @@ pub fn import_purchases(
     new_id: &mut dyn FnMut() -> Uuid,
 ) -> Result<Imported, ImportRejected> {
     let reject = |errors, digest| ImportRejected { errors, digest, duplicate: false };
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(reject(vec![too_big()], None));
+    if bytes.len() as u64 > opts.max_bytes {
+        return Err(reject(vec![too_big(opts.max_bytes)], None));
     }
     let digest = digest_hex(bytes);
     if opts.known_digests.is_some_and(|k| k.contains(&digest)) {
@@ -199,6 +204,7 @@ struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
     count: u64,
+    max: u64,
     too_big: bool,
 }
 
@@ -206,7 +212,7 @@ impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count += n as u64;
-        if self.count > MAX_FILE_BYTES {
+        if self.count > self.max {
             self.too_big = true;
             return Err(std::io::Error::other("file too big"));
         }
@@ -225,12 +231,12 @@ pub fn import_csv_stream<R: Read>(
     sink: &mut dyn FnMut(Purchase),
 ) -> Result<StreamSummary, ImportRejected> {
     let reject = |errors| ImportRejected { errors, digest: None, duplicate: false };
-    let hashing = HashingReader { inner: input, hasher: Sha256::new(), count: 0, too_big: false };
+    let hashing = HashingReader { inner: input, hasher: Sha256::new(), count: 0, max: opts.max_bytes, too_big: false };
     let mut buffered = BufReader::with_capacity(64 * 1024, hashing);
     let sniffed = buffered.fill_buf().map(sniff_delimiter).map_err(|e| e.to_string());
     let delimiter = match sniffed {
         Ok(d) => d,
-        Err(_) if buffered.get_ref().too_big => return Err(reject(vec![too_big()])),
+        Err(_) if buffered.get_ref().too_big => return Err(reject(vec![too_big(opts.max_bytes)])),
         Err(e) => return Err(reject(vec![file_error(format!("Lecture du fichier impossible : {e}"))])),
     };
     let mut reader = csv::ReaderBuilder::new()
@@ -249,7 +255,7 @@ pub fn import_csv_stream<R: Read>(
             Ok(true) => {}
             Err(e) => {
                 if reader.get_ref().get_ref().too_big {
-                    return Err(reject(vec![too_big()]));
+                    return Err(reject(vec![too_big(opts.max_bytes)]));
                 }
                 let line = e.position().map(|p| p.line());
                 errors.push(ImportError {
@@ -261,8 +267,12 @@ pub fn import_csv_stream<R: Read>(
             }
         }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        cells.clear();
-        cells.extend(record.iter().map(decode_cell));
+        // Reuse the cells' buffers from row to row: no allocation per cell in steady state.
+        cells.resize_with(record.len(), String::new);
+        for (cell, bytes) in cells.iter_mut().zip(record.iter()) {
+            cell.clear();
+            decode_into(bytes, cell);
+        }
         match &header {
             None => {
                 if let Some(first) = cells.first_mut() {
@@ -334,11 +344,18 @@ fn sniff_delimiter(buf: &[u8]) -> u8 {
 }
 
 /// UTF-8, or Windows-1252 (spreadsheets on French Windows) when the bytes are not UTF-8.
-fn decode_cell(bytes: &[u8]) -> String {
+fn decode_into(bytes: &[u8], out: &mut String) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => bytes.iter().map(|&b| cp1252(b)).collect(),
+        Ok(s) => out.push_str(s),
+        Err(_) => out.extend(bytes.iter().map(|&b| cp1252(b))),
     }
+}
+
+#[cfg(test)]
+fn decode_cell(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    decode_into(bytes, &mut s);
+    s
 }
 
 fn cp1252(b: u8) -> char {
