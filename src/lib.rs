@@ -2,6 +2,7 @@
 //! Records live in IndexedDB (`storage`), written with their outbox entry in one transaction.
 
 pub mod app;
+pub mod backup;
 pub mod components;
 pub mod context;
 pub mod day;

@@ -120,13 +120,7 @@ pub fn first_date(counts: &[DailyMealCount], weighings: &[Weighing], site: Uuid)
 impl ChartData {
     /// Prepares the charts of `site` over `range` from all the records given (other sites
     /// and deleted records are left out).
-    pub fn prepare(
-        counts: &[DailyMealCount],
-        weighings: &[Weighing],
-        site: Uuid,
-        range: DateRange,
-        baseline: Option<f64>,
-    ) -> Self {
+    pub fn prepare(counts: &[DailyMealCount], weighings: &[Weighing], site: Uuid, range: DateRange, baseline: Option<f64>) -> Self {
         let counts: Vec<DailyMealCount> = counts.iter().filter(|c| c.site_id == site).cloned().collect();
         let weighings: Vec<Weighing> = weighings.iter().filter(|w| w.site_id == site).cloned().collect();
         let indicators = WasteIndicators::compute(&counts, &weighings, range);
@@ -244,7 +238,12 @@ impl ChartData {
         }
         let served: u64 = self.meals.iter().map(|d| d.served).sum();
         let planned_days: Vec<&MealDay> = self.meals.iter().filter(|d| d.planned > 0).collect();
-        let mut text = format!("{} compté{} : {} servis", plural(self.meals.len(), "jour"), if self.meals.len() > 1 { "s" } else { "" }, plural_u64(served, "repas"));
+        let mut text = format!(
+            "{} compté{} : {} servis",
+            plural(self.meals.len(), "jour"),
+            if self.meals.len() > 1 { "s" } else { "" },
+            plural_u64(served, "repas")
+        );
         if planned_days.is_empty() {
             text.push_str(", repas prévus non saisis.");
             return text;
@@ -294,16 +293,17 @@ pub fn date_tick(date: NaiveDate, span_days: i64) -> String {
     }
 }
 
-/// A round upper bound for a value axis: the next of 1, 2, 2.5, 5 × 10^k at or above `max`
-/// with 10 % headroom (at least `floor`).
+/// A round upper bound for a value axis: the next of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k
+/// at or above `max` with 10 % headroom (at least `floor`).
 pub fn nice_ceiling(max: f64, floor: f64) -> f64 {
     let target = (max * 1.1).max(floor);
     if !target.is_finite() || target <= 0.0 {
         return floor.max(1.0);
     }
     let magnitude = 10f64.powf(target.log10().floor());
-    for step in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        let v = step * magnitude;
+    // Steps in tenths so that 1.2 × 100 is exactly 120.
+    for tenths in [10u32, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100] {
+        let v = f64::from(tenths) * magnitude / 10.0;
         if v >= target - 1e-9 {
             return v;
         }
@@ -370,10 +370,7 @@ mod tests {
         let days = meal_days(&counts, s, DateRange::new(d(2026, 3, 1), d(2026, 3, 31)));
         assert_eq!(
             days,
-            vec![
-                MealDay { date: d(2026, 3, 2), planned: 0, served: 95 },
-                MealDay { date: d(2026, 3, 3), planned: 150, served: 135 },
-            ]
+            vec![MealDay { date: d(2026, 3, 2), planned: 0, served: 95 }, MealDay { date: d(2026, 3, 3), planned: 150, served: 135 },]
         );
     }
 
@@ -382,7 +379,8 @@ mod tests {
         let s = site();
         let other = Uuid::from_u128(77);
         let range = DateRange::new(d(2026, 3, 2), d(2026, 3, 6));
-        let counts = vec![count(s, d(2026, 3, 2), 110, 100, 0), count(s, d(2026, 3, 3), 100, 100, 0), count(other, d(2026, 3, 2), 50, 50, 0)];
+        let counts =
+            vec![count(s, d(2026, 3, 2), 110, 100, 0), count(s, d(2026, 3, 3), 100, 100, 0), count(other, d(2026, 3, 2), 50, 50, 0)];
         let weighings = vec![
             // 2 March: 6 kg leftovers + 4 kg unserved for 100 meals = 100 g/meal
             weighing(s, d(2026, 3, 2), Stage::Leftovers, Some(Component::Accompagnement), 6_000),
@@ -396,7 +394,8 @@ mod tests {
         assert_eq!(gpm, vec![100.0, 50.0]);
         assert_eq!(data.indicators.total_grams, 15_000);
         // Stages in Stage::ALL order: preparation 0, unserved 4/15 = 266.67‰ → 267, leftovers 11/15 → 733.
-        let stages: Vec<(&str, u64, u32, Option<u32>)> = data.stages.iter().map(|b| (b.label, b.grams, b.per_mille, b.reference_percent)).collect();
+        let stages: Vec<(&str, u64, u32, Option<u32>)> =
+            data.stages.iter().map(|b| (b.label, b.grams, b.per_mille, b.reference_percent)).collect();
         assert_eq!(
             stages,
             vec![
@@ -412,7 +411,10 @@ mod tests {
         assert_eq!(comps[5], (5_000, 333, Some(8)));
         assert_eq!(comps[6], (4_000, 267, None));
         assert_eq!(data.components.iter().map(|b| b.per_mille).sum::<u32>(), 1000);
-        assert_eq!(data.meals, vec![MealDay { date: d(2026, 3, 2), planned: 110, served: 100 }, MealDay { date: d(2026, 3, 3), planned: 100, served: 100 }]);
+        assert_eq!(
+            data.meals,
+            vec![MealDay { date: d(2026, 3, 2), planned: 110, served: 100 }, MealDay { date: d(2026, 3, 3), planned: 100, served: 100 }]
+        );
         assert_eq!(data.ademe.grams_per_meal, 100);
         assert_eq!(data.baseline, Some(120.0));
         assert_eq!((data.day_index(d(2026, 3, 3)), data.span_days()), (1, 5));
@@ -423,10 +425,8 @@ mod tests {
         let s = site();
         let range = DateRange::new(d(2026, 3, 2), d(2026, 3, 6));
         let counts = vec![count(s, d(2026, 3, 2), 110, 100, 0), count(s, d(2026, 3, 3), 100, 100, 0)];
-        let weighings = vec![
-            weighing(s, d(2026, 3, 2), Stage::Leftovers, None, 10_000),
-            weighing(s, d(2026, 3, 3), Stage::Leftovers, None, 5_000),
-        ];
+        let weighings =
+            vec![weighing(s, d(2026, 3, 2), Stage::Leftovers, None, 10_000), weighing(s, d(2026, 3, 3), Stage::Leftovers, None, 5_000)];
         let data = ChartData::prepare(&counts, &weighings, s, range, None);
         let t = assiette_domain::number::plain_spaces(&data.trend_summary());
         assert!(t.starts_with("Du 02/03/2026 au 06/03/2026 : 2 jours mesurés, 75 g/repas en moyenne (15 kg pour 200 repas)"), "{t}");
@@ -459,9 +459,10 @@ mod tests {
     fn ticks_and_ceilings() {
         assert_eq!(date_tick(d(2026, 3, 4), 30), "04/03");
         assert_eq!(date_tick(d(2026, 3, 4), 800), "03/2026");
-        assert_eq!(nice_ceiling(100.0, 50.0), 200.0); // 110 → 200
+        assert_eq!(nice_ceiling(100.0, 50.0), 120.0); // 110 → 120
         assert_eq!(nice_ceiling(80.0, 50.0), 100.0); // 88 → 100
         assert_eq!(nice_ceiling(200.0, 50.0), 250.0); // 220 → 250
+        assert_eq!(nice_ceiling(130.0, 50.0), 150.0); // 143 → 150
         assert_eq!(nice_ceiling(10.0, 50.0), 50.0);
         assert_eq!(nice_ceiling(0.0, 0.0), 1.0);
         assert_eq!(nice_ceiling(430.0, 50.0), 500.0);

@@ -1,0 +1,798 @@
+//! Backup of all the tablet's data to a JSON file, and its import.
+//!
+//! Format (versioned, [`BACKUP_FORMAT`] / [`BACKUP_VERSION`]): the site profile, the records
+//! of every store (tombstones included, so a deletion is not undone by a restore), the outbox
+//! (what the server has not acknowledged yet) and informative settings.
+//!
+//! Decisions:
+//! - The device's sync identity (enrolment, tokens, cursor) is never exported: two tablets
+//!   sharing it would break the server's (device, seq) deduplication, and a token in a file is
+//!   a credential lying around. Only the profile and the date of the last sync travel.
+//! - Import reads and checks the whole file first (format, version, every record validated by
+//!   the domain, ids unique, outbox consistent). Any problem: a French list of what is wrong and
+//!   nothing is written.
+//! - A record is imported when its id is unknown here or its revision is higher than the local
+//!   one; otherwise it is counted as already present. Importing the same file twice changes
+//!   nothing the second time, so an import interrupted by a storage failure can simply be redone.
+//! - Imported records are written with `Repository::save`, record and outbox entry in one
+//!   transaction: what was not acknowledged is sent again, and a record the server already has
+//!   comes back as a duplicate and leaves the outbox.
+//! - The backup's profile is adopted when this tablet has no record of its own site yet (a new
+//!   tablet, or one whose storage was wiped); the same site keeps the tablet's current profile;
+//!   a tablet that already holds another site's entries refuses the file.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use assiette_domain::meals::DailyMealCount;
+use assiette_domain::number::{format_fr_date, group_thousands};
+use assiette_domain::purchase::Purchase;
+use assiette_domain::validation::Validation;
+use assiette_domain::waste::Weighing;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::context::SiteProfile;
+use crate::storage::{stores, OutboxEntry, Repository, StorageError, StoredRecord};
+
+/// Marks a file as an Assiette backup.
+pub const BACKUP_FORMAT: &str = "assiette-sauvegarde";
+/// Version of the format written; files of a higher version are refused with a message.
+pub const BACKUP_VERSION: u32 = 1;
+/// Larger files are refused before reading (a year of one site is about 2 MB).
+pub const MAX_BACKUP_BYTES: f64 = 50.0 * 1024.0 * 1024.0;
+/// At most this many problems are listed; the rest are counted.
+const MAX_LISTED_ERRORS: usize = 15;
+
+/// The whole backup file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backup {
+    pub format: String,
+    pub version: u32,
+    pub exported_at: DateTime<Utc>,
+    pub app_version: String,
+    pub profile: Option<SiteProfile>,
+    /// Informative settings (last sync); never imported (see the module's decisions).
+    #[serde(default)]
+    pub settings: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub meal_counts: Vec<DailyMealCount>,
+    #[serde(default)]
+    pub weighings: Vec<Weighing>,
+    #[serde(default)]
+    pub purchases: Vec<Purchase>,
+    #[serde(default)]
+    pub outbox: Vec<OutboxEntry>,
+}
+
+impl Backup {
+    /// A backup of the given data, stamped now.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        exported_at: DateTime<Utc>,
+        profile: Option<SiteProfile>,
+        settings: BTreeMap<String, serde_json::Value>,
+        meal_counts: Vec<DailyMealCount>,
+        weighings: Vec<Weighing>,
+        purchases: Vec<Purchase>,
+        outbox: Vec<OutboxEntry>,
+    ) -> Self {
+        Backup {
+            format: BACKUP_FORMAT.to_owned(),
+            version: BACKUP_VERSION,
+            exported_at,
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            profile,
+            settings,
+            meal_counts,
+            weighings,
+            purchases,
+            outbox,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a backup is plain data")
+    }
+
+    /// Number of records of the three stores.
+    pub fn record_count(&self) -> usize {
+        self.meal_counts.len() + self.weighings.len() + self.purchases.len()
+    }
+}
+
+/// "assiette-sauvegarde-ecole-jean-jaures-2026-03-02.json": ASCII, no spaces.
+pub fn file_name(site_name: &str, date: NaiveDate) -> String {
+    let mut slug = String::new();
+    for c in site_name.chars().flat_map(fold_accent) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug: String = slug.chars().take(40).collect();
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        format!("{BACKUP_FORMAT}-{date}.json")
+    } else {
+        format!("{BACKUP_FORMAT}-{slug}-{date}.json")
+    }
+}
+
+/// French letters to their ASCII base (œ → oe).
+fn fold_accent(c: char) -> Vec<char> {
+    let s: &str = match c {
+        'à' | 'â' | 'ä' | 'á' | 'À' | 'Â' | 'Ä' => "a",
+        'ç' | 'Ç' => "c",
+        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => "e",
+        'î' | 'ï' | 'Î' | 'Ï' => "i",
+        'ô' | 'ö' | 'Ô' | 'Ö' => "o",
+        'ù' | 'û' | 'ü' | 'Ù' | 'Û' | 'Ü' => "u",
+        'ÿ' => "y",
+        'œ' | 'Œ' => "oe",
+        'æ' | 'Æ' => "ae",
+        _ => return vec![c],
+    };
+    s.chars().collect()
+}
+
+/// Why a file cannot be imported: French lines, each saying what is wrong. Nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError(pub Vec<String>);
+
+impl ImportError {
+    fn one(message: impl Into<String>) -> Self {
+        ImportError(vec![message.into()])
+    }
+
+    /// All problems in one French text.
+    pub fn message(&self) -> String {
+        let mut text = String::from("Import impossible, rien n'a été modifié : ");
+        text.push_str(&self.0.join(" "));
+        text
+    }
+}
+
+/// Reads and checks a backup file. `today` is the device's date (records dated after it are
+/// refused, as at entry).
+pub fn parse(text: &str, today: NaiveDate) -> Result<Backup, ImportError> {
+    let value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+        ImportError::one(format!(
+            "ce fichier n'est pas une sauvegarde Assiette lisible (JSON invalide ligne {}, colonne {}). Choisissez le fichier « {BACKUP_FORMAT}-….json » exporté depuis Réglages.",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let Some(obj) = value.as_object() else {
+        return Err(ImportError::one(not_a_backup()));
+    };
+    if obj.get("format").and_then(|f| f.as_str()) != Some(BACKUP_FORMAT) {
+        return Err(ImportError::one(not_a_backup()));
+    }
+    match obj.get("version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(BACKUP_VERSION) => {}
+        Some(v) if v > u64::from(BACKUP_VERSION) => {
+            return Err(ImportError::one(format!(
+                "cette sauvegarde vient d'une version plus récente d'Assiette (format {v}, cette tablette lit le format {BACKUP_VERSION}). Mettez l'application à jour (bouton « Mettre à jour » ou rechargez la page avec une connexion), puis réessayez."
+            )))
+        }
+        _ => return Err(ImportError::one("la version du format de sauvegarde est absente ou illisible : le fichier a été modifié. Exportez une nouvelle sauvegarde depuis la tablette d'origine.")),
+    }
+    let mut errors = Vec::new();
+    let profile = match obj.get("profile") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(p) => match serde_json::from_value::<SiteProfile>(p.clone()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errors.push(format!("le profil du restaurant est illisible ({e})."));
+                None
+            }
+        },
+    };
+    let exported_at =
+        obj.get("exported_at").and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok()).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let meal_counts: Vec<DailyMealCount> = records(obj, "meal_counts", "le comptage de repas", &mut errors);
+    let weighings: Vec<Weighing> = records(obj, "weighings", "la pesée", &mut errors);
+    let purchases: Vec<Purchase> = records(obj, "purchases", "l'achat", &mut errors);
+    let outbox: Vec<OutboxEntry> = records(obj, "outbox", "l'envoi en attente", &mut errors);
+    let settings = obj
+        .get("settings")
+        .and_then(|s| s.as_object())
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    let backup = Backup {
+        format: BACKUP_FORMAT.to_owned(),
+        version: BACKUP_VERSION,
+        exported_at,
+        app_version: obj.get("app_version").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+        profile,
+        settings,
+        meal_counts,
+        weighings,
+        purchases,
+        outbox,
+    };
+    if errors.is_empty() {
+        check(&backup, today, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(backup)
+    } else {
+        Err(ImportError(limit(errors)))
+    }
+}
+
+fn not_a_backup() -> String {
+    format!("ce fichier n'est pas une sauvegarde Assiette. Choisissez le fichier « {BACKUP_FORMAT}-….json » exporté depuis Réglages.")
+}
+
+fn limit(mut errors: Vec<String>) -> Vec<String> {
+    if errors.len() > MAX_LISTED_ERRORS {
+        let more = errors.len() - MAX_LISTED_ERRORS;
+        errors.truncate(MAX_LISTED_ERRORS);
+        errors.push(format!(
+            "… et {} autre{} problème{}.",
+            group_thousands(more as u64),
+            if more > 1 { "s" } else { "" },
+            if more > 1 { "s" } else { "" }
+        ));
+    }
+    errors
+}
+
+/// Reads the array `key`, each element on its own so that a bad one is named by its number.
+fn records<T: serde::de::DeserializeOwned>(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    what: &str,
+    errors: &mut Vec<String>,
+) -> Vec<T> {
+    let Some(v) = obj.get(key) else { return Vec::new() };
+    let Some(items) = v.as_array() else {
+        errors.push(format!("la liste « {key} » de la sauvegarde est abîmée (ce n'est pas une liste)."));
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match serde_json::from_value::<T>(item.clone()) {
+            Ok(r) => out.push(r),
+            Err(e) => errors.push(format!("{what} n° {} de la sauvegarde est illisible (détail : {e}).", i + 1)),
+        }
+    }
+    out
+}
+
+fn validation_lines(v: Validation, what: String, errors: &mut Vec<String>) {
+    for e in v.errors {
+        errors.push(format!("{what} : {}", e.message));
+    }
+}
+
+/// Domain validation of every record, unique ids, and an outbox that matches its records.
+fn check(b: &Backup, today: NaiveDate, errors: &mut Vec<String>) {
+    fn unique<'a>(ids: impl Iterator<Item = &'a Uuid>, what: &str, errors: &mut Vec<String>) {
+        let mut seen = HashSet::new();
+        for id in ids {
+            if !seen.insert(*id) {
+                errors.push(format!("{what} {id} figure deux fois : le fichier a été modifié ou assemblé à la main."));
+            }
+        }
+    }
+    let meta_ok = |m: &assiette_domain::record::RecordMeta, what: &str, errors: &mut Vec<String>| {
+        if m.id.is_nil() || m.revision == 0 {
+            errors.push(format!("{what} a un identifiant ou une révision invalide."));
+        }
+    };
+    for (i, c) in b.meal_counts.iter().enumerate() {
+        let what = format!("comptage de repas n° {} (service du {})", i + 1, format_fr_date(c.service_date));
+        meta_ok(&c.meta, &what, errors);
+        validation_lines(c.validate(today), what, errors);
+    }
+    for (i, w) in b.weighings.iter().enumerate() {
+        let what = format!("pesée n° {} (service du {})", i + 1, format_fr_date(w.service_date));
+        meta_ok(&w.meta, &what, errors);
+        validation_lines(w.validate(today), what, errors);
+    }
+    for (i, p) in b.purchases.iter().enumerate() {
+        let what = format!("achat n° {} (du {})", i + 1, format_fr_date(p.date));
+        meta_ok(&p.meta, &what, errors);
+        validation_lines(p.validate(today), what, errors);
+    }
+    unique(b.meal_counts.iter().map(|c| &c.meta.id), "Le comptage de repas", errors);
+    unique(b.weighings.iter().map(|w| &w.meta.id), "La pesée", errors);
+    unique(b.purchases.iter().map(|p| &p.meta.id), "L'achat", errors);
+    if let Some(p) = &b.profile {
+        if p.site_id.is_nil() {
+            errors.push("le profil du restaurant n'a pas d'identifiant.".to_owned());
+        }
+        let foreign =
+            b.meal_counts.iter().filter(|c| c.site_id != p.site_id).count() + b.weighings.iter().filter(|w| w.site_id != p.site_id).count();
+        if foreign > 0 {
+            errors.push(format!(
+                "{} saisie(s) appartiennent à un autre restaurant que « {} » : le fichier mélange plusieurs tablettes.",
+                group_thousands(foreign as u64),
+                p.name
+            ));
+        }
+    }
+    // Every outbox entry must be a readable revision of a record of the file.
+    let known: HashMap<Uuid, (&str, u64)> = b
+        .meal_counts
+        .iter()
+        .map(|c| (c.meta.id, (stores::MEAL_COUNTS, c.meta.revision)))
+        .chain(b.weighings.iter().map(|w| (w.meta.id, (stores::WEIGHINGS, w.meta.revision))))
+        .chain(b.purchases.iter().map(|p| (p.meta.id, (stores::PURCHASES, p.meta.revision))))
+        .collect();
+    for (i, e) in b.outbox.iter().enumerate() {
+        let what = format!("l'envoi en attente n° {}", i + 1);
+        match known.get(&e.record_id) {
+            Some((store, revision)) if *store == e.store && e.revision <= *revision => {}
+            Some(_) => {
+                errors.push(format!("{what} ne correspond pas à la saisie qu'il concerne (type ou révision) : le fichier a été modifié."))
+            }
+            None => errors.push(format!("{what} concerne une saisie absente du fichier : le fichier a été modifié.")),
+        }
+    }
+}
+
+/// What this tablet already holds, as the import needs it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LocalState {
+    /// Revision of every local record, by id (all stores: ids are UUIDs).
+    pub revisions: HashMap<Uuid, u64>,
+    pub profile: Option<SiteProfile>,
+    /// Whether any local meal count or weighing belongs to the current profile's site.
+    pub has_own_records: bool,
+}
+
+/// What happens to the site profile.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProfileAction {
+    /// The tablet takes the backup's profile (new or wiped tablet).
+    Adopt(SiteProfile),
+    /// The tablet keeps its profile (same site, or no profile in the file).
+    Keep,
+}
+
+/// The records to write, decided before anything is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportPlan {
+    pub meal_counts: Vec<DailyMealCount>,
+    pub weighings: Vec<Weighing>,
+    pub purchases: Vec<Purchase>,
+    /// Records already here at the same or a newer revision.
+    pub already_present: usize,
+    /// Records of the plan the source tablet had not sent yet.
+    pub unsent: usize,
+    pub profile: ProfileAction,
+}
+
+impl ImportPlan {
+    pub fn record_count(&self) -> usize {
+        self.meal_counts.len() + self.weighings.len() + self.purchases.len()
+    }
+}
+
+/// Decides what to import; refuses a file of another site when this tablet has its own entries.
+pub fn plan(backup: &Backup, local: &LocalState) -> Result<ImportPlan, ImportError> {
+    let profile = match (&backup.profile, &local.profile) {
+        (None, _) => ProfileAction::Keep,
+        (Some(b), Some(l)) if b.site_id == l.site_id => ProfileAction::Keep,
+        (Some(b), Some(l)) if local.has_own_records => {
+            return Err(ImportError::one(format!(
+                "cette sauvegarde est celle du restaurant « {} », et cette tablette contient déjà des saisies du restaurant « {} ». Importez-la sur une tablette neuve ou sur celle de « {} ».",
+                b.name, l.name, b.name
+            )))
+        }
+        (Some(b), _) => ProfileAction::Adopt(b.clone()),
+    };
+    let target_site = match &profile {
+        ProfileAction::Adopt(p) => Some(p.site_id),
+        ProfileAction::Keep => local.profile.as_ref().map(|p| p.site_id),
+    };
+    if backup.profile.is_none() {
+        if let Some(site) = target_site {
+            let foreign = backup.meal_counts.iter().any(|c| c.site_id != site) || backup.weighings.iter().any(|w| w.site_id != site);
+            if foreign {
+                return Err(ImportError::one(
+                    "cette sauvegarde n'a pas de profil et ses saisies appartiennent à un autre restaurant que celui de cette tablette.",
+                ));
+            }
+        }
+    }
+    let unsent_ids: HashSet<Uuid> = backup.outbox.iter().map(|e| e.record_id).collect();
+    let mut already_present = 0;
+    let mut unsent = 0;
+    let mut wanted = |id: Uuid, revision: u64| -> bool {
+        let new = local.revisions.get(&id).is_none_or(|r| revision > *r);
+        if new {
+            unsent += usize::from(unsent_ids.contains(&id));
+        } else {
+            already_present += 1;
+        }
+        new
+    };
+    let meal_counts = backup.meal_counts.iter().filter(|c| wanted(c.meta.id, c.meta.revision)).cloned().collect();
+    let weighings = backup.weighings.iter().filter(|w| wanted(w.meta.id, w.meta.revision)).cloned().collect();
+    let purchases = backup.purchases.iter().filter(|p| wanted(p.meta.id, p.meta.revision)).cloned().collect();
+    Ok(ImportPlan { meal_counts, weighings, purchases, already_present, unsent, profile })
+}
+
+/// What an import did, for the French report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub meal_counts: usize,
+    pub weighings: usize,
+    pub purchases: usize,
+    pub already_present: usize,
+    pub unsent: usize,
+    pub profile_adopted: bool,
+}
+
+impl ImportReport {
+    pub fn message(&self) -> String {
+        let n = |k: usize, one: &str, many: &str| format!("{} {}", group_thousands(k as u64), if k > 1 { many } else { one });
+        let mut text = if self.meal_counts + self.weighings + self.purchases == 0 {
+            "Aucune nouvelle saisie à importer".to_owned()
+        } else {
+            format!(
+                "Importé : {}, {}, {}",
+                n(self.meal_counts, "comptage de repas", "comptages de repas"),
+                n(self.weighings, "pesée", "pesées"),
+                n(self.purchases, "achat", "achats")
+            )
+        };
+        if self.already_present > 0 {
+            text.push_str(&format!(
+                " ; {} déjà sur cette tablette (même version ou plus récente), laissée{} telle{} quelle{}",
+                n(self.already_present, "saisie", "saisies"),
+                if self.already_present > 1 { "s" } else { "" },
+                if self.already_present > 1 { "s" } else { "" },
+                if self.already_present > 1 { "s" } else { "" },
+            ));
+        }
+        text.push('.');
+        if self.profile_adopted {
+            text.push_str(" Le profil du restaurant de la sauvegarde est repris.");
+        }
+        if self.meal_counts + self.weighings + self.purchases > 0 {
+            text.push_str(" Les saisies importées seront envoyées au serveur à la prochaine synchronisation");
+            if self.unsent > 0 {
+                text.push_str(&format!(
+                    " (dont {} que la tablette d'origine n'avait pas encore envoyée{})",
+                    group_thousands(self.unsent as u64),
+                    if self.unsent > 1 { "s" } else { "" }
+                ));
+            }
+            text.push('.');
+        }
+        text
+    }
+}
+
+// ---- Browser side: reading the repository, writing the plan, files. ----
+
+/// Everything the repository holds that a backup carries.
+pub async fn collect(repo: &Repository, profile: Option<SiteProfile>, now: DateTime<Utc>) -> Result<Backup, StorageError> {
+    let meal_counts: Vec<DailyMealCount> = repo.all().await?;
+    let weighings: Vec<Weighing> = repo.all().await?;
+    let purchases: Vec<Purchase> = repo.all().await?;
+    let pending = repo.outbox_len().await?;
+    let outbox = if pending == 0 { Vec::new() } else { repo.outbox_batch(pending).await? };
+    let mut settings = BTreeMap::new();
+    if let Some(last) = repo.setting::<serde_json::Value>(crate::sync::LAST_SYNC_KEY).await? {
+        settings.insert(crate::sync::LAST_SYNC_KEY.to_owned(), last);
+    }
+    Ok(Backup::new(now, profile, settings, meal_counts, weighings, purchases, outbox))
+}
+
+/// The local state the plan compares against.
+pub async fn local_state(repo: &Repository, profile: Option<SiteProfile>) -> Result<LocalState, StorageError> {
+    let meal_counts: Vec<DailyMealCount> = repo.all().await?;
+    let weighings: Vec<Weighing> = repo.all().await?;
+    let purchases: Vec<Purchase> = repo.all().await?;
+    let site = profile.as_ref().map(|p| p.site_id);
+    let has_own_records = site.is_some_and(|s| meal_counts.iter().any(|c| c.site_id == s) || weighings.iter().any(|w| w.site_id == s));
+    let revisions = meal_counts
+        .iter()
+        .map(|c| (c.meta.id, c.meta.revision))
+        .chain(weighings.iter().map(|w| (w.meta.id, w.meta.revision)))
+        .chain(purchases.iter().map(|p| (p.meta.id, p.meta.revision)))
+        .collect();
+    Ok(LocalState { revisions, profile, has_own_records })
+}
+
+/// Writes the plan: records first (each with its outbox entry), then the adopted profile.
+/// `progress(done, total)` is called as records are written. On a storage failure, what was
+/// written stays and the same file can be imported again to finish.
+pub async fn apply(repo: &Repository, plan: &ImportPlan, progress: impl Fn(usize, usize)) -> Result<ImportReport, (StorageError, usize)> {
+    let total = plan.record_count();
+    let mut done = 0;
+    async fn save_all<T: StoredRecord>(
+        repo: &Repository,
+        records: &[T],
+        done: &mut usize,
+        total: usize,
+        progress: &impl Fn(usize, usize),
+    ) -> Result<(), (StorageError, usize)> {
+        for r in records {
+            repo.save(r).await.map_err(|e| (e, *done))?;
+            *done += 1;
+            if (*done).is_multiple_of(50) || *done == total {
+                progress(*done, total);
+            }
+        }
+        Ok(())
+    }
+    save_all(repo, &plan.meal_counts, &mut done, total, &progress).await?;
+    save_all(repo, &plan.weighings, &mut done, total, &progress).await?;
+    save_all(repo, &plan.purchases, &mut done, total, &progress).await?;
+    let adopted = if let ProfileAction::Adopt(p) = &plan.profile {
+        repo.set_setting(crate::context::PROFILE_KEY, p).await.map_err(|e| (e, done))?;
+        true
+    } else {
+        false
+    };
+    Ok(ImportReport {
+        meal_counts: plan.meal_counts.len(),
+        weighings: plan.weighings.len(),
+        purchases: plan.purchases.len(),
+        already_present: plan.already_present,
+        unsent: plan.unsent,
+        profile_adopted: adopted,
+    })
+}
+
+/// Offers `text` as a file download (Blob + object URL + a temporary link).
+pub fn download(file_name: &str, text: &str) -> Result<(), String> {
+    use wasm_bindgen::JsCast;
+    let fail =
+        |what: &str| format!("Le fichier de sauvegarde n'a pas pu être créé ({what}) : réessayez, ou libérez de la place sur la tablette.");
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|_| fail("blob"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| fail("url"))?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or_else(|| fail("document"))?;
+    let a: web_sys::HtmlAnchorElement = document.create_element("a").map_err(|_| fail("lien"))?.unchecked_into();
+    a.set_href(&url);
+    a.set_download(file_name);
+    let _ = a.set_attribute("hidden", "");
+    if let Some(body) = document.body() {
+        let _ = body.append_child(&a);
+    }
+    a.click();
+    a.remove();
+    // Revoke later: revoking at once can cancel the download in some browsers.
+    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
+    }
+    Ok(())
+}
+
+/// Reads a chosen file as text, refusing files too large to be a backup.
+pub async fn read_file(file: &web_sys::File) -> Result<String, String> {
+    if file.size() > MAX_BACKUP_BYTES {
+        return Err(format!(
+            "Import impossible, rien n'a été modifié : le fichier « {} » est trop gros pour une sauvegarde Assiette (plus de 50 Mo).",
+            file.name()
+        ));
+    }
+    let text = wasm_bindgen_futures::JsFuture::from(file.text()).await.map_err(|_| {
+        format!("Import impossible, rien n'a été modifié : le fichier « {} » n'a pas pu être lu. Choisissez-le de nouveau.", file.name())
+    })?;
+    text.as_string().ok_or_else(|| "Import impossible, rien n'a été modifié : le fichier n'est pas un texte.".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assiette_domain::record::RecordMeta;
+    use assiette_domain::waste::Stage;
+    use chrono::TimeZone;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn d(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, day).unwrap()
+    }
+    fn today() -> NaiveDate {
+        d(20)
+    }
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 20, 15, 0, 0).unwrap()
+    }
+    fn profile(site: u128, name: &str) -> SiteProfile {
+        SiteProfile { site_id: Uuid::from_u128(site), name: name.to_owned(), ..SiteProfile::new_local() }
+    }
+    fn count(id: u128, site: u128, revision: u64) -> DailyMealCount {
+        let mut meta = RecordMeta::new(Uuid::from_u128(id), now());
+        meta.revision = revision;
+        DailyMealCount { meta, site_id: Uuid::from_u128(site), service_date: d(2), planned: 120, served_children: 110, served_adults: 6 }
+    }
+    fn weighing(id: u128, site: u128, revision: u64, grams: u64) -> Weighing {
+        let mut meta = RecordMeta::new(Uuid::from_u128(id), now());
+        meta.revision = revision;
+        Weighing {
+            meta,
+            site_id: Uuid::from_u128(site),
+            service_date: d(3),
+            stage: Stage::Leftovers,
+            component: None,
+            mass_grams: grams,
+            sorted: None,
+            destination: None,
+        }
+    }
+    fn outbox_for(w: &Weighing) -> OutboxEntry {
+        OutboxEntry {
+            seq: Some(7),
+            store: stores::WEIGHINGS.to_owned(),
+            record_id: w.meta.id,
+            revision: w.meta.revision,
+            record: serde_json::to_value(w).unwrap(),
+            rejected: None,
+        }
+    }
+    fn sample() -> Backup {
+        let w2 = weighing(11, 1, 2, 4_500);
+        Backup::new(
+            now(),
+            Some(profile(1, "École Jean-Jaurès")),
+            BTreeMap::from([("last_sync".to_owned(), serde_json::json!("2026-03-19T16:00:00Z"))]),
+            vec![count(10, 1, 1)],
+            vec![weighing(12, 1, 1, 3_000), w2.clone()],
+            vec![],
+            vec![outbox_for(&w2)],
+        )
+    }
+
+    #[wasm_bindgen_test]
+    fn round_trip_through_json() {
+        let b = sample();
+        let parsed = parse(&b.to_json(), today()).expect("own export reads back");
+        assert_eq!(parsed, b);
+        assert_eq!(parsed.record_count(), 3);
+    }
+
+    #[wasm_bindgen_test]
+    fn file_names_are_ascii_slugs() {
+        assert_eq!(file_name("École Jean-Jaurès", d(2)), "assiette-sauvegarde-ecole-jean-jaures-2026-03-02.json");
+        assert_eq!(file_name("  Cœur de ville / self ", d(2)), "assiette-sauvegarde-coeur-de-ville-self-2026-03-02.json");
+        assert_eq!(file_name("!!!", d(2)), "assiette-sauvegarde-2026-03-02.json");
+    }
+
+    #[wasm_bindgen_test]
+    fn bad_files_are_refused_in_french() {
+        let e = parse("{ pas du json", today()).unwrap_err().message();
+        assert!(
+            e.starts_with(
+                "Import impossible, rien n'a été modifié : ce fichier n'est pas une sauvegarde Assiette lisible (JSON invalide ligne 1"
+            ),
+            "{e}"
+        );
+        let e = parse(r#"{"format":"autre","version":1}"#, today()).unwrap_err().message();
+        assert!(e.contains("n'est pas une sauvegarde Assiette"), "{e}");
+        let e = parse(r#"[1,2]"#, today()).unwrap_err().message();
+        assert!(e.contains("n'est pas une sauvegarde Assiette"), "{e}");
+        let e = parse(r#"{"format":"assiette-sauvegarde","version":2}"#, today()).unwrap_err().message();
+        assert!(e.contains("version plus récente d'Assiette (format 2"), "{e}");
+        let e = parse(r#"{"format":"assiette-sauvegarde"}"#, today()).unwrap_err().message();
+        assert!(e.contains("version du format"), "{e}");
+    }
+
+    #[wasm_bindgen_test]
+    fn every_record_is_validated_by_the_domain() {
+        let mut b = sample();
+        b.weighings[0].mass_grams = 0; // refused at entry
+        b.meal_counts[0].service_date = d(25); // after "today"
+        let errors = parse(&b.to_json(), today()).unwrap_err().0;
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].starts_with("comptage de repas n° 1 (service du 25/03/2026) : La date du service (25/03/2026) est dans le futur"),
+            "{errors:?}"
+        );
+        assert!(errors[1].starts_with("pesée n° 1 (service du 03/03/2026) : Saisissez la masse pesée"), "{errors:?}");
+    }
+
+    #[wasm_bindgen_test]
+    fn unreadable_records_are_named_by_their_number() {
+        let mut v: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        v["weighings"][1]["stage"] = serde_json::json!("poubelle");
+        let errors = parse(&v.to_string(), today()).unwrap_err().0;
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("la pesée n° 2 de la sauvegarde est illisible"), "{errors:?}");
+    }
+
+    #[wasm_bindgen_test]
+    fn duplicates_foreign_records_and_stray_outbox_entries_are_refused() {
+        let mut b = sample();
+        b.weighings.push(b.weighings[0].clone());
+        b.meal_counts.push(count(20, 2, 1));
+        let stray = weighing(99, 1, 1, 1_000);
+        b.outbox.push(outbox_for(&stray));
+        let mut newer = outbox_for(&b.weighings[1]);
+        newer.revision = 5;
+        b.outbox.push(newer);
+        let errors = parse(&b.to_json(), today()).unwrap_err().0;
+        let text = errors.join("\n");
+        assert!(text.contains("figure deux fois"), "{text}");
+        assert!(text.contains("1 saisie(s) appartiennent à un autre restaurant que « École Jean-Jaurès »"), "{text}");
+        assert!(text.contains("l'envoi en attente n° 2 concerne une saisie absente du fichier"), "{text}");
+        assert!(text.contains("l'envoi en attente n° 3 ne correspond pas"), "{text}");
+        assert_eq!(errors.len(), 4, "{text}");
+    }
+
+    #[wasm_bindgen_test]
+    fn long_error_lists_are_cut_with_a_count() {
+        let mut b = sample();
+        b.weighings = (0..40).map(|i| weighing(1000 + i, 1, 1, 0)).collect();
+        b.outbox.clear();
+        let errors = parse(&b.to_json(), today()).unwrap_err().0;
+        assert_eq!(errors.len(), MAX_LISTED_ERRORS + 1);
+        assert_eq!(errors.last().unwrap(), "… et 25 autres problèmes.");
+    }
+
+    #[wasm_bindgen_test]
+    fn a_new_tablet_adopts_the_profile_and_imports_everything() {
+        let b = sample();
+        let local = LocalState { revisions: HashMap::new(), profile: Some(profile(5, "Ma cantine")), has_own_records: false };
+        let p = plan(&b, &local).unwrap();
+        assert_eq!(p.profile, ProfileAction::Adopt(b.profile.clone().unwrap()));
+        assert_eq!((p.meal_counts.len(), p.weighings.len(), p.purchases.len(), p.already_present, p.unsent), (1, 2, 0, 0, 1));
+    }
+
+    #[wasm_bindgen_test]
+    fn only_unknown_or_newer_revisions_are_imported() {
+        let b = sample();
+        let revisions = HashMap::from([
+            (Uuid::from_u128(10), 1), // same revision: kept
+            (Uuid::from_u128(11), 1), // older here: the backup's revision 2 wins
+            (Uuid::from_u128(12), 3), // newer here: kept
+        ]);
+        let local = LocalState { revisions, profile: Some(profile(1, "École Jean-Jaurès")), has_own_records: true };
+        let p = plan(&b, &local).unwrap();
+        assert_eq!(p.profile, ProfileAction::Keep);
+        assert!(p.meal_counts.is_empty());
+        assert_eq!(p.weighings.iter().map(|w| (w.meta.id, w.meta.revision)).collect::<Vec<_>>(), vec![(Uuid::from_u128(11), 2)]);
+        assert_eq!((p.already_present, p.unsent), (2, 1));
+        // Importing again once applied: nothing left to do.
+        let after = LocalState {
+            revisions: HashMap::from([(Uuid::from_u128(10), 1), (Uuid::from_u128(11), 2), (Uuid::from_u128(12), 3)]),
+            ..local
+        };
+        let again = plan(&b, &after).unwrap();
+        assert_eq!((again.record_count(), again.already_present), (0, 3));
+    }
+
+    #[wasm_bindgen_test]
+    fn another_sites_file_is_refused_on_a_tablet_with_entries() {
+        let local = LocalState { revisions: HashMap::new(), profile: Some(profile(5, "Les Tilleuls")), has_own_records: true };
+        let e = plan(&sample(), &local).unwrap_err().message();
+        assert_eq!(
+            e,
+            "Import impossible, rien n'a été modifié : cette sauvegarde est celle du restaurant « École Jean-Jaurès », et cette tablette contient déjà des saisies du restaurant « Les Tilleuls ». Importez-la sur une tablette neuve ou sur celle de « École Jean-Jaurès »."
+        );
+        let mut no_profile = sample();
+        no_profile.profile = None;
+        assert!(plan(&no_profile, &local).is_err());
+    }
+
+    #[wasm_bindgen_test]
+    fn reports_count_in_french() {
+        let r = ImportReport { meal_counts: 1, weighings: 2, purchases: 0, already_present: 3, unsent: 1, profile_adopted: true };
+        assert_eq!(
+            r.message(),
+            "Importé : 1 comptage de repas, 2 pesées, 0 achat ; 3 saisies déjà sur cette tablette (même version ou plus récente), laissées telles quelles. Le profil du restaurant de la sauvegarde est repris. Les saisies importées seront envoyées au serveur à la prochaine synchronisation (dont 1 que la tablette d'origine n'avait pas encore envoyée)."
+        );
+        let none = ImportReport { already_present: 1, ..Default::default() };
+        assert_eq!(
+            none.message(),
+            "Aucune nouvelle saisie à importer ; 1 saisie déjà sur cette tablette (même version ou plus récente), laissée telle quelle."
+        );
+    }
+}
