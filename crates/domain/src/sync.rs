@@ -314,6 +314,78 @@ pub struct EnrolResponse {
     pub site: SiteInfo,
 }
 
+/// A tablet as the administrator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub id: Uuid,
+    pub site_id: Uuid,
+    #[serde(default)]
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub revoked_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/admin/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Send it as `Authorization: Bearer <token>` on `/api/v1/admin/...`.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/admin/sites`: a canteen of a registered commune (ma cantine codes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRequest {
+    pub name: String,
+    pub siret: String,
+    pub commune_insee: String,
+    pub management_type: crate::site::ManagementType,
+    pub production_type: crate::site::ProductionType,
+    pub sectors: Vec<crate::site::Sector>,
+    pub daily_meal_count: u32,
+    pub yearly_meal_count: u32,
+}
+
+/// A registered canteen with its attributes, as the administrator lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteDetails {
+    #[serde(flatten)]
+    pub info: SiteInfo,
+    pub management_type: crate::site::ManagementType,
+    pub production_type: crate::site::ProductionType,
+    pub sectors: Vec<crate::site::Sector>,
+    pub daily_meal_count: u32,
+    pub yearly_meal_count: u32,
+}
+
+/// `POST /api/v1/admin/sites/{site_id}/enrolment-codes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentCodeRequest {
+    /// e.g. « Tablette cuisine » (given to the device at enrolment unless the tablet names itself).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Hours before the code expires (default 72, at most 720).
+    #[serde(default)]
+    pub valid_hours: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrolmentCodeResponse {
+    /// Shown once (the server keeps a hash): `XXXX-XXXX`.
+    pub code: String,
+    pub site_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Characters of enrolment codes: no 0/O, 1/I/L, so they can be read aloud and typed.
 pub const ENROLMENT_CODE_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 /// Characters in a code, shown as two groups of four: `ABCD-EF23`.

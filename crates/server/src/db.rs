@@ -3,18 +3,28 @@
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use assiette_domain::sync::{Change, DeviceInfo, Mutation, MutationResult, RecordPayload, SiteDetails, SiteInfo, SiteScope};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use uuid::Uuid;
 
+use crate::store::{AdminRow, DeviceRow, PgStore, SqliteStore, Store, StoreResult};
+
+/// The configured backend; implements [`Store`] by delegating to it.
 #[derive(Clone)]
 pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 /// Fixed ids so the demo commune is the same on every fresh database.
 pub const DEMO_COMMUNE_INSEE: &str = "76351";
 pub const DEMO_SITE_SIRET: &str = "21760351500008";
+/// The demo canteen's UUID (also set by migration 0002 on databases created before it).
+pub const DEMO_SITE_ID: Uuid = Uuid::from_u128(0x01900000_7635_7000_8000_021760351500);
+pub const DEMO_SITE_NAME: &str = "École des Tilleuls";
+pub const DEMO_COMMUNE_NAME: &str = "Commune de démonstration";
 
 impl Db {
     pub async fn open(url: &str) -> Result<Self, String> {
@@ -25,7 +35,7 @@ impl Db {
                 .await
                 .map_err(|e| format!("connexion PostgreSQL impossible ({url}) : {e}"))?;
             sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| format!("migration : {e}"))?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::Postgres(PgStore { pool }))
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             if let Some(parent) = std::path::Path::new(path).parent() {
@@ -47,32 +57,120 @@ impl Db {
                 .await
                 .map_err(|e| format!("ouverture SQLite impossible ({path}) : {e}"))?;
             sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| format!("migration : {e}"))?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(SqliteStore { pool }))
+        }
+    }
+
+    /// Closes the pool (waits for connections to return), e.g. before reopening the same file.
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(s) => s.pool.close().await,
+            Db::Postgres(s) => s.pool.close().await,
         }
     }
 
     /// Creates the demo commune and its canteen once, so a new user can try at once.
     pub async fn ensure_demo(&self) -> Result<(), String> {
-        let commune = "INSERT INTO communes (insee_code, name) VALUES ($1, $2) ON CONFLICT (insee_code) DO NOTHING";
-        let site = "INSERT INTO sites (siret, commune_insee, name, management_type, production_type, daily_meal_count, yearly_meal_count) \
-                    VALUES ($1, $2, $3, 'direct', 'site', 120, 16800) ON CONFLICT (siret) DO NOTHING";
-        let name = "Commune de démonstration";
-        let site_name = "École des Tilleuls";
-        let r = match self {
-            Db::Sqlite(p) => {
-                match sqlx::query(commune).bind(DEMO_COMMUNE_INSEE).bind(name).execute(p).await {
-                    Ok(_) => sqlx::query(site).bind(DEMO_SITE_SIRET).bind(DEMO_COMMUNE_INSEE).bind(site_name).execute(p).await.map(|_| ()),
-                    Err(e) => Err(e),
-                }
+        use assiette_domain::site::{ManagementType, ProductionType, Sector};
+        let r: StoreResult<()> = async {
+            if !self.list_communes().await?.iter().any(|(code, _)| code == DEMO_COMMUNE_INSEE) {
+                self.create_commune(DEMO_COMMUNE_INSEE, DEMO_COMMUNE_NAME).await?;
             }
-            Db::Postgres(p) => {
-                match sqlx::query(commune).bind(DEMO_COMMUNE_INSEE).bind(name).execute(p).await {
-                    Ok(_) => sqlx::query(site).bind(DEMO_SITE_SIRET).bind(DEMO_COMMUNE_INSEE).bind(site_name).execute(p).await.map(|_| ()),
-                    Err(e) => Err(e),
-                }
+            if self.site_by_siret(DEMO_SITE_SIRET).await?.is_none() {
+                self.create_site(&SiteDetails {
+                    info: SiteInfo {
+                        id: DEMO_SITE_ID,
+                        name: DEMO_SITE_NAME.into(),
+                        siret: DEMO_SITE_SIRET.into(),
+                        commune_insee: DEMO_COMMUNE_INSEE.into(),
+                        commune_name: DEMO_COMMUNE_NAME.into(),
+                    },
+                    management_type: ManagementType::Direct,
+                    production_type: ProductionType::Site,
+                    sectors: vec![Sector::EducationPrimaire],
+                    daily_meal_count: 120,
+                    yearly_meal_count: 16800,
+                })
+                .await?;
             }
-        };
+            Ok(())
+        }
+        .await;
         r.map_err(|e| format!("démo : {e}"))
     }
 }
 
+macro_rules! delegate {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Db::Sqlite($s) => $e,
+            Db::Postgres($s) => $e,
+        }
+    };
+}
+
+impl Store for Db {
+    async fn admin_count(&self) -> StoreResult<i64> {
+        delegate!(self, s => s.admin_count().await)
+    }
+    async fn upsert_admin(&self, email: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        delegate!(self, s => s.upsert_admin(email, password_hash, now).await)
+    }
+    async fn create_admin_if_missing(&self, email: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        delegate!(self, s => s.create_admin_if_missing(email, password_hash, now).await)
+    }
+    async fn admin_by_email(&self, email: &str) -> StoreResult<Option<AdminRow>> {
+        delegate!(self, s => s.admin_by_email(email).await)
+    }
+    async fn create_session(&self, token_hash: &str, admin_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        delegate!(self, s => s.create_session(token_hash, admin_id, now, expires_at).await)
+    }
+    async fn session_admin(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
+        delegate!(self, s => s.session_admin(token_hash, now).await)
+    }
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        delegate!(self, s => s.delete_session(token_hash).await)
+    }
+    async fn create_commune(&self, insee_code: &str, name: &str) -> StoreResult<()> {
+        delegate!(self, s => s.create_commune(insee_code, name).await)
+    }
+    async fn list_communes(&self) -> StoreResult<Vec<(String, String)>> {
+        delegate!(self, s => s.list_communes().await)
+    }
+    async fn create_site(&self, site: &SiteDetails) -> StoreResult<()> {
+        delegate!(self, s => s.create_site(site).await)
+    }
+    async fn list_sites(&self) -> StoreResult<Vec<SiteDetails>> {
+        delegate!(self, s => s.list_sites().await)
+    }
+    async fn site(&self, id: Uuid) -> StoreResult<Option<SiteDetails>> {
+        delegate!(self, s => s.site(id).await)
+    }
+    async fn site_by_siret(&self, siret: &str) -> StoreResult<Option<SiteDetails>> {
+        delegate!(self, s => s.site_by_siret(siret).await)
+    }
+    async fn create_enrolment_code(&self, code_hash: &str, site_id: Uuid, label: Option<&str>, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        delegate!(self, s => s.create_enrolment_code(code_hash, site_id, label, now, expires_at).await)
+    }
+    async fn enrol(&self, code_hash: &str, device_id: Uuid, token_hash: &str, label: Option<&str>, now: DateTime<Utc>) -> StoreResult<Option<SiteInfo>> {
+        delegate!(self, s => s.enrol(code_hash, device_id, token_hash, label, now).await)
+    }
+    async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<DeviceRow>> {
+        delegate!(self, s => s.device_by_token(token_hash).await)
+    }
+    async fn list_devices(&self, site_id: Uuid) -> StoreResult<Vec<DeviceInfo>> {
+        delegate!(self, s => s.list_devices(site_id).await)
+    }
+    async fn revoke_device(&self, device_id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<DeviceInfo>> {
+        delegate!(self, s => s.revoke_device(device_id, now).await)
+    }
+    async fn push(&self, device_id: Uuid, scope: &SiteScope, mutations: &[Mutation], now: DateTime<Utc>) -> StoreResult<Vec<MutationResult>> {
+        delegate!(self, s => s.push(device_id, scope, mutations, now).await)
+    }
+    async fn pull(&self, site_id: Uuid, after: u64, limit: u32) -> StoreResult<(Vec<Change>, bool)> {
+        delegate!(self, s => s.pull(site_id, after, limit).await)
+    }
+    async fn site_records(&self, site_id: Uuid) -> StoreResult<Vec<RecordPayload>> {
+        delegate!(self, s => s.site_records(site_id).await)
+    }
+}

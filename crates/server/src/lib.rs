@@ -1,6 +1,10 @@
 //! Assiette's server: the metropolis' JSON endpoint, the PWA host and the command line.
 
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod egalim_cli;
+pub mod error;
 pub mod http;
+pub mod store;

@@ -1,0 +1,386 @@
+//! Handlers of the JSON API under `/api/v1/`. Thin: parse, authorise, call the store (whose
+//! sync decisions are the domain's pure planner), reply. Documented in `openapi.json`.
+
+use assiette_domain::site::{normalize_siret, Commune, RegionGroup, Site};
+use assiette_domain::record::RecordMeta;
+use assiette_domain::sync::{
+    normalize_enrolment_code, Cursor, DeviceInfo, EnrolRequest, EnrolResponse, EnrolmentCodeRequest, EnrolmentCodeResponse,
+    LoginRequest, LoginResponse, PullRequest, PullResponse, PushRequest, PushResponse, SiteDetails, SiteInfo, SiteRequest,
+    SiteScope, DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_MUTATIONS,
+};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Duration, Utc};
+use uuid::Uuid;
+
+use crate::auth::{
+    hash_password, hash_secret, new_enrolment_code, normalize_email, random_token, verify_password, AdminAuth, DeviceAuth,
+    ADMIN_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX,
+};
+use crate::error::{ApiError, JsonBody};
+use crate::http::AppState;
+use crate::store::{Store, StoreError};
+
+/// The hand-written OpenAPI 3 document (kept beside this file; a test checks it names every route).
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// Every route (method, path): the OpenAPI test and the HTTP tests walk this list.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/health"),
+    ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/enrol"),
+    ("get", "/api/v1/device"),
+    ("post", "/api/v1/sync/push"),
+    ("post", "/api/v1/sync/pull"),
+    ("post", "/api/v1/admin/login"),
+    ("post", "/api/v1/admin/logout"),
+    ("get", "/api/v1/admin/communes"),
+    ("post", "/api/v1/admin/communes"),
+    ("get", "/api/v1/admin/sites"),
+    ("post", "/api/v1/admin/sites"),
+    ("post", "/api/v1/admin/sites/{site_id}/enrolment-codes"),
+    ("get", "/api/v1/admin/sites/{site_id}/devices"),
+    ("post", "/api/v1/admin/devices/{device_id}/revoke"),
+];
+
+/// How long an administrator session lasts.
+pub const ADMIN_SESSION_HOURS: i64 = 12;
+/// Enrolment codes: default and longest validity.
+pub const DEFAULT_CODE_HOURS: u32 = 72;
+pub const MAX_CODE_HOURS: u32 = 720;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/enrol", post(enrol))
+        .route("/api/v1/device", get(device))
+        .route("/api/v1/sync/push", post(push))
+        .route("/api/v1/sync/pull", post(pull))
+        .route("/api/v1/admin/login", post(login))
+        .route("/api/v1/admin/logout", post(logout))
+        .route("/api/v1/admin/communes", get(list_communes).post(create_commune))
+        .route("/api/v1/admin/sites", get(list_sites).post(create_site))
+        .route("/api/v1/admin/sites/{site_id}/enrolment-codes", post(create_code))
+        .route("/api/v1/admin/sites/{site_id}/devices", get(list_devices))
+        .route("/api/v1/admin/devices/{device_id}/revoke", post(revoke_device))
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .route("/api", axum::routing::any(api_not_found))
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+async fn api_not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found("not_found", format!("Adresse inconnue de l'API : {} (voir /api/v1/openapi.json).", uri.path()))
+}
+
+fn parse_id(s: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s).map_err(|_| ApiError::bad_request("invalid_id", format!("Identifiant de {what} invalide : « {s} ».")))
+}
+
+/// A free-text label: trimmed, at most 100 characters, no control characters.
+fn clean_label(label: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(l) = label else { return Ok(None) };
+    let l = l.trim().to_owned();
+    if l.is_empty() {
+        return Ok(None);
+    }
+    if l.chars().count() > 100 || l.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable("invalid_label", "Le nom de la tablette doit tenir en 100 caractères, sans caractère de contrôle."));
+    }
+    Ok(Some(l))
+}
+
+async fn enrol(State(st): State<AppState>, JsonBody(req): JsonBody<EnrolRequest>) -> Result<Json<EnrolResponse>, ApiError> {
+    let code = normalize_enrolment_code(&req.code).map_err(|m| ApiError::unprocessable("invalid_enrolment_code", m))?;
+    let label = clean_label(req.label)?;
+    let token = random_token(DEVICE_TOKEN_PREFIX);
+    let device_id = Uuid::now_v7();
+    let site = st.db.enrol(&hash_secret(&code), device_id, &hash_secret(&token), label.as_deref(), Utc::now()).await?;
+    match site {
+        Some(site) => {
+            tracing::info!(%device_id, site = %site.id, "tablet enrolled");
+            Ok(Json(EnrolResponse { device_id, token, site }))
+        }
+        None => Err(ApiError::unauthorized(
+            "enrolment_code_refused",
+            format!("Le code {code} est inconnu, déjà utilisé ou expiré : demandez un nouveau code d'enrôlement à la métropole."),
+        )),
+    }
+}
+
+#[derive(serde::Serialize)]
+struct DeviceMe {
+    device_id: Uuid,
+    site: SiteInfo,
+}
+
+async fn device(auth: DeviceAuth) -> Json<DeviceMe> {
+    Json(DeviceMe { device_id: auth.device_id, site: auth.site })
+}
+
+fn scope(site: &SiteInfo) -> SiteScope {
+    SiteScope { site_id: site.id, siret: site.siret.clone(), name: site.name.clone() }
+}
+
+async fn push(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonBody<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
+    if req.device_id != auth.device_id {
+        return Err(ApiError::forbidden(
+            "device_mismatch",
+            "Cet envoi porte l'identifiant d'une autre tablette que celle du jeton : enrôlez de nouveau la tablette.",
+        ));
+    }
+    if req.mutations.len() > MAX_PUSH_MUTATIONS {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("Lot de {} entrées : {MAX_PUSH_MUTATIONS} au plus par envoi, envoyez-les en plusieurs lots.", req.mutations.len()),
+        ));
+    }
+    let results = st.db.push(auth.device_id, &scope(&auth.site), &req.mutations, Utc::now()).await?;
+    let applied = results.iter().filter(|r| matches!(r.status, assiette_domain::sync::MutationStatus::Applied { .. })).count();
+    tracing::info!(device = %auth.device_id, received = req.mutations.len(), applied, "push");
+    Ok(Json(PushResponse { results }))
+}
+
+async fn pull(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonBody<PullRequest>) -> Result<Json<PullResponse>, ApiError> {
+    let cursor = Cursor::decode(req.cursor.as_deref()).map_err(|m| ApiError::bad_request("invalid_cursor", m))?;
+    let limit = req.limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
+    let (changes, has_more) = st.db.pull(auth.site.id, cursor.0, limit).await?;
+    let next = changes.last().map(|c| Cursor(c.server_seq)).unwrap_or(cursor);
+    Ok(Json(PullResponse { changes, next_cursor: next.encode(), has_more }))
+}
+
+async fn login(State(st): State<AppState>, JsonBody(req): JsonBody<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
+    let email = normalize_email(&req.email);
+    let admin = st.db.admin_by_email(&email).await?;
+    let password = req.password;
+    // Verify even for an unknown e-mail (against a throwaway hash) so timing tells nothing.
+    let hash = admin.as_ref().map(|a| a.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || match hash {
+        Some(h) => verify_password(&password, &h),
+        None => {
+            let _ = hash_password(&password);
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let Some(admin) = admin.filter(|_| ok) else {
+        tracing::warn!(%email, "admin login refused");
+        return Err(ApiError::unauthorized("login_refused", "Adresse e-mail ou mot de passe incorrect."));
+    };
+    let token = random_token(ADMIN_TOKEN_PREFIX);
+    let now = Utc::now();
+    let expires_at = now + Duration::hours(ADMIN_SESSION_HOURS);
+    st.db.create_session(&hash_secret(&token), admin.id, now, expires_at).await?;
+    tracing::info!(email = %admin.email, "admin logged in");
+    Ok(Json(LoginResponse { token, expires_at }))
+}
+
+async fn logout(State(st): State<AppState>, auth: AdminAuth) -> Result<StatusCode, ApiError> {
+    st.db.delete_session(&auth.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_communes(State(st): State<AppState>, _auth: AdminAuth) -> Result<Json<Vec<Commune>>, ApiError> {
+    let list = st.db.list_communes().await?;
+    Ok(Json(list.into_iter().map(|(insee_code, name)| Commune { insee_code, name }).collect()))
+}
+
+async fn create_commune(
+    State(st): State<AppState>,
+    _auth: AdminAuth,
+    JsonBody(c): JsonBody<Commune>,
+) -> Result<(StatusCode, Json<Commune>), ApiError> {
+    let c = Commune { insee_code: c.insee_code.trim().to_uppercase(), name: c.name.trim().to_owned() };
+    let v = c.validate();
+    if !v.is_ok() {
+        let msg = v.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
+        return Err(ApiError::unprocessable("invalid_commune", msg).with_errors(v.errors));
+    }
+    match st.db.create_commune(&c.insee_code, &c.name).await {
+        Err(StoreError::Exists) => Err(ApiError::conflict(
+            "commune_exists",
+            format!("La commune de code INSEE {} est déjà enregistrée.", c.insee_code),
+        )),
+        r => r.map(|_| (StatusCode::CREATED, Json(c))).map_err(ApiError::from),
+    }
+}
+
+async fn list_sites(State(st): State<AppState>, _auth: AdminAuth) -> Result<Json<Vec<SiteDetails>>, ApiError> {
+    Ok(Json(st.db.list_sites().await?))
+}
+
+async fn create_site(
+    State(st): State<AppState>,
+    _auth: AdminAuth,
+    JsonBody(req): JsonBody<SiteRequest>,
+) -> Result<(StatusCode, Json<SiteDetails>), ApiError> {
+    let id = Uuid::now_v7();
+    let insee = req.commune_insee.trim().to_uppercase();
+    let site = Site {
+        meta: RecordMeta::new(id, Utc::now()),
+        name: req.name.trim().to_owned(),
+        siret: normalize_siret(&req.siret),
+        city_insee_code: insee.clone(),
+        management_type: req.management_type,
+        production_type: req.production_type,
+        sectors: req.sectors.clone(),
+        daily_meal_count: req.daily_meal_count,
+        yearly_meal_count: req.yearly_meal_count,
+        region_group: RegionGroup::for_insee_code(&insee).unwrap_or_default(),
+        central_producer_siret: None,
+    };
+    let v = site.validate();
+    if !v.is_ok() {
+        let msg = v.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
+        return Err(ApiError::unprocessable("invalid_site", msg).with_errors(v.errors));
+    }
+    let Some((_, commune_name)) = st.db.list_communes().await?.into_iter().find(|(code, _)| *code == insee) else {
+        return Err(ApiError::unprocessable(
+            "unknown_commune",
+            format!("La commune de code INSEE {insee} n'est pas enregistrée : ajoutez-la d'abord."),
+        ));
+    };
+    let details = SiteDetails {
+        info: SiteInfo { id, name: site.name, siret: site.siret.clone(), commune_insee: insee, commune_name },
+        management_type: site.management_type,
+        production_type: site.production_type,
+        sectors: site.sectors,
+        daily_meal_count: site.daily_meal_count,
+        yearly_meal_count: site.yearly_meal_count,
+    };
+    match st.db.create_site(&details).await {
+        Err(StoreError::Exists) => Err(ApiError::conflict(
+            "site_exists",
+            format!("Un restaurant de SIRET {} est déjà enregistré.", site.siret),
+        )),
+        r => r.map(|_| (StatusCode::CREATED, Json(details))).map_err(ApiError::from),
+    }
+}
+
+/// Issues a one-time enrolment code for a site (stored hashed; returned once).
+pub async fn issue_code(db: &impl Store, site_id: Uuid, label: Option<&str>, hours: u32) -> Result<EnrolmentCodeResponse, ApiError> {
+    let now = Utc::now();
+    let expires_at = now + Duration::hours(i64::from(hours));
+    for _ in 0..5 {
+        let code = new_enrolment_code();
+        match db.create_enrolment_code(&hash_secret(&code), site_id, label, now, expires_at).await {
+            Ok(()) => return Ok(EnrolmentCodeResponse { code, site_id, expires_at }),
+            Err(StoreError::Exists) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::internal())
+}
+
+async fn create_code(
+    State(st): State<AppState>,
+    _auth: AdminAuth,
+    Path(site_id): Path<String>,
+    JsonBody(req): JsonBody<EnrolmentCodeRequest>,
+) -> Result<(StatusCode, Json<EnrolmentCodeResponse>), ApiError> {
+    let site_id = parse_id(&site_id, "restaurant")?;
+    if st.db.site(site_id).await?.is_none() {
+        return Err(ApiError::not_found("unknown_site", "Restaurant inconnu."));
+    }
+    let hours = req.valid_hours.unwrap_or(DEFAULT_CODE_HOURS);
+    if hours == 0 || hours > MAX_CODE_HOURS {
+        return Err(ApiError::unprocessable(
+            "invalid_validity",
+            format!("Durée de validité du code : entre 1 et {MAX_CODE_HOURS} heures."),
+        ));
+    }
+    let label = clean_label(req.label)?;
+    let code = issue_code(&st.db, site_id, label.as_deref(), hours).await?;
+    Ok((StatusCode::CREATED, Json(code)))
+}
+
+async fn list_devices(State(st): State<AppState>, _auth: AdminAuth, Path(site_id): Path<String>) -> Result<Json<Vec<DeviceInfo>>, ApiError> {
+    let site_id = parse_id(&site_id, "restaurant")?;
+    Ok(Json(st.db.list_devices(site_id).await?))
+}
+
+async fn revoke_device(State(st): State<AppState>, _auth: AdminAuth, Path(device_id): Path<String>) -> Result<Json<DeviceInfo>, ApiError> {
+    let device_id = parse_id(&device_id, "tablette")?;
+    match st.db.revoke_device(device_id, Utc::now()).await? {
+        Some(d) => {
+            tracing::info!(%device_id, "device revoked");
+            Ok(Json(d))
+        }
+        None => Err(ApiError::not_found("unknown_device", "Tablette inconnue.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_documents_exactly_the_routes() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).expect("openapi.json is JSON");
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let paths = doc["paths"].as_object().unwrap();
+        let mut documented = Vec::new();
+        for (path, item) in paths {
+            for method in ["get", "post", "put", "delete", "patch"] {
+                if item.get(method).is_some() {
+                    documented.push((method.to_owned(), path.clone()));
+                }
+            }
+        }
+        documented.sort();
+        let mut expected: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        expected.sort();
+        assert_eq!(documented, expected);
+        // Every $ref points to a defined schema.
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let text = OPENAPI_JSON;
+        for part in text.split("\"#/components/schemas/").skip(1) {
+            let name = &part[..part.find('"').unwrap()];
+            assert!(schemas.contains_key(name), "missing schema {name}");
+        }
+    }
+
+    fn enum_values(doc: &serde_json::Value, schema: &str, prop: &str) -> Vec<String> {
+        let p = &doc["components"]["schemas"][schema]["properties"][prop];
+        let list = if p["enum"].is_array() { &p["enum"] } else { &p["items"]["enum"] };
+        list.as_array().unwrap_or_else(|| panic!("{schema}.{prop}")).iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+    }
+
+    fn codes<T: serde::Serialize>(all: &[T]) -> Vec<String> {
+        all.iter().map(|v| serde_json::to_value(v).unwrap().as_str().unwrap().to_owned()).collect()
+    }
+
+    /// The enums written by hand in openapi.json are exactly the domain's serde codes.
+    #[test]
+    fn openapi_enums_match_the_domain() {
+        use assiette_domain::purchase::{Characteristic, Family, LocalDefinition};
+        use assiette_domain::site::{ManagementType, ProductionType, Sector};
+        use assiette_domain::waste::{Component, Stage};
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        assert_eq!(enum_values(&doc, "WeighingRecord", "component"), codes(&Component::ALL));
+        assert_eq!(enum_values(&doc, "WeighingRecord", "stage"), codes(&Stage::ALL));
+        let mut fam = enum_values(&doc, "PurchaseRecord", "famille_produits");
+        let mut fam_domain = codes(&Family::ALL);
+        fam.sort();
+        fam_domain.sort();
+        assert_eq!(fam, fam_domain);
+        assert_eq!(enum_values(&doc, "PurchaseRecord", "caracteristiques"), codes(&Characteristic::ALL));
+        assert_eq!(enum_values(&doc, "PurchaseRecord", "definition_local"), codes(&LocalDefinition::ALL));
+        assert_eq!(enum_values(&doc, "SiteRequest", "management_type"), codes(&ManagementType::ALL));
+        assert_eq!(enum_values(&doc, "SiteRequest", "production_type"), codes(&ProductionType::ALL));
+        assert_eq!(enum_values(&doc, "SiteRequest", "sectors"), codes(&Sector::ALL));
+        assert_eq!(enum_values(&doc, "MutationResult", "status"), vec!["applied", "duplicate", "conflict", "rejected"]);
+    }
+}

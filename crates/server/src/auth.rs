@@ -1,0 +1,172 @@
+//! Secrets: argon2 password hashes for administrators; random bearer tokens and enrolment codes,
+//! of which only a SHA-256 hash is stored (they are long random strings, not passwords).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use assiette_domain::sync::{enrolment_code_from_indices, ENROLMENT_CODE_ALPHABET, ENROLMENT_CODE_LEN};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::header;
+use chrono::Utc;
+use rand::{Rng, RngCore};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::store::Store;
+use assiette_domain::sync::SiteInfo;
+
+/// Prefixes tell the two kinds of bearer tokens apart at a glance (logs, support).
+pub const DEVICE_TOKEN_PREFIX: &str = "asd_";
+pub const ADMIN_TOKEN_PREFIX: &str = "asa_";
+/// ANSSI / CNIL recommend at least 12 characters for a password alone.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new bearer token: prefix + 256 random bits in hex.
+pub fn random_token(prefix: &str) -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    format!("{prefix}{}", hex(&b))
+}
+
+/// What is stored for a token or a (normalised) enrolment code.
+pub fn hash_secret(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// A fresh `XXXX-XXXX` enrolment code (about 40 bits, one use, expiring).
+pub fn new_enrolment_code() -> String {
+    let mut rng = rand::rngs::OsRng;
+    let mut idx = [0usize; ENROLMENT_CODE_LEN];
+    for i in idx.iter_mut() {
+        *i = rng.gen_range(0..ENROLMENT_CODE_ALPHABET.len());
+    }
+    enrolment_code_from_indices(&idx)
+}
+
+pub fn check_password_strength(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("Le mot de passe doit comporter au moins {MIN_PASSWORD_CHARS} caractères."));
+    }
+    Ok(())
+}
+
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
+}
+
+/// Normalised administrator e-mail (trimmed, lower case).
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !email.chars().any(char::is_whitespace)
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// An enrolled, not revoked tablet, from `Authorization: Bearer asd_...`.
+#[derive(Debug, Clone)]
+pub struct DeviceAuth {
+    pub device_id: Uuid,
+    pub site: SiteInfo,
+}
+
+impl FromRequestParts<AppState> for DeviceAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = bearer(parts) else {
+            return Err(ApiError::unauthorized(
+                "enrolment_required",
+                "Cette tablette n'est pas enrôlée : saisissez le code d'enrôlement donné par la métropole.",
+            ));
+        };
+        if !token.starts_with(DEVICE_TOKEN_PREFIX) {
+            return Err(ApiError::unauthorized("invalid_token", "Jeton de tablette invalide : enrôlez de nouveau la tablette."));
+        }
+        match state.db.device_by_token(&hash_secret(token)).await? {
+            None => Err(ApiError::unauthorized("invalid_token", "Jeton de tablette inconnu : enrôlez de nouveau la tablette.")),
+            Some(d) if d.revoked => Err(ApiError::revoked()),
+            Some(d) => Ok(DeviceAuth { device_id: d.id, site: d.site }),
+        }
+    }
+}
+
+/// A logged-in metropolis administrator, from `Authorization: Bearer asa_...`.
+#[derive(Debug, Clone)]
+pub struct AdminAuth {
+    pub admin_id: Uuid,
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let refused = || ApiError::unauthorized("admin_login_required", "Connectez-vous avec votre compte administrateur de la métropole.");
+        let token = bearer(parts).filter(|t| t.starts_with(ADMIN_TOKEN_PREFIX)).ok_or_else(refused)?;
+        let token_hash = hash_secret(token);
+        match state.db.session_admin(&token_hash, Utc::now()).await? {
+            Some(admin_id) => Ok(AdminAuth { admin_id, token_hash }),
+            None => Err(ApiError::unauthorized(
+                "admin_session_expired",
+                "Session administrateur inconnue ou expirée : reconnectez-vous.",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_and_codes() {
+        let a = random_token(DEVICE_TOKEN_PREFIX);
+        let b = random_token(DEVICE_TOKEN_PREFIX);
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 4 + 64);
+        assert_eq!(hash_secret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let c = new_enrolment_code();
+        assert_eq!(assiette_domain::sync::normalize_enrolment_code(&c).unwrap(), c);
+    }
+
+    #[test]
+    fn passwords() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse batterz", &h));
+        assert!(!verify_password("x", "not a hash"));
+        assert!(check_password_strength("court").is_err());
+        assert!(check_password_strength("assez long pour passer").is_ok());
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(normalize_email("  Chargee@LeHavre.fr "), "chargee@lehavre.fr");
+        assert!(valid_email("a@b.fr"));
+        for bad in ["", "a", "a@b", "@b.fr", "a@.fr", "a b@c.fr", "a@b.fr."] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+    }
+}
