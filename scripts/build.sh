@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Release build of the PWA (Trunk, wasm-opt -Oz, precache list for the service worker) and of the server.
+# Builds the PWA in release (Trunk, wasm-opt -Oz, precache list for the service worker) and the
+# server binary. `scripts/build.sh` builds the server in release (what run.sh starts);
+# `scripts/build.sh --debug-server` keeps the server in the debug profile (the test command,
+# which has already compiled it for the host tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
 trunk build --release
-cargo build --release -p assiette-server
+if [ "${1:-}" = "--debug-server" ]; then
+  cargo build -p assiette-server
+else
+  cargo build --release -p assiette-server
+fi

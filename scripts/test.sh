@@ -30,8 +30,8 @@ browser() {
 }
 
 e2e() {
-  scripts/build.sh
-  node tests/e2e/run.mjs
+  scripts/build.sh --debug-server
+  ASSIETTE_SERVER_BIN="$PWD/target/debug/assiette-server" node tests/e2e/run.mjs
 }
 
 for layer in "${layers[@]}"; do

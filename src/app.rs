@@ -6,7 +6,7 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
 use crate::context::{today, AppContext, SiteProfile, PROFILE_KEY};
-use crate::pages::{charts::ChartsPage, history::HistoryPage, settings::SettingsPage, today::TodayPage};
+use crate::pages::{charts::ChartsPage, history::HistoryPage, settings::SettingsPage, sync::SyncPage, today::TodayPage};
 use crate::storage::{request_persistence, Repository};
 use crate::{pwa, sync};
 
@@ -24,6 +24,13 @@ pub fn App() -> impl IntoView {
         service_date: RwSignal::new(today()),
     };
     provide_context(ctx);
+    let sync_state = sync::SyncState {
+        running: RwSignal::new(false),
+        progress: RwSignal::new(Default::default()),
+        last_error: RwSignal::new(None),
+        needs_enrolment: RwSignal::new(false),
+    };
+    provide_context(sync_state);
 
     leptos::task::spawn_local(async move {
         match Repository::open().await {
@@ -49,6 +56,7 @@ pub fn App() -> impl IntoView {
                 ctx.profile.set(profile);
                 ctx.repo.set(Some(repo));
                 ctx.refresh_outbox().await;
+                sync::start(ctx, sync_state).await;
             }
             Err(e) => ctx.report(e),
         }
@@ -77,6 +85,7 @@ pub fn App() -> impl IntoView {
                 <A href="/">"Aujourd'hui"</A>
                 <A href="/historique">"Historique"</A>
                 <A href="/graphiques">"Graphiques"</A>
+                <A href="/synchronisation">"Synchro"</A>
                 <A href="/reglages">"Réglages"</A>
             </nav>
             <main id="contenu">
@@ -84,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=TodayPage />
                     <Route path=path!("/historique") view=HistoryPage />
                     <Route path=path!("/graphiques") view=ChartsPage />
+                    <Route path=path!("/synchronisation") view=SyncPage />
                     <Route path=path!("/reglages") view=SettingsPage />
                 </Routes>
             </main>

@@ -77,6 +77,7 @@ impl AppContext {
     /// Call after any successful write: refreshes the outbox count and every reader.
     pub fn after_write(&self) {
         self.data_version.update(|v| *v += 1);
+        crate::sync::dispatch(crate::sync::machine::Event::Saved);
         let ctx = *self;
         leptos::task::spawn_local(async move { ctx.refresh_outbox().await });
     }

@@ -352,6 +352,120 @@ impl Repository {
     }
 }
 
+/// A change pulled from the server, ready to store: its record store and the record as JSON.
+#[derive(Debug, Clone)]
+pub struct PulledRecord {
+    pub store: &'static str,
+    pub record: serde_json::Value,
+}
+
+impl Repository {
+    /// Outbox entries after `after_seq` (exclusive), oldest first, at most `limit`.
+    pub async fn outbox_after(&self, after_seq: u64, limit: u32) -> Result<Vec<OutboxEntry>, StorageError> {
+        self.check_open()?;
+        let range = IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(after_seq as f64), true).map_err(StorageError::from_js)?;
+        let tx = idb::transaction(&self.db, &[stores::OUTBOX], false)?;
+        let req = tx
+            .object_store(stores::OUTBOX)
+            .and_then(|s| s.get_all_with_key_and_limit(&range, limit))
+            .map_err(StorageError::from_js)?;
+        from_js(idb::request(&req).await?)
+    }
+
+    /// Stores pulled records and the new pull cursor in one durable transaction, so the cursor
+    /// never moves past changes that are not stored. A local copy with a higher revision (a
+    /// correction not yet pushed) is kept.
+    pub async fn apply_pull(&self, records: &[PulledRecord], settings: &[(&str, serde_json::Value)]) -> Result<u32, StorageError> {
+        self.check_open()?;
+        let all_stores = [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::PURCHASES, stores::KV];
+        let tx = idb::transaction(&self.db, &all_stores, true)?;
+        let done = idb::completion(&tx);
+        let mut written = 0;
+        let outcome: Result<(), StorageError> = async {
+            for r in records {
+                let id = r.record.pointer("/meta/id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                let revision = r.record.pointer("/meta/revision").and_then(|v| v.as_u64()).unwrap_or(0);
+                let store = tx.object_store(r.store).map_err(StorageError::from_js)?;
+                let local = idb::request(&store.get(&JsValue::from_str(&id)).map_err(StorageError::from_js)?).await?;
+                let local_revision = js_sys::Reflect::get(&local, &"meta".into())
+                    .ok()
+                    .filter(|m| m.is_object())
+                    .and_then(|m| js_sys::Reflect::get(&m, &"revision".into()).ok())
+                    .and_then(|v| v.as_f64())
+                    .map(|v| v as u64);
+                if local_revision.is_none_or(|l| revision >= l) {
+                    store.put(&to_js(&r.record)?).map_err(StorageError::from_js)?;
+                    written += 1;
+                }
+            }
+            let kv = tx.object_store(stores::KV).map_err(StorageError::from_js)?;
+            for (key, value) in settings {
+                kv.put_with_key(&to_js(value)?, &JsValue::from_str(key)).map_err(StorageError::from_js)?;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = outcome {
+            let _ = tx.abort();
+            return Err(e);
+        }
+        done.await.map_err(StorageError::from_js)?;
+        Ok(written)
+    }
+
+    /// Restamps records made before enrolment (with the tablet's provisional site id) with the
+    /// server's site id, in the record stores and in the outbox, in one transaction.
+    pub async fn rebind_site(&self, from: Uuid, to: Uuid) -> Result<u32, StorageError> {
+        self.check_open()?;
+        if from == to {
+            return Ok(0);
+        }
+        let names = [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::OUTBOX];
+        let tx = idb::transaction(&self.db, &names, true)?;
+        let done = idb::completion(&tx);
+        let (from_s, to_s) = (from.to_string(), to.to_string());
+        let mut changed = 0;
+        let outcome: Result<(), StorageError> = async {
+            for name in [stores::MEAL_COUNTS, stores::WEIGHINGS] {
+                let store = tx.object_store(name).map_err(StorageError::from_js)?;
+                let all: Vec<serde_json::Value> = from_js(idb::request(&store.get_all().map_err(StorageError::from_js)?).await?)?;
+                for mut r in all {
+                    if r.get("site_id").and_then(|v| v.as_str()) == Some(from_s.as_str()) {
+                        r["site_id"] = serde_json::Value::String(to_s.clone());
+                        store.put(&to_js(&r)?).map_err(StorageError::from_js)?;
+                        changed += 1;
+                    }
+                }
+            }
+            let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
+            let entries: Vec<OutboxEntry> = from_js(idb::request(&outbox.get_all().map_err(StorageError::from_js)?).await?)?;
+            for mut e in entries {
+                if e.record.get("site_id").and_then(|v| v.as_str()) == Some(from_s.as_str()) {
+                    e.record["site_id"] = serde_json::Value::String(to_s.clone());
+                    outbox.put(&to_js(&e)?).map_err(StorageError::from_js)?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = outcome {
+            let _ = tx.abort();
+            return Err(e);
+        }
+        done.await.map_err(StorageError::from_js)?;
+        Ok(changed)
+    }
+
+    /// Entries the server refused or answered with a conflict: they wait for a person.
+    pub async fn outbox_to_review(&self) -> Result<Vec<OutboxEntry>, StorageError> {
+        self.check_open()?;
+        let tx = idb::transaction(&self.db, &[stores::OUTBOX], false)?;
+        let req = tx.object_store(stores::OUTBOX).and_then(|s| s.get_all()).map_err(StorageError::from_js)?;
+        let all: Vec<OutboxEntry> = from_js(idb::request(&req).await?)?;
+        Ok(all.into_iter().filter(|e| e.rejected.is_some()).collect())
+    }
+}
+
 /// Asks the browser to keep our data under storage pressure; returns whether it is persistent.
 pub async fn request_persistence() -> bool {
     let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) else { return false };

@@ -1,7 +1,44 @@
-//! Client sync engine (see docs/sync.md).
+//! Client sync engine (protocol: docs/sync.md). `machine` decides when; `run_once` does one
+//! sync (push the outbox in batches, then pull pages); `start` wires the browser's triggers
+//! (start-up, saves, `online`, `visibilitychange`, a backoff timer) and one lock across tabs.
 
-/// Settings key of the last successful sync (RFC 3339, server time).
+pub mod machine;
+pub mod transport;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use assiette_domain::sync::{
+    plan_outbox, EnrolRequest, EnrolResponse, Mutation, PullRequest, PullResponse, PushRequest, PushResponse, RecordKind,
+    RecordPayload, Review, SiteInfo,
+};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::context::{AppContext, PROFILE_KEY};
+use crate::storage::{stores, OutboxEntry, PulledRecord, Repository, StorageError};
+use machine::{Command, Event, Machine};
+use transport::TransportError;
+
+/// Settings key of the last successful sync (RFC 3339).
 pub const LAST_SYNC_KEY: &str = "last_sync";
+/// Settings key of the pull cursor (opaque, from the server).
+pub const CURSOR_KEY: &str = "pull_cursor";
+/// Settings key of the enrolment (device id, token, site).
+pub const CREDENTIALS_KEY: &str = "sync_credentials";
+/// Mutations per push (the server accepts up to 1000).
+const PUSH_BATCH: u32 = 500;
+const PULL_PAGE: u32 = 500;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub device_id: Uuid,
+    pub token: String,
+    pub site: SiteInfo,
+}
 
 /// "29/11/2026 à 14:05" in the device's time zone, or the raw value if unreadable.
 pub fn format_last_sync(rfc3339: &str) -> String {
@@ -9,4 +46,329 @@ pub fn format_last_sync(rfc3339: &str) -> String {
         Ok(t) => t.with_timezone(&chrono::Local).format("%d/%m/%Y à %H:%M").to_string(),
         Err(_) => rfc3339.to_owned(),
     }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncError {
+    Storage(StorageError),
+    Transport(TransportError),
+}
+
+impl SyncError {
+    pub fn message_fr(&self) -> String {
+        match self {
+            SyncError::Storage(e) => e.message_fr(),
+            SyncError::Transport(e) => e.message_fr(),
+        }
+    }
+}
+
+impl From<StorageError> for SyncError {
+    fn from(e: StorageError) -> Self {
+        SyncError::Storage(e)
+    }
+}
+impl From<TransportError> for SyncError {
+    fn from(e: TransportError) -> Self {
+        SyncError::Transport(e)
+    }
+}
+
+fn store_of(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::MealCount => stores::MEAL_COUNTS,
+        RecordKind::Weighing => stores::WEIGHINGS,
+        RecordKind::Purchase => stores::PURCHASES,
+    }
+}
+
+fn kind_of(store: &str) -> Option<&'static str> {
+    match store {
+        stores::MEAL_COUNTS => Some("meal_count"),
+        stores::WEIGHINGS => Some("weighing"),
+        stores::PURCHASES => Some("purchase"),
+        _ => None,
+    }
+}
+
+/// The outbox entry as a protocol mutation (its seq is the device's sequence number).
+fn to_mutation(entry: &OutboxEntry) -> Option<Mutation> {
+    let mut record = entry.record.clone();
+    record.as_object_mut()?.insert("kind".into(), kind_of(&entry.store)?.into());
+    let record: RecordPayload = serde_json::from_value(record).ok()?;
+    Some(Mutation { seq: entry.seq?, record })
+}
+
+/// Progress of a run, for the status line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub sent: u32,
+    pub pulled: u32,
+}
+
+/// One full sync: push every pending entry in batches, then pull every page.
+pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn Fn(Progress)) -> Result<Progress, SyncError> {
+    let mut progress = Progress::default();
+    let mut after = 0u64;
+    loop {
+        let entries = repo.outbox_after(after, PUSH_BATCH).await?;
+        let Some(last) = entries.last().and_then(|e| e.seq) else { break };
+        after = last;
+        let mut mutations = Vec::new();
+        let mut unreadable = Vec::new();
+        for e in entries.iter().filter(|e| e.rejected.is_none()) {
+            match to_mutation(e) {
+                Some(m) => mutations.push(m),
+                None => unreadable.extend(e.seq.map(|s| (s, "Saisie illisible pour le serveur : à vérifier.".to_owned()))),
+            }
+        }
+        if !unreadable.is_empty() {
+            repo.acknowledge(&[], &unreadable, &[]).await?;
+        }
+        if mutations.is_empty() {
+            continue;
+        }
+        let sent: Vec<u64> = mutations.iter().map(|m| m.seq).collect();
+        let response: PushResponse =
+            transport::post("/api/v1/sync/push", Some(&creds.token), &PushRequest { device_id: creds.device_id, mutations }).await?;
+        let plan = plan_outbox(&sent, &response);
+        let review: Vec<(u64, String)> = plan
+            .review
+            .iter()
+            .map(|(seq, r)| {
+                let reason = match r {
+                    Review::Rejected { reason, .. } => format!("Refusé par le serveur : {reason}"),
+                    Review::Conflict { current } => {
+                        format!("Conflit : le serveur a une autre version ({}, révision {}).", current.describe_fr(), current.revision())
+                    }
+                };
+                (*seq, reason)
+            })
+            .collect();
+        repo.acknowledge(&plan.delete, &review, &[]).await?;
+        progress.sent += plan.delete.len() as u32;
+        on_progress(progress);
+        if !plan.retry.is_empty() {
+            // The server answered only part of the batch: stop here, the rest goes next run.
+            return Err(SyncError::Transport(TransportError::Network));
+        }
+    }
+    let mut cursor: Option<String> = repo.setting(CURSOR_KEY).await?;
+    loop {
+        let page: PullResponse =
+            transport::post("/api/v1/sync/pull", Some(&creds.token), &PullRequest { cursor: cursor.clone(), limit: Some(PULL_PAGE) }).await?;
+        let records: Vec<PulledRecord> = page
+            .changes
+            .iter()
+            .filter_map(|c| {
+                let store = store_of(c.record.kind());
+                let mut value = serde_json::to_value(&c.record).ok()?;
+                value.as_object_mut()?.remove("kind");
+                Some(PulledRecord { store, record: value })
+            })
+            .collect();
+        repo.apply_pull(&records, &[(CURSOR_KEY, serde_json::Value::String(page.next_cursor.clone()))]).await?;
+        progress.pulled += page.changes.len() as u32;
+        on_progress(progress);
+        cursor = Some(page.next_cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(progress)
+}
+
+/// Enrols the tablet with a one-time code; restamps records made before with the server's site id.
+pub async fn enrol(ctx: AppContext, code: &str, label: &str) -> Result<SiteInfo, String> {
+    let repo = ctx.repo().ok_or("Stockage indisponible.")?;
+    let request = EnrolRequest { code: code.trim().to_owned(), label: Some(label.trim().to_owned()).filter(|l| !l.is_empty()) };
+    let response: EnrolResponse = transport::post("/api/v1/enrol", None, &request).await.map_err(|e| match e {
+        TransportError::Refused { message, .. } => message,
+        TransportError::Unauthorized => "Code d'enrôlement refusé : vérifiez-le ou demandez-en un nouveau.".to_owned(),
+        other => other.message_fr(),
+    })?;
+    let creds = Credentials { device_id: response.device_id, token: response.token, site: response.site.clone() };
+    let mut profile = ctx.profile.get_untracked().unwrap_or_else(crate::context::SiteProfile::new_local);
+    repo.rebind_site(profile.site_id, creds.site.id).await.map_err(|e| e.message_fr())?;
+    profile.site_id = creds.site.id;
+    profile.name = creds.site.name.clone();
+    profile.siret = creds.site.siret.clone();
+    repo.set_setting(PROFILE_KEY, &profile).await.map_err(|e| e.message_fr())?;
+    // A new enrolment starts the pull from the beginning of the site's log.
+    repo.set_setting(CURSOR_KEY, &serde_json::Value::Null).await.map_err(|e| e.message_fr())?;
+    repo.set_setting(CREDENTIALS_KEY, &creds).await.map_err(|e| e.message_fr())?;
+    ctx.profile.set(Some(profile));
+    ctx.after_write();
+    dispatch(Event::Enrolled);
+    Ok(creds.site)
+}
+
+/// Sync state shown by the UI.
+#[derive(Clone, Copy)]
+pub struct SyncState {
+    pub running: RwSignal<bool>,
+    pub progress: RwSignal<Progress>,
+    pub last_error: RwSignal<Option<String>>,
+    pub needs_enrolment: RwSignal<bool>,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Rc<Engine>>> = const { RefCell::new(None) };
+}
+
+struct Engine {
+    ctx: AppContext,
+    state: SyncState,
+    machine: RefCell<Machine>,
+    timer: RefCell<Option<i32>>,
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// Feeds an event to the engine (no-op before `start`).
+pub fn dispatch(event: Event) {
+    let engine = ENGINE.with(|e| e.borrow().clone());
+    if let Some(engine) = engine {
+        engine.handle(event);
+    }
+}
+
+impl Engine {
+    fn handle(self: &Rc<Self>, event: Event) {
+        let command = self.machine.borrow_mut().handle(event, now_ms(), js_sys::Math::random());
+        self.state.needs_enrolment.set(self.machine.borrow().phase == machine::Phase::NeedsEnrolment);
+        match command {
+            Command::Idle => {}
+            Command::Schedule { due_ms } => self.arm(due_ms),
+            Command::Run => {
+                let engine = self.clone();
+                leptos::task::spawn_local(async move { engine.run().await });
+            }
+        }
+    }
+
+    fn arm(self: &Rc<Self>, due_ms: u64) {
+        let Some(window) = web_sys::window() else { return };
+        if let Some(id) = self.timer.borrow_mut().take() {
+            window.clear_timeout_with_handle(id);
+        }
+        let engine = self.clone();
+        let fire = Closure::once_into_js(move || {
+            engine.timer.borrow_mut().take();
+            engine.handle(Event::TimerFired);
+        });
+        let delay = due_ms.saturating_sub(now_ms()).min(i32::MAX as u64) as i32;
+        if let Ok(id) = window.set_timeout_with_callback_and_timeout_and_arguments_0(fire.unchecked_ref(), delay) {
+            *self.timer.borrow_mut() = Some(id);
+        }
+    }
+
+    async fn run(self: Rc<Self>) {
+        let ctx = self.ctx;
+        let Some(repo) = ctx.repo() else {
+            self.handle(Event::Failed);
+            return;
+        };
+        let creds: Option<Credentials> = repo.setting(CREDENTIALS_KEY).await.ok().flatten();
+        let Some(creds) = creds else {
+            self.handle(Event::Unauthorized);
+            return;
+        };
+        self.state.running.set(true);
+        self.state.progress.set(Progress::default());
+        let state = self.state;
+        let outcome = with_lock("assiette-sync", async move {
+            run_once(&repo, &creds, &|p| state.progress.set(p)).await
+        })
+        .await;
+        self.state.running.set(false);
+        ctx.refresh_outbox().await;
+        ctx.data_version.update(|v| *v += 1);
+        match outcome {
+            // Another tab holds the lock and does the work.
+            None => self.handle(Event::Succeeded),
+            Some(Ok(_)) => {
+                let at = chrono::Utc::now().to_rfc3339();
+                if let Some(repo) = ctx.repo() {
+                    let _ = repo.set_setting(LAST_SYNC_KEY, &at).await;
+                }
+                ctx.last_sync.set(Some(at));
+                self.state.last_error.set(None);
+                self.handle(Event::Succeeded);
+            }
+            Some(Err(SyncError::Transport(TransportError::Unauthorized))) => {
+                self.state.last_error.set(Some(TransportError::Unauthorized.message_fr()));
+                self.handle(Event::Unauthorized);
+            }
+            Some(Err(e)) => {
+                if let SyncError::Storage(s) = &e {
+                    ctx.report(s.clone());
+                }
+                self.state.last_error.set(Some(e.message_fr()));
+                self.handle(Event::Failed);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen(inline_js = r#"
+export function request_lock(name, run) {
+  if (!(navigator.locks && navigator.locks.request)) return run(true);
+  return navigator.locks.request(name, { ifAvailable: true }, (lock) => run(!!lock));
+}
+"#)]
+extern "C" {
+    fn request_lock(name: &str, run: &js_sys::Function) -> js_sys::Promise;
+}
+
+/// Runs `work` while holding the named Web Lock, so one tab syncs at a time; `None` if another
+/// tab holds it.
+async fn with_lock<T: 'static>(name: &str, work: impl std::future::Future<Output = T> + 'static) -> Option<T> {
+    let result: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
+    let slot = result.clone();
+    let work = RefCell::new(Some(work));
+    let run = Closure::once_into_js(move |acquired: bool| -> js_sys::Promise {
+        let work = work.borrow_mut().take();
+        wasm_bindgen_futures::future_to_promise(async move {
+            if acquired {
+                if let Some(w) = work {
+                    *slot.borrow_mut() = Some(w.await);
+                }
+            }
+            Ok(JsValue::UNDEFINED)
+        })
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(request_lock(name, run.unchecked_ref())).await;
+    let value = result.borrow_mut().take();
+    value
+}
+
+/// Starts the engine once the repository is open: wires the triggers and syncs at start-up.
+pub async fn start(ctx: AppContext, state: SyncState) {
+    let Some(repo) = ctx.repo() else { return };
+    let enrolled = matches!(repo.setting::<Credentials>(CREDENTIALS_KEY).await, Ok(Some(_)));
+    let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
+    let engine = Rc::new(Engine { ctx, state, machine: RefCell::new(Machine::new(enrolled, online)), timer: RefCell::new(None) });
+    ENGINE.with(|e| *e.borrow_mut() = Some(engine.clone()));
+    state.needs_enrolment.set(!enrolled);
+    if let Some(window) = web_sys::window() {
+        for (name, event) in [("online", Event::Online), ("offline", Event::Offline)] {
+            let cb = Closure::<dyn FnMut()>::new(move || dispatch(event));
+            let _ = window.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+            cb.forget();
+        }
+        if let Some(document) = window.document() {
+            let doc = document.clone();
+            let cb = Closure::<dyn FnMut()>::new(move || {
+                if doc.visibility_state() == web_sys::VisibilityState::Visible {
+                    dispatch(Event::Visible);
+                }
+            });
+            let _ = document.add_event_listener_with_callback("visibilitychange", cb.as_ref().unchecked_ref());
+            cb.forget();
+        }
+    }
+    engine.handle(Event::Started);
 }

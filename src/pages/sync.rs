@@ -1,0 +1,115 @@
+//! "Synchronisation": enrolment of the tablet, "Synchroniser maintenant", progress, and the
+//! entries the server refused ("à vérifier"), which stay on the tablet until a person acts.
+
+use leptos::prelude::*;
+
+use crate::context::AppContext;
+use crate::storage::OutboxEntry;
+use crate::sync::{self, machine::Event, Credentials, SyncState, CREDENTIALS_KEY};
+
+#[component]
+pub fn SyncPage() -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    let state = expect_context::<SyncState>();
+    let code = RwSignal::new(String::new());
+    let label = RwSignal::new("Tablette cuisine".to_owned());
+    let enrol_message = RwSignal::new(None::<Result<String, String>>);
+
+    let enrolment = LocalResource::new(move || {
+        let _ = ctx.data_version.get();
+        let _ = state.needs_enrolment.get();
+        let repo = ctx.repo.get();
+        async move { repo?.setting::<Credentials>(CREDENTIALS_KEY).await.ok().flatten() }
+    });
+    let to_review = LocalResource::new(move || {
+        let _ = ctx.data_version.get();
+        let repo = ctx.repo.get();
+        async move { repo?.outbox_to_review().await.ok() }
+    });
+
+    let enrol = Action::new_local(move |_: &()| async move {
+        match sync::enrol(ctx, &code.get_untracked(), &label.get_untracked()).await {
+            Ok(site) => {
+                code.set(String::new());
+                enrol_message.set(Some(Ok(format!("Tablette enrôlée pour « {} » ({}).", site.name, site.commune_name))));
+            }
+            Err(m) => enrol_message.set(Some(Err(m))),
+        }
+    });
+
+    view! {
+        <h1>"Synchronisation"</h1>
+        <section class="card">
+            <h2>"État"</h2>
+            <p data-testid="sync-state">{move || {
+                if state.running.get() {
+                    let p = state.progress.get();
+                    format!("⏳ Synchronisation en cours : {} envoyée(s), {} reçue(s)…", p.sent, p.pulled)
+                } else if state.needs_enrolment.get() {
+                    "⚠ Tablette non enrôlée : les saisies restent sur la tablette.".to_owned()
+                } else {
+                    match ctx.outbox_len.get() {
+                        0 => "✓ Tout est envoyé.".to_owned(),
+                        n => format!("⏳ {n} saisie(s) en attente d'envoi."),
+                    }
+                }
+            }}</p>
+            {move || state.last_error.get().map(|e| view! { <p class="error" role="alert">{format!("⚠ {e}")}</p> })}
+            <button class="primary" disabled=move || state.needs_enrolment.get() || state.running.get()
+                on:click=move |_| sync::dispatch(Event::SyncNow)>"Synchroniser maintenant"</button>
+        </section>
+        <section class="card">
+            <h2>"Enrôlement de la tablette"</h2>
+            {move || enrolment.get().flatten().map(|c| view! {
+                <p>{format!("Enrôlée pour « {} » ({}, SIRET {}).", c.site.name, c.site.commune_name, c.site.siret)}</p>
+            })}
+            <form on:submit=move |ev| { ev.prevent_default(); enrol.dispatch(()); } novalidate>
+                <div class="field">
+                    <label for="enrol-code">"Code d'enrôlement (donné par la métropole)"</label>
+                    <input id="enrol-code" type="text" autocomplete="off" autocapitalize="characters" placeholder="ABCD-EFGH"
+                        prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev)) />
+                </div>
+                <div class="field">
+                    <label for="enrol-label">"Nom de la tablette"</label>
+                    <input id="enrol-label" type="text" prop:value=move || label.get() on:input=move |ev| label.set(event_target_value(&ev)) />
+                </div>
+                <button type="submit" class="primary">"Enrôler la tablette"</button>
+            </form>
+            {move || enrol_message.get().map(|m| match m {
+                Ok(t) => view! { <p class="saved" role="status">{format!("✓ {t}")}</p> }.into_any(),
+                Err(t) => view! { <p class="error" role="alert">{format!("⚠ {t}")}</p> }.into_any(),
+            })}
+        </section>
+        <section class="card">
+            <h2>"À vérifier"</h2>
+            {move || match to_review.get().flatten() {
+                Some(list) if !list.is_empty() => view! {
+                    <ul class="review">{list.into_iter().map(review_item).collect_view()}</ul>
+                }.into_any(),
+                _ => view! { <p>"Rien à vérifier."</p> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+fn review_item(entry: OutboxEntry) -> impl IntoView {
+    let what = match entry.store.as_str() {
+        "weighings" => "Pesée",
+        "meal_counts" => "Repas",
+        _ => "Achat",
+    };
+    let date = entry
+        .record
+        .get("service_date")
+        .or_else(|| entry.record.get("date"))
+        .and_then(|d| d.as_str())
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .map(assiette_domain::number::format_fr_date)
+        .unwrap_or_default();
+    view! {
+        <li>
+            <strong>{format!("{what} du {date}")}</strong>
+            <p>{entry.rejected.unwrap_or_default()}</p>
+        </li>
+    }
+}

@@ -1,0 +1,72 @@
+//! The thin HTTP side of sync: JSON over `fetch`, with a timeout, classified errors.
+
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, RequestInit, Response};
+
+/// A request that takes longer than this is abandoned and counted as a network failure.
+const TIMEOUT_MS: i32 = 30_000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// No answer: offline, server down, timeout. Retry later.
+    Network,
+    /// 401: the token is unknown or revoked. Keep everything, ask to re-enrol.
+    Unauthorized,
+    /// Any other refusal, with the server's French message.
+    Refused { status: u16, message: String },
+}
+
+impl TransportError {
+    pub fn message_fr(&self) -> String {
+        match self {
+            TransportError::Network => "Serveur injoignable : les saisies restent sur la tablette et partiront dès le retour du réseau.".into(),
+            TransportError::Unauthorized => "Cette tablette n'est plus autorisée : demandez un nouveau code d'enrôlement à la métropole. Les saisies sont conservées.".into(),
+            TransportError::Refused { status, message } => format!("Le serveur a refusé la demande ({status}) : {message}"),
+        }
+    }
+}
+
+/// POSTs `body` as JSON to `path` (same origin) and reads the JSON reply.
+pub async fn post<B: Serialize, R: DeserializeOwned>(path: &str, token: Option<&str>, body: &B) -> Result<R, TransportError> {
+    let window = web_sys::window().ok_or(TransportError::Network)?;
+    let json = serde_json::to_string(body).map_err(|e| TransportError::Refused { status: 0, message: e.to_string() })?;
+    let headers = Headers::new().map_err(|_| TransportError::Network)?;
+    let _ = headers.set("Content-Type", "application/json");
+    if let Some(t) = token {
+        let _ = headers.set("Authorization", &format!("Bearer {t}"));
+    }
+    let controller = AbortController::new().map_err(|_| TransportError::Network)?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_headers(&headers);
+    init.set_body(&json.into());
+    init.set_signal(Some(&controller.signal()));
+    let abort = controller.clone();
+    let timer = wasm_bindgen::closure::Closure::once_into_js(move || abort.abort());
+    let timer_id = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(timer.unchecked_ref(), TIMEOUT_MS)
+        .unwrap_or(0);
+    let result = JsFuture::from(window.fetch_with_str_and_init(path, &init)).await;
+    window.clear_timeout_with_handle(timer_id);
+    let response: Response = result.map_err(|_| TransportError::Network)?.unchecked_into();
+    let status = response.status();
+    let text = match response.text() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    match status {
+        200..=299 => serde_json::from_str(&text).map_err(|e| TransportError::Refused { status, message: format!("réponse illisible : {e}") }),
+        401 => Err(TransportError::Unauthorized),
+        // The server or a proxy in trouble: like a network failure, retry later.
+        500..=599 | 0 => Err(TransportError::Network),
+        _ => {
+            let message = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+                .unwrap_or(text);
+            Err(TransportError::Refused { status, message })
+        }
+    }
+}

@@ -1,0 +1,264 @@
+// Scripted browser benchmarks of the kitchen tablet app (issue 4, item 9). Not tests: they
+// print figures against the budgets. Needs the release build (scripts/build.sh: dist/ and
+// target/release/assiette-server). Usage:
+//   node tests/bench/run.mjs [size] [navigation] [save] [charts]   (default: all)
+// Environment: BENCH_RUNS (repetitions, default 15), BENCH_JSON=path to also write the figures.
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { gzipSync, constants as zc } from "node:zlib";
+import { Server, STATIC_DIR, launchBrowser, openApp, waitForServiceWorker } from "../e2e/harness.mjs";
+import { seedYear } from "./seed.mjs";
+
+const RUNS = Number(process.env.BENCH_RUNS || 15);
+const BUDGET = { navigationMs: 1000, saveP95Ms: 20, chartRedrawMs: 100, transferKB: 350 };
+
+function quantile(values, q) {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+const stats = (v) => ({ n: v.length, median: quantile(v, 0.5), p95: quantile(v, 0.95), min: Math.min(...v), max: Math.max(...v) });
+const ms = (x) => `${x.toFixed(1)} ms`;
+const verdict = (ok) => (ok ? "OK" : "AU-DESSUS DU BUDGET");
+
+// ---------- transfer size ----------
+function files(dir) {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+
+async function benchSize() {
+  const assets = files(STATIC_DIR).filter((f) => /\.(wasm|js|css)$/.test(f));
+  if (assets.length === 0) throw new Error(`no wasm/js/css in ${STATIC_DIR}: run scripts/build.sh first`);
+  const rows = assets.map((f) => {
+    const raw = readFileSync(f);
+    return {
+      file: f.slice(STATIC_DIR.length + 1),
+      raw: raw.length,
+      gzip6: gzipSync(raw, { level: 6 }).length,
+      gzip9: gzipSync(raw, { level: zc.Z_BEST_COMPRESSION }).length,
+    };
+  });
+  const total = (k) => rows.reduce((s, r) => s + r[k], 0);
+  const appRows = rows.filter((r) => !/(^|\/)sw\.js$/.test(r.file));
+  console.log("\n## Taille transférée (wasm + js + css de dist/)");
+  for (const r of rows) console.log(`  ${r.file.padEnd(48)} ${(r.raw / 1024).toFixed(1).padStart(8)} KB brut  ${(r.gzip6 / 1024).toFixed(1).padStart(7)} KB gzip -6  ${(r.gzip9 / 1024).toFixed(1).padStart(7)} KB gzip -9`);
+  const kb = total("gzip6") / 1024;
+  console.log(`  total: ${(total("raw") / 1024).toFixed(1)} KB brut, ${kb.toFixed(1)} KB gzip -6 (${(total("gzip9") / 1024).toFixed(1)} KB -9); sans le service worker : ${(appRows.reduce((s, r) => s + r.gzip6, 0) / 1024).toFixed(1)} KB`);
+  console.log(`  budget ≤ ${BUDGET.transferKB} KB : ${verdict(kb <= BUDGET.transferKB)}`);
+  return { files: rows, totalRaw: total("raw"), totalGzip6: total("gzip6"), totalGzip9: total("gzip9") };
+}
+
+// ---------- helpers ----------
+async function withApp(fn, viewport = { width: 800, height: 1280 }) {
+  const server = await Server.start();
+  const browser = await launchBrowser();
+  try {
+    const context = await browser.newContext({ locale: "fr-FR", viewport });
+    const page = await openApp(context, server.url);
+    return await fn({ server, browser, context, page });
+  } finally {
+    await browser.close();
+    await server.dispose();
+  }
+}
+
+// ---------- navigation to an interactive Today screen, offline, CPU 4× slower ----------
+async function benchNavigation() {
+  return withApp(async ({ server, context, page }) => {
+    // Time (from the navigation's start) when the shell says it is interactive and the Today
+    // form is on screen.
+    await context.addInitScript(() => {
+      window.__readyAt = null;
+      const check = () => {
+        if (window.__readyAt === null && document.body?.hasAttribute("data-ready") && document.querySelector("#mass")) {
+          window.__readyAt = performance.now();
+          return true;
+        }
+        return false;
+      };
+      const obs = new MutationObserver(() => check() && obs.disconnect());
+      obs.observe(document, { subtree: true, childList: true, attributes: true });
+    });
+    await waitForServiceWorker(page);
+    await server.stop();
+    const cdp = await context.newCDPSession(page);
+    const measure = async (rate) => {
+      await cdp.send("Emulation.setCPUThrottlingRate", { rate });
+      const times = [];
+      for (let i = 0; i < RUNS + 1; i++) {
+        await page.reload();
+        await page.waitForFunction(() => window.__readyAt !== null, null, { timeout: 60_000 });
+        const t = await page.evaluate(() => window.__readyAt);
+        if (i > 0) times.push(t); // the first reload warms the worker
+      }
+      return stats(times);
+    };
+    const throttled = await measure(4);
+    const normal = await measure(1);
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
+    console.log("\n## Navigation vers l'écran Aujourd'hui interactif, hors ligne (servi par le service worker)");
+    console.log(`  CPU ralenti 4× : médiane ${ms(throttled.median)}, p95 ${ms(throttled.p95)} (min ${ms(throttled.min)}, max ${ms(throttled.max)}, ${throttled.n} rechargements)`);
+    console.log(`  CPU normal     : médiane ${ms(normal.median)}, p95 ${ms(normal.p95)}`);
+    console.log(`  budget ≤ ${BUDGET.navigationMs} ms (4×, médiane) : ${verdict(throttled.median <= BUDGET.navigationMs)}`);
+    return { throttled4x: throttled, unthrottled: normal };
+  });
+}
+
+// ---------- save latency ----------
+async function benchSave() {
+  return withApp(async ({ server, context, page }) => {
+    await waitForServiceWorker(page);
+    await server.stop();
+    await page.fill("#planned", "130");
+    await page.fill("#served_children", "120");
+    await page.fill("#served_adults", "8");
+    await page.click("button:has-text('Enregistrer les repas')");
+    await page.waitForSelector("[data-testid=saved]:has-text('Repas du')");
+    await page.click("[data-stage=leftovers]");
+    await page.click("[data-component=dessert]");
+    // Tap "Enregistrer la pesée" → "✓ … enregistré", timed inside the page.
+    const once = (kg) =>
+      page.evaluate((kg) => {
+        const form = document.querySelector("form.weighing-form");
+        const input = form.querySelector("#mass");
+        input.value = kg;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+        const note = form.querySelector("[data-testid=saved]");
+        const button = form.querySelector("button[type=submit]");
+        return new Promise((ok, ko) => {
+          const timer = setTimeout(() => ko(new Error(`no saved note; errors: ${form.querySelector(".error")?.textContent}`)), 10_000);
+          const obs = new MutationObserver(() => {
+            if (note.textContent.includes("enregistré")) {
+              const dt = performance.now() - t0;
+              obs.disconnect();
+              clearTimeout(timer);
+              ok(dt);
+            }
+          });
+          obs.observe(note, { childList: true, subtree: true, characterData: true });
+          const t0 = performance.now();
+          button.click();
+        });
+      }, kg);
+    const measure = async (n) => {
+      const times = [];
+      for (let i = 0; i < n; i++) times.push(await once(`${1 + (i % 9)},${i % 10}`));
+      return stats(times.slice(3)); // first saves warm the code paths
+    };
+    const n = Math.max(40, RUNS * 4);
+    const normal = await measure(n);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+    const throttled = await measure(Math.ceil(n / 2));
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
+    console.log("\n## Latence d'enregistrement d'une pesée (appui → « ✓ … enregistré », transaction IndexedDB validée)");
+    console.log(`  CPU normal     : médiane ${ms(normal.median)}, p95 ${ms(normal.p95)} (max ${ms(normal.max)}, ${normal.n} pesées)`);
+    console.log(`  CPU ralenti 4× : médiane ${ms(throttled.median)}, p95 ${ms(throttled.p95)} (${throttled.n} pesées)`);
+    console.log(`  budget p95 ≤ ${BUDGET.saveP95Ms} ms (CPU normal) : ${verdict(normal.p95 <= BUDGET.saveP95Ms)}`);
+    return { unthrottled: normal, throttled4x: throttled };
+  });
+}
+
+// ---------- chart redraw for a year of one site ----------
+async function benchCharts() {
+  return withApp(async ({ page, context }) => {
+    const seeded = await seedYear(page, { days: 200, perDay: 20 });
+    await page.click("nav.tabs a:has-text('Graphiques')");
+    await page.waitForFunction(() => Number(document.querySelector("[data-testid=charts]")?.dataset.draws) > 0, null, { timeout: 60_000 });
+    // Click a period and wait for the charts to be drawn; wall time measured in the page.
+    const redraw = (code) =>
+      page.evaluate((code) => {
+        const root = document.querySelector("[data-testid=charts]");
+        const before = Number(root.dataset.draws);
+        return new Promise((ok, ko) => {
+          const timer = setTimeout(() => ko(new Error("charts not redrawn")), 30_000);
+          const obs = new MutationObserver(() => {
+            if (Number(root.dataset.draws) > before) {
+              const wall = performance.now() - t0;
+              obs.disconnect();
+              clearTimeout(timer);
+              ok({ wall, load: Number(root.dataset.loadMs), draw: Number(root.dataset.drawMs), points: Number(document.querySelector("[data-testid=chart-trend]").dataset.points) });
+            }
+          });
+          obs.observe(root, { attributes: true });
+          const t0 = performance.now();
+          document.querySelector(`button[data-period='${code}']`).click();
+        });
+      }, code);
+    const resize = async (width) => {
+      const before = Number(await page.getAttribute("[data-testid=charts]", "data-draws"));
+      await page.setViewportSize({ width, height: 1280 });
+      await page.waitForFunction((n) => Number(document.querySelector("[data-testid=charts]").dataset.draws) > n, before);
+      return Number(await page.getAttribute("[data-testid=charts]", "data-draw-ms"));
+    };
+    const measure = async () => {
+      const full = [];
+      const load = [];
+      const draw = [];
+      let points = 0;
+      // Alternate so that every click changes the period; the first "tout" warms up.
+      for (let i = 0; i < RUNS + 1; i++) {
+        const r = await redraw("tout");
+        await redraw("30j");
+        if (i === 0) continue;
+        full.push(r.wall);
+        load.push(r.load);
+        draw.push(r.draw);
+        points = r.points;
+      }
+      const drawOnly = [];
+      for (let i = 0; i < RUNS; i++) drawOnly.push(await resize(i % 2 ? 800 : 760));
+      return { full: stats(full), load: stats(load), draw: stats(draw), resizeDraw: stats(drawOnly), points };
+    };
+    const normal = await measure();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+    const throttled = await measure();
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
+    console.log(`\n## Graphiques d'une année (${seeded.days} jours, ${seeded.weighings} pesées, du ${seeded.first} au ${seeded.last}; ${normal.points} points tracés)`);
+    for (const [name, r] of [["CPU normal", normal], ["CPU ralenti 4×", throttled]]) {
+      console.log(`  ${name} :`);
+      console.log(`    changement de période → 4 graphiques dessinés : médiane ${ms(r.full.median)}, p95 ${ms(r.full.p95)}`);
+      console.log(`      dont lecture IndexedDB + calcul : médiane ${ms(r.load.median)} ; dessin : médiane ${ms(r.draw.median)}, p95 ${ms(r.draw.p95)}`);
+      console.log(`    redessin seul (rotation / redimensionnement) : médiane ${ms(r.resizeDraw.median)}, p95 ${ms(r.resizeDraw.p95)}`);
+    }
+    console.log(`  budget ≤ ${BUDGET.chartRedrawMs} ms (redessin, CPU normal, médiane) : ${verdict(normal.draw.median <= BUDGET.chartRedrawMs)} ; changement de période complet : ${verdict(normal.full.median <= BUDGET.chartRedrawMs)}`);
+    return { seeded, unthrottled: normal, throttled4x: throttled };
+  });
+}
+
+// ---------- main ----------
+const wanted = process.argv.slice(2);
+const all = { size: benchSize, navigation: benchNavigation, save: benchSave, charts: benchCharts };
+const chosen = wanted.length ? wanted : Object.keys(all);
+const browserVersion = await (async () => {
+  const b = await launchBrowser();
+  const v = b.version();
+  await b.close();
+  return v;
+})();
+console.log(`# Assiette, mesures (${new Date().toISOString()})`);
+console.log(`Machine : ${cpus().length} cœurs (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(1)} Go ; Chromium ${browserVersion} headless ; ${RUNS} répétitions`);
+const results = { machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGB: totalmem() / 2 ** 30, chromium: browserVersion }, budgets: BUDGET };
+let failed = false;
+for (const name of chosen) {
+  if (!all[name]) {
+    console.error(`mesure inconnue : ${name} (size, navigation, save, charts)`);
+    process.exit(2);
+  }
+  try {
+    results[name] = await all[name]();
+  } catch (e) {
+    failed = true;
+    console.error(`\n## ${name} : ÉCHEC\n  ${e.stack || e}`);
+  }
+}
+if (process.env.BENCH_JSON) writeFileSync(process.env.BENCH_JSON, JSON.stringify(results, null, 2));
+process.exit(failed ? 1 : 0);
