@@ -120,9 +120,13 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(std::time::Duration::from_secs(120)).build().unwrap()
 }
 
-/// Status and JSON body (Null when the body is not JSON).
+/// Status and JSON body (Null when the body is not JSON); status 0 when the server is unreachable.
 pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
-    let res = req.send().await.expect("request");
+    let res = match req.send().await {
+        Ok(r) => r,
+        Err(e) if e.is_connect() || e.is_request() => return (0, Value::Null),
+        Err(e) => panic!("request: {e}"),
+    };
     let status = res.status().as_u16();
     let text = res.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
