@@ -12,6 +12,13 @@ use super::StorageError;
 
 /// Resolves with the request's result, or fails with its error.
 pub async fn request(req: &IdbRequest) -> Result<JsValue, StorageError> {
+    // Already settled (e.g. read after its transaction completed): its events have fired.
+    if req.ready_state() == web_sys::IdbRequestReadyState::Done {
+        return match req.error() {
+            Ok(Some(e)) => Err(StorageError::from_js(e.into())),
+            _ => req.result().map_err(StorageError::from_js),
+        };
+    }
     let req = req.clone();
     let promise = Promise::new(&mut |resolve, reject| {
         let ok_req = req.clone();

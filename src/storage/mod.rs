@@ -224,7 +224,8 @@ impl Repository {
         };
         // Wait for the commit itself: the requests' success alone is not durability.
         done.await.map_err(StorageError::from_js)?;
-        let _ = idb::request(&put).await;
+        drop(put);
+        // Settled by now: the transaction has committed.
         let seq = idb::request(&add).await?.as_f64().unwrap_or_default() as u64;
         Ok(seq)
     }
