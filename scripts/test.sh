@@ -22,7 +22,7 @@ host() {
   if [ -x scripts/pg.sh ]; then
     eval "$(scripts/pg.sh start)"
   fi
-  cargo test --workspace --exclude assiette
+  cargo test --workspace
 }
 
 browser() {

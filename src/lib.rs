@@ -1,5 +1,7 @@
 //! Assiette's kitchen-tablet PWA: Leptos, client-side rendered, offline first.
 //! Records live in IndexedDB (`storage`), written with their outbox entry in one transaction.
+//! Browser-only: on other targets the crate is empty, so host builds of the workspace stay light.
+#![cfg(target_arch = "wasm32")]
 
 pub mod app;
 pub mod backup;

@@ -1,4 +1,5 @@
 //! The IndexedDB repository in headless Chromium: real IndexedDB, no mocks.
+#![cfg(target_arch = "wasm32")]
 
 use assiette::storage::{stores, Repository, StorageError, DB_VERSION};
 use assiette_domain::meals::DailyMealCount;

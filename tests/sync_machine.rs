@@ -1,4 +1,5 @@
 //! The sync state machine's rules (pure: no network, no clock).
+#![cfg(target_arch = "wasm32")]
 
 use assiette::sync::machine::*;
 use wasm_bindgen_test::*;
