@@ -9,7 +9,8 @@ use chrono::Utc;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::config::Config;
 use crate::db::{Db, DEMO_SITE_ID};
@@ -39,7 +40,11 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .layer(DefaultBodyLimit::max(assiette_domain::sync::MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .with_state(state);
-    api.merge(pwa).layer(CompressionLayer::new()).layer(TraceLayer::new_for_http())
+    // One INFO line per request (method, path, status, latency); bodies are never logged.
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
+    api.merge(pwa).layer(CompressionLayer::new()).layer(trace)
 }
 
 /// First-start duties: demo commune and canteen, the administrator from the environment.

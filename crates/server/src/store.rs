@@ -129,6 +129,7 @@ fn enum_from<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| StoreError::Corrupt(format!("{s} : {e}")))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn site_details(
     id: &str,
     name: String,

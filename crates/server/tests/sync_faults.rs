@@ -312,7 +312,7 @@ async fn malformed_oversized_and_hostile_payloads_change_nothing() {
         }
         let mut max_rev = weighing(site, day(1), Stage::Leftovers, 10);
         max_rev.meta_mut().revision = u64::MAX;
-        let refused = vec![
+        let refused = [
             weighing(other_site, day(1), Stage::Leftovers, 10),
             meal_count(other_site, day(1), 10),
             weighing(site, day(1), Stage::Leftovers, 20_000_000),

@@ -463,7 +463,7 @@ pub fn siret(first13: &str) -> String {
                 }
             })
             .sum();
-        if sum % 10 == 0 {
+        if sum.is_multiple_of(10) {
             return s;
         }
     }
