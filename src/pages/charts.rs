@@ -2,46 +2,49 @@
 //! planned, for one period; drawn on the device and redrawn when the data, the period or the
 //! screen size change. Every chart has a French summary and its data as a table.
 
+use std::sync::Arc;
+
 use assiette_domain::meals::DailyMealCount;
 use assiette_domain::number::{format_euros, format_fr_date, format_grams_per_meal, format_kg, format_per_mille, group_thousands};
 use assiette_domain::waste::Weighing;
 use leptos::html::Canvas;
 use leptos::prelude::*;
+use uuid::Uuid;
 
 use crate::components::chart::{bar_chart_height, draw_bars, draw_meals, draw_trend, fit_canvas, line_chart_height};
 use crate::components::chart_data::{first_date, Bar, ChartData, Period};
 use crate::context::{today, AppContext, SiteProfile};
 use crate::storage::{Repository, StorageError};
 
-/// The data of one period, with how long reading and preparing it took (shown to benchmarks).
-#[derive(Clone)]
-struct Loaded {
+/// The canteen's live and deleted records, read once per data change: switching the period
+/// only recomputes and redraws.
+struct Records {
+    counts: Vec<DailyMealCount>,
+    weighings: Vec<Weighing>,
+    /// Time to read and decode them (shown to benchmarks).
+    load_ms: f64,
+}
+
+/// What the page shows for the chosen period.
+#[derive(Clone, PartialEq)]
+struct Shown {
     data: ChartData,
     profile: SiteProfile,
     load_ms: f64,
+    compute_ms: f64,
 }
 
 fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
-async fn load(repo: &Repository, profile: &SiteProfile, period: Period) -> Result<ChartData, StorageError> {
-    let today = today();
-    let (counts, weighings, range) = match period {
-        Period::All => {
-            let counts: Vec<DailyMealCount> = repo.all().await?;
-            let weighings: Vec<Weighing> = repo.all().await?;
-            let range = period.range(today, first_date(&counts, &weighings, profile.site_id));
-            (counts, weighings, range)
-        }
-        _ => {
-            let range = period.range(today, None);
-            let counts: Vec<DailyMealCount> = repo.between_dates(range.start, range.end).await?;
-            let weighings: Vec<Weighing> = repo.between_dates(range.start, range.end).await?;
-            (counts, weighings, range)
-        }
-    };
-    Ok(ChartData::prepare(&counts, &weighings, profile.site_id, range, profile.baseline_grams_per_meal))
+async fn load(repo: &Repository, site: Uuid) -> Result<Records, StorageError> {
+    let started = now_ms();
+    let mut counts: Vec<DailyMealCount> = repo.all().await?;
+    let mut weighings: Vec<Weighing> = repo.all().await?;
+    counts.retain(|c| c.site_id == site);
+    weighings.retain(|w| w.site_id == site);
+    Ok(Records { counts, weighings, load_ms: now_ms() - started })
 }
 
 #[component]
@@ -52,16 +55,15 @@ pub fn ChartsPage() -> impl IntoView {
     let resize = window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n += 1));
     on_cleanup(move || resize.remove());
 
-    let loaded = LocalResource::new(move || {
-        let p = period.get();
+    let site = Memo::new(move |_| ctx.profile.with(|p| p.as_ref().map(|p| p.site_id)));
+    let records = LocalResource::new(move || {
         let _ = ctx.data_version.get();
         let repo = ctx.repo.get();
-        let profile = ctx.profile.get();
+        let site = site.get();
         async move {
-            let (repo, profile) = (repo?, profile?);
-            let started = now_ms();
-            match load(&repo, &profile, p).await {
-                Ok(data) => Some(Loaded { data, profile, load_ms: now_ms() - started }),
+            let (repo, site) = (repo?, site?);
+            match load(&repo, site).await {
+                Ok(r) => Some(Arc::new(r)),
                 Err(e) => {
                     ctx.report(e);
                     None
@@ -69,7 +71,14 @@ pub fn ChartsPage() -> impl IntoView {
             }
         }
     });
-    let current = Signal::derive(move || loaded.get().flatten());
+    let current = Memo::new(move |_| {
+        let r = records.get().flatten()?;
+        let profile = ctx.profile.get()?;
+        let started = now_ms();
+        let range = period.get().range(today(), first_date(&r.counts, &r.weighings, profile.site_id));
+        let data = ChartData::prepare(&r.counts, &r.weighings, profile.site_id, range, profile.baseline_grams_per_meal);
+        Some(Arc::new(Shown { data, profile, load_ms: r.load_ms, compute_ms: now_ms() - started }))
+    });
 
     let trend_canvas = NodeRef::<Canvas>::new();
     let stage_canvas = NodeRef::<Canvas>::new();
@@ -130,6 +139,7 @@ pub fn ChartsPage() -> impl IntoView {
             data-draws=move || draws.get().to_string()
             data-draw-ms=move || format!("{:.1}", draw_ms.get())
             data-load-ms=move || current.get().map(|l| format!("{:.1}", l.load_ms)).unwrap_or_default()
+            data-compute-ms=move || current.get().map(|l| format!("{:.1}", l.compute_ms)).unwrap_or_default()
         >
             <section class="card period" aria-label="Période">
                 <div class="choices period-choices" role="group" aria-label="Période affichée">
@@ -223,7 +233,7 @@ fn Empty(show: Signal<bool>, testid: &'static str, hint: &'static str) -> impl I
 
 /// Totals of the period with their cost and CO2e (factors and sources from Réglages).
 #[component]
-fn KeyFigures(current: Signal<Option<Loaded>>) -> impl IntoView {
+fn KeyFigures(current: Memo<Option<Arc<Shown>>>) -> impl IntoView {
     move || {
         let l = current.get()?;
         let ind = &l.data.indicators;

@@ -39,7 +39,17 @@ async function saveMealCounts(page, planned, children, adults) {
   await page.fill("#served_children", children);
   await page.fill("#served_adults", adults);
   await page.click("button:has-text('Enregistrer les repas')");
+  await confirmIfAsked(page);
   await page.waitForSelector("[data-testid=saved]:has-text('Repas du')");
+}
+
+/// A plausibility warning (e.g. a count on a Sunday, when the test runs on one) asks for
+/// confirmation: confirm it, as a cook would.
+async function confirmIfAsked(page) {
+  const confirm = page.locator("form.meal-form button:has-text('Confirmer et enregistrer')");
+  const saved = page.locator("form.meal-form [data-testid=saved]:has-text('Repas du')");
+  await Promise.race([confirm.waitFor(), saved.waitFor()]);
+  if (await confirm.isVisible()) await confirm.click();
 }
 
 async function addWeighing(page, stage, component, kg) {
