@@ -120,12 +120,11 @@ async function benchSave() {
     await page.fill("#served_children", "120");
     await page.fill("#served_adults", "8");
     await page.click("button:has-text('Enregistrer les repas')");
-    // A count on a Sunday asks for confirmation.
+    // A count on a Sunday asks for confirmation; saved once it waits in the outbox.
     const confirm = page.locator("form.meal-form button:has-text('Confirmer et enregistrer')");
-    const saved = page.locator("form.meal-form [data-testid=saved]:has-text('Repas du')");
-    await Promise.race([confirm.waitFor(), saved.waitFor()]);
+    await page.waitForFunction(() => document.querySelector("[data-pending]").dataset.pending !== "0" || !!document.querySelector("form.meal-form .warnings"));
     if (await confirm.isVisible()) await confirm.click();
-    await page.waitForSelector("[data-testid=saved]:has-text('Repas du')");
+    await page.waitForSelector("[data-pending='1']");
     await page.click("[data-stage=leftovers]");
     await page.click("[data-component=dessert]");
     // Tap "Enregistrer la pesée" → "✓ … enregistré", timed inside the page.

@@ -34,22 +34,23 @@ async function openSettings(page) {
   await page.waitForFunction(() => (document.querySelector("#name")?.value ?? "") !== "");
 }
 
+/// Saves the day's counts and waits until they are queued for the server (the outbox count
+/// goes up). A plausibility warning (a count on a Sunday, when the test runs on one) is
+/// confirmed, as a cook would.
 async function saveMealCounts(page, planned, children, adults) {
+  const pending = () => page.getAttribute("[data-pending]", "data-pending").then(Number);
+  const before = await pending();
   await page.fill("#planned", planned);
   await page.fill("#served_children", children);
   await page.fill("#served_adults", adults);
   await page.click("button:has-text('Enregistrer les repas')");
-  await confirmIfAsked(page);
-  await page.waitForSelector("[data-testid=saved]:has-text('Repas du')");
-}
-
-/// A plausibility warning (e.g. a count on a Sunday, when the test runs on one) asks for
-/// confirmation: confirm it, as a cook would.
-async function confirmIfAsked(page) {
   const confirm = page.locator("form.meal-form button:has-text('Confirmer et enregistrer')");
-  const saved = page.locator("form.meal-form [data-testid=saved]:has-text('Repas du')");
-  await Promise.race([confirm.waitFor(), saved.waitFor()]);
+  await page.waitForFunction(
+    (n) => Number(document.querySelector("[data-pending]").dataset.pending) > n || [...document.querySelectorAll("form.meal-form button")].some((b) => b.textContent.includes("Confirmer")),
+    before,
+  );
   if (await confirm.isVisible()) await confirm.click();
+  await page.waitForFunction((n) => Number(document.querySelector("[data-pending]").dataset.pending) > n, before);
 }
 
 async function addWeighing(page, stage, component, kg) {
