@@ -111,6 +111,10 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
         planned.set(p);
         children.set(c);
         adults.set(a);
+    });
+    // Another date: forget the previous day's messages.
+    Effect::new(move |_| {
+        let _ = ctx.service_date.get();
         errors.set(Validation::default());
         pending_warnings.set(None);
         saved.set(None);

@@ -14,6 +14,22 @@ async function withApp(fn) {
   }
 }
 
+/// The last weekday before today (a Sunday service date asks for confirmation).
+function lastWeekday() {
+  const d = new Date();
+  do d.setDate(d.getDate() - 1);
+  while (d.getDay() === 0 || d.getDay() === 6);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+const SERVICE_DAY = lastWeekday();
+
+async function chooseServiceDay(page) {
+  await page.fill("#service-date", SERVICE_DAY);
+  const [y, m, d] = SERVICE_DAY.split("-");
+  await page.waitForSelector(`[data-testid=service-date-fr]:has-text('${d}/${m}/${y}')`);
+}
+
 async function saveMealCounts(page, planned, children, adults) {
   await page.fill("#planned", planned);
   await page.fill("#served_children", children);
@@ -33,10 +49,12 @@ async function addWeighing(page, stage, component, kg) {
 export const tests = {
   "a value saved through the IndexedDB storage layer is found after a reload": () =>
     withApp(async ({ page }) => {
+      await chooseServiceDay(page);
       await saveMealCounts(page, "120", "112", "8");
       await page.waitForSelector("[data-pending='1']");
       await page.reload();
       await page.waitForSelector("body[data-ready]");
+      await chooseServiceDay(page);
       await page.waitForFunction(() => document.querySelector("#served_children")?.value === "112");
       assertEqual(await page.inputValue("#planned"), "120", "planned after reload");
       assertEqual(await page.inputValue("#served_adults"), "8", "adults after reload");
@@ -63,6 +81,7 @@ export const tests = {
     withApp(async ({ server, page }) => {
       await waitForServiceWorker(page);
       await server.stop();
+      await chooseServiceDay(page);
       await saveMealCounts(page, "130", "118", "6");
       const entries = [
         ["preparation", "accompagnement", "1,2"],
@@ -74,6 +93,7 @@ export const tests = {
       for (const [stage, component, kg] of entries) await addWeighing(page, stage, component, kg);
       await page.reload();
       await page.waitForSelector("body[data-ready]");
+      await chooseServiceDay(page);
       await page.waitForFunction(() => document.querySelectorAll(".weighing").length === 5);
       const masses = await page.$$eval(".weighing .mass", (els) => els.map((e) => e.textContent.replace(/\u202f/g, " ")));
       assertEqual(masses, ["1,2 kg", "3,4 kg", "2,75 kg", "0,5 kg", "4 kg"], "masses after offline reload");
@@ -86,6 +106,7 @@ export const tests = {
 
   "a bad value shows its French error and keeps what was typed": () =>
     withApp(async ({ page }) => {
+      await chooseServiceDay(page);
       await page.click("[data-stage=leftovers]");
       await page.click("[data-component=pain]");
       await page.fill("#mass", "12,5,3");
@@ -105,6 +126,7 @@ export const tests = {
 
   "deleting a weighing can be undone": () =>
     withApp(async ({ page }) => {
+      await chooseServiceDay(page);
       await addWeighing(page, "leftovers", "dessert", "2");
       await page.click(".weighing button:has-text('Supprimer')");
       await page.waitForFunction(() => document.querySelectorAll(".weighing").length === 0);
