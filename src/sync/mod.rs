@@ -153,7 +153,8 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
             return Err(SyncError::Transport(TransportError::Network));
         }
     }
-    let mut cursor: Option<String> = repo.setting(CURSOR_KEY).await?;
+    // Null after a new enrolment: start from the beginning of the site's log.
+    let mut cursor: Option<String> = repo.setting::<Option<String>>(CURSOR_KEY).await?.flatten();
     loop {
         let page: PullResponse =
             transport::post("/api/v1/sync/pull", Some(&creds.token), &PullRequest { cursor: cursor.clone(), limit: Some(PULL_PAGE) }).await?;
