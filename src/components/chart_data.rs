@@ -56,6 +56,23 @@ impl Period {
     }
 }
 
+/// The records a period needs: those dated from this day on (`None`: all of them).
+pub fn earliest_needed(period: Period, today: NaiveDate) -> Option<NaiveDate> {
+    match period {
+        Period::All => None,
+        _ => Some(period.range(today, None).start),
+    }
+}
+
+/// Whether records read from `loaded` on (`None`: all) cover what `needed` asks for.
+pub fn covers(loaded: Option<NaiveDate>, needed: Option<NaiveDate>) -> bool {
+    match (loaded, needed) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(l), Some(n)) => l <= n,
+    }
+}
+
 /// First day of the school year containing `today`: 1 September (the summer holidays belong
 /// to the year that ends).
 pub fn school_year_start(today: NaiveDate) -> NaiveDate {
@@ -352,6 +369,18 @@ mod tests {
         assert_eq!(Period::All.range(today, None), DateRange::new(today, today));
         // A record dated after today (clock change) never makes an inverted range.
         assert_eq!(Period::All.range(today, Some(d(2026, 4, 2))), DateRange::new(today, today));
+    }
+
+    #[wasm_bindgen_test]
+    fn records_needed_by_a_period() {
+        let today = d(2026, 3, 31);
+        assert_eq!(earliest_needed(Period::Last30Days, today), Some(d(2026, 3, 2)));
+        assert_eq!(earliest_needed(Period::SchoolYear, today), Some(d(2025, 9, 1)));
+        assert_eq!(earliest_needed(Period::All, today), None);
+        assert!(covers(None, None) && covers(None, Some(today)));
+        assert!(!covers(Some(today), None));
+        assert!(covers(Some(d(2025, 9, 1)), Some(d(2026, 3, 2))));
+        assert!(!covers(Some(d(2026, 3, 2)), Some(d(2025, 9, 1))));
     }
 
     #[wasm_bindgen_test]

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use assiette_domain::meals::DailyMealCount;
 use assiette_domain::number::{format_euros, format_fr_date, format_grams_per_meal, format_kg, format_per_mille, group_thousands};
 use assiette_domain::waste::Weighing;
+use chrono::NaiveDate;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::components::chart::{bar_chart_height, draw_bars, draw_meals, draw_trend, fit_canvas, line_chart_height};
-use crate::components::chart_data::{first_date, Bar, ChartData, Period};
+use crate::components::chart_data::{covers, earliest_needed, first_date, Bar, ChartData, Period};
 use crate::context::{today, AppContext, SiteProfile};
 use crate::storage::{Repository, StorageError};
 
@@ -21,6 +22,8 @@ use crate::storage::{Repository, StorageError};
 struct Records {
     counts: Vec<DailyMealCount>,
     weighings: Vec<Weighing>,
+    /// Dated from this day on (`None`: all).
+    from: Option<NaiveDate>,
     /// Time to read and decode them (shown to benchmarks).
     load_ms: f64,
 }
@@ -38,13 +41,21 @@ fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
-async fn load(repo: &Repository, site: Uuid) -> Result<Records, StorageError> {
+/// Reads the site's records dated from `from` on (all of them for `None`).
+async fn load(repo: &Repository, site: Uuid, from: Option<NaiveDate>) -> Result<Records, StorageError> {
     let started = now_ms();
-    let mut counts: Vec<DailyMealCount> = repo.all().await?;
-    let mut weighings: Vec<Weighing> = repo.all().await?;
+    let (mut counts, mut weighings): (Vec<DailyMealCount>, Vec<Weighing>) = match from {
+        None => (repo.all().await?, repo.all().await?),
+        // Records dated after today (a wrong device clock) are still read.
+        Some(from) => {
+            // Dates are compared as ISO strings by IndexedDB: a four-digit year keeps the order.
+            let to = NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date");
+            (repo.between_dates(from, to).await?, repo.between_dates(from, to).await?)
+        }
+    };
     counts.retain(|c| c.site_id == site);
     weighings.retain(|w| w.site_id == site);
-    Ok(Records { counts, weighings, load_ms: now_ms() - started })
+    Ok(Records { counts, weighings, from, load_ms: now_ms() - started })
 }
 
 #[component]
@@ -56,13 +67,23 @@ pub fn ChartsPage() -> impl IntoView {
     on_cleanup(move || resize.remove());
 
     let site = Memo::new(move |_| ctx.profile.with(|p| p.as_ref().map(|p| p.site_id)));
+    // Records are read from the start of the widest period chosen so far: the usual 30 days
+    // are quick to read, and once a year is read, going back to 30 days reads nothing.
+    let scope = RwSignal::new(earliest_needed(Period::Last30Days, today()));
+    Effect::new(move |_| {
+        let needed = earliest_needed(period.get(), today());
+        if !covers(scope.get_untracked(), needed) {
+            scope.set(needed);
+        }
+    });
     let records = LocalResource::new(move || {
         let _ = ctx.data_version.get();
         let repo = ctx.repo.get();
         let site = site.get();
+        let from = scope.get();
         async move {
             let (repo, site) = (repo?, site?);
-            match load(&repo, site).await {
+            match load(&repo, site, from).await {
                 Ok(r) => Some(Arc::new(r)),
                 Err(e) => {
                     ctx.report(e);
@@ -71,11 +92,16 @@ pub fn ChartsPage() -> impl IntoView {
             }
         }
     });
-    let current = Memo::new(move |_| {
+    let current = Memo::new(move |previous: Option<&Option<Arc<Shown>>>| {
         let r = records.get().flatten()?;
         let profile = ctx.profile.get()?;
+        let p = period.get();
+        // While a wider read is under way, keep showing the previous period.
+        if !covers(r.from, earliest_needed(p, today())) {
+            return previous.cloned().flatten();
+        }
         let started = now_ms();
-        let range = period.get().range(today(), first_date(&r.counts, &r.weighings, profile.site_id));
+        let range = p.range(today(), first_date(&r.counts, &r.weighings, profile.site_id));
         let data = ChartData::prepare(&r.counts, &r.weighings, profile.site_id, range, profile.baseline_grams_per_meal);
         Some(Arc::new(Shown { data, profile, load_ms: r.load_ms, compute_ms: now_ms() - started }))
     });
