@@ -47,4 +47,6 @@ if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_m
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.assiette-lock
 fi
+# Download every crate of the lockfile for every target (Trunk builds with --offline).
+cargo fetch --locked >/dev/null 2>&1 || cargo fetch
 say "ready (trunk $TRUNK_VERSION, wasm-bindgen $WASM_BINDGEN_VERSION, $(chromium --version 2>/dev/null | head -n1))"
