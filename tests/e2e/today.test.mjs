@@ -140,6 +140,39 @@ export const tests = {
       await page.waitForFunction(() => document.querySelector(".weighing .mass")?.textContent.replace(/\u202f/g, " ") === "2,4 kg");
     }),
 
+  "two tabs open at once: both tabs' entries are kept, each queued once": () =>
+    withApp(async ({ context, page, server }) => {
+      const other = await context.newPage();
+      await other.goto(server.url);
+      await other.waitForSelector("body[data-ready]");
+      await chooseServiceDay(page);
+      await chooseServiceDay(other);
+      // Interleaved saves from both tabs.
+      await addWeighing(page, "leftovers", "entree", "1");
+      await addWeighing(other, "unserved", "pain", "2");
+      await addWeighing(page, "leftovers", "dessert", "3");
+      await addWeighing(other, "preparation", "accompagnement", "4");
+      for (const p of [page, other]) {
+        await p.reload();
+        await p.waitForSelector("body[data-ready]");
+        await chooseServiceDay(p);
+        await p.waitForFunction(() => document.querySelectorAll(".weighing").length === 4);
+      }
+      const outbox = await page.evaluate(
+        () =>
+          new Promise((ok, ko) => {
+            const req = indexedDB.open("assiette");
+            req.onsuccess = () => {
+              const all = req.result.transaction("outbox").objectStore("outbox").getAll();
+              all.onsuccess = () => ok(all.result.map((e) => [e.seq, e.record.mass_grams]));
+              all.onerror = () => ko(all.error);
+            };
+          }),
+      );
+      assertEqual(outbox.map(([, g]) => g), [1000, 2000, 3000, 4000], "one outbox entry per save, in order");
+      assertEqual(new Set(outbox.map(([seq]) => seq)).size, 4, "distinct device sequence numbers");
+    }),
+
   "accessibility: French page, labelled inputs, touch targets of at least 48 px": () =>
     withApp(async ({ page }) => {
       assertEqual(await page.getAttribute("html", "lang"), "fr", "page language");
