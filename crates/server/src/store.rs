@@ -366,13 +366,15 @@ macro_rules! sql_store {
             }
 
             async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<DeviceRow>> {
-                let row: Option<(String, String, Option<String>)> =
-                    sqlx::query_as("SELECT id, site_id, revoked_at FROM devices WHERE token_hash = $1")
-                        .bind(token_hash)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                let Some((id, site_id, revoked)) = row else { return Ok(None) };
-                let Some(site) = self.site(parse_uuid(&site_id)?).await? else { return Ok(None) };
+                use sqlx::Row;
+                // One round trip on every sync request: the device and its site together.
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "{SITE_COLUMNS} JOIN devices d ON d.site_id = s.id WHERE d.token_hash = $1",
+                ).replacen("SELECT ", "SELECT d.id AS device_id, d.revoked_at, ", 1));
+                let Some(row) = sqlx::query(sql).bind(token_hash).fetch_optional(&self.pool).await? else { return Ok(None) };
+                let id: String = row.try_get("device_id")?;
+                let revoked: Option<String> = row.try_get("revoked_at")?;
+                let site = Self::row_site(&row)?;
                 Ok(Some(DeviceRow { id: parse_uuid(&id)?, site: site.info, revoked: revoked.is_some() }))
             }
 
@@ -400,7 +402,6 @@ macro_rules! sql_store {
             }
 
             async fn push(&self, device_id: Uuid, scope: &SiteScope, mutations: &[Mutation], now: DateTime<Utc>) -> StoreResult<Vec<MutationResult>> {
-                use sqlx::Row;
                 let site = scope.site_id.to_string();
                 let device = device_id.to_string();
                 let mut tx = self.pool.begin_with($begin).await?;
@@ -430,90 +431,43 @@ macro_rules! sql_store {
                     mutations.iter().filter(|m| m.seq <= MAX_STORED_NUMBER).map(|m| m.seq as i64).collect();
                 seqs.sort_unstable();
                 seqs.dedup();
-                let mut dedup: HashMap<u64, AppliedKey> = HashMap::new();
-                for chunk in seqs.chunks(CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = ");
-                    q.push_bind(device.clone());
-                    q.push(" AND seq IN (");
-                    let mut sep = q.separated(", ");
-                    for s in chunk {
-                        sep.push_bind(*s);
-                    }
-                    q.push(")");
-                    for row in q.build().fetch_all(&mut *tx).await? {
-                        let seq: i64 = row.try_get("seq")?;
-                        let rid: String = row.try_get("record_id")?;
-                        let rev: i64 = row.try_get("revision")?;
-                        dedup.insert(seq as u64, AppliedKey { record_id: parse_uuid(&rid)?, revision: rev as u64 });
-                    }
+                let mut dedup: HashMap<u64, AppliedKey> = HashMap::with_capacity(seqs.len());
+                for (seq, rid, rev) in Self::read_dedup(&mut *tx, &device, seqs).await? {
+                    dedup.insert(seq as u64, AppliedKey { record_id: parse_uuid(&rid)?, revision: rev as u64 });
                 }
 
                 let mut ids: Vec<String> = mutations.iter().map(|m| m.record.id().to_string()).collect();
                 ids.sort_unstable();
                 ids.dedup();
-                let mut current: HashMap<Uuid, StoredRecord> = HashMap::new();
-                for chunk in ids.chunks(CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT site_id, body FROM records WHERE id IN (");
-                    let mut sep = q.separated(", ");
-                    for id in chunk {
-                        sep.push_bind(id.clone());
-                    }
-                    q.push(")");
-                    for row in q.build().fetch_all(&mut *tx).await? {
-                        let site_id: String = row.try_get("site_id")?;
-                        let body: String = row.try_get("body")?;
-                        let record: RecordPayload =
-                            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                        current.insert(record.id(), StoredRecord { site_id: parse_uuid(&site_id)?, record });
-                    }
+                let mut current: HashMap<Uuid, StoredRecord> = HashMap::with_capacity(ids.len());
+                for (site_id, body) in Self::read_current(&mut *tx, ids).await? {
+                    let record: RecordPayload = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    current.insert(record.id(), StoredRecord { site_id: parse_uuid(&site_id)?, record });
                 }
 
                 let today = assiette_domain::sync::server_today(now);
                 let plan = assiette_domain::sync::plan_push(scope, today, now, last as u64, mutations, &dedup, &current);
                 let at = ts(now);
 
-                for chunk in plan.records.chunks(CHUNK) {
-                    let mut rows = Vec::with_capacity(chunk.len());
-                    for (seq, r) in chunk {
-                        let body = serde_json::to_string(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                        rows.push((r.id().to_string(), r.kind().code(), r.revision() as i64, r.is_deleted(), *seq as i64, body));
-                    }
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO records (id, site_id, kind, revision, deleted, change_seq, server_updated_at, device_id, body) ",
-                    );
-                    q.push_values(rows, |mut b, (id, kind, rev, deleted, seq, body)| {
-                        b.push_bind(id)
-                            .push_bind(site.clone())
-                            .push_bind(kind)
-                            .push_bind(rev)
-                            .push_bind(deleted)
-                            .push_bind(seq)
-                            .push_bind(at.clone())
-                            .push_bind(device.clone())
-                            .push_bind(body);
+                let mut rows = Vec::with_capacity(plan.records.len());
+                for (seq, r) in &plan.records {
+                    let body = serde_json::to_string(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    rows.push(RecordRow {
+                        id: r.id().to_string(),
+                        kind: r.kind().code(),
+                        revision: r.revision() as i64,
+                        deleted: r.is_deleted(),
+                        change_seq: *seq as i64,
+                        body,
                     });
-                    // The WHERE keeps another site's record untouched even in a race on a shared id.
-                    q.push(
-                        " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, revision = excluded.revision, \
-                         deleted = excluded.deleted, change_seq = excluded.change_seq, server_updated_at = excluded.server_updated_at, \
-                         device_id = excluded.device_id, body = excluded.body WHERE records.site_id = excluded.site_id",
-                    );
-                    q.build().execute(&mut *tx).await?;
                 }
-                for chunk in plan.keys.chunks(CHUNK) {
-                    let mut q = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO applied_mutations (device_id, seq, record_id, revision, applied_at) ",
-                    );
-                    q.push_values(chunk, |mut b, (seq, key)| {
-                        b.push_bind(device.clone())
-                            .push_bind(*seq as i64)
-                            .push_bind(key.record_id.to_string())
-                            .push_bind(key.revision as i64)
-                            .push_bind(at.clone());
-                    });
-                    q.push(" ON CONFLICT (device_id, seq) DO NOTHING");
-                    q.build().execute(&mut *tx).await?;
-                }
+                Self::write_records(&mut *tx, &site, &device, &at, rows).await?;
+                let keys: Vec<KeyRow> = plan
+                    .keys
+                    .iter()
+                    .map(|(seq, k)| KeyRow { seq: *seq as i64, record_id: k.record_id.to_string(), revision: k.revision as i64 })
+                    .collect();
+                Self::write_keys(&mut *tx, &device, &at, keys).await?;
                 if plan.last_change_seq != last as u64 {
                     sqlx::query("UPDATE sites SET change_seq = $1 WHERE id = $2")
                         .bind(plan.last_change_seq as i64)
@@ -564,3 +518,179 @@ macro_rules! sql_store {
 // SQLite: BEGIN IMMEDIATE takes the single write lock at once (no deadlock on lock upgrade).
 sql_store!(SqliteStore, SqlitePool, sqlx::Sqlite, "BEGIN IMMEDIATE");
 sql_store!(PgStore, PgPool, sqlx::Postgres, "BEGIN");
+
+/// One record row to upsert in a push (current state of a record).
+struct RecordRow {
+    id: String,
+    kind: &'static str,
+    revision: i64,
+    deleted: bool,
+    change_seq: i64,
+    body: String,
+}
+
+/// One dedup key to record in a push.
+struct KeyRow {
+    seq: i64,
+    record_id: String,
+    revision: i64,
+}
+
+/// The upsert of the current state. The WHERE keeps another site's record untouched even in a
+/// race on a shared id.
+const RECORDS_ON_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, revision = excluded.revision, \
+     deleted = excluded.deleted, change_seq = excluded.change_seq, server_updated_at = excluded.server_updated_at, \
+     device_id = excluded.device_id, body = excluded.body WHERE records.site_id = excluded.site_id";
+
+// The push path's reads and writes, per backend: SQLite looks each key up through an IN list
+// (in-process, no round trip), PostgreSQL sends whole arrays (`= ANY`, `UNNEST`): one statement
+// text whatever the batch size, one round trip per step, and an index scan instead of a filter
+// that rebuilds an IN list of 400 parameters for every row.
+impl SqliteStore {
+    async fn read_dedup(conn: &mut sqlx::SqliteConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
+        let mut out = Vec::with_capacity(seqs.len());
+        for chunk in seqs.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = ");
+            q.push_bind(device.to_owned());
+            q.push(" AND seq IN (");
+            let mut sep = q.separated(", ");
+            for s in chunk {
+                sep.push_bind(*s);
+            }
+            q.push(")");
+            out.extend(q.build_query_as::<(i64, String, i64)>().fetch_all(&mut *conn).await?);
+        }
+        Ok(out)
+    }
+
+    async fn read_current(conn: &mut sqlx::SqliteConnection, ids: Vec<String>) -> StoreResult<Vec<(String, String)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT site_id, body FROM records WHERE id IN (");
+            let mut sep = q.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.clone());
+            }
+            q.push(")");
+            out.extend(q.build_query_as::<(String, String)>().fetch_all(&mut *conn).await?);
+        }
+        Ok(out)
+    }
+
+    async fn write_records(conn: &mut sqlx::SqliteConnection, site: &str, device: &str, at: &str, rows: Vec<RecordRow>) -> StoreResult<()> {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO records (id, site_id, kind, revision, deleted, change_seq, server_updated_at, device_id, body) ",
+            );
+            q.push_values(rows.by_ref().take(CHUNK), |mut b, r| {
+                b.push_bind(r.id)
+                    .push_bind(site.to_owned())
+                    .push_bind(r.kind)
+                    .push_bind(r.revision)
+                    .push_bind(r.deleted)
+                    .push_bind(r.change_seq)
+                    .push_bind(at.to_owned())
+                    .push_bind(device.to_owned())
+                    .push_bind(r.body);
+            });
+            q.push(RECORDS_ON_CONFLICT);
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_keys(conn: &mut sqlx::SqliteConnection, device: &str, at: &str, keys: Vec<KeyRow>) -> StoreResult<()> {
+        let mut keys = keys.into_iter().peekable();
+        while keys.peek().is_some() {
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO applied_mutations (device_id, seq, record_id, revision, applied_at) ");
+            q.push_values(keys.by_ref().take(CHUNK), |mut b, k| {
+                b.push_bind(device.to_owned()).push_bind(k.seq).push_bind(k.record_id).push_bind(k.revision).push_bind(at.to_owned());
+            });
+            q.push(" ON CONFLICT (device_id, seq) DO NOTHING");
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+}
+
+impl PgStore {
+    async fn read_dedup(conn: &mut sqlx::PgConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_as("SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq = ANY($2::bigint[])")
+            .bind(device)
+            .bind(seqs)
+            .fetch_all(&mut *conn)
+            .await?)
+    }
+
+    async fn read_current(conn: &mut sqlx::PgConnection, ids: Vec<String>) -> StoreResult<Vec<(String, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(sqlx::query_as("SELECT site_id, body FROM records WHERE id = ANY($1::text[])").bind(ids).fetch_all(&mut *conn).await?)
+    }
+
+    async fn write_records(conn: &mut sqlx::PgConnection, site: &str, device: &str, at: &str, rows: Vec<RecordRow>) -> StoreResult<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let n = rows.len();
+        let (mut ids, mut kinds, mut revisions, mut deleted, mut seqs, mut bodies) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        for r in rows {
+            ids.push(r.id);
+            kinds.push(r.kind);
+            revisions.push(r.revision);
+            deleted.push(r.deleted);
+            seqs.push(r.change_seq);
+            bodies.push(r.body);
+        }
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO records (id, site_id, kind, revision, deleted, change_seq, server_updated_at, device_id, body) \
+             SELECT r.id, $1, r.kind, r.revision, r.deleted, r.change_seq, $2, $3, r.body \
+             FROM UNNEST($4::text[], $5::text[], $6::bigint[], $7::boolean[], $8::bigint[], $9::text[]) \
+             AS r (id, kind, revision, deleted, change_seq, body){RECORDS_ON_CONFLICT}"
+        ));
+        sqlx::query(sql)
+            .bind(site)
+            .bind(at)
+            .bind(device)
+            .bind(ids)
+            .bind(kinds)
+            .bind(revisions)
+            .bind(deleted)
+            .bind(seqs)
+            .bind(bodies)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn write_keys(conn: &mut sqlx::PgConnection, device: &str, at: &str, keys: Vec<KeyRow>) -> StoreResult<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let (mut seqs, mut ids, mut revisions) = (Vec::with_capacity(keys.len()), Vec::with_capacity(keys.len()), Vec::with_capacity(keys.len()));
+        for k in keys {
+            seqs.push(k.seq);
+            ids.push(k.record_id);
+            revisions.push(k.revision);
+        }
+        sqlx::query(
+            "INSERT INTO applied_mutations (device_id, seq, record_id, revision, applied_at) \
+             SELECT $1, k.seq, k.record_id, k.revision, $2 FROM UNNEST($3::bigint[], $4::text[], $5::bigint[]) AS k (seq, record_id, revision) \
+             ON CONFLICT (device_id, seq) DO NOTHING",
+        )
+        .bind(device)
+        .bind(at)
+        .bind(seqs)
+        .bind(ids)
+        .bind(revisions)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
