@@ -141,12 +141,20 @@ function ensureOurBinary() {
   if (r.status !== 0 || !existsSync(SERVER_BIN)) throw new Error(`build failed, no ${SERVER_BIN}`);
 }
 
-function freshPostgresDb(baseUrl, name) {
-  const psql = spawnSync("sh", ["-c", "ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1"]).stdout.toString().trim();
-  const bin = psql ? join(psql, "psql") : "psql";
-  const r = spawnSync(bin, [baseUrl, "-q", "-c", `CREATE DATABASE ${name}`], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`CREATE DATABASE ${name}: ${r.stderr}`);
-  return baseUrl.replace(/\/[^/]*$/, `/${name}`);
+function psql(baseUrl, sql) {
+  const dir = spawnSync("sh", ["-c", "ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1"]).stdout.toString().trim();
+  const r = spawnSync(dir ? join(dir, "psql") : "psql", [baseUrl, "-q", "-c", sql], { encoding: "utf8", timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`${sql}: ${r.stderr}`);
+}
+
+// A fresh database per run (dropped after it), so every run starts empty like the SQLite file.
+async function withPostgresDb(baseUrl, name, body) {
+  psql(baseUrl, `CREATE DATABASE ${name}`);
+  try {
+    return await body(baseUrl.replace(/\/[^/]*$/, `/${name}`));
+  } finally {
+    psql(baseUrl, `DROP DATABASE IF EXISTS ${name}`);
+  }
 }
 
 async function runOurs(databaseUrl, docs) {
@@ -284,7 +292,7 @@ async function main() {
   for (let run = 0; run < RUNS; run++) {
     const docs = weighings(N);
     results.sqlite.push(await runOurs(`sqlite://${join(work, `run${run}`, "assiette.sqlite3")}`, docs));
-    if (pg) results.postgres.push(await runOurs(freshPostgresDb(pg, `assiette_vs_pouch_${process.pid}_${run}`), docs));
+    if (pg) results.postgres.push(await withPostgresDb(pg, `assiette_vs_pouch_${process.pid}_${run}`, (url) => runOurs(url, docs)));
     if (pouchServer) results.pouch.push(await runPouch(pouchServer.base, run, docs));
   }
   if (pouchServer) await stopProcess(pouchServer.p);

@@ -107,7 +107,11 @@ async fn bench(name: &str, url: &str, n: usize) {
     for limit in [1000u32, 500] {
         let (secs, got, pages) = pull_all(&client, &base, &reader, limit).await;
         assert_eq!(got, 2 * n);
-        println!("{name:10} pull        {got} changements, pages de {limit:4} : {secs:6.2} s ({pages} pages, {:8.0} changements/s)", got as f64 / secs);
+        println!(
+            "{name:10} pull        {got} changements, pages de {limit:4} : {secs:6.2} s ({pages} pages, {:8.0} changements/s, {:5.3} s par 10 000)",
+            got as f64 / secs,
+            secs * 10_000.0 / got as f64
+        );
     }
     db.close().await;
 }
