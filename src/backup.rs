@@ -504,9 +504,15 @@ pub async fn local_state(repo: &Repository, profile: Option<SiteProfile>) -> Res
     Ok(LocalState { revisions, profile, has_own_records })
 }
 
-/// Writes the plan: records first (each with its outbox entry), then the adopted profile.
-/// `progress(done, total)` is called as records are written. On a storage failure, what was
-/// written stays and the same file can be imported again to finish.
+/// Records written per transaction by [`apply`]: one durable commit per chunk instead of one
+/// per record (a year of one site went from seconds to a fraction of one), and progress
+/// between chunks.
+const IMPORT_CHUNK: usize = 500;
+
+/// Writes the plan: records first (each with its outbox entry, a chunk of records per
+/// transaction), then the adopted profile. `progress(done, total)` is called after each chunk.
+/// On a storage failure, the chunks already written stay and the same file can be imported
+/// again to finish.
 pub async fn apply(repo: &Repository, plan: &ImportPlan, progress: impl Fn(usize, usize)) -> Result<ImportReport, (StorageError, usize)> {
     let total = plan.record_count();
     let mut done = 0;
@@ -517,12 +523,11 @@ pub async fn apply(repo: &Repository, plan: &ImportPlan, progress: impl Fn(usize
         total: usize,
         progress: &impl Fn(usize, usize),
     ) -> Result<(), (StorageError, usize)> {
-        for r in records {
-            repo.save(r).await.map_err(|e| (e, *done))?;
-            *done += 1;
-            if (*done).is_multiple_of(50) || *done == total {
-                progress(*done, total);
-            }
+        for chunk in records.chunks(IMPORT_CHUNK) {
+            // Every imported record is queued: see the module's decisions.
+            repo.save_many(chunk, |_| true).await.map_err(|e| (e, *done))?;
+            *done += chunk.len();
+            progress(*done, total);
         }
         Ok(())
     }

@@ -38,7 +38,8 @@ pub fn use_day(ctx: AppContext) -> LocalResource<Option<DayData>> {
 pub fn TodayPage() -> impl IntoView {
     let ctx = expect_context::<AppContext>();
     let day = use_day(ctx);
-    let day_data = Signal::derive(move || day.get().flatten().unwrap_or_default());
+    // A memo: each reload is cloned once, and readers are only woken when the day changed.
+    let day_data: Signal<DayData> = Memo::new(move |_| day.get().flatten().unwrap_or_default()).into();
 
     view! {
         <h1 class="visually-hidden">"Aujourd'hui"</h1>
@@ -63,7 +64,8 @@ pub fn DatePicker() -> impl IntoView {
                 max=move || today().to_string()
                 prop:value=move || ctx.service_date.get().to_string()
                 on:change=move |ev| {
-                    match NaiveDate::parse_from_str(&event_target_value(&ev), "%Y-%m-%d") {
+                    // The control's value is ISO (yyyy-mm-dd): NaiveDate's own parser, no strftime.
+                    match event_target_value(&ev).parse::<NaiveDate>() {
                         Ok(d) if d <= today() => {
                             error.set(None);
                             ctx.service_date.set(d);
@@ -266,6 +268,28 @@ fn SavedNote(message: RwSignal<Option<String>>) -> impl IntoView {
     view! { <p class="saved" role="status" data-testid="saved">{move || message.get().map(|m| format!("✓ {m}"))}</p> }
 }
 
+/// Code of a stage in the DOM (`data-stage`), used by styles and tests.
+fn stage_code(s: Stage) -> &'static str {
+    match s {
+        Stage::Preparation => "preparation",
+        Stage::Unserved => "unserved",
+        Stage::Leftovers => "leftovers",
+    }
+}
+
+/// Code of a component choice in the DOM (`data-component`); `None` is "tout mélangé".
+fn component_code(c: Option<Component>) -> &'static str {
+    match c {
+        Some(Component::Entree) => "entree",
+        Some(Component::PlatProtidique) => "platprotidique",
+        Some(Component::Accompagnement) => "accompagnement",
+        Some(Component::ProduitLaitier) => "produitlaitier",
+        Some(Component::Dessert) => "dessert",
+        Some(Component::Pain) => "pain",
+        None => "tout",
+    }
+}
+
 /// The weighing being edited, if the form is correcting one.
 #[derive(Clone, Copy)]
 struct Editing(RwSignal<Option<Weighing>>);
@@ -386,7 +410,7 @@ fn WeighingForm() -> impl IntoView {
                     <legend>"1. Étape"</legend>
                     <div class="choices">
                         {Stage::ALL.into_iter().map(|s| view! {
-                            <button type="button" class="choice" data-stage=format!("{s:?}").to_lowercase()
+                            <button type="button" class="choice" data-stage=stage_code(s)
                                 aria-pressed=move || (stage.get() == Some(s)).to_string()
                                 on:click=move |_| stage.set(Some(s))>
                                 <span class="check" aria-hidden="true">{move || if stage.get() == Some(s) { "● " } else { "○ " }}</span>
@@ -400,7 +424,7 @@ fn WeighingForm() -> impl IntoView {
                     <legend>"2. Composante"</legend>
                     <div class="choices">
                         {Component::ALL.into_iter().map(Some).chain([None]).map(|c| view! {
-                            <button type="button" class="choice" data-component=c.map(|c| format!("{c:?}").to_lowercase()).unwrap_or_else(|| "tout".into())
+                            <button type="button" class="choice" data-component=component_code(c)
                                 aria-pressed=move || (component.get() == Some(c)).to_string()
                                 on:click=move |_| component.set(Some(c))>
                                 <span class="check" aria-hidden="true">{move || if component.get() == Some(c) { "● " } else { "○ " }}</span>
@@ -443,7 +467,7 @@ fn DaySummary(day: Signal<DayData>) -> impl IntoView {
             <h2>"Totaux du jour"</h2>
             <dl>
                 {move || day.get().stage_totals().into_iter().map(|(s, g)| view! {
-                    <div class="total" data-stage=format!("{s:?}").to_lowercase()><dt>{s.label()}</dt><dd>{format_kg(g)}</dd></div>
+                    <div class="total" data-stage=stage_code(s)><dt>{s.label()}</dt><dd>{format_kg(g)}</dd></div>
                 }).collect_view()}
                 <div class="total grams-per-meal">
                     <dt>"Gaspillage par repas"</dt>
@@ -501,35 +525,38 @@ fn WeighingList(day: Signal<DayData>) -> impl IntoView {
                 </div>
             })}
             <ul class="weighings" data-testid="weighings">
-                {move || {
-                    let d = day.get();
-                    if d.weighings.is_empty() {
-                        return view! { <li class="empty">"Aucune pesée pour ce jour."</li> }.into_any();
-                    }
-                    d.weighings.into_iter().map(|w| {
-                        let for_edit = w.clone();
-                        let for_delete = w.clone();
-                        view! {
-                            <li class="weighing">
-                                <span class="what">{w.stage.label()}" – "{component_label(w.component)}</span>
-                                <strong class="mass">{format_kg(w.mass_grams)}</strong>
-                                <span class="actions">
-                                    <button on:click=move |_| {
-                                        if let Some(e) = editing { e.0.set(Some(for_edit.clone())); }
-                                        scroll_to_top();
-                                    }>"Modifier"</button>
-                                    <button class="danger" on:click=move |_| {
-                                        let deleted = Weighing { meta: for_delete.meta.deleted(Utc::now()), ..for_delete.clone() };
-                                        let note = format!("Pesée de {} supprimée.", format_kg(deleted.mass_grams));
-                                        write.dispatch((deleted, note));
-                                    }>"Supprimer"</button>
-                                </span>
-                            </li>
-                        }
-                    }).collect_view().into_any()
-                }}
+                <Show when=move || day.with(|d| d.weighings.is_empty())>
+                    <li class="empty">"Aucune pesée pour ce jour."</li>
+                </Show>
+                // Keyed by id and revision: after a save only the new or changed row is built.
+                <For each=move || day.get().weighings key=|w| (w.meta.id, w.meta.revision) let:w>
+                    <WeighingRow w=w editing=editing write=write />
+                </For>
             </ul>
         </section>
+    }
+}
+
+#[component]
+fn WeighingRow(w: Weighing, editing: Option<Editing>, write: Action<(Weighing, String), ()>) -> impl IntoView {
+    let for_edit = w.clone();
+    let for_delete = w.clone();
+    view! {
+        <li class="weighing">
+            <span class="what">{w.stage.label()}" – "{component_label(w.component)}</span>
+            <strong class="mass">{format_kg(w.mass_grams)}</strong>
+            <span class="actions">
+                <button on:click=move |_| {
+                    if let Some(e) = editing { e.0.set(Some(for_edit.clone())); }
+                    scroll_to_top();
+                }>"Modifier"</button>
+                <button class="danger" on:click=move |_| {
+                    let deleted = Weighing { meta: for_delete.meta.deleted(Utc::now()), ..for_delete.clone() };
+                    let note = format!("Pesée de {} supprimée.", format_kg(deleted.mass_grams));
+                    write.dispatch((deleted, note));
+                }>"Supprimer"</button>
+            </span>
+        </li>
     }
 }
 

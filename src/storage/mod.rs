@@ -115,14 +115,39 @@ pub struct OutboxEntry {
     pub rejected: Option<String>,
 }
 
+// Conversions go through JSON text (serde_json + the browser's JSON): one serializer for the
+// whole app (sync and backup use serde_json too, so the wasm carries one copy of each
+// record's (de)serializer), and reading thousands of records this way is faster than walking
+// them field by field across the JS boundary.
 fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, StorageError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| StorageError::Serialization(e.to_string()))
+    let text = serde_json::to_string(value).map_err(|e| StorageError::Serialization(e.to_string()))?;
+    js_sys::JSON::parse(&text).map_err(|e| StorageError::Serialization(js_error_text(&e)))
 }
 
 fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StorageError> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| StorageError::Serialization(e.to_string()))
+    let text = js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|t| t.as_string())
+        .ok_or_else(|| StorageError::Serialization("valeur illisible".to_owned()))?;
+    serde_json::from_str(&text).map_err(|e| StorageError::Serialization(e.to_string()))
+}
+
+fn js_error_text(e: &JsValue) -> String {
+    js_sys::Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
+}
+
+/// The outbox entry of a record revision, built around the record's JS object (already
+/// converted once for its own store; IndexedDB copies it into each store).
+fn outbox_entry_js(store: &str, meta: &RecordMeta, record_js: &JsValue) -> JsValue {
+    let entry = js_sys::Object::new();
+    let set = |k: &str, v: &JsValue| {
+        let _ = js_sys::Reflect::set(&entry, &JsValue::from_str(k), v);
+    };
+    set("store", &JsValue::from_str(store));
+    set("record_id", &JsValue::from_str(&meta.id.to_string()));
+    set("revision", &JsValue::from_f64(meta.revision as f64));
+    set("record", record_js);
+    entry.into()
 }
 
 /// Creates or upgrades the schema from `old_version` to [`DB_VERSION`], step by step.
@@ -200,17 +225,9 @@ impl Repository {
     /// Returns the outbox sequence number once the transaction has committed.
     pub async fn save<T: StoredRecord>(&self, record: &T) -> Result<u64, StorageError> {
         self.check_open()?;
-        let meta = record.meta();
-        let entry = OutboxEntry {
-            seq: None,
-            store: T::STORE.to_owned(),
-            record_id: meta.id,
-            revision: meta.revision,
-            record: serde_json::to_value(record).map_err(|e| StorageError::Serialization(e.to_string()))?,
-            rejected: None,
-        };
+        // One conversion: the outbox entry holds the same JS object as the record store.
         let record_js = to_js(record)?;
-        let entry_js = to_js(&entry)?;
+        let entry_js = outbox_entry_js(T::STORE, record.meta(), &record_js);
         let tx = idb::transaction(&self.db, &[T::STORE, stores::OUTBOX], true)?;
         let done = idb::completion(&tx);
         let put = tx.object_store(T::STORE).and_then(|s| s.put(&record_js)).map_err(StorageError::from_js);
@@ -228,6 +245,40 @@ impl Repository {
         // Settled by now: the transaction has committed.
         let seq = idb::request(&add).await?.as_f64().unwrap_or_default() as u64;
         Ok(seq)
+    }
+
+    /// Saves many records of one store in one durable transaction (all or none), each record
+    /// for which `queue` answers true together with its outbox entry, in slice order.
+    /// Returns the number of outbox entries added, once the transaction has committed.
+    /// For bulk writes (a backup import): one commit instead of one per record.
+    pub async fn save_many<T: StoredRecord>(&self, records: &[T], queue: impl Fn(&T) -> bool) -> Result<usize, StorageError> {
+        self.check_open()?;
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let converted: js_sys::Array = to_js(records)?.unchecked_into();
+        let tx = idb::transaction(&self.db, &[T::STORE, stores::OUTBOX], true)?;
+        let done = idb::completion(&tx);
+        let mut queued = 0;
+        let issued = (|| -> Result<(), JsValue> {
+            let store = tx.object_store(T::STORE)?;
+            let outbox = tx.object_store(stores::OUTBOX)?;
+            for (i, record) in records.iter().enumerate() {
+                let record_js = converted.get(i as u32);
+                store.put(&record_js)?;
+                if queue(record) {
+                    outbox.add(&outbox_entry_js(T::STORE, record.meta(), &record_js))?;
+                    queued += 1;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = issued {
+            let _ = tx.abort();
+            return Err(StorageError::from_js(e));
+        }
+        done.await.map_err(StorageError::from_js)?;
+        Ok(queued)
     }
 
     /// Reads one record by id.
@@ -503,3 +554,6 @@ impl StoredRecord for assiette_domain::purchase::Purchase {
         &self.meta
     }
 }
+
+#[cfg(test)]
+mod tests;

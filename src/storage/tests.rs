@@ -1,0 +1,113 @@
+//! The repository's bulk and conversion paths in headless Chromium (real IndexedDB).
+
+use super::*;
+use assiette_domain::waste::{Component, Destination, EdibleSplit, Stage, Weighing};
+use chrono::{NaiveDate, TimeZone, Utc};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn unique_db(name: &str) -> String {
+    format!("unit-{name}-{}", Uuid::now_v7())
+}
+
+fn weighing(site: Uuid, day: u32, grams: u64) -> Weighing {
+    Weighing {
+        meta: RecordMeta::new(Uuid::now_v7(), Utc.with_ymd_and_hms(2026, 3, 2, 13, 30, 0).unwrap()),
+        site_id: site,
+        service_date: NaiveDate::from_ymd_opt(2026, 3, day).unwrap(),
+        stage: Stage::Leftovers,
+        component: Some(Component::Dessert),
+        mass_grams: grams,
+        sorted: None,
+        destination: None,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_saved_record_and_its_outbox_entry_hold_the_same_json() {
+    let repo = Repository::open_named(&unique_db("same-json")).await.unwrap();
+    let mut w = weighing(Uuid::now_v7(), 4, 2_500);
+    w.sorted = Some(EdibleSplit { edible_grams: 2_000, inedible_grams: 500 });
+    w.destination = Some(Destination::CompostMethanisation);
+    let seq = repo.save(&w).await.unwrap();
+    let back: Weighing = repo.get(w.meta.id).await.unwrap().unwrap();
+    assert_eq!(back, w);
+    let entries = repo.outbox_batch(10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let e = &entries[0];
+    assert_eq!((e.seq, e.store.as_str(), e.record_id, e.revision), (Some(seq), stores::WEIGHINGS, w.meta.id, 1));
+    assert_eq!(e.record, serde_json::to_value(&w).unwrap());
+    assert_eq!(e.rejected, None);
+}
+
+#[wasm_bindgen_test]
+async fn save_many_writes_every_record_and_queues_only_the_flagged_ones_in_order() {
+    let repo = Repository::open_named(&unique_db("many")).await.unwrap();
+    let site = Uuid::now_v7();
+    let records: Vec<Weighing> = (0..7).map(|i| weighing(site, 2 + i % 3, 1_000 + i as u64)).collect();
+    // Queue the records with an odd mass: 1001, 1003, 1005.
+    let queued = repo.save_many(&records, |w| w.mass_grams % 2 == 1).await.unwrap();
+    assert_eq!(queued, 3);
+    let mut all: Vec<Weighing> = repo.all().await.unwrap();
+    all.sort_by_key(|w| w.mass_grams);
+    assert_eq!(all, records);
+    let on_third: Vec<Weighing> = repo.between_dates(NaiveDate::from_ymd_opt(2026, 3, 3).unwrap(), NaiveDate::from_ymd_opt(2026, 3, 3).unwrap()).await.unwrap();
+    let mut grams: Vec<u64> = on_third.iter().map(|w| w.mass_grams).collect();
+    grams.sort();
+    assert_eq!(grams, vec![1_001, 1_004]);
+    let entries = repo.outbox_batch(10).await.unwrap();
+    let queued_ids: Vec<(Uuid, u64)> = entries.iter().map(|e| (e.record_id, e.record["mass_grams"].as_u64().unwrap())).collect();
+    assert_eq!(queued_ids, vec![(records[1].meta.id, 1_001), (records[3].meta.id, 1_003), (records[5].meta.id, 1_005)]);
+    assert!(entries.windows(2).all(|p| p[0].seq < p[1].seq));
+    assert_eq!(entries[0].record, serde_json::to_value(&records[1]).unwrap());
+    // Nothing to write: no transaction, nothing queued.
+    assert_eq!(repo.save_many::<Weighing>(&[], |_| true).await.unwrap(), 0);
+    assert_eq!(repo.outbox_len().await.unwrap(), 3);
+}
+
+#[wasm_bindgen_test]
+async fn save_many_writes_nothing_when_one_write_fails() {
+    // An outbox without auto-increment refuses entries without a key: the whole batch must
+    // roll back, records included.
+    let name = unique_db("many-failure");
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let req = factory.open_with_u32(&name, DB_VERSION).unwrap();
+    let upgrade_req = req.clone();
+    let on_upgrade = Closure::once_into_js(move |_e: web_sys::Event| {
+        let db: IdbDatabase = upgrade_req.result().unwrap().unchecked_into();
+        for store in [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::PURCHASES] {
+            let params = IdbObjectStoreParameters::new();
+            params.set_key_path(&"meta.id".into());
+            let s = db.create_object_store_with_optional_parameters(store, &params).unwrap();
+            s.create_index_with_str(BY_DATE, "service_date").unwrap();
+        }
+        let params = IdbObjectStoreParameters::new();
+        params.set_key_path(&"seq".into());
+        db.create_object_store_with_optional_parameters(stores::OUTBOX, &params).unwrap();
+        db.create_object_store(stores::KV).unwrap();
+    });
+    req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+    let db: IdbDatabase = idb::request(&req).await.unwrap().unchecked_into();
+    db.close();
+
+    let repo = Repository::open_named(&name).await.unwrap();
+    let site = Uuid::now_v7();
+    let records: Vec<Weighing> = (0..4).map(|i| weighing(site, 5, 500 + i)).collect();
+    let err = repo.save_many(&records, |w| w.mass_grams == 502).await.unwrap_err();
+    assert!(!err.message_fr().is_empty());
+    let all: Vec<Weighing> = repo.all().await.unwrap();
+    assert!(all.is_empty(), "nothing written: {all:?}");
+}
+
+#[wasm_bindgen_test]
+async fn settings_of_every_shape_read_back() {
+    let repo = Repository::open_named(&unique_db("settings")).await.unwrap();
+    repo.set_setting("none", &None::<String>).await.unwrap();
+    repo.set_setting("text", &"Tablette « cuisine »\n").await.unwrap();
+    repo.set_setting("json", &serde_json::json!({"a": [1, 2.5, null], "b": "x"})).await.unwrap();
+    assert_eq!(repo.setting::<Option<String>>("none").await.unwrap(), Some(None));
+    assert_eq!(repo.setting::<String>("text").await.unwrap().as_deref(), Some("Tablette « cuisine »\n"));
+    assert_eq!(repo.setting::<serde_json::Value>("json").await.unwrap(), Some(serde_json::json!({"a": [1, 2.5, null], "b": "x"})));
+    assert_eq!(repo.setting::<String>("missing").await.unwrap(), None);
+}
