@@ -19,9 +19,10 @@ run_layer() {
 
 host() {
   # The server's story test also runs on PostgreSQL when scripts/pg.sh can start one.
-  if [ -x scripts/pg.sh ]; then
-    eval "$(scripts/pg.sh start)"
-  fi
+  # A PostgreSQL that fails to start fails the layer: the story test must run on both databases.
+  local pg_env
+  pg_env=$(scripts/pg.sh start) || { echo "PostgreSQL n'a pas démarré (scripts/pg.sh start)"; return 1; }
+  eval "$pg_env"
   cargo test --workspace
 }
 
