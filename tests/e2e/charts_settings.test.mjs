@@ -163,6 +163,10 @@ export const tests = {
       assertEqual(await page.getAttribute("[data-testid=chart-trend]", "role"), "img", "canvas exposed as an image");
       // The data table opens on demand.
       await page.click("#stage-title ~ details summary");
+      // The table is built when the details open: wait for it rather than race the render.
+      await page
+        .waitForFunction(() => document.querySelectorAll("#stage-title ~ details tbody tr").length >= 3, null, { timeout: 10_000 })
+        .catch(() => {});
       const rows = await page.$$eval("#stage-title ~ details tbody tr", (trs) => trs.map((tr) => tr.textContent));
       assertEqual(rows.length, 3, "one row per stage");
       assert(plain(rows[2]).includes("Restes assiettes6,2 kg59,6 %60 %"), `stage row: ${plain(rows[2])}`);
