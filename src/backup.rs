@@ -30,6 +30,7 @@ use assiette_domain::validation::Validation;
 use assiette_domain::waste::Weighing;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::context::SiteProfile;
@@ -155,23 +156,56 @@ impl ImportError {
     }
 }
 
+/// The top level of a file, each field kept as raw JSON text so that every part is read (and its
+/// problem reported) on its own, with the same `serde_json::from_str` the storage layer uses:
+/// one deserializer per record type in the wasm instead of one per intermediate representation.
+#[derive(Deserialize)]
+struct RawBackup<'a> {
+    #[serde(borrow)]
+    format: Option<&'a RawValue>,
+    #[serde(borrow)]
+    version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    exported_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    app_version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    profile: Option<&'a RawValue>,
+    #[serde(borrow)]
+    settings: Option<&'a RawValue>,
+    #[serde(borrow)]
+    meal_counts: Option<&'a RawValue>,
+    #[serde(borrow)]
+    weighings: Option<&'a RawValue>,
+    #[serde(borrow)]
+    purchases: Option<&'a RawValue>,
+    #[serde(borrow)]
+    outbox: Option<&'a RawValue>,
+}
+
+fn read<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Option<T> {
+    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+}
+
 /// Reads and checks a backup file. `today` is the device's date (records dated after it are
 /// refused, as at entry).
 pub fn parse(text: &str, today: NaiveDate) -> Result<Backup, ImportError> {
-    let value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
-        ImportError::one(format!(
-            "ce fichier n'est pas une sauvegarde Assiette lisible (JSON invalide ligne {}, colonne {}). Choisissez le fichier « {BACKUP_FORMAT}-….json » exporté depuis Réglages.",
-            e.line(),
-            e.column()
-        ))
+    let raw: RawBackup = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ImportError::one(format!(
+                "ce fichier n'est pas une sauvegarde Assiette lisible (JSON invalide ligne {}, colonne {}). Choisissez le fichier « {BACKUP_FORMAT}-….json » exporté depuis Réglages.",
+                e.line(),
+                e.column()
+            ))
+        } else {
+            // Valid JSON but not an object (or a field given twice).
+            ImportError::one(not_a_backup())
+        }
     })?;
-    let Some(obj) = value.as_object() else {
-        return Err(ImportError::one(not_a_backup()));
-    };
-    if obj.get("format").and_then(|f| f.as_str()) != Some(BACKUP_FORMAT) {
+    if read::<&str>(raw.format) != Some(BACKUP_FORMAT) {
         return Err(ImportError::one(not_a_backup()));
     }
-    match obj.get("version").and_then(|v| v.as_u64()) {
+    match read::<u64>(raw.version) {
         Some(v) if v == u64::from(BACKUP_VERSION) => {}
         Some(v) if v > u64::from(BACKUP_VERSION) => {
             return Err(ImportError::one(format!(
@@ -181,34 +215,28 @@ pub fn parse(text: &str, today: NaiveDate) -> Result<Backup, ImportError> {
         _ => return Err(ImportError::one("la version du format de sauvegarde est absente ou illisible : le fichier a été modifié. Exportez une nouvelle sauvegarde depuis la tablette d'origine.")),
     }
     let mut errors = Vec::new();
-    let profile = match obj.get("profile") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(p) => match serde_json::from_value::<SiteProfile>(p.clone()) {
-            Ok(p) => Some(p),
+    let profile = match raw.profile {
+        None => None,
+        Some(p) => match serde_json::from_str::<Option<SiteProfile>>(p.get()) {
+            Ok(p) => p,
             Err(e) => {
                 errors.push(format!("le profil du restaurant est illisible ({e})."));
                 None
             }
         },
     };
-    let exported_at =
-        obj.get("exported_at").and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok()).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let meal_counts: Vec<DailyMealCount> = records(obj, "meal_counts", "le comptage de repas", &mut errors);
-    let weighings: Vec<Weighing> = records(obj, "weighings", "la pesée", &mut errors);
-    let purchases: Vec<Purchase> = records(obj, "purchases", "l'achat", &mut errors);
-    let outbox: Vec<OutboxEntry> = records(obj, "outbox", "l'envoi en attente", &mut errors);
-    let settings = obj
-        .get("settings")
-        .and_then(|s| s.as_object())
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
+    let exported_at = read::<DateTime<Utc>>(raw.exported_at).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let meal_counts: Vec<DailyMealCount> = records(raw.meal_counts, "meal_counts", "le comptage de repas", &mut errors);
+    let weighings: Vec<Weighing> = records(raw.weighings, "weighings", "la pesée", &mut errors);
+    let purchases: Vec<Purchase> = records(raw.purchases, "purchases", "l'achat", &mut errors);
+    let outbox: Vec<OutboxEntry> = records(raw.outbox, "outbox", "l'envoi en attente", &mut errors);
     let backup = Backup {
         format: BACKUP_FORMAT.to_owned(),
         version: BACKUP_VERSION,
         exported_at,
-        app_version: obj.get("app_version").and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+        app_version: read::<String>(raw.app_version).unwrap_or_default(),
         profile,
-        settings,
+        settings: read(raw.settings).unwrap_or_default(),
         meal_counts,
         weighings,
         purchases,
@@ -243,20 +271,15 @@ fn limit(mut errors: Vec<String>) -> Vec<String> {
 }
 
 /// Reads the array `key`, each element on its own so that a bad one is named by its number.
-fn records<T: serde::de::DeserializeOwned>(
-    obj: &serde_json::Map<String, serde_json::Value>,
-    key: &str,
-    what: &str,
-    errors: &mut Vec<String>,
-) -> Vec<T> {
-    let Some(v) = obj.get(key) else { return Vec::new() };
-    let Some(items) = v.as_array() else {
+fn records<T: serde::de::DeserializeOwned>(raw: Option<&RawValue>, key: &str, what: &str, errors: &mut Vec<String>) -> Vec<T> {
+    let Some(raw) = raw else { return Vec::new() };
+    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
         errors.push(format!("la liste « {key} » de la sauvegarde est abîmée (ce n'est pas une liste)."));
         return Vec::new();
     };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        match serde_json::from_value::<T>(item.clone()) {
+        match serde_json::from_str::<T>(item.get()) {
             Ok(r) => out.push(r),
             Err(e) => errors.push(format!("{what} n° {} de la sauvegarde est illisible (détail : {e}).", i + 1)),
         }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use assiette_domain::meals::DailyMealCount;
-use assiette_domain::number::{format_euros, format_fr_date, format_grams_per_meal, format_kg, format_per_mille, group_thousands};
+use assiette_domain::number::{format_decimal_fr, format_euros, format_fr_date, format_grams_per_meal, format_kg, format_per_mille, group_thousands};
 use assiette_domain::waste::Weighing;
 use chrono::NaiveDate;
 use leptos::html::Canvas;
@@ -280,8 +280,8 @@ fn KeyFigures(current: Memo<Option<Arc<Shown>>>) -> impl IntoView {
                 <p class="muted small">{format!(
                     "{} repas servis sur {} jours mesurés. Coût : {} {} ; émissions : {} {} (sources dans Réglages).",
                     group_thousands(ind.meals_served), ind.measured_days,
-                    decimal_fr(f.cost_per_kg.value), f.cost_per_kg.unit,
-                    decimal_fr(f.co2e_per_kg.value), f.co2e_per_kg.unit,
+                    format_decimal_fr(f.cost_per_kg.value), f.cost_per_kg.unit,
+                    format_decimal_fr(f.co2e_per_kg.value), f.co2e_per_kg.unit,
                 )}</p>
                 {(!ind.days_without_count.is_empty()).then(|| view! {
                     <p class="warnings">{format!(
@@ -365,7 +365,3 @@ fn meal_rows(d: &ChartData) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// A factor as typed in French: 2.4 → "2,4".
-pub fn decimal_fr(v: f64) -> String {
-    format!("{v}").replace('.', ",")
-}

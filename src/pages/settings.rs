@@ -1,7 +1,7 @@
 //! "Réglages": the site profile, the cost and CO2e factors with their sources, the storage
 //! state, and the backup (export to a file, import from one).
 
-use assiette_domain::number::{format_fr_date, group_thousands, parse_fr_decimal, NumberError, Rounding};
+use assiette_domain::number::{format_decimal_fr, format_fr_date, group_thousands, parse_fr_decimal, NumberError, Rounding};
 use assiette_domain::site::{normalize_siret, ManagementType, ProductionType, Sector, Site};
 use assiette_domain::validation::Validation;
 use assiette_domain::waste::{Factor, WasteFactors};
@@ -31,14 +31,9 @@ impl ProfileInput {
             siret: p.siret.clone(),
             daily_meal_count: p.daily_meal_count.to_string(),
             yearly_meal_count: if p.yearly_meal_count == 0 { String::new() } else { p.yearly_meal_count.to_string() },
-            baseline: p.baseline_grams_per_meal.map(decimal_fr).unwrap_or_default(),
+            baseline: p.baseline_grams_per_meal.map(format_decimal_fr).unwrap_or_default(),
         }
     }
-}
-
-/// 104.5 → "104,5"; 100.0 → "100".
-pub fn decimal_fr(v: f64) -> String {
-    format!("{v}").replace('.', ",")
 }
 
 fn parse_whole(input: &str, field: &str, what: &str, v: &mut Validation) -> u32 {
@@ -347,7 +342,7 @@ fn ProfileForm() -> impl IntoView {
 
 /// The national code of an enum (its serde name): "direct", "site_cooked_elsewhere"…
 fn enum_code<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_string(v).map(|j| j.trim_matches('"').to_owned()).unwrap_or_default()
 }
 
 #[component]
@@ -360,9 +355,9 @@ fn FactorsForm() -> impl IntoView {
     let errors = RwSignal::new(Validation::default());
     let saved = RwSignal::new(None::<String>);
     let fill = move |f: &WasteFactors| {
-        cost.set(decimal_fr(f.cost_per_kg.value));
+        cost.set(format_decimal_fr(f.cost_per_kg.value));
         cost_source.set(f.cost_per_kg.source.clone());
-        co2.set(decimal_fr(f.co2e_per_kg.value));
+        co2.set(format_decimal_fr(f.co2e_per_kg.value));
         co2_source.set(f.co2e_per_kg.source.clone());
     };
     Effect::new(move |_| {
@@ -442,8 +437,8 @@ fn FactorsForm() -> impl IntoView {
                 </div>
                 <p class="muted small">{format!(
                     "Par défaut : {} {} ({}) ; {} {} ({})",
-                    decimal_fr(defaults.cost_per_kg.value), defaults.cost_per_kg.unit, defaults.cost_per_kg.source,
-                    decimal_fr(defaults.co2e_per_kg.value), defaults.co2e_per_kg.unit, defaults.co2e_per_kg.source,
+                    format_decimal_fr(defaults.cost_per_kg.value), defaults.cost_per_kg.unit, defaults.cost_per_kg.source,
+                    format_decimal_fr(defaults.co2e_per_kg.value), defaults.co2e_per_kg.unit, defaults.co2e_per_kg.source,
                 )}</p>
                 <p class="saved" role="status" data-testid="factors-saved">{move || saved.get().map(|m| format!("✓ {m}"))}</p>
             </form>
@@ -736,7 +731,5 @@ mod tests {
         assert!(e.iter().any(|(f, m)| f == "co2e_per_kg" && m.starts_with("Indiquez la source du facteur")), "{e:?}");
         let v = build_factors("2000", "x", "4", "y").unwrap_err();
         assert_eq!(errors(&v), vec![("cost_per_kg".into(), "Facteur impossible (plus de 1 000 par kg) : vérifiez l'unité.".into())]);
-        assert_eq!(decimal_fr(2.4), "2,4");
-        assert_eq!(decimal_fr(100.0), "100");
     }
 }

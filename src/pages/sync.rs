@@ -103,7 +103,7 @@ fn review_item(entry: OutboxEntry) -> impl IntoView {
         .get("service_date")
         .or_else(|| entry.record.get("date"))
         .and_then(|d| d.as_str())
-        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
         .map(assiette_domain::number::format_fr_date)
         .unwrap_or_default();
     view! {

@@ -283,10 +283,7 @@ impl Repository {
 
     /// Reads one record by id.
     pub async fn get<T: StoredRecord>(&self, id: Uuid) -> Result<Option<T>, StorageError> {
-        self.check_open()?;
-        let tx = idb::transaction(&self.db, &[T::STORE], false)?;
-        let req = tx.object_store(T::STORE).and_then(|s| s.get(&JsValue::from_str(&id.to_string()))).map_err(StorageError::from_js)?;
-        let value = idb::request(&req).await?;
+        let value = self.read(T::STORE, Read::Key(&id.to_string())).await?;
         if value.is_undefined() {
             Ok(None)
         } else {
@@ -296,24 +293,28 @@ impl Repository {
 
     /// Every record of a store, deleted ones (tombstones) included.
     pub async fn all<T: StoredRecord>(&self) -> Result<Vec<T>, StorageError> {
-        self.check_open()?;
-        let tx = idb::transaction(&self.db, &[T::STORE], false)?;
-        let req = tx.object_store(T::STORE).and_then(|s| s.get_all()).map_err(StorageError::from_js)?;
-        from_js(idb::request(&req).await?)
+        from_js(self.read(T::STORE, Read::All).await?)
     }
 
     /// Records whose date (service date, or purchase date) lies in `[from, to]` (ISO dates).
     pub async fn between_dates<T: StoredRecord>(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<T>, StorageError> {
+        from_js(self.read(T::STORE, Read::Dates(from, to)).await?)
+    }
+
+    /// One read-only request, untyped: the typed readers above share this one future instead
+    /// of each carrying its own copy per record type.
+    async fn read(&self, store: &str, what: Read<'_>) -> Result<JsValue, StorageError> {
         self.check_open()?;
-        let range = IdbKeyRange::bound(&JsValue::from_str(&from.to_string()), &JsValue::from_str(&to.to_string()))
-            .map_err(StorageError::from_js)?;
-        let tx = idb::transaction(&self.db, &[T::STORE], false)?;
-        let req = tx
-            .object_store(T::STORE)
-            .and_then(|s| s.index(BY_DATE))
-            .and_then(|i| i.get_all_with_key(&range))
-            .map_err(StorageError::from_js)?;
-        from_js(idb::request(&req).await?)
+        let tx = idb::transaction(&self.db, &[store], false)?;
+        let store = tx.object_store(store).map_err(StorageError::from_js)?;
+        let req = match what {
+            Read::Key(key) => store.get(&JsValue::from_str(key)),
+            Read::All => store.get_all(),
+            Read::Dates(from, to) => IdbKeyRange::bound(&JsValue::from_str(&from.to_string()), &JsValue::from_str(&to.to_string()))
+                .and_then(|range| store.index(BY_DATE).and_then(|i| i.get_all_with_key(&range))),
+        }
+        .map_err(StorageError::from_js)?;
+        idb::request(&req).await
     }
 
     /// Number of changes waiting for the server (rejected ones included: they wait for a person).
@@ -379,10 +380,7 @@ impl Repository {
 
     /// A small setting or sync state value.
     pub async fn setting<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
-        self.check_open()?;
-        let tx = idb::transaction(&self.db, &[stores::KV], false)?;
-        let req = tx.object_store(stores::KV).and_then(|s| s.get(&JsValue::from_str(key))).map_err(StorageError::from_js)?;
-        let value = idb::request(&req).await?;
+        let value = self.read(stores::KV, Read::Key(key)).await?;
         if value.is_undefined() {
             Ok(None)
         } else {
@@ -404,11 +402,22 @@ impl Repository {
     }
 }
 
-/// A change pulled from the server, ready to store: its record store and the record as JSON.
+/// What [`Repository::read`] fetches from one store.
+enum Read<'a> {
+    Key(&'a str),
+    All,
+    /// Records whose date lies in `[from, to]`, through the by-date index.
+    Dates(chrono::NaiveDate, chrono::NaiveDate),
+}
+
+/// A change pulled from the server, ready to store: its record store, id and revision, and
+/// the record as JSON text.
 #[derive(Debug, Clone)]
 pub struct PulledRecord {
     pub store: &'static str,
-    pub record: serde_json::Value,
+    pub id: Uuid,
+    pub revision: u64,
+    pub json: String,
 }
 
 impl Repository {
@@ -435,18 +444,17 @@ impl Repository {
         let mut written = 0;
         let outcome: Result<(), StorageError> = async {
             for r in records {
-                let id = r.record.pointer("/meta/id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-                let revision = r.record.pointer("/meta/revision").and_then(|v| v.as_u64()).unwrap_or(0);
                 let store = tx.object_store(r.store).map_err(StorageError::from_js)?;
-                let local = idb::request(&store.get(&JsValue::from_str(&id)).map_err(StorageError::from_js)?).await?;
+                let local = idb::request(&store.get(&JsValue::from_str(&r.id.to_string())).map_err(StorageError::from_js)?).await?;
                 let local_revision = js_sys::Reflect::get(&local, &"meta".into())
                     .ok()
                     .filter(|m| m.is_object())
                     .and_then(|m| js_sys::Reflect::get(&m, &"revision".into()).ok())
                     .and_then(|v| v.as_f64())
                     .map(|v| v as u64);
-                if local_revision.is_none_or(|l| revision >= l) {
-                    store.put(&to_js(&r.record)?).map_err(StorageError::from_js)?;
+                if local_revision.is_none_or(|l| r.revision >= l) {
+                    let value = js_sys::JSON::parse(&r.json).map_err(|e| StorageError::Serialization(js_error_text(&e)))?;
+                    store.put(&value).map_err(StorageError::from_js)?;
                     written += 1;
                 }
             }

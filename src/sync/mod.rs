@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use assiette_domain::sync::{
-    plan_outbox, EnrolRequest, EnrolResponse, Mutation, PullRequest, PullResponse, PushRequest, PushResponse, RecordKind,
+    plan_outbox, EnrolRequest, EnrolResponse, Mutation, PullRequest, PullResponse, PushRequest, PushResponse,
     RecordPayload, Review, SiteInfo,
 };
 use leptos::prelude::*;
@@ -43,7 +43,13 @@ pub struct Credentials {
 /// "29/11/2026 à 14:05" in the device's time zone, or the raw value if unreadable.
 pub fn format_last_sync(rfc3339: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => t.with_timezone(&chrono::Local).format("%d/%m/%Y à %H:%M").to_string(),
+        Ok(t) => {
+            // Built by hand: chrono's strftime machinery would add ~10 KB to the wasm.
+            use chrono::Timelike;
+            let local = t.with_timezone(&chrono::Local);
+            let date = assiette_domain::number::format_fr_date(local.date_naive());
+            format!("{date} à {:02}:{:02}", local.hour(), local.minute())
+        }
         Err(_) => rfc3339.to_owned(),
     }
 }
@@ -74,29 +80,27 @@ impl From<TransportError> for SyncError {
     }
 }
 
-fn store_of(kind: RecordKind) -> &'static str {
-    match kind {
-        RecordKind::MealCount => stores::MEAL_COUNTS,
-        RecordKind::Weighing => stores::WEIGHINGS,
-        RecordKind::Purchase => stores::PURCHASES,
-    }
-}
-
-fn kind_of(store: &str) -> Option<&'static str> {
-    match store {
-        stores::MEAL_COUNTS => Some("meal_count"),
-        stores::WEIGHINGS => Some("weighing"),
-        stores::PURCHASES => Some("purchase"),
-        _ => None,
-    }
-}
-
-/// The outbox entry as a protocol mutation (its seq is the device's sequence number).
+/// The outbox entry as a protocol mutation (its seq is the device's sequence number). The
+/// stored record is re-read as its own type, through the same JSON text path as the storage.
 fn to_mutation(entry: &OutboxEntry) -> Option<Mutation> {
-    let mut record = entry.record.clone();
-    record.as_object_mut()?.insert("kind".into(), kind_of(&entry.store)?.into());
-    let record: RecordPayload = serde_json::from_value(record).ok()?;
+    let text = serde_json::to_string(&entry.record).ok()?;
+    let record = match entry.store.as_str() {
+        stores::MEAL_COUNTS => RecordPayload::MealCount(serde_json::from_str(&text).ok()?),
+        stores::WEIGHINGS => RecordPayload::Weighing(serde_json::from_str(&text).ok()?),
+        stores::PURCHASES => RecordPayload::Purchase(serde_json::from_str(&text).ok()?),
+        _ => return None,
+    };
     Some(Mutation { seq: entry.seq?, record })
+}
+
+/// A pulled record as the storage keeps it: the record itself, without the protocol's `kind`.
+fn to_pulled(record: &RecordPayload) -> Option<PulledRecord> {
+    let (store, json) = match record {
+        RecordPayload::MealCount(r) => (stores::MEAL_COUNTS, serde_json::to_string(r)),
+        RecordPayload::Weighing(r) => (stores::WEIGHINGS, serde_json::to_string(r)),
+        RecordPayload::Purchase(r) => (stores::PURCHASES, serde_json::to_string(r)),
+    };
+    Some(PulledRecord { store, id: record.id(), revision: record.revision(), json: json.ok()? })
 }
 
 /// Progress of a run, for the status line.
@@ -161,12 +165,7 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
         let records: Vec<PulledRecord> = page
             .changes
             .iter()
-            .filter_map(|c| {
-                let store = store_of(c.record.kind());
-                let mut value = serde_json::to_value(&c.record).ok()?;
-                value.as_object_mut()?.remove("kind");
-                Some(PulledRecord { store, record: value })
-            })
+            .filter_map(|c| to_pulled(&c.record))
             .collect();
         repo.apply_pull(&records, &[(CURSOR_KEY, serde_json::Value::String(page.next_cursor.clone()))]).await?;
         progress.pulled += page.changes.len() as u32;

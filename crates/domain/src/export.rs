@@ -22,7 +22,7 @@ pub fn purchase_row(p: &Purchase) -> [String; 12] {
         p.siret.clone(),
         p.description.clone(),
         p.supplier.clone(),
-        p.date.format("%Y-%m-%d").to_string(),
+        p.date.to_string(),
         format_euros(p.price_cents),
         p.family.code().to_owned(),
         egalim.join(","),

@@ -618,7 +618,7 @@ fn check_row(
         }
         Ok(d) => {
             if d > opts.today {
-                err("date", format!("La date du {} est dans le futur : indiquez une date jusqu'au {} au plus tard.", d.format("%d/%m/%Y"), opts.today.format("%d/%m/%Y")));
+                err("date", format!("La date du {} est dans le futur : indiquez une date jusqu'au {} au plus tard.", crate::number::format_fr_date(d), crate::number::format_fr_date(opts.today)));
             }
             Some(d)
         }
@@ -764,11 +764,11 @@ fn french_date_hint(s: &str) -> Option<String> {
     let parts: Vec<&str> = s.split(['/', '.']).collect();
     if parts.len() == 3 && parts[2].len() == 4 {
         let (d, m, y) = (parts[0].parse::<u32>().ok()?, parts[1].parse::<u32>().ok()?, parts[2].parse::<i32>().ok()?);
-        return NaiveDate::from_ymd_opt(y, m, d).map(|x| x.format("%Y-%m-%d").to_string());
+        return NaiveDate::from_ymd_opt(y, m, d).map(|x| x.to_string());
     }
     if parts.len() == 3 && parts[0].len() == 4 {
         let (y, m, d) = (parts[0].parse::<i32>().ok()?, parts[1].parse::<u32>().ok()?, parts[2].parse::<u32>().ok()?);
-        return NaiveDate::from_ymd_opt(y, m, d).map(|x| x.format("%Y-%m-%d").to_string());
+        return NaiveDate::from_ymd_opt(y, m, d).map(|x| x.to_string());
     }
     None
 }

@@ -226,6 +226,12 @@ pub fn format_grams_per_meal(grams_per_meal: f64) -> String {
     format!("{sign}{}{NNBSP}g/repas", group_thousands(r.abs() as u64))
 }
 
+/// A factor or baseline as typed back into a form: the shortest exact decimal with a comma,
+/// no grouping (2.4 → "2,4", 100.0 → "100", 0.125 → "0,125").
+pub fn format_decimal_fr(v: f64) -> String {
+    format!("{v}").replace('.', ",")
+}
+
 /// A percentage with one decimal, ",0" trimmed: 52.34 → "52,3 %", 20.0 → "20 %",
 /// -12.5 → "-12,5 %". Rounded half away from zero on the tenth.
 pub fn format_percent(percent: f64) -> String {
@@ -504,5 +510,13 @@ mod tests {
             prop_assert!(up == down || up == down + 1);
             prop_assert!(down >= int * 1000);
         }
+    }
+
+    #[test]
+    fn decimals_for_forms_use_a_comma_and_no_trailing_zero() {
+        assert_eq!(format_decimal_fr(2.4), "2,4");
+        assert_eq!(format_decimal_fr(100.0), "100");
+        assert_eq!(format_decimal_fr(0.125), "0,125");
+        assert_eq!(format_decimal_fr(-1.5), "-1,5");
     }
 }

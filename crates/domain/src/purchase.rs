@@ -8,6 +8,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::number::format_fr_date;
 use crate::record::RecordMeta;
 use crate::validation::Validation;
 
@@ -334,8 +335,8 @@ impl Purchase {
                 "date",
                 format!(
                     "La date du {} est dans le futur : indiquez une date jusqu'au {} au plus tard.",
-                    self.date.format("%d/%m/%Y"),
-                    today.format("%d/%m/%Y")
+                    format_fr_date(self.date),
+                    format_fr_date(today)
                 ),
             );
         }
