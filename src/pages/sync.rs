@@ -1,5 +1,6 @@
 //! "Synchronisation": enrolment of the tablet, "Synchroniser maintenant", progress, and the
-//! entries the server refused ("à vérifier"), which stay on the tablet until a person acts.
+//! entries the server refused ("à vérifier"), which stay on the tablet until a person resends
+//! or abandons them.
 
 use leptos::prelude::*;
 
@@ -82,6 +83,7 @@ pub fn SyncPage() -> impl IntoView {
         </section>
         <section class="card">
             <h2>"À vérifier"</h2>
+            <p class="small">"Saisies refusées par le serveur ou en conflit avec une autre tablette. « Renvoyer ma version » l'envoie de nouveau, par-dessus celle du serveur ; « Abandonner » garde celle du serveur. Pour corriger une saisie refusée, modifiez-la dans Aujourd'hui ou Historique, puis abandonnez l'ancienne."</p>
             {move || match to_review.get().flatten() {
                 Some(list) if !list.is_empty() => view! {
                     <ul class="review">{list.into_iter().map(review_item).collect_view()}</ul>
@@ -92,7 +94,17 @@ pub fn SyncPage() -> impl IntoView {
     }
 }
 
+/// What a person can do with a refused entry.
+#[derive(Clone, Copy)]
+enum Resolution {
+    /// A new revision of the tablet's version, above the server's: sent at the next sync.
+    Resend,
+    /// The tablet's version is dropped; the server's (pulled at each sync) stays.
+    Discard,
+}
+
 fn review_item(entry: OutboxEntry) -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
     let what = match entry.store.as_str() {
         "weighings" => "Pesée",
         "meal_counts" => "Repas",
@@ -106,10 +118,34 @@ fn review_item(entry: OutboxEntry) -> impl IntoView {
         .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
         .map(assiette_domain::number::format_fr_date)
         .unwrap_or_default();
+    let reason = entry.rejected.clone().unwrap_or_default();
+    let error = RwSignal::new(None::<String>);
+    let resolve = Action::new_local(move |choice: &Resolution| {
+        let (entry, choice) = (entry.clone(), *choice);
+        async move {
+            let Some(repo) = ctx.repo() else { return };
+            let done = match (choice, entry.seq) {
+                (Resolution::Resend, _) => repo.requeue(&entry, chrono::Utc::now()).await.map(|_| ()),
+                (Resolution::Discard, Some(seq)) => repo.acknowledge(&[seq], &[], &[]).await,
+                (Resolution::Discard, None) => Ok(()),
+            };
+            match done {
+                Ok(()) => ctx.after_write(),
+                Err(e) => error.set(Some(e.message_fr())),
+            }
+        }
+    });
     view! {
-        <li>
+        <li data-testid="review-item">
             <strong>{format!("{what} du {date}")}</strong>
-            <p>{entry.rejected.unwrap_or_default()}</p>
+            <p>{reason}</p>
+            <div class="button-row">
+                <button type="button" on:click=move |_| { resolve.dispatch(Resolution::Resend); }>"Renvoyer ma version"</button>
+                <button type="button" class="danger" on:click=move |_| { resolve.dispatch(Resolution::Discard); }>
+                    "Abandonner ma version (garder celle du serveur)"
+                </button>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{format!("⚠ {e}")}</p> })}
         </li>
     }
 }

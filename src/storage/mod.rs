@@ -136,6 +136,16 @@ fn js_error_text(e: &JsValue) -> String {
     js_sys::Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
 }
 
+/// `meta.revision` of a stored record's JS object, if it is one.
+fn revision_of(record: &JsValue) -> Option<u64> {
+    js_sys::Reflect::get(record, &"meta".into())
+        .ok()
+        .filter(|m| m.is_object())
+        .and_then(|m| js_sys::Reflect::get(&m, &"revision".into()).ok())
+        .and_then(|v| v.as_f64())
+        .map(|v| v as u64)
+}
+
 /// The outbox entry of a record revision, built around the record's JS object (already
 /// converted once for its own store; IndexedDB copies it into each store).
 fn outbox_entry_js(store: &str, meta: &RecordMeta, record_js: &JsValue) -> JsValue {
@@ -446,12 +456,7 @@ impl Repository {
             for r in records {
                 let store = tx.object_store(r.store).map_err(StorageError::from_js)?;
                 let local = idb::request(&store.get(&JsValue::from_str(&r.id.to_string())).map_err(StorageError::from_js)?).await?;
-                let local_revision = js_sys::Reflect::get(&local, &"meta".into())
-                    .ok()
-                    .filter(|m| m.is_object())
-                    .and_then(|m| js_sys::Reflect::get(&m, &"revision".into()).ok())
-                    .and_then(|v| v.as_f64())
-                    .map(|v| v as u64);
+                let local_revision = revision_of(&local);
                 if local_revision.is_none_or(|l| r.revision >= l) {
                     let value = js_sys::JSON::parse(&r.json).map_err(|e| StorageError::Serialization(js_error_text(&e)))?;
                     store.put(&value).map_err(StorageError::from_js)?;
@@ -514,6 +519,51 @@ impl Repository {
         }
         done.await.map_err(StorageError::from_js)?;
         Ok(changed)
+    }
+
+    /// Sends a refused entry again as a new revision, above both its own and the local
+    /// record's (which may be the server's version, pulled since): the record and a fresh
+    /// outbox entry are written and the refused entry removed, in one durable transaction.
+    /// Returns the new revision.
+    pub async fn requeue(&self, entry: &OutboxEntry, now: chrono::DateTime<chrono::Utc>) -> Result<u64, StorageError> {
+        self.check_open()?;
+        let seq = entry.seq.ok_or_else(|| StorageError::Serialization("saisie sans numéro d'envoi".to_owned()))?;
+        let tx = idb::transaction(&self.db, &[entry.store.as_str(), stores::OUTBOX], true)?;
+        let done = idb::completion(&tx);
+        let outcome: Result<u64, StorageError> = async {
+            let store = tx.object_store(&entry.store).map_err(StorageError::from_js)?;
+            let local = idb::request(&store.get(&JsValue::from_str(&entry.record_id.to_string())).map_err(StorageError::from_js)?).await?;
+            let local_revision = revision_of(&local).unwrap_or(0);
+            let revision = local_revision.max(entry.revision) + 1;
+            // The entry's record as stored, with a new revision stamped on its JS object.
+            let record_js = to_js(&entry.record)?;
+            let meta_js = js_sys::Reflect::get(&record_js, &"meta".into()).map_err(StorageError::from_js)?;
+            if !meta_js.is_object() {
+                return Err(StorageError::Serialization("saisie sans métadonnées".to_owned()));
+            }
+            let modified_at = serde_json::to_string(&now).map_err(|e| StorageError::Serialization(e.to_string()))?;
+            let meta_obj: &js_sys::Object = meta_js.unchecked_ref();
+            js_sys::Reflect::set(meta_obj, &"revision".into(), &JsValue::from_f64(revision as f64)).map_err(StorageError::from_js)?;
+            js_sys::Reflect::set(meta_obj, &"modified_at".into(), &JsValue::from_str(modified_at.trim_matches('"'))).map_err(StorageError::from_js)?;
+            js_sys::Reflect::delete_property(meta_obj, &"server_updated_at".into()).map_err(StorageError::from_js)?;
+            store.put(&record_js).map_err(StorageError::from_js)?;
+            let meta = RecordMeta { id: entry.record_id, revision, deleted: false, modified_at: now, server_updated_at: None };
+            let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
+            outbox.add(&outbox_entry_js(&entry.store, &meta, &record_js)).map_err(StorageError::from_js)?;
+            outbox.delete(&JsValue::from_f64(seq as f64)).map_err(StorageError::from_js)?;
+            Ok(revision)
+        }
+        .await;
+        match outcome {
+            Ok(revision) => {
+                done.await.map_err(StorageError::from_js)?;
+                Ok(revision)
+            }
+            Err(e) => {
+                let _ = tx.abort();
+                Err(e)
+            }
+        }
     }
 
     /// Entries the server refused or answered with a conflict: they wait for a person.

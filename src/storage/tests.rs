@@ -111,3 +111,28 @@ async fn settings_of_every_shape_read_back() {
     assert_eq!(repo.setting::<serde_json::Value>("json").await.unwrap(), Some(serde_json::json!({"a": [1, 2.5, null], "b": "x"})));
     assert_eq!(repo.setting::<String>("missing").await.unwrap(), None);
 }
+
+#[wasm_bindgen_test]
+async fn a_refused_entry_is_requeued_above_the_local_revision_in_one_step() {
+    let repo = Repository::open_named(&unique_db("requeue")).await.unwrap();
+    let mine = weighing(Uuid::now_v7(), 4, 1_500);
+    let refused_seq = repo.save(&mine).await.unwrap();
+    repo.acknowledge(&[], &[(refused_seq, "Conflit : le serveur a une autre version.".to_owned())], &[]).await.unwrap();
+    // Meanwhile the server's version (revision 2, 3 kg) was pulled into the store.
+    let theirs = Weighing { meta: mine.meta.revised(Utc::now()), mass_grams: 3_000, ..mine.clone() };
+    let pulled = PulledRecord { store: stores::WEIGHINGS, id: theirs.meta.id, revision: 2, json: serde_json::to_string(&theirs).unwrap() };
+    repo.apply_pull(&[pulled], &[]).await.unwrap();
+    let refused = repo.outbox_to_review().await.unwrap();
+    assert_eq!(refused.len(), 1);
+
+    let now = Utc.with_ymd_and_hms(2026, 3, 5, 9, 0, 0).unwrap();
+    assert_eq!(repo.requeue(&refused[0], now).await.unwrap(), 3);
+    let stored: Weighing = repo.get(mine.meta.id).await.unwrap().unwrap();
+    assert_eq!((stored.meta.revision, stored.mass_grams, stored.meta.modified_at), (3, 1_500, now));
+    assert!(repo.outbox_to_review().await.unwrap().is_empty());
+    let entries = repo.outbox_batch(10).await.unwrap();
+    assert_eq!(entries.len(), 1, "the refused entry is replaced, not kept beside the new one");
+    assert!(entries[0].seq > Some(refused_seq));
+    assert_eq!((entries[0].revision, entries[0].rejected.as_deref()), (3, None));
+    assert_eq!(entries[0].record, serde_json::to_value(&stored).unwrap());
+}

@@ -15,17 +15,18 @@ async function api(server, path, body, token) {
   return json;
 }
 
-/// Everything the server holds for the demo site, seen by a second enrolled device.
-async function serverRecords(server) {
+/// A second device of the demo site, enrolled with a code the admin issues: { token, device_id, site }.
+async function otherDevice(server, label) {
   const { token: admin } = await api(server, "/admin/login", ADMIN);
-  const device = await api(server, "/enrol", { code: DEMO_CODE }).catch(() => null);
-  let token = device?.token;
-  if (!token) {
-    const sites = await (await fetch(`${server.url}/api/v1/admin/sites`, { headers: { authorization: `Bearer ${admin}` } })).json();
-    const site = (sites.sites ?? sites).find((s) => s.siret === "21760351500008");
-    const { code } = await api(server, `/admin/sites/${site.id}/enrolment-codes`, { label: "contrôle" }, admin);
-    token = (await api(server, "/enrol", { code, label: "contrôle" })).token;
-  }
+  const sites = await (await fetch(`${server.url}/api/v1/admin/sites`, { headers: { authorization: `Bearer ${admin}` } })).json();
+  const site = (sites.sites ?? sites).find((s) => s.siret === "21760351500008");
+  const { code } = await api(server, `/admin/sites/${site.id}/enrolment-codes`, { label }, admin);
+  return api(server, "/enrol", { code, label });
+}
+
+/// Everything the server holds for the demo site, seen by a second enrolled device.
+async function serverRecords(server, device) {
+  const { token } = device ?? (await otherDevice(server, "contrôle"));
   const changes = [];
   let cursor = null;
   for (;;) {
@@ -37,31 +38,43 @@ async function serverRecords(server) {
   return changes.map((c) => c.record);
 }
 
+async function startServer() {
+  return Server.start({
+    ASSIETTE_DEMO_ENROLMENT_CODE: DEMO_CODE,
+    ASSIETTE_ADMIN_EMAIL: ADMIN.email,
+    ASSIETTE_ADMIN_PASSWORD: ADMIN.password,
+  });
+}
+
+/// A weekday before today, ISO.
+function lastWeekday() {
+  const d = new Date();
+  do d.setDate(d.getDate() - 1);
+  while (d.getDay() === 0 || d.getDay() === 6);
+  return d.toISOString().slice(0, 10);
+}
+
+async function enrolTablet(page) {
+  await page.click("a[href='/synchronisation']");
+  await page.fill("#enrol-code", DEMO_CODE.toLowerCase());
+  await page.click("button:has-text('Enrôler la tablette')");
+  await page.waitForSelector("text=Tablette enrôlée", { timeout: 30_000 });
+}
+
 export const tests = {
   "entries typed while the server is down are on the server exactly once after it comes back, with no click": async () => {
-    const server = await Server.start({
-      ASSIETTE_DEMO_ENROLMENT_CODE: DEMO_CODE,
-      ASSIETTE_ADMIN_EMAIL: ADMIN.email,
-      ASSIETTE_ADMIN_PASSWORD: ADMIN.password,
-    });
+    const server = await startServer();
     const browser = await launchBrowser();
     try {
       const context = await browser.newContext({ locale: "fr-FR" });
       const page = await openApp(context, server.url);
       await waitForServiceWorker(page);
       // Enrol the tablet with the demo code.
-      await page.click("a[href='/synchronisation']");
-      await page.fill("#enrol-code", DEMO_CODE.toLowerCase());
-      await page.click("button:has-text('Enrôler la tablette')");
-      await page.waitForSelector("text=Tablette enrôlée", { timeout: 30_000 });
+      await enrolTablet(page);
 
       await server.stop();
       await page.click("a[href='/']");
-      const d = new Date();
-      do d.setDate(d.getDate() - 1);
-      while (d.getDay() === 0 || d.getDay() === 6);
-      const iso = d.toISOString().slice(0, 10);
-      await page.fill("#service-date", iso);
+      await page.fill("#service-date", lastWeekday());
       await page.fill("#planned", "100");
       await page.fill("#served_children", "95");
       await page.fill("#served_adults", "5");
@@ -88,6 +101,63 @@ export const tests = {
       assertEqual(weighings.map((w) => w.mass_grams).sort((a, b) => a - b), [400, 1250, 3500], "weighings on the server");
       assertEqual(counts.map((c) => c.served_children), [95], "meal count on the server");
       assert(counts[0].site_id === weighings[0].site_id, "records stamped with the enrolled site");
+    } finally {
+      await browser.close();
+      await server.dispose();
+    }
+  },
+
+  "two tablets correcting the same weighing: the conflict is listed « à vérifier » and « Renvoyer ma version » wins it": async () => {
+    const server = await startServer();
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext({ locale: "fr-FR" });
+      const page = await openApp(context, server.url);
+      await waitForServiceWorker(page);
+      await enrolTablet(page);
+      // The other tablet weighs 1 kg; this one receives it.
+      const other = await otherDevice(server, "tablette B");
+      const date = lastWeekday();
+      const now = new Date().toISOString();
+      const weighing = (revision, grams) => ({
+        kind: "weighing",
+        meta: { id: "0190a000-0000-7000-8000-00000000c0f1", revision, deleted: false, modified_at: now },
+        site_id: other.site.id,
+        service_date: date,
+        stage: "leftovers",
+        component: "dessert",
+        mass_grams: grams,
+      });
+      await api(server, "/sync/push", { device_id: other.device_id, mutations: [{ seq: 1, record: weighing(1, 1000) }] }, other.token);
+      await page.click("button:has-text('Synchroniser maintenant')");
+      await page.waitForSelector("[data-testid=sync-state]:has-text('Tout est envoyé')");
+      await page.click("a[href='/']");
+      await page.fill("#service-date", date);
+      await page.waitForFunction(() => document.querySelector(".weighing .mass")?.textContent.replace(/\u202f/g, " ") === "1 kg");
+
+      // Both correct it while this tablet cannot reach the server.
+      await context.route("**/api/v1/sync/**", (route) => route.abort());
+      await page.click(".weighing button:has-text('Modifier')");
+      await page.fill("#mass", "1,5");
+      await page.click("button:has-text('Enregistrer la pesée')");
+      await page.waitForSelector("[data-pending='1']");
+      const second = await api(server, "/sync/push", { device_id: other.device_id, mutations: [{ seq: 2, record: weighing(2, 3000) }] }, other.token);
+      assertEqual(second.results.map((r) => r.status), ["applied"], "the other tablet's correction is applied first");
+
+      await context.unroute("**/api/v1/sync/**");
+      await page.click("a[href='/synchronisation']");
+      await page.click("button:has-text('Synchroniser maintenant')");
+      const item = page.locator("[data-testid=review-item]");
+      await item.waitFor({ timeout: 30_000 });
+      assert((await item.textContent()).includes("Conflit"), `conflict listed: ${await item.textContent()}`);
+      await page.waitForSelector("[data-pending='1']");
+
+      await item.locator("button:has-text('Renvoyer ma version')").click();
+      await page.waitForSelector("[data-pending='0']", { timeout: 60_000 });
+      await page.waitForSelector("text=Rien à vérifier.");
+      const records = (await serverRecords(server, other)).filter((r) => r.meta.id === weighing(1, 0).meta.id);
+      const latest = records.reduce((a, b) => (b.meta.revision > a.meta.revision ? b : a));
+      assertEqual([latest.meta.revision, latest.mass_grams], [3, 1500], "the tablet's version, as a new revision, on the server");
     } finally {
       await browser.close();
       await server.dispose();
