@@ -14,9 +14,10 @@
 //! - A record is imported when its id is unknown here or its revision is higher than the local
 //!   one; otherwise it is counted as already present. Importing the same file twice changes
 //!   nothing the second time, so an import interrupted by a storage failure can simply be redone.
-//! - Imported records are written with `Repository::save`, record and outbox entry in one
-//!   transaction: what was not acknowledged is sent again, and a record the server already has
-//!   comes back as a duplicate and leaves the outbox.
+//! - Only the records the source tablet had not sent (those with an entry in the file's outbox)
+//!   are queued for the server, each with its outbox entry in the same transaction as the
+//!   record. The others were acknowledged by the server, which may hold newer revisions from
+//!   other tablets by now: sending them again would only bring back stale conflicts.
 //! - The backup's profile is adopted when this tablet has no record of its own site yet (a new
 //!   tablet, or one whose storage was wiped); the same site keeps the tablet's current profile;
 //!   a tablet that already holds another site's entries refuses the file.
@@ -387,8 +388,10 @@ pub struct ImportPlan {
     pub purchases: Vec<Purchase>,
     /// Records already here at the same or a newer revision.
     pub already_present: usize,
-    /// Records of the plan the source tablet had not sent yet.
+    /// Records of the plan the source tablet had not sent yet: queued for the server.
     pub unsent: usize,
+    /// Their ids.
+    pub to_send: HashSet<Uuid>,
     pub profile: ProfileAction,
 }
 
@@ -427,11 +430,13 @@ pub fn plan(backup: &Backup, local: &LocalState) -> Result<ImportPlan, ImportErr
     }
     let unsent_ids: HashSet<Uuid> = backup.outbox.iter().map(|e| e.record_id).collect();
     let mut already_present = 0;
-    let mut unsent = 0;
+    let mut to_send = HashSet::new();
     let mut wanted = |id: Uuid, revision: u64| -> bool {
         let new = local.revisions.get(&id).is_none_or(|r| revision > *r);
         if new {
-            unsent += usize::from(unsent_ids.contains(&id));
+            if unsent_ids.contains(&id) {
+                to_send.insert(id);
+            }
         } else {
             already_present += 1;
         }
@@ -440,7 +445,7 @@ pub fn plan(backup: &Backup, local: &LocalState) -> Result<ImportPlan, ImportErr
     let meal_counts = backup.meal_counts.iter().filter(|c| wanted(c.meta.id, c.meta.revision)).cloned().collect();
     let weighings = backup.weighings.iter().filter(|w| wanted(w.meta.id, w.meta.revision)).cloned().collect();
     let purchases = backup.purchases.iter().filter(|p| wanted(p.meta.id, p.meta.revision)).cloned().collect();
-    Ok(ImportPlan { meal_counts, weighings, purchases, already_present, unsent, profile })
+    Ok(ImportPlan { meal_counts, weighings, purchases, already_present, unsent: to_send.len(), to_send, profile })
 }
 
 /// What an import did, for the French report.
@@ -480,16 +485,14 @@ impl ImportReport {
         if self.profile_adopted {
             text.push_str(" Le profil du restaurant de la sauvegarde est repris.");
         }
-        if self.meal_counts + self.weighings + self.purchases > 0 {
-            text.push_str(" Les saisies importées seront envoyées au serveur à la prochaine synchronisation");
-            if self.unsent > 0 {
-                text.push_str(&format!(
-                    " (dont {} que la tablette d'origine n'avait pas encore envoyée{})",
-                    group_thousands(self.unsent as u64),
-                    if self.unsent > 1 { "s" } else { "" }
-                ));
-            }
-            text.push('.');
+        if self.unsent > 0 {
+            let many = self.unsent > 1;
+            text.push_str(&format!(
+                " {} que la tablette d'origine n'avait pas encore envoyée{} partir{} au serveur à la prochaine synchronisation.",
+                n(self.unsent, "saisie", "saisies"),
+                if many { "s" } else { "" },
+                if many { "ont" } else { "a" }
+            ));
         }
         text
     }
@@ -542,21 +545,22 @@ pub async fn apply(repo: &Repository, plan: &ImportPlan, progress: impl Fn(usize
     async fn save_all<T: StoredRecord>(
         repo: &Repository,
         records: &[T],
+        to_send: &HashSet<Uuid>,
         done: &mut usize,
         total: usize,
         progress: &impl Fn(usize, usize),
     ) -> Result<(), (StorageError, usize)> {
         for chunk in records.chunks(IMPORT_CHUNK) {
-            // Every imported record is queued: see the module's decisions.
-            repo.save_many(chunk, |_| true).await.map_err(|e| (e, *done))?;
+            // Only what the server has not acknowledged is queued: see the module's decisions.
+            repo.save_many(chunk, |r| to_send.contains(&r.meta().id)).await.map_err(|e| (e, *done))?;
             *done += chunk.len();
             progress(*done, total);
         }
         Ok(())
     }
-    save_all(repo, &plan.meal_counts, &mut done, total, &progress).await?;
-    save_all(repo, &plan.weighings, &mut done, total, &progress).await?;
-    save_all(repo, &plan.purchases, &mut done, total, &progress).await?;
+    save_all(repo, &plan.meal_counts, &plan.to_send, &mut done, total, &progress).await?;
+    save_all(repo, &plan.weighings, &plan.to_send, &mut done, total, &progress).await?;
+    save_all(repo, &plan.purchases, &plan.to_send, &mut done, total, &progress).await?;
     let adopted = if let ProfileAction::Adopt(p) = &plan.profile {
         repo.set_setting(crate::context::PROFILE_KEY, p).await.map_err(|e| (e, done))?;
         true
@@ -772,6 +776,20 @@ mod tests {
         let p = plan(&b, &local).unwrap();
         assert_eq!(p.profile, ProfileAction::Adopt(b.profile.clone().unwrap()));
         assert_eq!((p.meal_counts.len(), p.weighings.len(), p.purchases.len(), p.already_present, p.unsent), (1, 2, 0, 0, 1));
+        // Only the weighing the source tablet had not sent goes to the server again.
+        assert_eq!(p.to_send, HashSet::from([Uuid::from_u128(11)]));
+    }
+
+    #[wasm_bindgen_test]
+    async fn applying_writes_every_record_and_queues_only_the_unsent_ones() {
+        let repo = Repository::open_named(&format!("unit-import-{}", Uuid::now_v7())).await.unwrap();
+        let local = LocalState { revisions: HashMap::new(), profile: None, has_own_records: false };
+        let p = plan(&sample(), &local).unwrap();
+        let report = apply(&repo, &p, |_, _| {}).await.unwrap();
+        assert_eq!((report.meal_counts, report.weighings, report.unsent), (1, 2, 1));
+        assert_eq!(repo.all::<Weighing>().await.unwrap().len(), 2);
+        let queued: Vec<Uuid> = repo.outbox_batch(10).await.unwrap().iter().map(|e| e.record_id).collect();
+        assert_eq!(queued, vec![Uuid::from_u128(11)]);
     }
 
     #[wasm_bindgen_test]
@@ -815,7 +833,7 @@ mod tests {
         let r = ImportReport { meal_counts: 1, weighings: 2, purchases: 0, already_present: 3, unsent: 1, profile_adopted: true };
         assert_eq!(
             r.message(),
-            "Importé : 1 comptage de repas, 2 pesées, 0 achat ; 3 saisies déjà sur cette tablette (même version ou plus récente), laissées telles quelles. Le profil du restaurant de la sauvegarde est repris. Les saisies importées seront envoyées au serveur à la prochaine synchronisation (dont 1 que la tablette d'origine n'avait pas encore envoyée)."
+            "Importé : 1 comptage de repas, 2 pesées, 0 achat ; 3 saisies déjà sur cette tablette (même version ou plus récente), laissées telles quelles. Le profil du restaurant de la sauvegarde est repris. 1 saisie que la tablette d'origine n'avait pas encore envoyée partira au serveur à la prochaine synchronisation."
         );
         let none = ImportReport { already_present: 1, ..Default::default() };
         assert_eq!(

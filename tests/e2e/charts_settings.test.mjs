@@ -258,6 +258,7 @@ export const tests = {
         const note = plain(await page.textContent("[data-testid=import-note]"));
         assert(note.includes("Importé : 1 comptage de repas, 2 pesées, 0 achat"), `import report: ${note}`);
         assert(note.includes("profil du restaurant de la sauvegarde est repris"), `profile adopted: ${note}`);
+        assert(note.includes("3 saisies que la tablette d'origine n'avait pas encore envoyées partiront au serveur"), `unsent queued: ${note}`);
         await page.waitForFunction(() => document.querySelector("#name")?.value === "Cantine Export");
         await page.waitForSelector("[data-pending='3']");
 
