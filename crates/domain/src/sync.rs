@@ -79,12 +79,103 @@ impl RecordKind {
 
 /// One full domain record as it travels, tagged by `kind`:
 /// `{"kind": "weighing", "meta": {...}, "site_id": "...", ...}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Serialised by serde's internally tagged representation (`kind` first). Deserialised by hand
+/// (see [`RecordPayloadVisitor`]) to the same JSON shape: when `kind` comes first, as every
+/// writer of this crate puts it, the rest of the object goes straight to the record's own
+/// deserializer, instead of being buffered into serde's private `Content` tree and parsed again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RecordPayload {
     MealCount(DailyMealCount),
     Weighing(Weighing),
     Purchase(Purchase),
+}
+
+impl<'de> Deserialize<'de> for RecordPayload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RecordPayloadVisitor)
+    }
+}
+
+/// Reads a `RecordPayload` object: `kind` first (no buffering), or anywhere (the other fields
+/// are buffered as JSON values until `kind` is known, as serde's internally tagged enums do).
+struct RecordPayloadVisitor;
+
+/// An object key, without allocating when it is `kind`.
+enum PayloadKey {
+    Kind,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for PayloadKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = PayloadKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PayloadKey, E> {
+                Ok(if v == "kind" { PayloadKey::Kind } else { PayloadKey::Other(v.to_owned()) })
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<PayloadKey, E> {
+                Ok(if v == "kind" { PayloadKey::Kind } else { PayloadKey::Other(v) })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+impl RecordPayloadVisitor {
+    /// The record of `kind` from any deserializer of its fields.
+    fn record<'de, D: serde::Deserializer<'de>>(kind: RecordKind, fields: D) -> Result<RecordPayload, D::Error> {
+        Ok(match kind {
+            RecordKind::MealCount => RecordPayload::MealCount(DailyMealCount::deserialize(fields)?),
+            RecordKind::Weighing => RecordPayload::Weighing(Weighing::deserialize(fields)?),
+            RecordKind::Purchase => RecordPayload::Purchase(Purchase::deserialize(fields)?),
+        })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for RecordPayloadVisitor {
+    type Value = RecordPayload;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("internally tagged enum RecordPayload")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RecordPayload, A::Error> {
+        use serde::de::Error;
+        let mut buffered: Vec<(String, serde_json::Value)> = Vec::new();
+        let mut kind = None;
+        while let Some(key) = map.next_key::<PayloadKey>()? {
+            match key {
+                PayloadKey::Kind => {
+                    let k: RecordKind = map.next_value()?;
+                    if buffered.is_empty() {
+                        // Fast path: the remaining entries are exactly the record's fields.
+                        return Self::record(k, serde::de::value::MapAccessDeserializer::new(map));
+                    }
+                    kind = Some(k);
+                    break;
+                }
+                PayloadKey::Other(name) => buffered.push((name, map.next_value()?)),
+            }
+        }
+        let Some(kind) = kind else { return Err(A::Error::missing_field("kind")) };
+        while let Some(key) = map.next_key::<PayloadKey>()? {
+            match key {
+                // A second `kind` is a field the record doesn't know: ignored, like any other.
+                PayloadKey::Kind => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                PayloadKey::Other(name) => buffered.push((name, map.next_value()?)),
+            }
+        }
+        let fields = serde::de::value::MapDeserializer::<_, serde_json::Error>::new(buffered.into_iter());
+        Self::record(kind, fields).map_err(A::Error::custom)
+    }
 }
 
 /// Which site a record says it belongs to: meal counts and weighings by the site's UUID,
@@ -458,21 +549,27 @@ impl Rejection {
 /// Tombstones skip content validation so a record that became invalid can still be deleted.
 pub fn check_mutation(m: &Mutation, scope: &SiteScope, today: NaiveDate) -> Result<(), Rejection> {
     let r = &m.record;
-    let what = r.describe_fr();
+    // The description is only written into refusals (built on those paths alone: hot loop).
+    let what = || r.describe_fr();
     if m.seq == 0 || m.seq > MAX_STORED_NUMBER {
         return Err(Rejection::new(format!(
-            "Numéro de séquence {} invalide ({what}) : il doit être compris entre 1 et {MAX_STORED_NUMBER}.",
-            m.seq
+            "Numéro de séquence {} invalide ({}) : il doit être compris entre 1 et {MAX_STORED_NUMBER}.",
+            m.seq,
+            what()
         )));
     }
     let meta = r.meta();
     if meta.id.is_nil() {
-        return Err(Rejection::new(format!("Identifiant manquant ({what}) : enregistrez de nouveau l'entrée sur la tablette.")));
+        return Err(Rejection::new(format!(
+            "Identifiant manquant ({}) : enregistrez de nouveau l'entrée sur la tablette.",
+            what()
+        )));
     }
     if meta.revision == 0 || meta.revision > MAX_STORED_NUMBER {
         return Err(Rejection::new(format!(
-            "Révision {} invalide ({what}) : elle doit être comprise entre 1 et {MAX_STORED_NUMBER}.",
-            meta.revision
+            "Révision {} invalide ({}) : elle doit être comprise entre 1 et {MAX_STORED_NUMBER}.",
+            meta.revision,
+            what()
         )));
     }
     let in_scope = match r.site_ref() {
@@ -481,7 +578,8 @@ pub fn check_mutation(m: &Mutation, scope: &SiteScope, today: NaiveDate) -> Resu
     };
     if !in_scope {
         return Err(Rejection::new(format!(
-            "Cette entrée ({what}) appartient à un autre restaurant : cette tablette n'enregistre que pour « {} ».",
+            "Cette entrée ({}) appartient à un autre restaurant : cette tablette n'enregistre que pour « {} ».",
+            what(),
             scope.name
         )));
     }
@@ -489,7 +587,7 @@ pub fn check_mutation(m: &Mutation, scope: &SiteScope, today: NaiveDate) -> Resu
         let v = r.validate(today);
         if !v.is_ok() {
             let details: Vec<&str> = v.errors.iter().map(|e| e.message.as_str()).collect();
-            let mut what = what;
+            let mut what = what();
             if let Some(first) = what.get(..1) {
                 what = first.to_uppercase() + &what[1..];
             }
@@ -567,77 +665,105 @@ pub fn plan_push(
     dedup: &HashMap<u64, AppliedKey>,
     current: &HashMap<Uuid, StoredRecord>,
 ) -> PushPlan {
-    let mut dedup = dedup.clone();
-    let mut current = current.clone();
-    let mut seq_counter = last_change_seq;
-    let mut written: HashMap<Uuid, (u64, RecordPayload)> = HashMap::new();
-    let mut keys = Vec::new();
-    let mut results = Vec::with_capacity(mutations.len());
-    for m in mutations {
-        let status = plan_one(scope, today, now, m, &mut dedup, &mut current, &mut seq_counter, &mut written, &mut keys);
-        results.push(MutationResult { seq: m.seq, status });
-    }
-    let mut records: Vec<(u64, RecordPayload)> = written.into_values().collect();
-    records.sort_by_key(|(s, _)| *s);
-    PushPlan { results, records, keys, last_change_seq: seq_counter }
+    let mut planner = Planner {
+        scope,
+        today,
+        now,
+        dedup,
+        current,
+        batch_keys: HashMap::with_capacity(mutations.len()),
+        written: Vec::with_capacity(mutations.len()),
+        written_index: HashMap::with_capacity(mutations.len()),
+        keys: Vec::with_capacity(mutations.len()),
+        seq_counter: last_change_seq,
+    };
+    let results = mutations.iter().map(|m| MutationResult { seq: m.seq, status: planner.plan_one(m) }).collect();
+    let Planner { mut written, keys, seq_counter, .. } = planner;
+    // A record written twice in the batch kept its first slot with its last sequence.
+    written.sort_by_key(|(s, _)| *s);
+    PushPlan { results, records: written, keys, last_change_seq: seq_counter }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn plan_one(
-    scope: &SiteScope,
+/// The batch's effects layered over the stored state (read-only), so nothing stored is copied.
+struct Planner<'a> {
+    scope: &'a SiteScope,
     today: NaiveDate,
     now: DateTime<Utc>,
-    m: &Mutation,
-    dedup: &mut HashMap<u64, AppliedKey>,
-    current: &mut HashMap<Uuid, StoredRecord>,
-    seq_counter: &mut u64,
-    written: &mut HashMap<Uuid, (u64, RecordPayload)>,
-    keys: &mut Vec<(u64, AppliedKey)>,
-) -> MutationStatus {
-    if let Err(r) = check_mutation(m, scope, today) {
-        return r.into_status();
-    }
-    let key = AppliedKey { record_id: m.record.id(), revision: m.record.revision() };
-    if let Some(k) = dedup.get(&m.seq) {
-        return if *k == key {
-            MutationStatus::Duplicate
-        } else {
-            // Never answer "duplicate" for another entry: it would be deleted from the outbox unsent.
-            Rejection::new(format!(
-                "Le numéro de séquence {} a déjà servi pour une autre entrée : cette entrée ({}) n'a pas été enregistrée, renvoyez-la.",
-                m.seq,
-                m.record.describe_fr()
-            ))
-            .into_status()
-        };
-    }
-    let stored = current.get(&key.record_id);
-    if let Some(s) = stored {
-        if s.site_id != scope.site_id {
-            // Don't tell anything about another site's record.
-            return Rejection::new(format!(
-                "L'identifiant de cette entrée ({}) est déjà utilisé : enregistrez-la de nouveau sur la tablette.",
-                m.record.describe_fr()
-            ))
-            .into_status();
+    dedup: &'a HashMap<u64, AppliedKey>,
+    current: &'a HashMap<Uuid, StoredRecord>,
+    /// Dedup keys recorded by earlier mutations of this batch.
+    batch_keys: HashMap<u64, AppliedKey>,
+    /// Records written by this batch (final state, change sequence), and where each id is.
+    written: Vec<(u64, RecordPayload)>,
+    written_index: HashMap<Uuid, usize>,
+    keys: Vec<(u64, AppliedKey)>,
+    seq_counter: u64,
+}
+
+impl Planner<'_> {
+    /// The record's state as this batch sees it: written earlier in the batch, else stored.
+    fn state(&self, id: &Uuid) -> Option<(Uuid, &RecordPayload)> {
+        match self.written_index.get(id) {
+            Some(&i) => Some((self.scope.site_id, &self.written[i].1)),
+            None => self.current.get(id).map(|s| (s.site_id, &s.record)),
         }
     }
-    match decide(stored.map(|s| &s.record), &m.record) {
-        Decision::Reject(reason) => Rejection::new(reason).into_status(),
-        Decision::Conflict => MutationStatus::Conflict { current: stored.expect("conflict needs a stored record").record.clone() },
-        Decision::Duplicate => {
-            dedup.insert(m.seq, key);
-            keys.push((m.seq, key));
-            MutationStatus::Duplicate
+
+    fn record_key(&mut self, seq: u64, key: AppliedKey) {
+        self.batch_keys.insert(seq, key);
+        self.keys.push((seq, key));
+    }
+
+    fn plan_one(&mut self, m: &Mutation) -> MutationStatus {
+        if let Err(r) = check_mutation(m, self.scope, self.today) {
+            return r.into_status();
         }
-        Decision::Apply => {
-            *seq_counter += 1;
-            let record = m.record.clone().with_server_updated_at(now);
-            current.insert(key.record_id, StoredRecord { site_id: scope.site_id, record: record.clone() });
-            written.insert(key.record_id, (*seq_counter, record));
-            dedup.insert(m.seq, key);
-            keys.push((m.seq, key));
-            MutationStatus::Applied { server_seq: *seq_counter, server_updated_at: now }
+        let key = AppliedKey { record_id: m.record.id(), revision: m.record.revision() };
+        if let Some(k) = self.batch_keys.get(&m.seq).or_else(|| self.dedup.get(&m.seq)) {
+            return if *k == key {
+                MutationStatus::Duplicate
+            } else {
+                // Never answer "duplicate" for another entry: it would be deleted from the outbox unsent.
+                Rejection::new(format!(
+                    "Le numéro de séquence {} a déjà servi pour une autre entrée : cette entrée ({}) n'a pas été enregistrée, renvoyez-la.",
+                    m.seq,
+                    m.record.describe_fr()
+                ))
+                .into_status()
+            };
+        }
+        let stored = self.state(&key.record_id);
+        if let Some((site_id, _)) = stored {
+            if site_id != self.scope.site_id {
+                // Don't tell anything about another site's record.
+                return Rejection::new(format!(
+                    "L'identifiant de cette entrée ({}) est déjà utilisé : enregistrez-la de nouveau sur la tablette.",
+                    m.record.describe_fr()
+                ))
+                .into_status();
+            }
+        }
+        let stored = stored.map(|(_, r)| r);
+        match decide(stored, &m.record) {
+            Decision::Reject(reason) => Rejection::new(reason).into_status(),
+            Decision::Conflict => MutationStatus::Conflict { current: stored.expect("conflict needs a stored record").clone() },
+            Decision::Duplicate => {
+                self.record_key(m.seq, key);
+                MutationStatus::Duplicate
+            }
+            Decision::Apply => {
+                self.seq_counter += 1;
+                let change = (self.seq_counter, m.record.clone().with_server_updated_at(self.now));
+                match self.written_index.get(&key.record_id) {
+                    Some(&i) => self.written[i] = change,
+                    None => {
+                        self.written_index.insert(key.record_id, self.written.len());
+                        self.written.push(change);
+                    }
+                }
+                self.record_key(m.seq, key);
+                MutationStatus::Applied { server_seq: self.seq_counter, server_updated_at: self.now }
+            }
         }
     }
 }

@@ -1,12 +1,21 @@
-//! Sync benchmarks over real HTTP against an in-process server (release build):
-//! ingest rate with durable commits, replay of an applied batch, pull paging of 10,000 changes.
-//! SQLite always; PostgreSQL too when ASSIETTE_TEST_POSTGRES_URL is set (`scripts/pg.sh start`).
+//! Sync benchmarks (release build).
+//! 1. The hot path's CPU steps on one batch of 1000 mutations, no database: parsing a push body
+//!    (`kind` first, as the app sends it; `kind` last, the buffering fallback; serde's derived
+//!    internally tagged enum, as before, for comparison), planning it, writing the record bodies,
+//!    the push reply and a pull page.
+//! 2. Over real HTTP against an in-process server: ingest rate with durable commits, replay of
+//!    an applied batch, pull paging. SQLite always; PostgreSQL too when ASSIETTE_TEST_POSTGRES_URL
+//!    is set (`scripts/pg.sh start`).
 //! Run: `cargo bench -p assiette-server --bench sync` (ASSIETTE_BENCH_N changes the entry count).
 
 use std::time::Instant;
 
 use assiette_domain::record::RecordMeta;
-use assiette_domain::sync::{EnrolResponse, Mutation, PullResponse, PushRequest, PushResponse, RecordPayload};
+use std::collections::HashMap;
+
+use assiette_domain::sync::{
+    plan_push, server_today, EnrolResponse, Mutation, PullResponse, PushRequest, PushResponse, RecordPayload, SiteScope,
+};
 use assiette_domain::waste::{Stage, Weighing};
 use assiette_server::db::{Db, DEMO_SITE_ID};
 use assiette_server::http::{app, AppState};
@@ -116,9 +125,108 @@ async fn bench(name: &str, url: &str, n: usize) {
     db.close().await;
 }
 
+/// Median time of `runs` calls of `f`, in microseconds.
+fn median_us(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+/// The record enum as serde derives it (internally tagged, buffered through `Content`): what
+/// `RecordPayload` used before its own deserializer, kept here to measure the difference.
+#[derive(serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(dead_code)]
+enum DerivedPayload {
+    MealCount(assiette_domain::meals::DailyMealCount),
+    Weighing(Weighing),
+    Purchase(assiette_domain::purchase::Purchase),
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct DerivedPush {
+    device_id: Uuid,
+    mutations: Vec<DerivedMutation>,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct DerivedMutation {
+    seq: u64,
+    record: DerivedPayload,
+}
+
+fn micro() {
+    const RUNS: usize = 51;
+    let muts = mutations(DEMO_SITE_ID, 1000);
+    let req = PushRequest { device_id: Uuid::now_v7(), mutations: muts.clone() };
+    let body = serde_json::to_vec(&req).unwrap();
+    // The same batch with `kind` moved to the end of every record.
+    let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    for m in v["mutations"].as_array_mut().unwrap() {
+        let rec = m["record"].as_object_mut().unwrap();
+        let kind = rec.remove("kind").unwrap();
+        rec.insert("kind".into(), kind);
+    }
+    let body_kind_last = serde_json::to_vec(&v).unwrap();
+    let kb = body.len() as f64 / 1024.0;
+    println!("Étapes CPU d'un lot de 1000 mutations ({kb:.0} Ko de JSON), médiane de {RUNS} :");
+    let line = |what: &str, us: f64| println!("  {what:58} {us:9.0} µs");
+    line("lecture du lot (kind en tête, sans tampon)", median_us(RUNS, || {
+        std::hint::black_box(serde_json::from_slice::<PushRequest>(&body).unwrap());
+    }));
+    line("lecture du lot (kind en dernier, avec tampon)", median_us(RUNS, || {
+        std::hint::black_box(serde_json::from_slice::<PushRequest>(&body_kind_last).unwrap());
+    }));
+    line("lecture du lot (enum « internally tagged » de serde, avant)", median_us(RUNS, || {
+        std::hint::black_box(serde_json::from_slice::<DerivedPush>(&body).unwrap());
+    }));
+    let scope = SiteScope { site_id: DEMO_SITE_ID, siret: "21760351500008".into(), name: "École des Tilleuls".into() };
+    let now = Utc::now();
+    let (dedup, current) = (HashMap::new(), HashMap::new());
+    let plan = plan_push(&scope, server_today(now), now, 0, &muts, &dedup, &current);
+    line("plan_push (contrôles, validation, décisions)", median_us(RUNS, || {
+        std::hint::black_box(plan_push(&scope, server_today(now), now, 0, &muts, &dedup, &current));
+    }));
+    line("corps JSON des enregistrements à écrire", median_us(RUNS, || {
+        for (_, r) in &plan.records {
+            std::hint::black_box(serde_json::to_string(r).unwrap());
+        }
+    }));
+    line("réponse de l'envoi (wire::push_reply)", median_us(RUNS, || {
+        std::hint::black_box(assiette_server::wire::push_reply(&plan.results));
+    }));
+    line("réponse de l'envoi (serde, pour comparaison)", median_us(RUNS, || {
+        std::hint::black_box(serde_json::to_vec(&PushResponse { results: plan.results.clone() }).unwrap());
+    }));
+    let joined: String = plan
+        .records
+        .iter()
+        .map(|(seq, r)| assiette_server::wire::change_element(*seq, &serde_json::to_string(r).unwrap()))
+        .collect::<Vec<_>>()
+        .join(",");
+    line("page de lecture (PullPage::from_joined + wire::pull_reply)", median_us(RUNS, || {
+        let page = assiette_server::wire::PullPage::from_joined(joined.clone()).unwrap();
+        std::hint::black_box(assiette_server::wire::pull_reply(&page.changes_json, "v1.1000", true));
+    }));
+    line("page de lecture (analyse + sérialisation serde, avant)", median_us(RUNS, || {
+        let changes: Vec<assiette_domain::sync::Change> =
+            serde_json::from_str(&format!("[{joined}]")).unwrap();
+        std::hint::black_box(serde_json::to_vec(&PullResponse { changes, next_cursor: "v1.1000".into(), has_more: true }).unwrap());
+    }));
+}
+
 fn main() {
     // `cargo bench` passes --bench; ignore arguments.
     let n: usize = std::env::var("ASSIETTE_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000);
+    micro();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let dir = std::env::temp_dir().join(format!("assiette-bench-{}", Uuid::now_v7().simple()));

@@ -5,7 +5,7 @@ use assiette_domain::site::{normalize_siret, Commune, RegionGroup, Site};
 use assiette_domain::record::RecordMeta;
 use assiette_domain::sync::{
     normalize_enrolment_code, Cursor, DeviceInfo, EnrolRequest, EnrolResponse, EnrolmentCodeRequest, EnrolmentCodeResponse,
-    LoginRequest, LoginResponse, PullRequest, PullResponse, PushRequest, PushResponse, SiteDetails, SiteInfo, SiteRequest,
+    LoginRequest, LoginResponse, PullRequest, PushRequest, SiteDetails, SiteInfo, SiteRequest,
     SiteScope, DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_MUTATIONS,
 };
 use axum::extract::{Path, State};
@@ -132,7 +132,16 @@ fn scope(site: &SiteInfo) -> SiteScope {
     SiteScope { site_id: site.id, siret: site.siret.clone(), name: site.name.clone() }
 }
 
-async fn push(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonBody<PushRequest>) -> Result<Json<PushResponse>, ApiError> {
+/// A JSON body written by hand (`crate::wire`), byte for byte what serde writes for the domain's types.
+pub struct RawJson(pub Vec<u8>);
+
+impl IntoResponse for RawJson {
+    fn into_response(self) -> axum::response::Response {
+        ([(axum::http::header::CONTENT_TYPE, "application/json")], self.0).into_response()
+    }
+}
+
+async fn push(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonBody<PushRequest>) -> Result<RawJson, ApiError> {
     if req.device_id != auth.device_id {
         return Err(ApiError::forbidden(
             "device_mismatch",
@@ -149,15 +158,17 @@ async fn push(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonB
     let results = st.db.push(auth.device_id, &scope(&auth.site), &req.mutations, Utc::now()).await?;
     let applied = results.iter().filter(|r| matches!(r.status, assiette_domain::sync::MutationStatus::Applied { .. })).count();
     tracing::info!(device = %auth.device_id, received = req.mutations.len(), applied, "push");
-    Ok(Json(PushResponse { results }))
+    // The domain's `PushResponse`, serialised by `wire::push_reply`.
+    Ok(RawJson(crate::wire::push_reply(&results)))
 }
 
-async fn pull(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonBody<PullRequest>) -> Result<Json<PullResponse>, ApiError> {
+async fn pull(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonBody<PullRequest>) -> Result<RawJson, ApiError> {
     let cursor = Cursor::decode(req.cursor.as_deref()).map_err(|m| ApiError::bad_request("invalid_cursor", m))?;
     let limit = req.limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
-    let (changes, has_more) = st.db.pull(auth.site.id, cursor.0, limit).await?;
-    let next = changes.last().map(|c| Cursor(c.server_seq)).unwrap_or(cursor);
-    Ok(Json(PullResponse { changes, next_cursor: next.encode(), has_more }))
+    let page = st.db.pull(auth.site.id, cursor.0, limit).await?;
+    let next = page.last_seq.map(Cursor).unwrap_or(cursor);
+    // The domain's `PullResponse`, with every record's stored JSON copied as it is.
+    Ok(RawJson(crate::wire::pull_reply(&page.changes_json, &next.encode(), page.has_more)))
 }
 
 async fn login(State(st): State<AppState>, JsonBody(req): JsonBody<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {

@@ -117,11 +117,41 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(JsonBody(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        if !json_content_type(req.headers()) {
+            return Err(content_type_error());
+        }
+        let bytes = match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => b,
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(ApiError::too_large()),
+            Err(_) => return Err(ApiError::bad_request("unreadable_body", "Le corps de la requête n'a pas pu être lu : renvoyez-la.")),
+        };
+        // Parsed without tracking the path of every value (axum's `Json` does, for its error
+        // message): that is only done again, by axum, when the body is refused.
+        match serde_json::from_slice::<T>(&bytes) {
+            Ok(v) => Ok(JsonBody(v)),
+            Err(_) => match Json::<T>::from_bytes(&bytes) {
+                Ok(Json(v)) => Ok(JsonBody(v)),
+                Err(rejection) => Err(json_rejection(rejection)),
+            },
         }
     }
+}
+
+/// `application/json`, with parameters (`; charset=utf-8`) or as a `+json` suffix, as axum's
+/// `Json` accepts it.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let Some(subtype) = essence.strip_prefix("application/") else { return false };
+    !subtype.contains(['/', ' ']) && (subtype == "json" || (subtype.ends_with("+json") && subtype.len() > "+json".len()))
+}
+
+fn content_type_error() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "content_type",
+        "Envoyez le corps en JSON avec l'en-tête « Content-Type: application/json ».",
+    )
 }
 
 fn json_rejection(r: JsonRejection) -> ApiError {
@@ -137,11 +167,7 @@ fn json_rejection(r: JsonRejection) -> ApiError {
             "invalid_json",
             format!("Le corps de la requête n'est pas du JSON valide. Détail : {}", detail(&e.body_text())),
         ),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "content_type",
-            "Envoyez le corps en JSON avec l'en-tête « Content-Type: application/json ».",
-        ),
+        JsonRejection::MissingJsonContentType(_) => content_type_error(),
         r if r.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(),
         _ => ApiError::bad_request("unreadable_body", "Le corps de la requête n'a pas pu être lu : renvoyez-la."),
     }
@@ -151,4 +177,26 @@ fn json_rejection(r: JsonRejection) -> ApiError {
 fn detail(text: &str) -> String {
     let t = text.split_once(": ").map(|(_, rest)| rest).unwrap_or(text);
     t.chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_type(t: &str) -> axum::http::HeaderMap {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_str(t).unwrap());
+        h
+    }
+
+    #[test]
+    fn json_content_types_as_axum_accepts_them() {
+        for ok in ["application/json", "application/json; charset=utf-8", "application/json;charset=utf-8", "Application/JSON", "application/cloudevents+json"] {
+            assert!(json_content_type(&with_type(ok)), "{ok}");
+        }
+        for bad in ["text/json", "application/jsonx", "application/+json", "text/plain", "json", "application/x-www-form-urlencoded"] {
+            assert!(!json_content_type(&with_type(bad)), "{bad}");
+        }
+        assert!(!json_content_type(&axum::http::HeaderMap::new()));
+    }
 }

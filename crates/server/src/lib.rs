@@ -8,3 +8,4 @@ pub mod egalim_cli;
 pub mod error;
 pub mod http;
 pub mod store;
+pub mod wire;

@@ -9,13 +9,15 @@ use std::future::Future;
 
 use assiette_domain::site::{ManagementType, ProductionType, Sector};
 use assiette_domain::sync::{
-    AppliedKey, Change, DeviceInfo, Mutation, MutationResult, RecordPayload, SiteDetails, SiteInfo, SiteScope,
-    StoredRecord, MAX_STORED_NUMBER,
+    AppliedKey, DeviceInfo, Mutation, MutationResult, RecordPayload, SiteDetails, SiteInfo, SiteScope, StoredRecord,
+    MAX_STORED_NUMBER,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
+
+use crate::wire::PullPage;
 
 #[derive(Debug)]
 pub enum StoreError {
@@ -102,8 +104,9 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Applies a batch in one transaction, committed before returning.
     fn push(&self, device_id: Uuid, scope: &SiteScope, mutations: &[Mutation], now: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<MutationResult>>> + Send;
-    /// Changes of a site after `after`, ascending, at most `limit`; and whether more wait.
-    fn pull(&self, site_id: Uuid, after: u64, limit: u32) -> impl Future<Output = StoreResult<(Vec<Change>, bool)>> + Send;
+    /// Changes of a site after `after`, ascending, at most `limit`, each with its record's stored
+    /// JSON (written by the push that applied it); and whether more wait.
+    fn pull(&self, site_id: Uuid, after: u64, limit: u32) -> impl Future<Output = StoreResult<PullPage>> + Send;
     /// Every live and deleted record of a site (tests, exports).
     fn site_records(&self, site_id: Uuid) -> impl Future<Output = StoreResult<Vec<RecordPayload>>> + Send;
 }
@@ -163,17 +166,15 @@ fn device_info(id: &str, site_id: &str, label: Option<String>, created: &str, re
     })
 }
 
-/// Rows per multi-row statement: far below SQLite's 32766 and PostgreSQL's 65535 parameters.
-const CHUNK: usize = 400;
-
 const SITE_COLUMNS: &str = "SELECT s.id, s.name, s.siret, s.commune_insee, c.name AS commune_name, s.management_type, \
      s.production_type, s.sectors, s.daily_meal_count, s.yearly_meal_count FROM sites s JOIN communes c ON c.insee_code = s.commune_insee";
 
 macro_rules! sql_store {
-    ($store:ident, $pool:ty, $db:ty, $begin:literal) => {
+    ($store:ident, $pool:ty, $db:ty, $begin:literal { $($field:ident : $ty:ty),* }) => {
         #[derive(Clone)]
         pub struct $store {
             pub pool: $pool,
+            $($field: $ty,)*
         }
 
         impl $store {
@@ -404,6 +405,7 @@ macro_rules! sql_store {
             async fn push(&self, device_id: Uuid, scope: &SiteScope, mutations: &[Mutation], now: DateTime<Utc>) -> StoreResult<Vec<MutationResult>> {
                 let site = scope.site_id.to_string();
                 let device = device_id.to_string();
+                let t0 = std::time::Instant::now();
                 let mut tx = self.pool.begin_with($begin).await?;
                 // Lock the site's change counter first: batches of one site are serialised, so
                 // change sequences become visible in commit order and a pull never skips one.
@@ -439,12 +441,13 @@ macro_rules! sql_store {
                 let mut ids: Vec<String> = mutations.iter().map(|m| m.record.id().to_string()).collect();
                 ids.sort_unstable();
                 ids.dedup();
-                let mut current: HashMap<Uuid, StoredRecord> = HashMap::with_capacity(ids.len());
+                let mut current: HashMap<Uuid, StoredRecord> = HashMap::new();
                 for (site_id, body) in Self::read_current(&mut *tx, ids).await? {
                     let record: RecordPayload = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     current.insert(record.id(), StoredRecord { site_id: parse_uuid(&site_id)?, record });
                 }
 
+                let t_read = t0.elapsed();
                 let today = assiette_domain::sync::server_today(now);
                 let plan = assiette_domain::sync::plan_push(scope, today, now, last as u64, mutations, &dedup, &current);
                 let at = ts(now);
@@ -461,6 +464,7 @@ macro_rules! sql_store {
                         body,
                     });
                 }
+                let t_plan = t0.elapsed();
                 Self::write_records(&mut *tx, &site, &device, &at, rows).await?;
                 let keys: Vec<KeyRow> = plan
                     .keys
@@ -476,30 +480,50 @@ macro_rules! sql_store {
                         .await?;
                 }
                 sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2").bind(&at).bind(&device).execute(&mut *tx).await?;
+                let t_write = t0.elapsed();
                 // Durable before the reply: SQLite synchronous=FULL, PostgreSQL fsync on commit.
                 tx.commit().await?;
+                self.committed();
+                let t_commit = t0.elapsed();
+                // Where a push's time goes (RUST_LOG=assiette_server::store=debug).
+                tracing::debug!(
+                    mutations = mutations.len(),
+                    lock_and_read_us = t_read.as_micros() as u64,
+                    plan_us = (t_plan - t_read).as_micros() as u64,
+                    write_us = (t_write - t_plan).as_micros() as u64,
+                    commit_us = (t_commit - t_write).as_micros() as u64,
+                    "push stored"
+                );
                 Ok(plan.results)
             }
 
-            async fn pull(&self, site_id: Uuid, after: u64, limit: u32) -> StoreResult<(Vec<Change>, bool)> {
-                let rows: Vec<(i64, String)> = sqlx::query_as(
-                    "SELECT change_seq, body FROM records WHERE site_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3",
+            async fn pull(&self, site_id: Uuid, after: u64, limit: u32) -> StoreResult<PullPage> {
+                let site = site_id.to_string();
+                // The database writes the page's `changes` elements itself and joins them: one
+                // row, one text, instead of a row (and its copies) per change. The record bodies
+                // go out as stored: they are the JSON the push wrote. No ORDER BY inside the
+                // aggregate (it would sort the page's bodies a second time): the elements come in
+                // the subquery's order, and `PullPage::from_joined` checks it (and sorts if not).
+                let joined: Option<String> = sqlx::query_scalar(
+                    "SELECT string_agg(format('{\"server_seq\":%s,\"record\":%s}', change_seq, body), ',') \
+                     FROM (SELECT change_seq, body FROM records WHERE site_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3) AS page",
                 )
-                .bind(site_id.to_string())
+                .bind(&site)
                 .bind(after.min(MAX_STORED_NUMBER) as i64)
-                .bind(i64::from(limit) + 1)
-                .fetch_all(&self.pool)
+                .bind(i64::from(limit))
+                .fetch_one(&self.pool)
                 .await?;
-                let has_more = rows.len() > limit as usize;
-                let changes = rows
-                    .into_iter()
-                    .take(limit as usize)
-                    .map(|(seq, body)| {
-                        let record = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                        Ok(Change { server_seq: seq as u64, record })
-                    })
-                    .collect::<StoreResult<Vec<_>>>()?;
-                Ok((changes, has_more))
+                let mut page = PullPage::from_joined(joined.unwrap_or_default()).map_err(StoreError::Corrupt)?;
+                // A full page: are there more? (A change committed after this check is simply
+                // found by the tablet's next pull.)
+                if let Some(last) = page.last_seq.filter(|_| page.count >= limit as usize) {
+                    page.has_more = sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM records WHERE site_id = $1 AND change_seq > $2)")
+                        .bind(&site)
+                        .bind(last as i64)
+                        .fetch_one(&self.pool)
+                        .await?;
+                }
+                Ok(page)
             }
 
             async fn site_records(&self, site_id: Uuid) -> StoreResult<Vec<RecordPayload>> {
@@ -516,8 +540,8 @@ macro_rules! sql_store {
 }
 
 // SQLite: BEGIN IMMEDIATE takes the single write lock at once (no deadlock on lock upgrade).
-sql_store!(SqliteStore, SqlitePool, sqlx::Sqlite, "BEGIN IMMEDIATE");
-sql_store!(PgStore, PgPool, sqlx::Postgres, "BEGIN");
+sql_store!(SqliteStore, SqlitePool, sqlx::Sqlite, "BEGIN IMMEDIATE" { checkpoints: std::sync::Arc<tokio::sync::Notify> });
+sql_store!(PgStore, PgPool, sqlx::Postgres, "BEGIN" {});
 
 /// One record row to upsert in a push (current state of a record).
 struct RecordRow {
@@ -542,60 +566,145 @@ const RECORDS_ON_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET kind = exclud
      deleted = excluded.deleted, change_seq = excluded.change_seq, server_updated_at = excluded.server_updated_at, \
      device_id = excluded.device_id, body = excluded.body WHERE records.site_id = excluded.site_id";
 
-// The push path's reads and writes, per backend: SQLite looks each key up through an IN list
-// (in-process, no round trip), PostgreSQL sends whole arrays (`= ANY`, `UNNEST`): one statement
-// text whatever the batch size, one round trip per step, and an index scan instead of a filter
-// that rebuilds an IN list of 400 parameters for every row.
-impl SqliteStore {
-    async fn read_dedup(conn: &mut sqlx::SqliteConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
-        let mut out = Vec::with_capacity(seqs.len());
-        for chunk in seqs.chunks(CHUNK) {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = ");
-            q.push_bind(device.to_owned());
-            q.push(" AND seq IN (");
-            let mut sep = q.separated(", ");
-            for s in chunk {
-                sep.push_bind(*s);
-            }
-            q.push(")");
-            out.extend(q.build_query_as::<(i64, String, i64)>().fetch_all(&mut *conn).await?);
+/// A JSON array of strings or numbers, for SQLite's `json_each` (one bound text, one statement
+/// text whatever the batch size, so SQLite prepares it once per connection).
+fn json_array<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).expect("strings and numbers always serialise")
+}
+
+/// `head VALUES (?, ...), (?, ...) tail` for `rows` rows of `per_row` anonymous parameters.
+/// Anonymous: SQLite finds a numbered or named parameter (`?NNN`, `$NNN`) by a linear search
+/// of the statement's parameter names, at every bind: quadratic in a 3000-parameter statement.
+fn values_sql(head: &str, rows: usize, per_row: usize, tail: &str) -> String {
+    let mut tuple = String::with_capacity(per_row * 3 + 2);
+    tuple.push('(');
+    for i in 0..per_row {
+        tuple.push_str(if i == 0 { "?" } else { ", ?" });
+    }
+    tuple.push(')');
+    let mut sql = String::with_capacity(head.len() + tail.len() + 8 + rows * (tuple.len() + 2));
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
         }
-        Ok(out)
+        sql.push_str(&tuple);
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// Rows per multi-row SQLite statement: 500 × 9 parameters stays far below SQLite's 32766, and a
+/// tablet's batch (500) is one statement.
+const SQLITE_ROWS: usize = 500;
+
+// The push path's reads and writes, per backend. SQLite reads a device's dense run of seqs as one
+// range and looks ids up through `json_each` (one bound text); writes are multi-row statements
+// of anonymous parameters. PostgreSQL sends whole arrays (`= ANY`, `UNNEST`): one
+// statement text whatever the batch size, one round trip per step, and index scans.
+impl SqliteStore {
+    pub fn new(pool: SqlitePool) -> Self {
+        let store = SqliteStore { pool, checkpoints: std::sync::Arc::new(tokio::sync::Notify::new()) };
+        store.spawn_checkpointer();
+        store
+    }
+
+    /// Closes the pool and stops the checkpointer.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.checkpoints.notify_one();
+    }
+
+    /// After a commit: let the checkpointer copy the WAL into the database file.
+    fn committed(&self) {
+        self.checkpoints.notify_one();
+    }
+
+    /// Automatic checkpoints are off (`wal_autocheckpoint=0`), so that no push pays for copying
+    /// earlier batches into the database file inside its own commit. This task does it after
+    /// commits (notifications coalesce while it works) and every 30 s. PASSIVE never waits for
+    /// readers or writers; what it cannot copy now is copied next time.
+    fn spawn_checkpointer(&self) {
+        let pool = self.pool.clone();
+        let wake = self.checkpoints.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                }
+                if pool.is_closed() {
+                    break;
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                    if pool.is_closed() {
+                        break;
+                    }
+                    tracing::warn!(error = %e, "SQLite checkpoint failed (retried after the next commit)");
+                }
+            }
+        });
+    }
+
+    async fn read_dedup(conn: &mut sqlx::SqliteConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
+        let (Some(&lo), Some(&hi)) = (seqs.first(), seqs.last()) else { return Ok(Vec::new()) };
+        // Tablets number their outbox 1, 2, 3...: a batch is (nearly) one dense run, read as a
+        // range of the primary key (one index seek) and filtered here.
+        if ((hi - lo) as u64) < 2 * seqs.len() as u64 + 64 {
+            let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+                "SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
+            )
+            .bind(device)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(&mut *conn)
+            .await?;
+            return Ok(rows.into_iter().filter(|(s, _, _)| seqs.binary_search(s).is_ok()).collect());
+        }
+        Ok(sqlx::query_as(
+            "SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq IN (SELECT value FROM json_each($2))",
+        )
+        .bind(device)
+        .bind(json_array(&seqs))
+        .fetch_all(&mut *conn)
+        .await?)
     }
 
     async fn read_current(conn: &mut sqlx::SqliteConnection, ids: Vec<String>) -> StoreResult<Vec<(String, String)>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("SELECT site_id, body FROM records WHERE id IN (");
-            let mut sep = q.separated(", ");
-            for id in chunk {
-                sep.push_bind(id.clone());
-            }
-            q.push(")");
-            out.extend(q.build_query_as::<(String, String)>().fetch_all(&mut *conn).await?);
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        Ok(sqlx::query_as("SELECT site_id, body FROM records WHERE id IN (SELECT value FROM json_each($1))")
+            .bind(json_array(&ids))
+            .fetch_all(&mut *conn)
+            .await?)
     }
 
     async fn write_records(conn: &mut sqlx::SqliteConnection, site: &str, device: &str, at: &str, rows: Vec<RecordRow>) -> StoreResult<()> {
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO records (id, site_id, kind, revision, deleted, change_seq, server_updated_at, device_id, body) ",
+            let chunk: Vec<RecordRow> = rows.by_ref().take(SQLITE_ROWS).collect();
+            let sql = values_sql(
+                "INSERT INTO records (id, site_id, kind, revision, deleted, change_seq, server_updated_at, device_id, body)",
+                chunk.len(),
+                9,
+                RECORDS_ON_CONFLICT,
             );
-            q.push_values(rows.by_ref().take(CHUNK), |mut b, r| {
-                b.push_bind(r.id)
-                    .push_bind(site.to_owned())
-                    .push_bind(r.kind)
-                    .push_bind(r.revision)
-                    .push_bind(r.deleted)
-                    .push_bind(r.change_seq)
-                    .push_bind(at.to_owned())
-                    .push_bind(device.to_owned())
-                    .push_bind(r.body);
-            });
-            q.push(RECORDS_ON_CONFLICT);
-            q.build().execute(&mut *conn).await?;
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                q = q
+                    .bind(r.id)
+                    .bind(site.to_owned())
+                    .bind(r.kind)
+                    .bind(r.revision)
+                    .bind(r.deleted)
+                    .bind(r.change_seq)
+                    .bind(at.to_owned())
+                    .bind(device.to_owned())
+                    .bind(r.body);
+            }
+            q.execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -603,18 +712,30 @@ impl SqliteStore {
     async fn write_keys(conn: &mut sqlx::SqliteConnection, device: &str, at: &str, keys: Vec<KeyRow>) -> StoreResult<()> {
         let mut keys = keys.into_iter().peekable();
         while keys.peek().is_some() {
-            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO applied_mutations (device_id, seq, record_id, revision, applied_at) ");
-            q.push_values(keys.by_ref().take(CHUNK), |mut b, k| {
-                b.push_bind(device.to_owned()).push_bind(k.seq).push_bind(k.record_id).push_bind(k.revision).push_bind(at.to_owned());
-            });
-            q.push(" ON CONFLICT (device_id, seq) DO NOTHING");
-            q.build().execute(&mut *conn).await?;
+            let chunk: Vec<KeyRow> = keys.by_ref().take(SQLITE_ROWS).collect();
+            let sql = values_sql(
+                "INSERT INTO applied_mutations (device_id, seq, record_id, revision, applied_at)",
+                chunk.len(),
+                5,
+                " ON CONFLICT (device_id, seq) DO NOTHING",
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for k in chunk {
+                q = q.bind(device.to_owned()).bind(k.seq).bind(k.record_id).bind(k.revision).bind(at.to_owned());
+            }
+            q.execute(&mut *conn).await?;
         }
         Ok(())
     }
 }
 
 impl PgStore {
+    pub fn new(pool: PgPool) -> Self {
+        PgStore { pool }
+    }
+
+    /// PostgreSQL checkpoints by itself.
+    fn committed(&self) {}
     async fn read_dedup(conn: &mut sqlx::PgConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
         if seqs.is_empty() {
             return Ok(Vec::new());
