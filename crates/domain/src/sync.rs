@@ -890,6 +890,124 @@ mod tests {
         serde_json::to_value(RecordMeta::new(Uuid::from_u128(1), t("2026-03-02T10:00:00Z"))).unwrap()
     }
 
+    /// The record enum as serde derives it (what `RecordPayload` was before its own
+    /// deserializer): the hand-written one must accept and refuse exactly the same inputs.
+    #[derive(Debug, Deserialize)]
+    #[serde(tag = "kind", rename_all = "snake_case")]
+    enum DerivedPayload {
+        MealCount(DailyMealCount),
+        Weighing(Weighing),
+        Purchase(Purchase),
+    }
+
+    impl From<DerivedPayload> for RecordPayload {
+        fn from(d: DerivedPayload) -> Self {
+            match d {
+                DerivedPayload::MealCount(r) => RecordPayload::MealCount(r),
+                DerivedPayload::Weighing(r) => RecordPayload::Weighing(r),
+                DerivedPayload::Purchase(r) => RecordPayload::Purchase(r),
+            }
+        }
+    }
+
+    /// The object's entries written in the given order (`kind` moved to `kind_at`).
+    fn json_with_kind_at(record: &RecordPayload, kind_at: usize) -> String {
+        let serde_json::Value::Object(map) = serde_json::to_value(record).unwrap() else { panic!("object") };
+        let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().filter(|(k, _)| k != "kind").collect();
+        entries.insert(kind_at.min(entries.len()), ("kind".into(), serde_json::Value::String(record.kind().code().into())));
+        let body: Vec<String> = entries.iter().map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), v)).collect();
+        format!("{{{}}}", body.join(","))
+    }
+
+    fn purchase_record() -> RecordPayload {
+        RecordPayload::Purchase(
+            serde_json::from_value(serde_json::json!({
+                "meta": j_meta(), "siret": "21760351500008", "description": "Pommes \"bio\" \\ 🍎", "fournisseur": "Ferme",
+                "date": "2026-03-02", "prix_ht_cents": 1250, "famille_produits": "FRUITS_ET_LEGUMES", "caracteristiques": ["BIO"],
+                "definition_local": "DEPARTEMENT"
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn payload_reads_kind_anywhere_in_the_object() {
+        let mut w = weighing(7, 3, 2500);
+        if let RecordPayload::Weighing(x) = &mut w {
+            x.component = Some(crate::waste::Component::Dessert);
+            x.sorted = Some(crate::waste::EdibleSplit { edible_grams: 2000, inedible_grams: 500 });
+        }
+        w.meta_mut().server_updated_at = Some(t("2026-03-02T10:00:01.5Z"));
+        for record in [w, meal(2, SITE), purchase_record()] {
+            let fields = serde_json::to_value(&record).unwrap().as_object().unwrap().len();
+            for at in 0..fields {
+                let text = json_with_kind_at(&record, at);
+                assert_eq!(serde_json::from_str::<RecordPayload>(&text).unwrap(), record, "kind at {at}: {text}");
+                // As the app reads it: from a `Value` (keys in alphabetical order).
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(serde_json::from_value::<RecordPayload>(value).unwrap(), record);
+            }
+            // Inside the structures that carry records.
+            let m = Mutation { seq: 4, record: record.clone() };
+            assert_eq!(serde_json::from_str::<Mutation>(&serde_json::to_string(&m).unwrap()).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn payload_refusals_match_serde_tagged_enums() {
+        let cases = [
+            // No kind, unknown kind, kind of another type, not an object.
+            r#"{"meta":{"id":"00000000-0000-0000-0000-000000000001","revision":1,"modified_at":"2026-03-02T10:00:00Z"}}"#.to_owned(),
+            r#"{"kind":"invoice","meta":{}}"#.to_owned(),
+            r#"{"meta":{},"kind":"invoice"}"#.to_owned(),
+            r#"{"kind":3}"#.to_owned(),
+            r#"["weighing"]"#.to_owned(),
+            r#""weighing""#.to_owned(),
+            "null".to_owned(),
+            // A record's own field refused, with kind first and kind last.
+            json_with_kind_at(&weighing(1, 1, 5), 0).replace("\"mass_grams\":5", "\"mass_grams\":\"5 kg\""),
+            json_with_kind_at(&weighing(1, 1, 5), 99).replace("\"mass_grams\":5", "\"mass_grams\":-5"),
+            json_with_kind_at(&weighing(1, 1, 5), 0).replace("\"mass_grams\":5,", ""),
+            json_with_kind_at(&meal(1, SITE), 2).replace("\"planned\":120", "\"planned\":-1"),
+            // Truncated.
+            json_with_kind_at(&weighing(1, 1, 5), 0)[..40].to_owned(),
+        ];
+        for text in cases {
+            let ours = serde_json::from_str::<RecordPayload>(&text);
+            let derived = serde_json::from_str::<DerivedPayload>(&text).map(RecordPayload::from);
+            assert_eq!(ours.is_ok(), derived.is_ok(), "{text}: {ours:?} / {derived:?}");
+            assert!(ours.is_err(), "{text}");
+        }
+        let e = serde_json::from_str::<RecordPayload>(r#"{"meta":{}}"#).unwrap_err().to_string();
+        assert!(e.contains("missing field `kind`"), "{e}");
+        let e = serde_json::from_str::<RecordPayload>(r#"{"kind":"invoice"}"#).unwrap_err().to_string();
+        assert!(e.contains("unknown variant `invoice`"), "{e}");
+        // A second `kind` is an unknown field, ignored like any other.
+        let text = json_with_kind_at(&weighing(1, 1, 5), 0).replacen('}', r#"},"kind":"purchase""#, 1);
+        assert_eq!(serde_json::from_str::<RecordPayload>(&text).unwrap(), weighing(1, 1, 5));
+    }
+
+    #[test]
+    fn a_batch_sees_its_own_writes() {
+        // Record 1 applied at revision 2, then its revision 1 (stale) and another revision 2
+        // in the same batch: conflicts against the state written just before, not the store.
+        let muts = [m(1, weighing(1, 2, 100)), m(2, weighing(1, 1, 100)), m(3, weighing(1, 2, 150)), m(4, weighing(1, 2, 100))];
+        let p = plan(&muts, &HashMap::new(), &HashMap::new(), 7);
+        let at = t("2026-03-03T08:00:00Z");
+        let written = weighing(1, 2, 100).with_server_updated_at(at);
+        assert_eq!(p.results[0].status, MutationStatus::Applied { server_seq: 8, server_updated_at: at });
+        assert_eq!(p.results[1].status, MutationStatus::Conflict { current: written.clone() });
+        assert_eq!(p.results[2].status, MutationStatus::Conflict { current: written.clone() });
+        // Same content as written under a new seq: a duplicate whose key is recorded.
+        assert_eq!(p.results[3].status, MutationStatus::Duplicate);
+        assert_eq!(p.records, vec![(8, written)]);
+        assert_eq!(p.keys.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![1, 4]);
+        // A record written twice keeps its first place with its last state and sequence.
+        let p = plan(&[m(1, weighing(1, 1, 100)), m(2, weighing(2, 1, 100)), m(3, weighing(1, 2, 300))], &HashMap::new(), &HashMap::new(), 0);
+        let order: Vec<(u64, Uuid, u64)> = p.records.iter().map(|(s, r)| (*s, r.id(), r.revision())).collect();
+        assert_eq!(order, vec![(2, Uuid::from_u128(2), 1), (3, Uuid::from_u128(1), 2)]);
+    }
+
     #[test]
     fn status_json_shapes() {
         let r = MutationResult { seq: 4, status: MutationStatus::Applied { server_seq: 9, server_updated_at: t("2026-03-02T10:00:00Z") } };
@@ -1122,6 +1240,32 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Any weighing, with `kind` at any place: the hand-written deserializer gives what
+        /// serde's tagged enum gives.
+        #[test]
+        fn payload_reads_like_serdes_tagged_enum(
+            id in 1u128..u128::MAX, rev in 1u64..1000, grams in 0u64..10_000_000, day in 0i64..400,
+            stage in 0usize..3, component in proptest::option::of(0usize..5), kind_at in 0usize..12,
+        ) {
+            let mut meta = RecordMeta::new(Uuid::from_u128(id), t("2026-03-02T10:00:00Z"));
+            meta.revision = rev;
+            let record = RecordPayload::Weighing(Weighing {
+                meta,
+                site_id: SITE,
+                service_date: d(2025, 1, 1) + Duration::days(day),
+                stage: [Stage::Preparation, Stage::Unserved, Stage::Leftovers][stage],
+                component: component.map(|c| crate::waste::Component::ALL[c % crate::waste::Component::ALL.len()]),
+                mass_grams: grams,
+                sorted: None,
+                destination: None,
+            });
+            let text = json_with_kind_at(&record, kind_at);
+            let ours = serde_json::from_str::<RecordPayload>(&text).unwrap();
+            let derived: RecordPayload = serde_json::from_str::<DerivedPayload>(&text).unwrap().into();
+            proptest::prop_assert_eq!(&ours, &derived);
+            proptest::prop_assert_eq!(ours, record);
+        }
+
         /// Whatever the batching and however often a batch is replayed, the final state is the
         /// same, every record holds its highest revision, and nothing is applied twice.
         #[test]

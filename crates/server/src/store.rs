@@ -206,6 +206,25 @@ macro_rules! sql_store {
                 )
             }
 
+            /// The device's recorded keys among `seqs` (sorted, distinct). Tablets number their
+            /// outbox 1, 2, 3...: a batch is (nearly) one dense run, read as one range of the
+            /// primary key and filtered here; scattered seqs are looked up one by one.
+            async fn read_dedup(conn: &mut <$db as sqlx::Database>::Connection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
+                let (Some(&lo), Some(&hi)) = (seqs.first(), seqs.last()) else { return Ok(Vec::new()) };
+                if ((hi - lo) as u64) >= 2 * seqs.len() as u64 + 64 {
+                    return Self::read_dedup_list(conn, device, seqs).await;
+                }
+                let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+                    "SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
+                )
+                .bind(device)
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(&mut *conn)
+                .await?;
+                Ok(rows.into_iter().filter(|(s, _, _)| seqs.binary_search(s).is_ok()).collect())
+            }
+
             async fn sites_where(&self, clause: &'static str, value: String) -> StoreResult<Vec<SiteDetails>> {
                 let sql = sqlx::AssertSqlSafe(format!("{SITE_COLUMNS} {clause}"));
                 let rows = sqlx::query(sql).bind(value).fetch_all(&self.pool).await?;
@@ -452,26 +471,41 @@ macro_rules! sql_store {
                 let plan = assiette_domain::sync::plan_push(scope, today, now, last as u64, mutations, &dedup, &current);
                 let at = ts(now);
 
-                let mut rows = Vec::with_capacity(plan.records.len());
+                // New ids (nothing stored when the batch was read) are plain inserts; revisions of
+                // stored records update them. Both under the site's lock, so an id cannot appear in
+                // between, except from another site sharing it (a forged id): then the insert fails
+                // on the primary key, the batch rolls back and the tablet retries (503), and its
+                // next attempt reads that record and refuses the mutation.
+                let (mut inserts, mut updates) = (Vec::with_capacity(plan.records.len()), Vec::new());
                 for (seq, r) in &plan.records {
                     let body = serde_json::to_string(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    rows.push(RecordRow {
+                    let row = RecordRow {
                         id: r.id().to_string(),
                         kind: r.kind().code(),
                         revision: r.revision() as i64,
                         deleted: r.is_deleted(),
                         change_seq: *seq as i64,
                         body,
-                    });
+                    };
+                    if current.contains_key(&r.id()) { updates.push(row) } else { inserts.push(row) }
                 }
-                let t_plan = t0.elapsed();
-                Self::write_records(&mut *tx, &site, &device, &at, rows).await?;
                 let keys: Vec<KeyRow> = plan
                     .keys
                     .iter()
                     .map(|(seq, k)| KeyRow { seq: *seq as i64, record_id: k.record_id.to_string(), revision: k.revision as i64 })
                     .collect();
-                Self::write_keys(&mut *tx, &device, &at, keys).await?;
+                let t_plan = t0.elapsed();
+                let written: StoreResult<()> = async {
+                    Self::write_records(&mut *tx, &site, &device, &at, inserts, false).await?;
+                    Self::write_records(&mut *tx, &site, &device, &at, updates, true).await?;
+                    // The device's keys for these seqs were read under the site's lock: all new.
+                    Self::write_keys(&mut *tx, &device, &at, keys).await
+                }
+                .await;
+                if let Err(StoreError::Exists) = written {
+                    return Err(StoreError::Corrupt("identifiant d'enregistrement écrit en même temps par un autre restaurant".into()));
+                }
+                written?;
                 if plan.last_change_seq != last as u64 {
                     sqlx::query("UPDATE sites SET change_seq = $1 WHERE id = $2")
                         .bind(plan.last_change_seq as i64)
@@ -503,27 +537,16 @@ macro_rules! sql_store {
                 // row, one text, instead of a row (and its copies) per change. The record bodies
                 // go out as stored: they are the JSON the push wrote. No ORDER BY inside the
                 // aggregate (it would sort the page's bodies a second time): the elements come in
-                // the subquery's order, and `PullPage::from_joined` checks it (and sorts if not).
-                let joined: Option<String> = sqlx::query_scalar(
-                    "SELECT string_agg(format('{\"server_seq\":%s,\"record\":%s}', change_seq, body), ',') \
-                     FROM (SELECT change_seq, body FROM records WHERE site_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3) AS page",
-                )
-                .bind(&site)
-                .bind(after.min(MAX_STORED_NUMBER) as i64)
-                .bind(i64::from(limit))
-                .fetch_one(&self.pool)
-                .await?;
-                let mut page = PullPage::from_joined(joined.unwrap_or_default()).map_err(StoreError::Corrupt)?;
-                // A full page: are there more? (A change committed after this check is simply
-                // found by the tablet's next pull.)
-                if let Some(last) = page.last_seq.filter(|_| page.count >= limit as usize) {
-                    page.has_more = sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM records WHERE site_id = $1 AND change_seq > $2)")
-                        .bind(&site)
-                        .bind(last as i64)
-                        .fetch_one(&self.pool)
-                        .await?;
-                }
-                Ok(page)
+                // the subquery's order, and `PullPage::from_joined` checks it (and sorts if not),
+                // then keeps `limit` of the `limit + 1` read.
+                let joined: Option<String> = sqlx::query_scalar(Self::PULL_PAGE_SQL)
+                    .bind(&site)
+                    .bind(after.min(MAX_STORED_NUMBER) as i64)
+                    // One more than the page: whether more changes wait, in the same read.
+                    .bind(i64::from(limit) + 1)
+                    .fetch_one(&self.pool)
+                    .await?;
+                PullPage::from_joined(joined.unwrap_or_default(), limit as usize).map_err(StoreError::Corrupt)
             }
 
             async fn site_records(&self, site_id: Uuid) -> StoreResult<Vec<RecordPayload>> {
@@ -595,15 +618,23 @@ fn values_sql(head: &str, rows: usize, per_row: usize, tail: &str) -> String {
     sql
 }
 
+/// How long the SQLite checkpointer waits after a commit before copying the WAL.
+const CHECKPOINT_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Rows per multi-row SQLite statement: 500 × 9 parameters stays far below SQLite's 32766, and a
 /// tablet's batch (500) is one statement.
 const SQLITE_ROWS: usize = 500;
 
-// The push path's reads and writes, per backend. SQLite reads a device's dense run of seqs as one
-// range and looks ids up through `json_each` (one bound text); writes are multi-row statements
+// The push path's reads and writes, per backend. SQLite looks scattered seqs and ids up through
+// `json_each` (one bound text); writes are multi-row statements
 // of anonymous parameters. PostgreSQL sends whole arrays (`= ANY`, `UNNEST`): one
 // statement text whatever the batch size, one round trip per step, and index scans.
 impl SqliteStore {
+    /// One pull page as one text: the `changes` elements joined in the page's order. SQLite's
+    /// `format` writes each element in one go (`||` would copy the body once per operator).
+    const PULL_PAGE_SQL: &'static str = "SELECT string_agg(format('{\"server_seq\":%d,\"record\":%s}', change_seq, body), ',') \
+         FROM (SELECT change_seq, body FROM records WHERE site_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3) AS page";
+
     pub fn new(pool: SqlitePool) -> Self {
         let store = SqliteStore { pool, checkpoints: std::sync::Arc::new(tokio::sync::Notify::new()) };
         store.spawn_checkpointer();
@@ -622,16 +653,17 @@ impl SqliteStore {
     }
 
     /// Automatic checkpoints are off (`wal_autocheckpoint=0`), so that no push pays for copying
-    /// earlier batches into the database file inside its own commit. This task does it after
-    /// commits (notifications coalesce while it works) and every 30 s. PASSIVE never waits for
-    /// readers or writers; what it cannot copy now is copied next time.
+    /// earlier batches into the database file inside its own commit. This task does it a moment
+    /// after commits (the commits of that moment share one checkpoint: a page written by several
+    /// batches is copied once) and every 30 s. PASSIVE never waits for readers or writers; what
+    /// it cannot copy now is copied next time.
     fn spawn_checkpointer(&self) {
         let pool = self.pool.clone();
         let wake = self.checkpoints.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = wake.notified() => {}
+                    _ = wake.notified() => tokio::time::sleep(CHECKPOINT_DELAY).await,
                     _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
                 }
                 if pool.is_closed() {
@@ -647,21 +679,7 @@ impl SqliteStore {
         });
     }
 
-    async fn read_dedup(conn: &mut sqlx::SqliteConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
-        let (Some(&lo), Some(&hi)) = (seqs.first(), seqs.last()) else { return Ok(Vec::new()) };
-        // Tablets number their outbox 1, 2, 3...: a batch is (nearly) one dense run, read as a
-        // range of the primary key (one index seek) and filtered here.
-        if ((hi - lo) as u64) < 2 * seqs.len() as u64 + 64 {
-            let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-                "SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
-            )
-            .bind(device)
-            .bind(lo)
-            .bind(hi)
-            .fetch_all(&mut *conn)
-            .await?;
-            return Ok(rows.into_iter().filter(|(s, _, _)| seqs.binary_search(s).is_ok()).collect());
-        }
+    async fn read_dedup_list(conn: &mut sqlx::SqliteConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
         Ok(sqlx::query_as(
             "SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq IN (SELECT value FROM json_each($2))",
         )
@@ -681,7 +699,7 @@ impl SqliteStore {
             .await?)
     }
 
-    async fn write_records(conn: &mut sqlx::SqliteConnection, site: &str, device: &str, at: &str, rows: Vec<RecordRow>) -> StoreResult<()> {
+    async fn write_records(conn: &mut sqlx::SqliteConnection, site: &str, device: &str, at: &str, rows: Vec<RecordRow>, upsert: bool) -> StoreResult<()> {
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let chunk: Vec<RecordRow> = rows.by_ref().take(SQLITE_ROWS).collect();
@@ -689,7 +707,7 @@ impl SqliteStore {
                 "INSERT INTO records (id, site_id, kind, revision, deleted, change_seq, server_updated_at, device_id, body)",
                 chunk.len(),
                 9,
-                RECORDS_ON_CONFLICT,
+                if upsert { RECORDS_ON_CONFLICT } else { "" },
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for r in chunk {
@@ -717,7 +735,7 @@ impl SqliteStore {
                 "INSERT INTO applied_mutations (device_id, seq, record_id, revision, applied_at)",
                 chunk.len(),
                 5,
-                " ON CONFLICT (device_id, seq) DO NOTHING",
+                "",
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for k in chunk {
@@ -730,16 +748,18 @@ impl SqliteStore {
 }
 
 impl PgStore {
+    /// One pull page as one text (see `SqliteStore::PULL_PAGE_SQL`); PostgreSQL's `||` is
+    /// cheaper than its `format`.
+    const PULL_PAGE_SQL: &'static str = "SELECT string_agg('{\"server_seq\":' || change_seq || ',\"record\":' || body || '}', ',') \
+         FROM (SELECT change_seq, body FROM records WHERE site_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3) AS page";
+
     pub fn new(pool: PgPool) -> Self {
         PgStore { pool }
     }
 
     /// PostgreSQL checkpoints by itself.
     fn committed(&self) {}
-    async fn read_dedup(conn: &mut sqlx::PgConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
-        if seqs.is_empty() {
-            return Ok(Vec::new());
-        }
+    async fn read_dedup_list(conn: &mut sqlx::PgConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
         Ok(sqlx::query_as("SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq = ANY($2::bigint[])")
             .bind(device)
             .bind(seqs)
@@ -754,7 +774,7 @@ impl PgStore {
         Ok(sqlx::query_as("SELECT site_id, body FROM records WHERE id = ANY($1::text[])").bind(ids).fetch_all(&mut *conn).await?)
     }
 
-    async fn write_records(conn: &mut sqlx::PgConnection, site: &str, device: &str, at: &str, rows: Vec<RecordRow>) -> StoreResult<()> {
+    async fn write_records(conn: &mut sqlx::PgConnection, site: &str, device: &str, at: &str, rows: Vec<RecordRow>, upsert: bool) -> StoreResult<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -773,7 +793,8 @@ impl PgStore {
             "INSERT INTO records (id, site_id, kind, revision, deleted, change_seq, server_updated_at, device_id, body) \
              SELECT r.id, $1, r.kind, r.revision, r.deleted, r.change_seq, $2, $3, r.body \
              FROM UNNEST($4::text[], $5::text[], $6::bigint[], $7::boolean[], $8::bigint[], $9::text[]) \
-             AS r (id, kind, revision, deleted, change_seq, body){RECORDS_ON_CONFLICT}"
+             AS r (id, kind, revision, deleted, change_seq, body){}",
+            if upsert { RECORDS_ON_CONFLICT } else { "" }
         ));
         sqlx::query(sql)
             .bind(site)
@@ -802,8 +823,7 @@ impl PgStore {
         }
         sqlx::query(
             "INSERT INTO applied_mutations (device_id, seq, record_id, revision, applied_at) \
-             SELECT $1, k.seq, k.record_id, k.revision, $2 FROM UNNEST($3::bigint[], $4::text[], $5::bigint[]) AS k (seq, record_id, revision) \
-             ON CONFLICT (device_id, seq) DO NOTHING",
+             SELECT $1, k.seq, k.record_id, k.revision, $2 FROM UNNEST($3::bigint[], $4::text[], $5::bigint[]) AS k (seq, record_id, revision)",
         )
         .bind(device)
         .bind(at)

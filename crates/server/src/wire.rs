@@ -37,10 +37,11 @@ pub fn change_element(server_seq: u64, record_json: &str) -> String {
 }
 
 impl PullPage {
-    /// A page from the comma-joined elements the database wrote, in any order: counts them,
-    /// finds the last sequence, and puts them in change order if they are not (`has_more` is
-    /// left false for the caller). Refuses text that is not a run of elements.
-    pub fn from_joined(joined: String) -> Result<PullPage, String> {
+    /// A page from the comma-joined elements the database wrote for up to `limit + 1` changes,
+    /// in any order: puts them in change order if they are not, keeps the first `limit` and says
+    /// whether there were more (the one extra change read is how the store knows). Refuses text
+    /// that is not a run of elements.
+    pub fn from_joined(joined: String, limit: usize) -> Result<PullPage, String> {
         // (sequence, start) of every element; each ends where the next one starts, minus the comma.
         let mut heads: Vec<(u64, usize)> = Vec::new();
         for at in memchr::memmem::find_iter(joined.as_bytes(), ELEMENT_HEAD.as_bytes()) {
@@ -52,9 +53,9 @@ impl PullPage {
         if heads.first().is_some_and(|(_, at)| *at != 0) || (heads.is_empty() && !joined.is_empty()) {
             return Err("page de changements : élément inattendu".into());
         }
-        let count = heads.len();
+        let has_more = heads.len() > limit;
         let ascending = heads.windows(2).all(|w| w[0].0 < w[1].0);
-        let changes_json = if ascending {
+        let mut changes_json = if ascending {
             joined
         } else {
             let mut elements: Vec<(u64, &str)> = heads
@@ -66,10 +67,19 @@ impl PullPage {
                 })
                 .collect();
             elements.sort_by_key(|(seq, _)| *seq);
+            heads = elements.iter().scan(0, |at, (seq, e)| {
+                let head = (*seq, *at);
+                *at += e.len() + 1;
+                Some(head)
+            }).collect();
             elements.iter().map(|(_, e)| *e).collect::<Vec<_>>().join(",")
         };
-        let last_seq = heads.iter().map(|(seq, _)| *seq).max();
-        Ok(PullPage { changes_json, count, last_seq, has_more: false })
+        if has_more {
+            // Cut before the comma that precedes the first element past the limit.
+            changes_json.truncate(heads[limit].1.saturating_sub(1));
+            heads.truncate(limit);
+        }
+        Ok(PullPage { changes_json, count: heads.len(), last_seq: heads.last().map(|(seq, _)| *seq), has_more })
     }
 }
 
@@ -201,15 +211,23 @@ mod tests {
         }
         // The store's page, from the elements in the database's order (here shuffled).
         let shuffled = [joined[2].clone(), joined[0].clone(), joined[1].clone()].join(",");
-        let page = PullPage::from_joined(shuffled).unwrap();
+        let page = PullPage::from_joined(shuffled.clone(), 3).unwrap();
         assert_eq!((page.count, page.last_seq, page.has_more), (3, Some(12), false));
         assert_eq!(page.changes_json, joined.join(","));
-        let page = PullPage::from_joined(joined.join(",")).unwrap();
-        assert_eq!((page.count, page.last_seq), (3, Some(12)));
+        let page = PullPage::from_joined(joined.join(","), 5).unwrap();
+        assert_eq!((page.count, page.last_seq, page.has_more), (3, Some(12), false));
         assert_eq!(page.changes_json, joined.join(","));
+        // One more than the limit was read: the page stops at the limit and says more wait.
+        for text in [joined.join(","), shuffled] {
+            let page = PullPage::from_joined(text, 2).unwrap();
+            assert_eq!((page.count, page.last_seq, page.has_more), (2, Some(11), true));
+            assert_eq!(page.changes_json, joined[..2].join(","));
+        }
+        let page = PullPage::from_joined(joined.join(","), 0).unwrap();
+        assert_eq!((page.count, page.last_seq, page.has_more, page.changes_json.as_str()), (0, None, true, ""));
         let empty = PullResponse { changes: vec![], next_cursor: "v1.0".into(), has_more: false };
         assert_eq!(pull_reply("", "v1.0", false), serde_json::to_vec(&empty).unwrap());
-        assert_eq!(PullPage::from_joined(String::new()).unwrap(), PullPage::default());
+        assert_eq!(PullPage::from_joined(String::new(), 10).unwrap(), PullPage::default());
     }
 
     /// A record whose text holds the element's head (escaped, as serde writes it) is one element.
@@ -224,10 +242,13 @@ mod tests {
         .unwrap();
         let json = serde_json::to_string(&RecordPayload::Purchase(purchase)).unwrap();
         let joined = [change_element(8, &json), change_element(7, &json)].join(",");
-        let page = PullPage::from_joined(joined).unwrap();
+        let page = PullPage::from_joined(joined.clone(), 2).unwrap();
         assert_eq!((page.count, page.last_seq), (2, Some(8)));
         assert_eq!(page.changes_json, [change_element(7, &json), change_element(8, &json)].join(","));
-        assert!(PullPage::from_joined("garbage".into()).is_err());
-        assert!(PullPage::from_joined(format!("x{}", change_element(1, &json))).is_err());
+        let page = PullPage::from_joined(joined, 1).unwrap();
+        assert_eq!((page.count, page.last_seq, page.has_more), (1, Some(7), true));
+        assert_eq!(page.changes_json, change_element(7, &json));
+        assert!(PullPage::from_joined("garbage".into(), 5).is_err());
+        assert!(PullPage::from_joined(format!("x{}", change_element(1, &json)), 5).is_err());
     }
 }
