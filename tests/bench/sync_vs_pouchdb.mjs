@@ -4,6 +4,10 @@
 // batch committed durably; pouchdb: POST /db/_bulk_docs), then page through the N changes by 1000
 // (ours: /api/v1/sync/pull; pouchdb: /db/_changes?limit=1000&since=...). Prints medians and ratios.
 //
+// A third line, the client's floor: the same client loops against a server that does nothing
+// (canned replies of the same sizes, gzip-compressed ahead of time when the client accepts it),
+// so what each server adds to the client's own fetch, gzip and JSON work can be read off.
+//
 // Usage: node tests/bench/sync_vs_pouchdb.mjs
 // Environment:
 //   BENCH_N (default 10000), BENCH_BATCH (1000), BENCH_RUNS (3): documents, batch size, repetitions;
@@ -17,7 +21,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -208,6 +212,85 @@ async function runOurs(databaseUrl, docs) {
   }
 }
 
+// ---------- the client's floor: a server that does nothing ----------
+
+// Canned replies the size of ours: N "applied" results per push batch, pull pages of PAGE
+// changes of the same records with their server fields. Runs in its own process (node), so it
+// does not share the client's event loop.
+const FLOOR_SERVER = `
+import { createServer } from "node:http";
+import { gzipSync } from "node:zlib";
+const [port, batch, page, total, site] = process.argv.slice(2);
+const now = new Date().toISOString();
+const hex = (n) => [...crypto.getRandomValues(new Uint8Array(n))].map((b) => b.toString(16).padStart(2, "0")).join("");
+const pushReply = JSON.stringify({ results: Array.from({ length: Number(batch) }, (_, i) => ({ seq: i + 1, status: "applied", server_seq: i + 1, server_updated_at: now })) });
+const stages = ["preparation", "unserved", "leftovers"];
+const pageReply = (more) => JSON.stringify({
+  changes: Array.from({ length: Number(page) }, (_, i) => ({ server_seq: i + 1, record: { kind: "weighing",
+    meta: { id: hex(4) + "-" + hex(2) + "-7" + hex(2).slice(1) + "-8" + hex(2).slice(1) + "-" + hex(6), revision: 1, deleted: false, modified_at: now, server_updated_at: now },
+    site_id: site, service_date: "2025-09-01", stage: stages[i % 3], component: null, mass_grams: 100 + i, sorted: null, destination: null } })),
+  next_cursor: "v1.1", has_more: more });
+const bodies = { push: pushReply, more: pageReply(true), last: pageReply(false) };
+const gz = Object.fromEntries(Object.entries(bodies).map(([k, v]) => [k, gzipSync(v, { level: 1 })]));
+const pages = Math.ceil(Number(total) / Number(page));
+let served = 0;
+createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    let key = "push";
+    if (req.url.endsWith("/enrol")) key = null;
+    else if (req.url.endsWith("/pull")) key = ++served % pages === 0 ? "last" : "more";
+    const zip = key && /gzip/.test(req.headers["accept-encoding"] || "");
+    const body = key ? (zip ? gz[key] : bodies[key]) : JSON.stringify({ device_id: "floor", token: "floor" });
+    res.writeHead(200, { "content-type": "application/json", ...(zip ? { "content-encoding": "gzip" } : {}) });
+    res.end(body);
+  });
+}).listen(Number(port), "127.0.0.1");
+`;
+
+async function runFloor(docs) {
+  const file = join(work, "floor-server.mjs");
+  if (!existsSync(file)) writeFileSync(file, FLOOR_SERVER);
+  const port = await freePort();
+  const p = startProcess(process.execPath, [file, String(port), String(BATCH), String(PAGE), String(docs.length), DEMO_SITE_ID], { cwd: work });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; i < 300; i++) {
+      try {
+        await request(`${base}/api/v1/enrol`, { method: "POST", body: {} });
+        break;
+      } catch {
+        if (p.proc.exitCode !== null) throw new Error(`floor server stopped:\n${p.log()}`);
+        await sleep(100);
+      }
+    }
+    const batches = [];
+    for (let i = 0; i < docs.length; i += BATCH) {
+      batches.push({ device_id: "floor", mutations: docs.slice(i, i + BATCH).map((record, j) => ({ seq: i + j + 1, record })) });
+    }
+    let t = performance.now();
+    for (const b of batches) {
+      const r = await request(`${base}/api/v1/sync/push`, { method: "POST", headers: { authorization: "Bearer floor" }, body: b });
+      if (r.results.length !== BATCH) throw new Error("floor: short reply");
+    }
+    const pushS = (performance.now() - t) / 1000;
+    t = performance.now();
+    let cursor = null;
+    let pulled = 0;
+    for (let page = 0; page <= Math.ceil(docs.length / PAGE) + 1; page++) {
+      const r = await request(`${base}/api/v1/sync/pull`, { method: "POST", headers: { authorization: "Bearer floor" }, body: { cursor, limit: PAGE } });
+      pulled += r.changes.length;
+      cursor = r.next_cursor;
+      if (!r.has_more) break;
+    }
+    const pullS = (performance.now() - t) / 1000;
+    if (pulled !== Math.ceil(docs.length / PAGE) * PAGE) throw new Error(`floor: pulled ${pulled}`);
+    return { pushS, pullS };
+  } finally {
+    await stopProcess(p);
+  }
+}
+
 // ---------- pouchdb-server ----------
 
 function pouchdbServerDir() {
@@ -273,8 +356,11 @@ function line(name, runs) {
   return { name, push, pull, rate: N / push };
 }
 
+const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
+
 async function main() {
   console.log(`Synchronisation : ${N} documents, lots de ${BATCH}, pages de ${PAGE}, ${RUNS} passes (médianes), boucle locale.`);
+  console.log(`Charge de la machine au début (1, 5, 15 min) : ${load()}`);
   ensureOurBinary();
   const pouch = pouchdbServerDir();
   let pouchServer = null;
@@ -287,13 +373,14 @@ async function main() {
       console.log(`pouchdb-server : NON MESURÉ — démarrage impossible (module LevelDB ?) : ${e.message.slice(0, 800)}`);
     }
   }
-  const results = { sqlite: [], postgres: [], pouch: [] };
+  const results = { sqlite: [], postgres: [], pouch: [], floor: [] };
   const pg = process.env.ASSIETTE_TEST_POSTGRES_URL;
   for (let run = 0; run < RUNS; run++) {
     const docs = weighings(N);
     results.sqlite.push(await runOurs(`sqlite://${join(work, `run${run}`, "assiette.sqlite3")}`, docs));
     if (pg) results.postgres.push(await withPostgresDb(pg, `assiette_vs_pouch_${process.pid}_${run}`, (url) => runOurs(url, docs)));
     if (pouchServer) results.pouch.push(await runPouch(pouchServer.base, run, docs));
+    results.floor.push(await runFloor(docs));
   }
   if (pouchServer) await stopProcess(pouchServer.p);
 
@@ -310,6 +397,13 @@ async function main() {
     console.log(s);
   }
   if (!ref) console.log("Pas de comparaison : pouchdb-server n'a pas pu être mesuré (voir plus haut).");
+  const floor = line("plancher du client (serveur qui ne fait rien)", results.floor);
+  console.log(`${floor.name.padEnd(46)} ${floor.rate.toFixed(0).padStart(15)} ${`${floor.pull.toFixed(3)} s`.padStart(20)}`);
+  console.log("Part des serveurs (temps mesuré − plancher du client, médianes) :");
+  for (const r of rows) {
+    console.log(`  ${r.name.padEnd(44)} envoi ${((r.push - floor.push) * 1000).toFixed(0).padStart(5)} ms, lecture ${((r.pull - floor.pull) * 1000).toFixed(0).padStart(5)} ms`);
+  }
+  console.log(`Charge de la machine à la fin (1, 5, 15 min) : ${load()}`);
 }
 
 async function cleanup() {

@@ -6,6 +6,7 @@
 //! 2. Over real HTTP against an in-process server: ingest rate with durable commits, replay of
 //!    an applied batch, pull paging. SQLite always; PostgreSQL too when ASSIETTE_TEST_POSTGRES_URL
 //!    is set (`scripts/pg.sh start`).
+//!
 //! Run: `cargo bench -p assiette-server --bench sync` (ASSIETTE_BENCH_N changes the entry count).
 
 use std::time::Instant;
@@ -213,7 +214,7 @@ fn micro() {
         .collect::<Vec<_>>()
         .join(",");
     line("page de lecture (PullPage::from_joined + wire::pull_reply)", median_us(RUNS, || {
-        let page = assiette_server::wire::PullPage::from_joined(joined.clone()).unwrap();
+        let page = assiette_server::wire::PullPage::from_joined(joined.clone(), 1000).unwrap();
         std::hint::black_box(assiette_server::wire::pull_reply(&page.changes_json, "v1.1000", true));
     }));
     line("page de lecture (analyse + sérialisation serde, avant)", median_us(RUNS, || {

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use assiette_domain::sync::{DeviceInfo, Mutation, MutationResult, RecordPayload, SiteDetails, SiteInfo, SiteScope};
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use uuid::Uuid;
 
@@ -30,9 +30,16 @@ pub const DEMO_COMMUNE_NAME: &str = "Commune de démonstration";
 impl Db {
     pub async fn open(url: &str) -> Result<Self, String> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| format!("adresse PostgreSQL invalide ({url}) : {e}"))?
+                // Every query here reads by key, or a key range in index order (a pull page).
+                // Bitmap scans only win on wrong row estimates (a table not analysed yet after
+                // a bulk load), and then a pull page read and sorted every change after the
+                // cursor: 13 ms instead of 2 for 1000 of 10,000 changes, worse as sites grow.
+                .options([("enable_bitmapscan", "off")]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .connect(url)
+                .connect_with(options)
                 .await
                 .map_err(|e| format!("connexion PostgreSQL impossible ({url}) : {e}"))?;
             sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| format!("migration : {e}"))?;

@@ -563,7 +563,7 @@ macro_rules! sql_store {
 }
 
 // SQLite: BEGIN IMMEDIATE takes the single write lock at once (no deadlock on lock upgrade).
-sql_store!(SqliteStore, SqlitePool, sqlx::Sqlite, "BEGIN IMMEDIATE" { checkpoints: std::sync::Arc<tokio::sync::Notify> });
+sql_store!(SqliteStore, SqlitePool, sqlx::Sqlite, "BEGIN IMMEDIATE" { checkpoints: std::sync::Arc<Checkpoints> });
 sql_store!(PgStore, PgPool, sqlx::Postgres, "BEGIN" {});
 
 /// One record row to upsert in a push (current state of a record).
@@ -618,8 +618,18 @@ fn values_sql(head: &str, rows: usize, per_row: usize, tail: &str) -> String {
     sql
 }
 
-/// How long the SQLite checkpointer waits after a commit before copying the WAL.
-const CHECKPOINT_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+/// The SQLite checkpointer copies the WAL once commits have paused this long...
+const CHECKPOINT_QUIET: std::time::Duration = std::time::Duration::from_millis(250);
+/// ...or once this long has passed since the first commit it was told about (so the WAL stays
+/// bounded under a steady stream of batches: a few tens of MB).
+const CHECKPOINT_MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What the SQLite checkpointer is told: commits happened (a counter, to see a pause).
+#[derive(Default)]
+pub struct Checkpoints {
+    wake: tokio::sync::Notify,
+    commits: std::sync::atomic::AtomicU64,
+}
 
 /// Rows per multi-row SQLite statement: 500 × 9 parameters stays far below SQLite's 32766, and a
 /// tablet's batch (500) is one statement.
@@ -636,7 +646,7 @@ impl SqliteStore {
          FROM (SELECT change_seq, body FROM records WHERE site_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3) AS page";
 
     pub fn new(pool: SqlitePool) -> Self {
-        let store = SqliteStore { pool, checkpoints: std::sync::Arc::new(tokio::sync::Notify::new()) };
+        let store = SqliteStore { pool, checkpoints: std::sync::Arc::new(Checkpoints::default()) };
         store.spawn_checkpointer();
         store
     }
@@ -644,27 +654,38 @@ impl SqliteStore {
     /// Closes the pool and stops the checkpointer.
     pub async fn close(&self) {
         self.pool.close().await;
-        self.checkpoints.notify_one();
+        self.checkpoints.wake.notify_one();
     }
 
     /// After a commit: let the checkpointer copy the WAL into the database file.
     fn committed(&self) {
-        self.checkpoints.notify_one();
+        self.checkpoints.commits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.checkpoints.wake.notify_one();
     }
 
     /// Automatic checkpoints are off (`wal_autocheckpoint=0`), so that no push pays for copying
-    /// earlier batches into the database file inside its own commit. This task does it a moment
-    /// after commits (the commits of that moment share one checkpoint: a page written by several
-    /// batches is copied once) and every 30 s. PASSIVE never waits for readers or writers; what
-    /// it cannot copy now is copied next time.
+    /// earlier batches into the database file inside its own commit. This task copies the WAL
+    /// when commits pause (a tablet's burst of batches shares one checkpoint, and a page written
+    /// by several batches is copied once), at the latest `CHECKPOINT_MAX_DELAY` after a commit,
+    /// and every 30 s. PASSIVE never waits for readers or writers; what it cannot copy now is
+    /// copied next time. Durability does not depend on it: a commit is durable once in the WAL.
     fn spawn_checkpointer(&self) {
         let pool = self.pool.clone();
-        let wake = self.checkpoints.clone();
+        let cp = self.checkpoints.clone();
         tokio::spawn(async move {
+            use std::sync::atomic::Ordering::Relaxed;
             loop {
                 tokio::select! {
-                    _ = wake.notified() => tokio::time::sleep(CHECKPOINT_DELAY).await,
+                    _ = cp.wake.notified() => {}
                     _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                }
+                let first = std::time::Instant::now();
+                loop {
+                    let seen = cp.commits.load(Relaxed);
+                    tokio::time::sleep(CHECKPOINT_QUIET).await;
+                    if pool.is_closed() || cp.commits.load(Relaxed) == seen || first.elapsed() >= CHECKPOINT_MAX_DELAY {
+                        break;
+                    }
                 }
                 if pool.is_closed() {
                     break;
