@@ -65,11 +65,11 @@ impl Db {
                 // after commits (see `SqliteStore::spawn_checkpointer`), not inside the commit
                 // of whichever push crosses the WAL threshold. Durability is the WAL's fsync.
                 .pragma("wal_autocheckpoint", "0")
-                // 32 MB page cache per connection (default 2 MB): a pull page or a push batch
-                // reads its index pages from memory rather than from the file.
-                .pragma("cache_size", "-32768")
-                // A pull page (up to 5000 rows) crosses from SQLite's thread in one go instead of
-                // waking the reader every 50 rows.
+                // 16 MB page cache per connection (default 2 MB; 8 connections: 128 MB at most):
+                // a pull page or a push batch reads its pages from memory, not through the file.
+                .pragma("cache_size", "-16384")
+                // Rows of a read (a batch's stored records, up to 1000) cross from SQLite's
+                // thread in one go instead of waking the reader every 50 rows.
                 .row_buffer_size(1024);
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
