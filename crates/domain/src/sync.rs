@@ -173,8 +173,22 @@ impl<'de> serde::de::Visitor<'de> for RecordPayloadVisitor {
                 PayloadKey::Other(name) => buffered.push((name, map.next_value()?)),
             }
         }
-        let fields = serde::de::value::MapDeserializer::<_, serde_json::Error>::new(buffered.into_iter());
-        Self::record(kind, fields).map_err(A::Error::custom)
+        // Rare path (no writer of this crate puts `kind` after other fields): the buffered
+        // entries are written back as one JSON object, duplicates included, and read with the
+        // record's `from_str`, the instantiation the app already carries for its storage
+        // (a deserializer over `Value`s would add a third copy of every record's reader).
+        let mut object = String::from("{");
+        for (i, (name, value)) in buffered.iter().enumerate() {
+            if i > 0 {
+                object.push(',');
+            }
+            object.push_str(&serde_json::to_string(name).map_err(A::Error::custom)?);
+            object.push(':');
+            object.push_str(&serde_json::to_string(value).map_err(A::Error::custom)?);
+        }
+        object.push('}');
+        let mut fields = serde_json::Deserializer::from_str(&object);
+        Self::record(kind, &mut fields).map_err(A::Error::custom)
     }
 }
 
