@@ -11,6 +11,7 @@
 // Usage: node tests/bench/sync_vs_pouchdb.mjs
 // Environment:
 //   BENCH_N (default 10000), BENCH_BATCH (1000), BENCH_RUNS (3): documents, batch size, repetitions;
+//   BENCH_CLIENT: http (default, node:http keep-alive) or fetch (Node's fetch): see `request`;
 //   ASSIETTE_SERVER_BIN: our binary (default $CARGO_TARGET_DIR or ./target, release/assiette-server;
 //     built with `cargo build --release -p assiette-server` when missing);
 //   ASSIETTE_TEST_POSTGRES_URL: also measure our server on PostgreSQL (`eval "$(scripts/pg.sh start)"`);
@@ -20,10 +21,12 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Agent as httpAgent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gunzipSync, inflateSync } from "node:zlib";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const N = Number(process.env.BENCH_N || 10000);
@@ -58,7 +61,20 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function request(url, { method = "GET", headers = {}, body } = {}) {
+// The client used for every timed request. `http` (default): node:http with one keep-alive
+// connection per server, gzip/deflate decoded with zlib, the whole body read then parsed.
+// `fetch`: Node's fetch (undici), which alone costs several ms per request and per MB (on
+// this machine ~8 ms per 1000-change page, more than our server): measured with it, every
+// server looks closer to the client's own floor. Both send the same Accept-Encoding.
+const CLIENT = process.env.BENCH_CLIENT || "http";
+if (!["http", "fetch"].includes(CLIENT)) throw new Error(`BENCH_CLIENT=${CLIENT}: http or fetch`);
+const agents = new Map();
+
+async function request(url, opts = {}) {
+  return CLIENT === "fetch" ? requestFetch(url, opts) : requestHttp(url, opts);
+}
+
+async function requestFetch(url, { method = "GET", headers = {}, body } = {}) {
   const res = await fetch(url, {
     method,
     headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
@@ -68,6 +84,38 @@ async function request(url, { method = "GET", headers = {}, body } = {}) {
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${url}: HTTP ${res.status} ${text.slice(0, 300)}`);
   return JSON.parse(text);
+}
+
+function requestHttp(url, { method = "GET", headers = {}, body } = {}) {
+  const u = new URL(url);
+  let agent = agents.get(u.host);
+  if (!agent) agents.set(u.host, (agent = new httpAgent({ keepAlive: true, maxSockets: 1 })));
+  const data = body === undefined ? null : Buffer.from(JSON.stringify(body));
+  const head = { "accept-encoding": "gzip, deflate", ...headers };
+  if (data) Object.assign(head, { "content-type": "application/json", "content-length": data.length });
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent, headers: head }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        try {
+          let raw = Buffer.concat(chunks);
+          const enc = res.headers["content-encoding"];
+          if (enc === "gzip") raw = gunzipSync(raw);
+          else if (enc === "deflate") raw = inflateSync(raw);
+          const text = raw.toString("utf8");
+          if (res.statusCode < 200 || res.statusCode > 299) throw new Error(`${method} ${url}: HTTP ${res.statusCode} ${text.slice(0, 300)}`);
+          resolve(JSON.parse(text));
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${url}: no answer in ${REQUEST_TIMEOUT_MS} ms`)));
+    req.on("error", reject);
+    req.end(data ?? undefined);
+  });
 }
 
 function startProcess(cmd, args, opts) {
@@ -359,7 +407,7 @@ function line(name, runs) {
 const load = () => loadavg().map((x) => x.toFixed(2)).join(" ");
 
 async function main() {
-  console.log(`Synchronisation : ${N} documents, lots de ${BATCH}, pages de ${PAGE}, ${RUNS} passes (médianes), boucle locale.`);
+  console.log(`Synchronisation : ${N} documents, lots de ${BATCH}, pages de ${PAGE}, ${RUNS} passes (médianes), boucle locale, client ${CLIENT === "http" ? "node:http" : "fetch"}.`);
   console.log(`Charge de la machine au début (1, 5, 15 min) : ${load()}`);
   ensureOurBinary();
   const pouch = pouchdbServerDir();
@@ -407,6 +455,7 @@ async function main() {
 }
 
 async function cleanup() {
+  for (const agent of agents.values()) agent.destroy();
   await Promise.all([...children].map((proc) => stopProcess({ proc })));
   rmSync(work, { recursive: true, force: true });
 }
