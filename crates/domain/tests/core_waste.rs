@@ -882,6 +882,18 @@ proptest! {
 
     #[test]
     fn kg_2dp_is_within_5_g(g in 0u64..100_000_000_000) {
-        prop_assert!((kg_2dp(g) * 1000.0 - g as f64).abs() <= 5.0 + 1e-6);
+        // Checked on whole tens of grams: at 10^10 g a tolerance on the f64 product would be
+        // below the float's own resolution (a fixed 1e-6 failed once at 33 595 208 985 g).
+        let tens = (kg_2dp(g) * 100.0).round() as u64;
+        prop_assert_eq!(kg_2dp(g), tens as f64 / 100.0);
+        prop_assert!(tens * 10 + 5 >= g && tens * 10 <= g + 5, "{} g → {} kg", g, kg_2dp(g));
     }
+}
+
+#[test]
+fn kg_2dp_rounds_half_up_on_tens_of_grams_even_for_huge_masses() {
+    assert_eq!(kg_2dp(33_595_208_985), 33_595_208.99);
+    assert_eq!(kg_2dp(1_234), 1.23);
+    assert_eq!(kg_2dp(1_235), 1.24);
+    assert_eq!(kg_2dp(0), 0.0);
 }
