@@ -6,6 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 . scripts/env.sh
+# Every temporary file of the tests (SQLite databases, static folders, browser profiles, test
+# binaries' scratch files) goes under one folder, removed at the end whether tests pass or fail.
+TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/assiette-tests-XXXXXX")
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 
 layers=("$@")
 [ ${#layers[@]} -gt 0 ] || layers=(host browser e2e)
