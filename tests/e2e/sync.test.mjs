@@ -61,17 +61,25 @@ async function enrolTablet(page) {
   await page.waitForSelector("text=Tablette enrôlée", { timeout: 30_000 });
 }
 
-export const tests = {
-  "entries typed while the server is down are on the server exactly once after it comes back, with no click": async () => {
-    const server = await startServer();
-    const browser = await launchBrowser();
-    try {
-      const context = await browser.newContext({ locale: "fr-FR" });
-      const page = await openApp(context, server.url);
-      await waitForServiceWorker(page);
-      // Enrol the tablet with the demo code.
-      await enrolTablet(page);
+/// A server with the admin account and the demo code, and a tablet enrolled on it.
+async function withEnrolledTablet(fn) {
+  const server = await startServer();
+  const browser = await launchBrowser();
+  try {
+    const context = await browser.newContext({ locale: "fr-FR" });
+    const page = await openApp(context, server.url);
+    await waitForServiceWorker(page);
+    await enrolTablet(page);
+    return await fn({ server, context, page });
+  } finally {
+    await browser.close();
+    await server.dispose();
+  }
+}
 
+export const tests = {
+  "entries typed while the server is down are on the server exactly once after it comes back, with no click": () =>
+    withEnrolledTablet(async ({ server, page }) => {
       await server.stop();
       await page.click("a[href='/']");
       await page.fill("#service-date", lastWeekday());
@@ -101,20 +109,10 @@ export const tests = {
       assertEqual(weighings.map((w) => w.mass_grams).sort((a, b) => a - b), [400, 1250, 3500], "weighings on the server");
       assertEqual(counts.map((c) => c.served_children), [95], "meal count on the server");
       assert(counts[0].site_id === weighings[0].site_id, "records stamped with the enrolled site");
-    } finally {
-      await browser.close();
-      await server.dispose();
-    }
-  },
+    }),
 
-  "two tablets correcting the same weighing: the conflict is listed « à vérifier » and « Renvoyer ma version » wins it": async () => {
-    const server = await startServer();
-    const browser = await launchBrowser();
-    try {
-      const context = await browser.newContext({ locale: "fr-FR" });
-      const page = await openApp(context, server.url);
-      await waitForServiceWorker(page);
-      await enrolTablet(page);
+  "two tablets correcting the same weighing: the conflict is listed « à vérifier » and « Renvoyer ma version » wins it": () =>
+    withEnrolledTablet(async ({ server, context, page }) => {
       // The other tablet weighs 1 kg; this one receives it.
       const other = await otherDevice(server, "tablette B");
       const date = lastWeekday();
@@ -158,9 +156,5 @@ export const tests = {
       const records = (await serverRecords(server, other)).filter((r) => r.meta.id === weighing(1, 0).meta.id);
       const latest = records.reduce((a, b) => (b.meta.revision > a.meta.revision ? b : a));
       assertEqual([latest.meta.revision, latest.mass_grams], [3, 1500], "the tablet's version, as a new revision, on the server");
-    } finally {
-      await browser.close();
-      await server.dispose();
-    }
-  },
+    }),
 };
