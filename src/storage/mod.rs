@@ -120,8 +120,11 @@ pub struct OutboxEntry {
 // record's (de)serializer), and reading thousands of records this way is faster than walking
 // them field by field across the JS boundary.
 fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, StorageError> {
-    let text = serde_json::to_string(value).map_err(|e| StorageError::Serialization(e.to_string()))?;
-    js_sys::JSON::parse(&text).map_err(|e| StorageError::Serialization(js_error_text(&e)))
+    parse_js(&serde_json::to_string(value).map_err(|e| StorageError::Serialization(e.to_string()))?)
+}
+
+fn parse_js(json: &str) -> Result<JsValue, StorageError> {
+    js_sys::JSON::parse(json).map_err(|e| StorageError::Serialization(js_error_text(&e)))
 }
 
 fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, StorageError> {
@@ -136,14 +139,15 @@ fn js_error_text(e: &JsValue) -> String {
     js_sys::Reflect::get(e, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default()
 }
 
-/// `meta.revision` of a stored record's JS object, if it is one.
-fn revision_of(record: &JsValue) -> Option<u64> {
-    js_sys::Reflect::get(record, &"meta".into())
+/// `meta.revision` of the record stored under `id`, if there is one.
+async fn stored_revision(store: &web_sys::IdbObjectStore, id: Uuid) -> Result<Option<u64>, StorageError> {
+    let record = idb::request(&store.get(&JsValue::from_str(&id.to_string())).map_err(StorageError::from_js)?).await?;
+    Ok(js_sys::Reflect::get(&record, &"meta".into())
         .ok()
         .filter(|m| m.is_object())
         .and_then(|m| js_sys::Reflect::get(&m, &"revision".into()).ok())
         .and_then(|v| v.as_f64())
-        .map(|v| v as u64)
+        .map(|v| v as u64))
 }
 
 /// The outbox entry of a record revision, built around the record's JS object (already
@@ -455,11 +459,8 @@ impl Repository {
         let outcome: Result<(), StorageError> = async {
             for r in records {
                 let store = tx.object_store(r.store).map_err(StorageError::from_js)?;
-                let local = idb::request(&store.get(&JsValue::from_str(&r.id.to_string())).map_err(StorageError::from_js)?).await?;
-                let local_revision = revision_of(&local);
-                if local_revision.is_none_or(|l| r.revision >= l) {
-                    let value = js_sys::JSON::parse(&r.json).map_err(|e| StorageError::Serialization(js_error_text(&e)))?;
-                    store.put(&value).map_err(StorageError::from_js)?;
+                if stored_revision(&store, r.id).await?.is_none_or(|l| r.revision >= l) {
+                    store.put(&parse_js(&r.json)?).map_err(StorageError::from_js)?;
                     written += 1;
                 }
             }
@@ -532,9 +533,7 @@ impl Repository {
         let done = idb::completion(&tx);
         let outcome: Result<u64, StorageError> = async {
             let store = tx.object_store(&entry.store).map_err(StorageError::from_js)?;
-            let local = idb::request(&store.get(&JsValue::from_str(&entry.record_id.to_string())).map_err(StorageError::from_js)?).await?;
-            let local_revision = revision_of(&local).unwrap_or(0);
-            let revision = local_revision.max(entry.revision) + 1;
+            let revision = stored_revision(&store, entry.record_id).await?.unwrap_or(0).max(entry.revision) + 1;
             // The entry's record as stored, with a new revision stamped on its JS object.
             let record_js = to_js(&entry.record)?;
             let meta_js = js_sys::Reflect::get(&record_js, &"meta".into()).map_err(StorageError::from_js)?;

@@ -32,12 +32,7 @@ fn statuses(body: &Value) -> Vec<String> {
     let r: PushResponse = serde_json::from_value(body.clone()).unwrap();
     r.results
         .iter()
-        .map(|r| match r.status {
-            MutationStatus::Applied { .. } => "applied",
-            MutationStatus::Duplicate => "duplicate",
-            MutationStatus::Conflict { .. } => "conflict",
-            MutationStatus::Rejected { .. } => "rejected",
-        }.to_owned())
+        .map(|r| status_name(&r.status).to_owned())
         .collect()
 }
 

@@ -83,12 +83,7 @@ async fn wire(backend: &Backend) {
     let statuses: Vec<&str> = reply
         .results
         .iter()
-        .map(|r| match r.status {
-            MutationStatus::Applied { .. } => "applied",
-            MutationStatus::Duplicate => "duplicate",
-            MutationStatus::Conflict { .. } => "conflict",
-            MutationStatus::Rejected { .. } => "rejected",
-        })
+        .map(|r| status_name(&r.status))
         .collect();
     let mut expected = vec!["applied"; batch.len() - 3];
     expected.extend(["rejected", "conflict", "duplicate"]);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use assiette_domain::meals::DailyMealCount;
 use assiette_domain::record::RecordMeta;
 use assiette_domain::sync::{
-    plan_outbox, pulled_supersedes, EnrolResponse, Mutation, PullResponse, PushRequest, PushResponse, RecordPayload, Review,
+    plan_outbox, pulled_supersedes, EnrolResponse, Mutation, MutationStatus, PullResponse, PushRequest, PushResponse, RecordPayload, Review,
     SiteInfo,
 };
 use assiette_domain::waste::{Stage, Weighing};
@@ -468,4 +468,14 @@ pub fn siret(first13: &str) -> String {
         }
     }
     unreachable!()
+}
+
+/// The wire name of a push status ("applied", "duplicate", "conflict", "rejected").
+pub fn status_name(status: &MutationStatus) -> &'static str {
+    match status {
+        MutationStatus::Applied { .. } => "applied",
+        MutationStatus::Duplicate => "duplicate",
+        MutationStatus::Conflict { .. } => "conflict",
+        MutationStatus::Rejected { .. } => "rejected",
+    }
 }
