@@ -31,9 +31,10 @@ impl DayData {
             .max_by(|a, b| a.meta.modified_at.cmp(&b.meta.modified_at));
         let (mut deleted, mut live): (Vec<_>, Vec<_>) =
             weighings.into_iter().filter(|w| w.site_id == site_id).partition(|w| w.meta.deleted);
-        // UUID v7 ids are time-ordered: creation order.
-        live.sort_by_key(|w| w.meta.id);
-        deleted.sort_by_key(|w| w.meta.modified_at);
+        // UUID v7 ids are time-ordered: creation order. Both sorts go through one comparator
+        // type (a fn pointer), so the sort is compiled once, not once per key closure.
+        sort_weighings(&mut live, |a, b| a.meta.id.cmp(&b.meta.id));
+        sort_weighings(&mut deleted, |a, b| a.meta.modified_at.cmp(&b.meta.modified_at));
         Self { meal_count, weighings: live, deleted }
     }
 
@@ -49,4 +50,8 @@ impl DayData {
         let counts: Vec<DailyMealCount> = self.meal_count.iter().cloned().collect();
         WasteIndicators::compute(&counts, &self.weighings, DateRange::new(date, date))
     }
+}
+
+fn sort_weighings(weighings: &mut [Weighing], by: fn(&Weighing, &Weighing) -> std::cmp::Ordering) {
+    weighings.sort_by(by);
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::context::{today, AppContext};
 use crate::day::DayData;
+use crate::storage::StoredRecord;
 
 /// The day being shown, reloaded whenever the date or any data changes.
 pub fn use_day(ctx: AppContext) -> LocalResource<Option<DayData>> {
@@ -122,23 +123,12 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
         saved.set(None);
     });
 
-    let save = Action::new_local(move |record: &DailyMealCount| {
-        let record = record.clone();
-        async move {
-            let Some(repo) = ctx.repo() else { return };
-            match repo.save(&record).await {
-                Ok(_) => {
-                    saved.set(Some(format!("Repas du {} enregistrés.", format_fr_date(record.service_date))));
-                    pending_warnings.set(None);
-                    ctx.after_write();
-                }
-                Err(e) => {
-                    saved.set(None);
-                    ctx.report(e);
-                }
-            }
-        }
-    });
+    let save = move |record: DailyMealCount| {
+        save_record(ctx, record, move |record| {
+            saved.set(Some(format!("Repas du {} enregistrés.", format_fr_date(record.service_date))));
+            pending_warnings.set(None);
+        })
+    };
 
     let build = move || -> Result<DailyMealCount, Validation> {
         let mut v = Validation::default();
@@ -185,7 +175,7 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
                 let v = record.validate(today());
                 errors.set(Validation::default());
                 if v.warnings.is_empty() {
-                    save.dispatch(record);
+                    save(record);
                 } else {
                     errors.set(v);
                     pending_warnings.set(Some(record));
@@ -208,7 +198,7 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
                 <Warnings validation=errors />
                 {move || match pending_warnings.get() {
                     Some(record) => view! {
-                        <button type="button" class="primary" on:click=move |_| { save.dispatch(record.clone()); }>
+                        <button type="button" class="primary" on:click=move |_| save(record.clone())>
                             "Confirmer et enregistrer"
                         </button>
                     }.into_any(),
@@ -327,30 +317,19 @@ fn WeighingForm() -> impl IntoView {
         pending_warnings.set(None);
     });
 
-    let save = Action::new_local(move |record: &Weighing| {
-        let record = record.clone();
-        async move {
-            let Some(repo) = ctx.repo() else { return };
-            match repo.save(&record).await {
-                Ok(_) => {
-                    saved.set(Some(format!(
-                        "{} – {} : {} enregistré.",
-                        record.stage.label(),
-                        component_label(record.component),
-                        format_kg(record.mass_grams)
-                    )));
-                    kg.set(String::new());
-                    pending_warnings.set(None);
-                    editing.0.set(None);
-                    ctx.after_write();
-                }
-                Err(e) => {
-                    saved.set(None);
-                    ctx.report(e);
-                }
-            }
-        }
-    });
+    let save = move |record: Weighing| {
+        save_record(ctx, record, move |record| {
+            saved.set(Some(format!(
+                "{} – {} : {} enregistré.",
+                record.stage.label(),
+                component_label(record.component),
+                format_kg(record.mass_grams)
+            )));
+            kg.set(String::new());
+            pending_warnings.set(None);
+            editing.0.set(None);
+        })
+    };
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -394,7 +373,7 @@ fn WeighingForm() -> impl IntoView {
             pending_warnings.set(Some(record));
         } else {
             errors.set(Validation::default());
-            save.dispatch(record);
+            save(record);
         }
     };
 
@@ -446,7 +425,7 @@ fn WeighingForm() -> impl IntoView {
                 <Warnings validation=errors />
                 {move || match pending_warnings.get() {
                     Some(record) => view! {
-                        <button type="button" class="primary" on:click=move |_| { save.dispatch(record.clone()); }>"Confirmer et enregistrer"</button>
+                        <button type="button" class="primary" on:click=move |_| save(record.clone())>"Confirmer et enregistrer"</button>
                     }.into_any(),
                     None => view! { <button type="submit" class="primary">"Enregistrer la pesée"</button> }.into_any(),
                 }}
@@ -493,20 +472,12 @@ fn WeighingList(day: Signal<DayData>) -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     let last_deleted = RwSignal::new(None::<Weighing>);
 
-    let write = Action::new_local(move |(record, note): &(Weighing, String)| {
-        let (record, note) = (record.clone(), note.clone());
-        async move {
-            let Some(repo) = ctx.repo() else { return };
-            match repo.save(&record).await {
-                Ok(_) => {
-                    message.set(Some(note));
-                    last_deleted.set(record.meta.deleted.then_some(record));
-                    ctx.after_write();
-                }
-                Err(e) => ctx.report(e),
-            }
-        }
-    });
+    let write = move |record: Weighing, note: String| {
+        save_record(ctx, record, move |record| {
+            message.set(Some(note));
+            last_deleted.set(record.meta.deleted.then_some(record));
+        })
+    };
 
     view! {
         <section class="card">
@@ -519,7 +490,7 @@ fn WeighingList(day: Signal<DayData>) -> impl IntoView {
                             let mut restored = w.clone();
                             restored.meta = restored.meta.revised(Utc::now());
                             restored.meta.deleted = false;
-                            write.dispatch((restored, "Suppression annulée.".to_owned()));
+                            write(restored, "Suppression annulée.".to_owned());
                         }>"Annuler la suppression"</button>
                     })}
                 </div>
@@ -538,7 +509,7 @@ fn WeighingList(day: Signal<DayData>) -> impl IntoView {
 }
 
 #[component]
-fn WeighingRow(w: Weighing, editing: Option<Editing>, write: Action<(Weighing, String), ()>) -> impl IntoView {
+fn WeighingRow(w: Weighing, editing: Option<Editing>, write: impl Fn(Weighing, String) + Copy + Send + Sync + 'static) -> impl IntoView {
     let for_edit = w.clone();
     let for_delete = w.clone();
     view! {
@@ -553,11 +524,26 @@ fn WeighingRow(w: Weighing, editing: Option<Editing>, write: Action<(Weighing, S
                 <button class="danger" on:click=move |_| {
                     let deleted = Weighing { meta: for_delete.meta.deleted(Utc::now()), ..for_delete.clone() };
                     let note = format!("Pesée de {} supprimée.", format_kg(deleted.mass_grams));
-                    write.dispatch((deleted, note));
+                    write(deleted, note);
                 }>"Supprimer"</button>
             </span>
         </li>
     }
+}
+
+/// Saves `record` (record and outbox entry in one transaction), then runs `on_saved` and
+/// refreshes every reader; a storage failure is reported instead, and the form keeps its input.
+fn save_record<T: StoredRecord>(ctx: AppContext, record: T, on_saved: impl FnOnce(T) + 'static) {
+    leptos::task::spawn_local(async move {
+        let Some(repo) = ctx.repo() else { return };
+        match repo.save(&record).await {
+            Ok(_) => {
+                on_saved(record);
+                ctx.after_write();
+            }
+            Err(e) => ctx.report(e),
+        }
+    });
 }
 
 fn scroll_to_top() {
