@@ -147,48 +147,134 @@ impl<'de> serde::de::Visitor<'de> for RecordPayloadVisitor {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RecordPayload, A::Error> {
         use serde::de::Error;
-        let mut buffered: Vec<(String, serde_json::Value)> = Vec::new();
+        // Rare path (no writer of this crate puts `kind` after other fields): the entries before
+        // `kind` and after it are written back as one JSON object, duplicates included, and read
+        // with the record's `from_str`, the instantiation the app already carries for its storage
+        // (a deserializer over a buffered tree would add a third copy of every record's reader).
+        let mut object = String::from("{");
         let mut kind = None;
         while let Some(key) = map.next_key::<PayloadKey>()? {
             match key {
+                PayloadKey::Kind if kind.is_some() => {
+                    // A second `kind` is a field the record doesn't know: ignored, like any other.
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
                 PayloadKey::Kind => {
                     let k: RecordKind = map.next_value()?;
-                    if buffered.is_empty() {
+                    if object.len() == 1 {
                         // Fast path: the remaining entries are exactly the record's fields.
                         return Self::record(k, serde::de::value::MapAccessDeserializer::new(map));
                     }
                     kind = Some(k);
-                    break;
                 }
-                PayloadKey::Other(name) => buffered.push((name, map.next_value()?)),
+                PayloadKey::Other(name) => {
+                    if object.len() > 1 {
+                        object.push(',');
+                    }
+                    json_string(&mut object, &name);
+                    object.push(':');
+                    map.next_value_seed(JsonText(&mut object))?;
+                }
             }
         }
         let Some(kind) = kind else { return Err(A::Error::missing_field("kind")) };
-        while let Some(key) = map.next_key::<PayloadKey>()? {
-            match key {
-                // A second `kind` is a field the record doesn't know: ignored, like any other.
-                PayloadKey::Kind => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-                PayloadKey::Other(name) => buffered.push((name, map.next_value()?)),
-            }
-        }
-        // Rare path (no writer of this crate puts `kind` after other fields): the buffered
-        // entries are written back as one JSON object, duplicates included, and read with the
-        // record's `from_str`, the instantiation the app already carries for its storage
-        // (a deserializer over `Value`s would add a third copy of every record's reader).
-        let mut object = String::from("{");
-        for (i, (name, value)) in buffered.iter().enumerate() {
-            if i > 0 {
-                object.push(',');
-            }
-            object.push_str(&serde_json::to_string(name).map_err(A::Error::custom)?);
-            object.push(':');
-            object.push_str(&serde_json::to_string(value).map_err(A::Error::custom)?);
-        }
         object.push('}');
         let mut fields = serde_json::Deserializer::from_str(&object);
         Self::record(kind, &mut fields).map_err(A::Error::custom)
+    }
+}
+
+/// Appends `s` as a JSON string (quoted, escaped the standard way).
+fn json_string(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).expect("a string always serialises"));
+}
+
+/// Appends whatever value the deserializer holds to a JSON text, as it came: a small buffer
+/// for the entries that precede a record's `kind` (instead of a `serde_json::Value` tree).
+struct JsonText<'a>(&'a mut String);
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonText<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonText<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<(), E> {
+        self.0.push_str(if v { "true" } else { "false" });
+        Ok(())
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<(), E> {
+        use std::fmt::Write;
+        let _ = write!(self.0, "{v}");
+        Ok(())
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<(), E> {
+        use std::fmt::Write;
+        let _ = write!(self.0, "{v}");
+        Ok(())
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<(), E> {
+        // Rust's shortest round-trip form; JSON numbers are always finite.
+        use std::fmt::Write;
+        let _ = write!(self.0, "{v:?}");
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        json_string(self.0, v);
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.0.push_str("null");
+        Ok(())
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.0.push('[');
+        let mut first = true;
+        loop {
+            let at = self.0.len();
+            if !first {
+                self.0.push(',');
+            }
+            if seq.next_element_seed(JsonText(self.0))?.is_none() {
+                self.0.truncate(at);
+                break;
+            }
+            first = false;
+        }
+        self.0.push(']');
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.0.push('{');
+        let mut first = true;
+        loop {
+            let at = self.0.len();
+            if !first {
+                self.0.push(',');
+            }
+            if map.next_key_seed(JsonText(self.0))?.is_none() {
+                self.0.truncate(at);
+                break;
+            }
+            self.0.push(':');
+            map.next_value_seed(JsonText(self.0))?;
+            first = false;
+        }
+        self.0.push('}');
+        Ok(())
     }
 }
 
@@ -323,11 +409,219 @@ pub enum MutationStatus {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One line of a push reply: `{"seq": 4, "status": "applied", "server_seq": 9, ...}`.
+///
+/// Serialised by serde (the status flattened into the object). Deserialised by hand (see
+/// [`MutationResultVisitor`]) to the same JSON: serde's `flatten` of an internally tagged enum
+/// would buffer every result into its private `Content` tree and parse it a second time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MutationResult {
     pub seq: u64,
     #[serde(flatten)]
     pub status: MutationStatus,
+}
+
+impl<'de> Deserialize<'de> for MutationResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MutationResultVisitor)
+    }
+}
+
+/// The `status` codes, in [`MutationStatus`]'s order.
+const STATUS_CODES: &[&str] = &["applied", "duplicate", "conflict", "rejected"];
+
+/// Which [`MutationStatus`] a result has, before its fields are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatusCode {
+    Applied,
+    Duplicate,
+    Conflict,
+    Rejected,
+}
+
+impl StatusCode {
+    const ALL: [StatusCode; 4] = [StatusCode::Applied, StatusCode::Duplicate, StatusCode::Conflict, StatusCode::Rejected];
+}
+
+impl<'de> Deserialize<'de> for StatusCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CodeVisitor;
+        impl serde::de::Visitor<'_> for CodeVisitor {
+            type Value = StatusCode;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("variant identifier")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StatusCode, E> {
+                match STATUS_CODES.iter().position(|c| *c == v) {
+                    Some(i) => Ok(StatusCode::ALL[i]),
+                    None => Err(E::unknown_variant(v, STATUS_CODES)),
+                }
+            }
+            // Serde's derived enums also take the variant's index.
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<StatusCode, E> {
+                if v < 4 {
+                    Ok(StatusCode::ALL[v as usize])
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Unsigned(v), &"variant index 0 <= i < 4"))
+                }
+            }
+        }
+        // Any value, not just a string: a derived tag read through serde's buffer takes the index too.
+        deserializer.deserialize_any(CodeVisitor)
+    }
+}
+
+/// A key of a result object: the fields of every status; any other key is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResultKey {
+    Seq,
+    Status,
+    ServerSeq,
+    ServerUpdatedAt,
+    Current,
+    Reason,
+    Errors,
+    Other,
+}
+
+const RESULT_KEYS: [(&str, ResultKey); 7] = [
+    ("seq", ResultKey::Seq),
+    ("status", ResultKey::Status),
+    ("server_seq", ResultKey::ServerSeq),
+    ("server_updated_at", ResultKey::ServerUpdatedAt),
+    ("current", ResultKey::Current),
+    ("reason", ResultKey::Reason),
+    ("errors", ResultKey::Errors),
+];
+
+impl ResultKey {
+    fn name(self) -> &'static str {
+        RESULT_KEYS.iter().find(|(_, k)| *k == self).map_or("", |(n, _)| n)
+    }
+
+    /// The status whose field this is (`None`: not a status field).
+    fn status(self) -> Option<StatusCode> {
+        match self {
+            ResultKey::ServerSeq | ResultKey::ServerUpdatedAt => Some(StatusCode::Applied),
+            ResultKey::Current => Some(StatusCode::Conflict),
+            ResultKey::Reason | ResultKey::Errors => Some(StatusCode::Rejected),
+            ResultKey::Seq | ResultKey::Status | ResultKey::Other => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ResultKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = ResultKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ResultKey, E> {
+                Ok(RESULT_KEYS.iter().find(|(n, _)| *n == v).map_or(ResultKey::Other, |(_, k)| *k))
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// Reads a [`MutationResult`] in one pass, keys in any order, as serde's derive reads it:
+/// unknown keys are ignored, and so are the fields of the other statuses (when `status` comes
+/// first, as every writer of this crate puts it, they are skipped unread; a field that comes
+/// before `status` is read as its own status reads it, so a malformed value there is refused
+/// where the derive ignored it: no writer sends the fields of another status).
+struct MutationResultVisitor;
+
+/// The fields read so far, and which status fields came twice.
+#[derive(Default)]
+struct ResultFields {
+    seq: Option<u64>,
+    status: Option<StatusCode>,
+    server_seq: Option<u64>,
+    server_updated_at: Option<DateTime<Utc>>,
+    current: Option<RecordPayload>,
+    reason: Option<String>,
+    errors: Option<Vec<FieldError>>,
+    twice: Vec<ResultKey>,
+}
+
+impl<'de> serde::de::Visitor<'de> for MutationResultVisitor {
+    type Value = MutationResult;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("struct MutationResult")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<MutationResult, A::Error> {
+        use serde::de::Error;
+        let mut f = ResultFields::default();
+        while let Some(key) = map.next_key::<ResultKey>()? {
+            // A field of another status than the one already read: skipped, as the derive does.
+            let wanted = match (key.status(), f.status) {
+                (None, _) => key != ResultKey::Other,
+                (Some(owner), Some(status)) => owner == status,
+                (Some(_), None) => true,
+            };
+            if !wanted {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let seen = match key {
+                ResultKey::Seq => {
+                    if f.seq.is_some() {
+                        return Err(A::Error::duplicate_field("seq"));
+                    }
+                    f.seq = Some(map.next_value()?);
+                    false
+                }
+                // The first `status` decides which fields are read (a second one is an error).
+                ResultKey::Status if f.status.is_some() => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    true
+                }
+                ResultKey::Status => {
+                    f.status = Some(map.next_value()?);
+                    false
+                }
+                ResultKey::ServerSeq => f.server_seq.replace(map.next_value()?).is_some(),
+                ResultKey::ServerUpdatedAt => f.server_updated_at.replace(map.next_value()?).is_some(),
+                ResultKey::Current => f.current.replace(map.next_value()?).is_some(),
+                ResultKey::Reason => f.reason.replace(map.next_value()?).is_some(),
+                ResultKey::Errors => f.errors.replace(map.next_value()?).is_some(),
+                ResultKey::Other => false,
+            };
+            if seen {
+                f.twice.push(key);
+            }
+        }
+        f.into_result()
+    }
+}
+
+impl ResultFields {
+    /// The result, or serde's error for what is missing or given twice (the derive's order:
+    /// `seq`, then `status`, then the status's own fields).
+    fn into_result<E: serde::de::Error>(self) -> Result<MutationResult, E> {
+        let seq = self.seq.ok_or_else(|| E::missing_field("seq"))?;
+        let status = self.status.ok_or_else(|| E::missing_field("status"))?;
+        if let Some(key) = self.twice.iter().find(|k| **k == ResultKey::Status || k.status() == Some(status)) {
+            return Err(E::duplicate_field(key.name()));
+        }
+        let status = match status {
+            StatusCode::Applied => MutationStatus::Applied {
+                server_seq: self.server_seq.ok_or_else(|| E::missing_field("server_seq"))?,
+                server_updated_at: self.server_updated_at.ok_or_else(|| E::missing_field("server_updated_at"))?,
+            },
+            StatusCode::Duplicate => MutationStatus::Duplicate,
+            StatusCode::Conflict => MutationStatus::Conflict { current: self.current.ok_or_else(|| E::missing_field("current"))? },
+            StatusCode::Rejected => MutationStatus::Rejected {
+                reason: self.reason.ok_or_else(|| E::missing_field("reason"))?,
+                errors: self.errors.unwrap_or_default(),
+            },
+        };
+        Ok(MutationResult { seq, status })
+    }
 }
 
 /// Reply to a push: one result per mutation, in the request's order.
@@ -1022,6 +1316,173 @@ mod tests {
         assert_eq!(order, vec![(2, Uuid::from_u128(2), 1), (3, Uuid::from_u128(1), 2)]);
     }
 
+    /// The push result as serde derives it (what `MutationResult` was before its own
+    /// deserializer): the hand-written one must read the same values and refuse the same inputs.
+    #[derive(Debug, Deserialize)]
+    struct DerivedResult {
+        seq: u64,
+        #[serde(flatten)]
+        status: MutationStatus,
+    }
+
+    fn derived_result(text: &str) -> Result<MutationResult, String> {
+        serde_json::from_str::<DerivedResult>(text)
+            .map(|d| MutationResult { seq: d.seq, status: d.status })
+            .map_err(|e| e.to_string())
+    }
+
+    fn our_result(text: &str) -> Result<MutationResult, String> {
+        serde_json::from_str::<MutationResult>(text).map_err(|e| e.to_string())
+    }
+
+    /// A JSON object from its entries in the given order.
+    fn object(entries: &[(String, serde_json::Value)]) -> String {
+        let body: Vec<String> = entries.iter().map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), v)).collect();
+        format!("{{{}}}", body.join(","))
+    }
+
+    fn entries(value: &impl Serialize) -> Vec<(String, serde_json::Value)> {
+        let serde_json::Value::Object(map) = serde_json::to_value(value).unwrap() else { panic!("object") };
+        map.into_iter().collect()
+    }
+
+    #[test]
+    fn results_read_like_serdes_flattened_tagged_enum() {
+        let at = t("2026-03-02T10:00:00.25+01:00");
+        let results = [
+            MutationResult { seq: 1, status: MutationStatus::Applied { server_seq: 9, server_updated_at: at } },
+            MutationResult { seq: 2, status: MutationStatus::Duplicate },
+            MutationResult { seq: 3, status: MutationStatus::Conflict { current: purchase_record() } },
+            MutationResult {
+                seq: 4,
+                status: MutationStatus::Rejected {
+                    reason: "Pesée « x » refusée : \"masse\"".into(),
+                    errors: vec![FieldError { field: "mass_grams".into(), message: "Saisissez la masse".into() }],
+                },
+            },
+            MutationResult { seq: 5, status: MutationStatus::Rejected { reason: "non".into(), errors: vec![] } },
+        ];
+        for r in &results {
+            let e = entries(r);
+            // Every order of the entries (at most 4: all permutations).
+            let mut orders = vec![e.clone()];
+            for i in 0..e.len() {
+                for j in 0..e.len() {
+                    let mut o = e.clone();
+                    o.swap(i, j);
+                    orders.push(o.clone());
+                    o.reverse();
+                    orders.push(o);
+                }
+            }
+            for o in orders {
+                let text = object(&o);
+                assert_eq!(our_result(&text), Ok(r.clone()), "{text}");
+                assert_eq!(derived_result(&text), Ok(r.clone()), "{text}");
+                // From a `Value` too (keys in alphabetical order: `current` before `status`).
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(serde_json::from_value::<MutationResult>(value).unwrap(), *r);
+            }
+            // Through the reply that carries them.
+            let reply = PushResponse { results: vec![r.clone(), r.clone()] };
+            assert_eq!(serde_json::from_str::<PushResponse>(&serde_json::to_string(&reply).unwrap()).unwrap(), reply);
+        }
+    }
+
+    #[test]
+    fn result_refusals_match_the_derive() {
+        let applied = r#""status":"applied","server_seq":9,"server_updated_at":"2026-03-02T10:00:00Z""#;
+        let cases = [
+            // Missing fields: the same message, in the derive's order.
+            "{}".to_owned(),
+            r#"{"status":"duplicate"}"#.to_owned(),
+            r#"{"seq":1}"#.to_owned(),
+            r#"{"status":"applied"}"#.to_owned(),
+            r#"{"seq":1,"status":"applied","server_seq":9}"#.to_owned(),
+            r#"{"server_updated_at":"2026-03-02T10:00:00Z","seq":1,"status":"applied"}"#.to_owned(),
+            r#"{"seq":1,"status":"conflict"}"#.to_owned(),
+            r#"{"seq":1,"status":"rejected","errors":[]}"#.to_owned(),
+            // Unknown status, wrong types, duplicates.
+            r#"{"seq":1,"status":"lost"}"#.to_owned(),
+            r#"{"seq":1,"status":null}"#.to_owned(),
+            r#"{"seq":1,"status":9}"#.to_owned(),
+            r#"{"seq":-1,"status":"duplicate"}"#.to_owned(),
+            r#"{"seq":"1","status":"duplicate"}"#.to_owned(),
+            r#"{"seq":1,"seq":2,"status":"duplicate"}"#.to_owned(),
+            r#"{"seq":1,"status":"duplicate","status":"duplicate"}"#.to_owned(),
+            format!(r#"{{"seq":1,{applied},"server_seq":10}}"#),
+            format!(r#"{{"seq":1,{applied}}}"#).replace("10:00:00Z", "10:00:00"),
+            format!(r#"{{"seq":1,{applied}}}"#).replace("9,", "9.5,"),
+            r#"{"seq":1,"status":"rejected","reason":"non","errors":null}"#.to_owned(),
+            r#"{"seq":1,"status":"rejected","reason":"non","errors":[{"field":"x"}]}"#.to_owned(),
+            r#"{"seq":1,"status":"conflict","current":{"kind":"invoice"}}"#.to_owned(),
+            // Not an object, truncated.
+            "[1,\"duplicate\"]".to_owned(),
+            "null".to_owned(),
+            format!(r#"{{"seq":1,{applied}"#),
+        ];
+        for text in cases {
+            let (ours, derived) = (our_result(&text), derived_result(&text));
+            assert!(ours.is_err() && derived.is_err(), "{text}: {ours:?} / {derived:?}");
+            // The same message for what is missing or unknown (an unknown status is seen as it
+            // is read, the derive sees it once the object is buffered: another column).
+            let message = |r: Result<MutationResult, String>| r.unwrap_err().split(" at line ").next().unwrap().to_owned();
+            let (ours, derived) = (message(ours), message(derived));
+            if derived.contains("missing field") || derived.contains("unknown variant") {
+                assert_eq!(ours, derived, "{text}");
+            }
+        }
+        assert_eq!(our_result(r#"{"status":"applied"}"#).unwrap_err(), "missing field `seq` at line 1 column 20");
+        assert!(our_result(r#"{"seq":1,"status":"lost"}"#).unwrap_err().starts_with(
+            "unknown variant `lost`, expected one of `applied`, `duplicate`, `conflict`, `rejected`"
+        ));
+    }
+
+    #[test]
+    fn result_keys_the_derive_ignores_are_ignored() {
+        let accepted = [
+            // Unknown keys anywhere, of any shape.
+            (r#"{"x":{"a":[1,{"b":null}]},"seq":2,"status":"duplicate","y":1.5}"#, MutationStatus::Duplicate),
+            // The fields of another status, after `status` (even malformed) or before it.
+            (r#"{"seq":2,"status":"duplicate","current":{"kind":"invoice"},"server_seq":"x"}"#, MutationStatus::Duplicate),
+            (r#"{"reason":"r","seq":2,"errors":[],"status":"duplicate"}"#, MutationStatus::Duplicate),
+            (r#"{"seq":2,"status":"rejected","reason":"r","server_seq":[],"server_seq":1}"#, MutationStatus::Rejected { reason: "r".into(), errors: vec![] }),
+            // The derive takes the variant's index as well as its name.
+            (r#"{"seq":2,"status":1}"#, MutationStatus::Duplicate),
+        ];
+        for (text, status) in accepted {
+            let want = MutationResult { seq: 2, status };
+            assert_eq!(our_result(text), Ok(want.clone()), "{text}");
+            assert_eq!(derived_result(text), Ok(want), "{text}");
+        }
+        // The one documented difference: a malformed field of another status, before `status`.
+        let text = r#"{"seq":2,"server_seq":"x","status":"duplicate"}"#;
+        assert!(derived_result(text).is_ok());
+        assert!(our_result(text).is_err());
+    }
+
+    #[test]
+    fn buffered_record_fields_of_any_shape_read_back() {
+        // Fields the record doesn't know, before `kind`, with every kind of JSON value.
+        let record = weighing(3, 2, 750);
+        let mut e = entries(&record);
+        let extra: serde_json::Value = serde_json::from_str(
+            r#"{"a":[1,-2,3.5,1e300,-0.0,null,true,false,"é\"\\\n\u0001🍎"],"b":{},"c":[],"d":{"e":{"f":[[]]}},"g":18446744073709551615}"#,
+        )
+        .unwrap();
+        e.insert(0, ("extra".into(), extra));
+        let kind = e.iter().position(|(k, _)| k == "kind").unwrap();
+        let k = e.remove(kind);
+        e.push(k);
+        let text = object(&e);
+        assert_eq!(serde_json::from_str::<RecordPayload>(&text).unwrap(), record);
+        assert_eq!(serde_json::from_str::<DerivedPayload>(&text).map(RecordPayload::from).unwrap(), record);
+        // A field the record knows, buffered with all its escapes.
+        let p = purchase_record();
+        let text = json_with_kind_at(&p, 99);
+        assert_eq!(serde_json::from_str::<RecordPayload>(&text).unwrap(), p);
+    }
+
     #[test]
     fn status_json_shapes() {
         let r = MutationResult { seq: 4, status: MutationStatus::Applied { server_seq: 9, server_updated_at: t("2026-03-02T10:00:00Z") } };
@@ -1278,6 +1739,67 @@ mod tests {
             let derived: RecordPayload = serde_json::from_str::<DerivedPayload>(&text).unwrap().into();
             proptest::prop_assert_eq!(&ours, &derived);
             proptest::prop_assert_eq!(ours, record);
+        }
+
+        /// Any result, its keys in any order, with unknown keys and other statuses' fields
+        /// after `status`: read like the derive reads it; without one of its fields, refused
+        /// like the derive refuses it.
+        #[test]
+        fn results_read_like_the_derive_in_any_key_order(
+            seq in 0u64..u64::MAX, status in 0usize..4, server_seq in 0u64..u64::MAX,
+            secs in 0i64..4_000_000_000, nanos in 0u32..1_000_000_000, offset_min in -900i32..900,
+            reason in "\\PC{0,20}", errors in 0usize..3, grams in 1u64..100_000,
+            order in proptest::collection::vec(0u32..1000, 12), extras in 0usize..3, drop in proptest::option::of(0usize..8),
+        ) {
+            let at = DateTime::<Utc>::from_timestamp(secs, nanos).unwrap();
+            let status = match status {
+                0 => MutationStatus::Applied { server_seq, server_updated_at: at },
+                1 => MutationStatus::Duplicate,
+                2 => MutationStatus::Conflict { current: weighing(7, 2, grams) },
+                _ => MutationStatus::Rejected {
+                    reason: reason.clone(),
+                    errors: (0..errors).map(|i| FieldError { field: format!("f{i}"), message: reason.clone() }).collect(),
+                },
+            };
+            let result = MutationResult { seq, status };
+            let mut e = entries(&result);
+            if let MutationStatus::Applied { .. } = result.status {
+                // Any offset, as another writer could put it.
+                let offset = chrono::FixedOffset::east_opt(offset_min * 60).unwrap();
+                let local = at.with_timezone(&offset).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+                e.iter_mut().find(|(k, _)| k == "server_updated_at").unwrap().1 = serde_json::Value::String(local);
+            }
+            let others: [(&str, serde_json::Value); 4] = [
+                ("unknown", serde_json::json!({"a": [1, 2.5, null]})),
+                ("reason", serde_json::json!(7)),
+                ("current", serde_json::json!("not a record")),
+                ("server_seq", serde_json::json!(-1)),
+            ];
+            let own: Vec<String> = e.iter().map(|(k, _)| k.clone()).collect();
+            let mut extra: Vec<(String, serde_json::Value)> = others.iter()
+                .filter(|(k, _)| !own.iter().any(|o| o == k))
+                .take(extras)
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            let dropped = drop.filter(|i| *i < e.len()).map(|i| e.remove(i));
+            if dropped.as_ref().is_some_and(|(k, _)| k == "status") {
+                // Other statuses' fields are only skipped once `status` is known (see the visitor).
+                extra.retain(|(k, _)| k == "unknown");
+            }
+            // Shuffle the result's own entries; the extras go after `status`.
+            let mut keyed: Vec<(u32, (String, serde_json::Value))> = e.into_iter().enumerate().map(|(i, x)| (order[i], x)).collect();
+            keyed.sort_by_key(|(k, _)| *k);
+            let mut all: Vec<(String, serde_json::Value)> = keyed.into_iter().map(|(_, x)| x).collect();
+            let after = all.iter().position(|(k, _)| k == "status").map_or(all.len(), |i| i + 1);
+            for (i, x) in extra.drain(..).enumerate() {
+                all.insert((after + i).min(all.len()), x);
+            }
+            let text = object(&all);
+            let (ours, derived) = (our_result(&text), derived_result(&text));
+            proptest::prop_assert_eq!(&ours, &derived, "{}", text);
+            if dropped.is_none() {
+                proptest::prop_assert_eq!(ours, Ok(result));
+            }
         }
 
         /// Whatever the batching and however often a batch is replayed, the final state is the
