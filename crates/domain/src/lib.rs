@@ -3,6 +3,7 @@
 //! Used by the browser app (wasm32) and by the server. Serde names are the national
 //! platform's ("ma cantine") codes so that every exchanged file can be handed to it as is.
 
+pub mod code;
 pub mod egalim;
 pub mod export;
 pub mod import;

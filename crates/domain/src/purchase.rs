@@ -13,8 +13,7 @@ use crate::record::RecordMeta;
 use crate::validation::Validation;
 
 /// Product family (`famille_produits`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
     ViandesVolailles,
     Charcuterie,
@@ -25,6 +24,7 @@ pub enum Family {
     Boissons,
     Autres,
 }
+crate::code_enum!(Family { ViandesVolailles => "VIANDES_VOLAILLES", Charcuterie => "CHARCUTERIE", ProduitsDeLaMer => "PRODUITS_DE_LA_MER", FruitsEtLegumes => "FRUITS_ET_LEGUMES", ProduitsLaitiers => "PRODUITS_LAITIERS", Boulangerie => "BOULANGERIE", Boissons => "BOISSONS", Autres => "AUTRES" });
 
 impl Family {
     /// In the national detailed-table order (`Diagnostic.APPRO_FAMILIES`).
@@ -39,19 +39,6 @@ impl Family {
         Family::Autres,
     ];
 
-    /// The national code, e.g. `VIANDES_VOLAILLES`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Family::ViandesVolailles => "VIANDES_VOLAILLES",
-            Family::Charcuterie => "CHARCUTERIE",
-            Family::ProduitsDeLaMer => "PRODUITS_DE_LA_MER",
-            Family::FruitsEtLegumes => "FRUITS_ET_LEGUMES",
-            Family::ProduitsLaitiers => "PRODUITS_LAITIERS",
-            Family::Boulangerie => "BOULANGERIE",
-            Family::Boissons => "BOISSONS",
-            Family::Autres => "AUTRES",
-        }
-    }
 
     /// Lower-case code used in the `valeur_<famille>_<label>` names.
     pub fn key(self) -> &'static str {
@@ -67,9 +54,6 @@ impl Family {
         }
     }
 
-    pub fn from_code(code: &str) -> Option<Family> {
-        Family::ALL.into_iter().find(|f| f.code() == code)
-    }
 
     /// French label shown to users (the platform's).
     pub fn label_fr(self) -> &'static str {
@@ -92,8 +76,7 @@ impl Family {
 }
 
 /// A code of `caracteristiques`: EGalim labels, origin, short chain, local.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Characteristic {
     Bio,
     LabelRouge,
@@ -112,16 +95,17 @@ pub enum Characteristic {
     CircuitCourt,
     Local,
 }
+crate::code_enum!(Characteristic { Bio => "BIO", LabelRouge => "LABEL_ROUGE", Aocaop => "AOCAOP", Igp => "IGP", Stg => "STG", Hve => "HVE", PecheDurable => "PECHE_DURABLE", Rup => "RUP", CommerceEquitable => "COMMERCE_EQUITABLE", Fermier => "FERMIER", Externalites => "EXTERNALITES", Performance => "PERFORMANCE", France => "FRANCE", Europe => "EUROPE", CircuitCourt => "CIRCUIT_COURT", Local => "LOCAL" });
 
 /// The EGalim group a purchase counts in (first that applies, no double counting).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EgalimGroup {
     Bio,
     Siqo,
     EgalimAutres,
     ExternalitesPerformance,
 }
+crate::code_enum!(EgalimGroup { Bio => "bio", Siqo => "siqo", EgalimAutres => "egalim_autres", ExternalitesPerformance => "externalites_performance" });
 
 impl Characteristic {
     pub const ALL: [Characteristic; 16] = [
@@ -159,30 +143,7 @@ impl Characteristic {
         Characteristic::Performance,
     ];
 
-    pub fn code(self) -> &'static str {
-        match self {
-            Characteristic::Bio => "BIO",
-            Characteristic::LabelRouge => "LABEL_ROUGE",
-            Characteristic::Aocaop => "AOCAOP",
-            Characteristic::Igp => "IGP",
-            Characteristic::Stg => "STG",
-            Characteristic::Hve => "HVE",
-            Characteristic::PecheDurable => "PECHE_DURABLE",
-            Characteristic::Rup => "RUP",
-            Characteristic::CommerceEquitable => "COMMERCE_EQUITABLE",
-            Characteristic::Fermier => "FERMIER",
-            Characteristic::Externalites => "EXTERNALITES",
-            Characteristic::Performance => "PERFORMANCE",
-            Characteristic::France => "FRANCE",
-            Characteristic::Europe => "EUROPE",
-            Characteristic::CircuitCourt => "CIRCUIT_COURT",
-            Characteristic::Local => "LOCAL",
-        }
-    }
 
-    pub fn from_code(code: &str) -> Option<Characteristic> {
-        Characteristic::ALL.into_iter().find(|c| c.code() == code)
-    }
 
     pub fn label_fr(self) -> &'static str {
         match self {
@@ -223,16 +184,15 @@ impl Characteristic {
 }
 
 /// Origin (`origine`): one value at most.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Origin {
     France,
     Europe,
 }
+crate::code_enum!(Origin { France => "FRANCE", Europe => "EUROPE" });
 
 /// How "local" is defined for a local purchase (`definition_local`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LocalDefinition {
     Pat,
     Commune,
@@ -240,24 +200,13 @@ pub enum LocalDefinition {
     Region,
     Km,
 }
+crate::code_enum!(LocalDefinition { Pat => "PAT", Commune => "COMMUNE", Departement => "DEPARTEMENT", Region => "REGION", Km => "KM" });
 
 impl LocalDefinition {
     pub const ALL: [LocalDefinition; 5] =
         [LocalDefinition::Pat, LocalDefinition::Commune, LocalDefinition::Departement, LocalDefinition::Region, LocalDefinition::Km];
 
-    pub fn code(self) -> &'static str {
-        match self {
-            LocalDefinition::Pat => "PAT",
-            LocalDefinition::Commune => "COMMUNE",
-            LocalDefinition::Departement => "DEPARTEMENT",
-            LocalDefinition::Region => "REGION",
-            LocalDefinition::Km => "KM",
-        }
-    }
 
-    pub fn from_code(code: &str) -> Option<LocalDefinition> {
-        LocalDefinition::ALL.into_iter().find(|d| d.code() == code)
-    }
 }
 
 /// One purchase line.

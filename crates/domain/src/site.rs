@@ -121,14 +121,14 @@ fn check_insee(v: &mut Validation, field: &str, code: &str) {
 }
 
 /// How the canteen is run (ma cantine `management_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ManagementType {
     /// Directe / autogérée.
     Direct,
     /// Concédée: run by a contractor.
     Conceded,
 }
+crate::code_enum!(ManagementType { Direct => "direct", Conceded => "conceded" });
 
 impl ManagementType {
     pub const ALL: [ManagementType; 2] = [ManagementType::Direct, ManagementType::Conceded];
@@ -141,8 +141,7 @@ impl ManagementType {
 }
 
 /// Where meals are cooked (ma cantine `production_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProductionType {
     /// Cuisine sur place.
     Site,
@@ -151,6 +150,7 @@ pub enum ProductionType {
     /// Central kitchen with its satellites.
     Groupe,
 }
+crate::code_enum!(ProductionType { Site => "site", SiteCookedElsewhere => "site_cooked_elsewhere", Groupe => "groupe" });
 
 impl ProductionType {
     pub const ALL: [ProductionType; 3] = [
@@ -173,14 +173,14 @@ impl ProductionType {
 }
 
 /// School sectors (ma cantine sector codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Sector {
     /// Maternelle + élémentaire.
     EducationPrimaire,
     EducationSecondaireCollege,
     EducationSecondaireLycee,
 }
+crate::code_enum!(Sector { EducationPrimaire => "education_primaire", EducationSecondaireCollege => "education_secondaire_college", EducationSecondaireLycee => "education_secondaire_lycee" });
 
 impl Sector {
     pub const ALL: [Sector; 3] = [
@@ -198,8 +198,7 @@ impl Sector {
 }
 
 /// Region group deciding the EGalim thresholds (Code rural, art. L230-5-1 and its decree).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum RegionGroup {
     /// France métropolitaine: bio 20 %, EGalim 50 %.
     #[default]
@@ -211,6 +210,7 @@ pub enum RegionGroup {
     /// Saint-Pierre-et-Miquelon: 10 % / 30 %.
     SaintPierreEtMiquelon,
 }
+crate::code_enum!(RegionGroup { Mainland => "mainland", AntillesGuyaneReunionSaintMartin => "antilles_guyane_reunion_saint_martin", Mayotte => "mayotte", SaintPierreEtMiquelon => "saint_pierre_et_miquelon" });
 
 /// Minimum shares of the yearly purchase value, in whole percent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

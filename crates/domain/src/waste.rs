@@ -43,8 +43,7 @@ pub const UNSORTED_INEDIBLE_PERCENT: u64 = 15;
 pub const MIN_CAMPAIGN_SERVICE_DAYS: u32 = 5;
 
 /// Where in the service the food was lost (EU 2019/1597, Décret 2022-480, ma cantine).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stage {
     /// Excédents de préparation / pertes en cuisine.
     Preparation,
@@ -53,6 +52,7 @@ pub enum Stage {
     /// Restes assiettes / retours plateaux.
     Leftovers,
 }
+crate::code_enum!(Stage { Preparation => "preparation", Unserved => "unserved", Leftovers => "leftovers" });
 
 impl Stage {
     pub const ALL: [Stage; 3] = [Stage::Preparation, Stage::Unserved, Stage::Leftovers];
@@ -66,8 +66,7 @@ impl Stage {
 }
 
 /// Menu component (ADEME 2024 study categories).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Component {
     Entree,
     /// Viande, poisson, œuf.
@@ -80,6 +79,7 @@ pub enum Component {
     Dessert,
     Pain,
 }
+crate::code_enum!(Component { Entree => "entree", PlatProtidique => "plat_protidique", Accompagnement => "accompagnement", ProduitLaitier => "produit_laitier", Dessert => "dessert", Pain => "pain" });
 
 impl Component {
     pub const ALL: [Component; 6] = [
@@ -108,19 +108,16 @@ pub fn component_label(c: Option<Component>) -> &'static str {
 }
 
 /// Where a surplus went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Destination {
     /// Resservi / réutilisé (e.g. at the next service): not waste.
-    #[serde(rename = "resservi")]
     Reused,
     /// Donné (association, personnel…): not waste.
-    #[serde(rename = "don")]
     Donation,
-    #[serde(rename = "alimentation_animale")]
     AnimalFeed,
-    #[serde(rename = "compost_methanisation")]
     CompostMethanisation,
 }
+crate::code_enum!(Destination { Reused => "resservi", Donation => "don", AnimalFeed => "alimentation_animale", CompostMethanisation => "compost_methanisation" });
 
 impl Destination {
     pub const ALL: [Destination; 4] = [
