@@ -19,7 +19,9 @@ pub trait Code: Copy + 'static {
 }
 
 /// Reads a [`Code`] enum from a JSON string; anything else is an error naming the expected codes.
-pub fn deserialize<'de, T: Code, D: serde::Deserializer<'de>>(deserializer: D) -> Result<T, D::Error> {
+pub fn deserialize<'de, T: Code, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<T, D::Error> {
     struct CodeVisitor<T>(PhantomData<T>);
     impl<T: Code> serde::de::Visitor<'_> for CodeVisitor<T> {
         type Value = T;
@@ -103,7 +105,10 @@ mod tests {
 
     #[test]
     fn writes_and_reads_the_codes_as_serde_derive_does() {
-        for (ours, derived) in [(Colour::Red, Derived::Red), (Colour::DarkBlue, Derived::DarkBlue)] {
+        for (ours, derived) in [
+            (Colour::Red, Derived::Red),
+            (Colour::DarkBlue, Derived::DarkBlue),
+        ] {
             let json = serde_json::to_string(&ours).unwrap();
             assert_eq!(json, serde_json::to_string(&derived).unwrap());
             assert_eq!(serde_json::from_str::<Colour>(&json).unwrap(), ours);
@@ -115,10 +120,17 @@ mod tests {
 
     #[test]
     fn an_unknown_code_is_refused_with_serde_s_message() {
-        let ours = serde_json::from_str::<Colour>("\"green\"").unwrap_err().to_string();
-        let derived = serde_json::from_str::<Derived>("\"green\"").unwrap_err().to_string();
+        let ours = serde_json::from_str::<Colour>("\"green\"")
+            .unwrap_err()
+            .to_string();
+        let derived = serde_json::from_str::<Derived>("\"green\"")
+            .unwrap_err()
+            .to_string();
         assert_eq!(ours, derived);
-        assert!(ours.contains("unknown variant `green`, expected `red` or `DARK_BLUE`"), "{ours}");
+        assert!(
+            ours.contains("unknown variant `green`, expected `red` or `DARK_BLUE`"),
+            "{ours}"
+        );
     }
 
     #[test]
@@ -130,10 +142,14 @@ mod tests {
 
     #[test]
     fn works_as_a_map_key_and_inside_options() {
-        let map = std::collections::BTreeMap::from([(Colour::DarkBlue, Some(Colour::Red)), (Colour::Red, None)]);
+        let map = std::collections::BTreeMap::from([
+            (Colour::DarkBlue, Some(Colour::Red)),
+            (Colour::Red, None),
+        ]);
         let json = serde_json::to_string(&map).unwrap();
         assert_eq!(json, r#"{"red":null,"DARK_BLUE":"red"}"#);
-        let back: std::collections::BTreeMap<Colour, Option<Colour>> = serde_json::from_str(&json).unwrap();
+        let back: std::collections::BTreeMap<Colour, Option<Colour>> =
+            serde_json::from_str(&json).unwrap();
         assert_eq!(back, map);
     }
 }
