@@ -1,31 +1,20 @@
-//! Charts drawn on the device (plotters on a 2D canvas). Each `draw_*` function only draws the
-//! data it is given into a canvas already sized by [`fit_canvas`], and returns how many data
-//! points it drew. States are told apart by line style, markers and text labels, never by
-//! colour alone: the measured series is a solid line with filled dots, the ADEME reference
-//! a dashed line, the canteen's own reference a dotted line, planned meals dashed with hollow
-//! triangles; bar values are written next to every bar.
+//! Charts drawn on the device with the canvas 2D API. The drawing functions only draw the
+//! plain data they are given ([`LineChart`], [`Bar`]s) into a canvas already sized by
+//! [`fit_canvas`], in CSS pixels, and return how many data points they drew. States are told
+//! apart by line style, markers and text labels, never by colour alone (see [`Pen`]); bar
+//! values are written next to every bar.
 
-use assiette_domain::number::{format_kg, format_per_mille, group_thousands};
-use chrono::Duration;
-use plotters::element::DashedPathElement;
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-use plotters_canvas::CanvasBackend;
-use web_sys::HtmlCanvasElement;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{CanvasRenderingContext2d as Ctx, HtmlCanvasElement};
 
-use super::chart_data::{date_tick, nice_ceiling, Bar, ChartData, MealDay};
+use super::chart_data::{Bar, LineChart, Pen};
+use assiette_domain::number::{format_kg, format_per_mille};
 
-const INK: RGBColor = RGBColor(0x1a, 0x1a, 0x1a);
-const GREEN: RGBColor = RGBColor(0x1b, 0x5e, 0x3b);
-const BROWN: RGBColor = RGBColor(0x7a, 0x3e, 0x00);
-const GRID: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
-const FONT: &str = "sans-serif";
-/// Dots are drawn on each point only when they stay distinct.
-const MAX_MARKED_POINTS: usize = 62;
-
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
-}
+const INK: &str = "#1a1a1a";
+const GREEN: &str = "#1b5e3b";
+const BROWN: &str = "#7a3e00";
+const GRID: &str = "#dddddd";
+const FONT: &str = "13px sans-serif";
 
 /// Sizes the canvas to its container's width and `css_height` CSS pixels, with
 /// devicePixelRatio device pixels per CSS pixel so lines stay sharp. Returns that ratio.
@@ -52,109 +41,147 @@ pub fn bar_chart_height(rows: usize) -> f64 {
     rows as f64 * 50.0 + 40.0
 }
 
-/// Scales CSS pixels to device pixels.
-#[derive(Clone, Copy)]
-struct Px(f64);
+/// The canvas's 2D context on a white page, scaled to CSS pixels, with the page's size.
+fn page(canvas: &HtmlCanvasElement, dpr: f64) -> Result<(Ctx, f64, f64), String> {
+    let g: Ctx = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into().ok()).ok_or("canvas 2D indisponible")?;
+    let (w, h) = (f64::from(canvas.width()) / dpr, f64::from(canvas.height()) / dpr);
+    let _ = g.scale(dpr, dpr);
+    g.set_fill_style_str("#fff");
+    g.fill_rect(0.0, 0.0, w, h);
+    Ok((g, w, h))
+}
 
-impl Px {
-    fn i(self, css: f64) -> i32 {
-        (css * self.0).round() as i32
+/// Sets the stroke: colour, width and dash pattern (empty: solid).
+fn stroke(g: &Ctx, color: &str, width: f64, dash: &[f64]) {
+    g.set_stroke_style_str(color);
+    g.set_line_width(width);
+    let _ = g.set_line_dash(&dash.iter().map(|d| JsValue::from_f64(*d)).collect::<js_sys::Array>());
+}
+
+/// Writes `s` at (x, y) in `font`, placed by `align` (left, right, center) and `baseline`
+/// (top, middle, bottom).
+fn text(g: &Ctx, s: &str, x: f64, y: f64, font: &str, align: &str, baseline: &str) {
+    g.set_font(font);
+    g.set_text_align(align);
+    g.set_text_baseline(baseline);
+    g.set_fill_style_str(INK);
+    let _ = g.fill_text(s, x, y);
+}
+
+/// A polyline through `points` (canvas coordinates) with the current stroke.
+fn polyline(g: &Ctx, points: impl IntoIterator<Item = (f64, f64)>) {
+    g.begin_path();
+    for (i, (x, y)) in points.into_iter().enumerate() {
+        if i == 0 {
+            g.move_to(x, y);
+        } else {
+            g.line_to(x, y);
+        }
     }
-    fn u(self, css: f64) -> u32 {
-        (css * self.0).round().max(1.0) as u32
+    g.stroke();
+}
+
+/// Draws `pen`'s line through `points` (canvas coordinates), with its markers if `marked`.
+fn draw_pen(g: &Ctx, pen: Pen, points: &[(f64, f64)], marked: bool) {
+    let (color, width, dash): (&str, f64, &[f64]) = match pen {
+        Pen::Measured => (GREEN, 2.5, &[]),
+        Pen::Reference => (INK, 2.0, &[10.0, 6.0]),
+        // Round caps on near-empty dashes draw dots.
+        Pen::OwnReference => (INK, 4.0, &[0.5, 8.0]),
+        Pen::Planned => (BROWN, 2.0, &[9.0, 5.0]),
+    };
+    g.set_line_cap(if pen == Pen::OwnReference { "round" } else { "butt" });
+    stroke(g, color, width, dash);
+    polyline(g, points.iter().copied());
+    if !marked {
+        return;
     }
-    fn f(self, css: f64) -> f64 {
-        css * self.0
+    stroke(g, color, 2.0, &[]);
+    g.set_fill_style_str(color);
+    for &(x, y) in points {
+        g.begin_path();
+        match pen {
+            Pen::Measured => {
+                let _ = g.arc(x, y, 4.0, 0.0, std::f64::consts::TAU);
+                g.fill();
+            }
+            Pen::Planned => {
+                g.move_to(x, y - 6.0);
+                g.line_to(x + 5.2, y + 3.0);
+                g.line_to(x - 5.2, y + 3.0);
+                g.close_path();
+                g.stroke();
+            }
+            Pen::Reference | Pen::OwnReference => {}
+        }
     }
 }
 
-/// Waste per meal of each measured day, with the ADEME reference (dashed) and the canteen's
-/// own baseline (dotted), each named on the chart.
-pub fn draw_trend(canvas: &HtmlCanvasElement, data: &ChartData, dpr: f64) -> Result<usize, String> {
-    let px = Px(dpr);
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("canvas 2D indisponible")?;
-    let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let font = (FONT, px.f(13.0)).into_font().color(&INK);
-    let span = data.span_days();
-    let ademe = f64::from(data.ademe.grams_per_meal);
-    let top = data.trend.iter().map(|p| p.grams_per_meal).fold(ademe.max(data.baseline.unwrap_or(0.0)), f64::max);
-    let y_max = nice_ceiling(top, 50.0);
-    let x_end = span as f64 - 0.5;
-    let css_width = f64::from(canvas.width()) / dpr;
-    let start = data.range.start;
-    let x_fmt = move |x: &f64| date_tick(start + Duration::days(x.round() as i64), span);
-    let y_fmt = |y: &f64| format!("{y:.0}");
+/// Draws a line chart: grid, axes with their labels, lines, notes and legend. Returns the
+/// number of days drawn.
+pub fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, dpr: f64) -> Result<usize, String> {
+    let (g, w, h) = page(canvas, dpr)?;
+    let (left, right, top, bottom) = (58.0, w - 14.0, 26.0, h - 34.0);
+    let sx = |x: f64| left + (x + 0.5) / (chart.x_end + 0.5) * (right - left);
+    let sy = |y: f64| bottom - y / chart.y_max * (bottom - top);
 
-    let mut chart = ChartBuilder::on(&root)
-        .margin(px.i(8.0))
-        .margin_right(px.i(14.0))
-        .x_label_area_size(px.i(26.0))
-        .y_label_area_size(px.i(44.0))
-        .build_cartesian_2d(-0.5..x_end, 0.0..y_max)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_labels(((css_width / 80.0) as usize).clamp(2, 10).min(span as usize))
-        .y_labels(6)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .y_desc("g/repas")
-        .label_style(font.clone())
-        .axis_desc_style(font.clone())
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID.stroke_width(px.u(1.0)))
-        .axis_style(INK.stroke_width(px.u(1.0)))
-        .draw()
-        .map_err(err)?;
-
-    // References first, so the measured line stays on top.
-    let small = (FONT, px.f(12.0)).into_font().color(&INK);
-    chart
-        .draw_series(DashedLineSeries::new([(-0.5, ademe), (x_end, ademe)], px.i(10.0), px.i(6.0), INK.stroke_width(px.u(2.0))))
-        .map_err(err)?;
-    chart
-        .draw_series(std::iter::once(Text::new(
-            format!("ADEME 2024 : {} g (tirets)", data.ademe.grams_per_meal),
-            (x_end, ademe),
-            small.clone().pos(Pos::new(HPos::Right, VPos::Bottom)),
-        )))
-        .map_err(err)?;
-    if let Some(b) = data.baseline {
-        let dot = px.i(2.0);
-        chart
-            .draw_series(DottedLineSeries::new([(-0.5, b), (x_end, b)], 0, px.i(8.0), move |c| Circle::new(c, dot, INK.filled())))
-            .map_err(err)?;
-        // Left end, below the line, so it never sits on the ADEME label.
-        chart
-            .draw_series(std::iter::once(Text::new(
-                format!("Référence du restaurant : {} g (pointillés)", b.round()),
-                (-0.5, b),
-                small.clone().pos(Pos::new(HPos::Left, VPos::Top)),
-            )))
-            .map_err(err)?;
+    stroke(&g, GRID, 1.0, &[]);
+    g.begin_path();
+    for &(y, _) in &chart.y_ticks {
+        g.move_to(left, sy(y));
+        g.line_to(right, sy(y));
     }
-
-    let points: Vec<(f64, f64)> = data.trend.iter().map(|p| (data.day_index(p.day.service_date) as f64, p.grams_per_meal)).collect();
-    chart.draw_series(LineSeries::new(points.iter().copied(), GREEN.stroke_width(px.u(2.5)))).map_err(err)?;
-    if points.len() <= MAX_MARKED_POINTS {
-        let r = px.i(4.0);
-        chart.draw_series(points.iter().map(|&p| Circle::new(p, r, GREEN.filled()))).map_err(err)?;
+    for &(x, _) in &chart.x_ticks {
+        g.move_to(sx(x), top);
+        g.line_to(sx(x), bottom);
     }
-    root.present().map_err(err)?;
-    Ok(points.len())
+    g.stroke();
+    stroke(&g, INK, 1.0, &[]);
+    polyline(&g, [(left, top), (left, bottom), (right, bottom)]);
+    for (y, label) in &chart.y_ticks {
+        text(&g, label, left - 6.0, sy(*y), FONT, "right", "middle");
+    }
+    for (x, label) in &chart.x_ticks {
+        text(&g, label, sx(*x), bottom + 6.0, FONT, "center", "top");
+    }
+    text(&g, chart.unit, 8.0, 6.0, FONT, "left", "top");
+
+    for line in &chart.lines {
+        let points: Vec<(f64, f64)> = line.points.iter().map(|&(x, y)| (sx(x), sy(y))).collect();
+        draw_pen(&g, line.pen, &points, chart.marked);
+    }
+    for n in &chart.notes {
+        let (x, y) = (sx(n.at.0), sy(n.at.1));
+        if n.before_above {
+            text(&g, &n.text, x - 4.0, y - 4.0, "12px sans-serif", "right", "bottom");
+        } else {
+            text(&g, &n.text, x + 4.0, y + 4.0, "12px sans-serif", "left", "top");
+        }
+    }
+    if !chart.legend.is_empty() {
+        // Lower right, over the plot: about 0,56 em per character of the widest label.
+        let chars = chart.legend.iter().map(|(_, l)| l.chars().count()).max().unwrap_or(0) as f64;
+        let (bw, bh) = (58.0 + chars * 7.3, chart.legend.len() as f64 * 22.0 + 8.0);
+        let (x0, y0) = (right - 8.0 - bw, bottom - 8.0 - bh);
+        g.set_fill_style_str("rgba(255,255,255,0.85)");
+        g.fill_rect(x0, y0, bw, bh);
+        stroke(&g, INK, 1.0, &[]);
+        g.stroke_rect(x0, y0, bw, bh);
+        for (i, (pen, label)) in chart.legend.iter().enumerate() {
+            let y = y0 + 15.0 + 22.0 * i as f64;
+            draw_pen(&g, *pen, &[(x0 + 10.0, y), (x0 + 40.0, y)], false);
+            draw_pen(&g, *pen, &[(x0 + 25.0, y)], true);
+            text(&g, label, x0 + 48.0, y, FONT, "left", "middle");
+        }
+    }
+    Ok(chart.points)
 }
 
 /// One bar per row: its label above, the bar, its share and mass written after it, and a
-/// black mark at the ADEME 2024 share when the study gives one.
+/// black mark at the ADEME 2024 share when the study gives one. Returns the number of
+/// non-empty bars.
 pub fn draw_bars(canvas: &HtmlCanvasElement, bars: &[Bar], dpr: f64) -> Result<usize, String> {
-    let px = Px(dpr);
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("canvas 2D indisponible")?;
-    let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let label_font = (FONT, px.f(14.0)).into_font().color(&INK);
-    let value_font = (FONT, px.f(13.0)).into_font().style(FontStyle::Bold).color(&INK);
-    let rows = bars.len();
+    let (g, w, h) = page(canvas, dpr)?;
     let has_ref = bars.iter().any(|b| b.reference_percent.is_some());
     let widest = bars
         .iter()
@@ -163,132 +190,38 @@ pub fn draw_bars(canvas: &HtmlCanvasElement, bars: &[Bar], dpr: f64) -> Result<u
         .fold(1.0, f64::max);
     // Bars use at most 60 % of the width: the rest holds "52,3 % · 12,5 kg".
     let x_max = widest / 0.6;
-    let y_rows = rows as f64 + if has_ref { 0.8 } else { 0.0 };
-    let mut chart =
-        ChartBuilder::on(&root).margin(px.i(6.0)).margin_left(px.i(4.0)).build_cartesian_2d(0.0..x_max, y_rows..0.0).map_err(err)?;
+    let rows = bars.len() as f64 + if has_ref { 0.8 } else { 0.0 };
+    let sx = |x: f64| 4.0 + x / x_max * (w - 10.0);
+    let sy = |y: f64| 6.0 + y / rows * (h - 12.0);
+    let mark = |x: f64, y: f64| {
+        stroke(&g, INK, 3.0, &[]);
+        polyline(&g, [(sx(x), sy(y)), (sx(x), sy(y + 0.58))]);
+    };
 
-    let mut drawn = 0;
     for (i, bar) in bars.iter().enumerate() {
         let y = i as f64;
         let pct = f64::from(bar.per_mille) / 10.0;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                bar.label.to_owned(),
-                (0.0, y + 0.04),
-                label_font.clone().pos(Pos::new(HPos::Left, VPos::Top)),
-            )))
-            .map_err(err)?;
+        text(&g, bar.label, sx(0.0), sy(y + 0.04), "14px sans-serif", "left", "top");
+        let (x0, y0, bw, bh) = (sx(0.0), sy(y + 0.46), sx(pct.max(x_max * 0.004)) - sx(0.0), sy(y + 0.88) - sy(y + 0.46));
         // A thin outline marks an empty bar so zero is visible, not missing.
-        let style = if bar.grams > 0 { GREEN.filled() } else { INK.stroke_width(px.u(1.0)) };
-        chart.draw_series(std::iter::once(Rectangle::new([(0.0, y + 0.46), (pct.max(x_max * 0.004), y + 0.88)], style))).map_err(err)?;
-        if let Some(r) = bar.reference_percent {
-            let r = f64::from(r);
-            chart
-                .draw_series(std::iter::once(PathElement::new(vec![(r, y + 0.38), (r, y + 0.96)], INK.stroke_width(px.u(3.0)))))
-                .map_err(err)?;
-        }
-        let value = format!("{} · {}", format_per_mille(u64::from(bar.per_mille)), format_kg(bar.grams));
-        let after = pct.max(bar.reference_percent.map(f64::from).unwrap_or(0.0)) + x_max * 0.02;
-        chart
-            .draw_series(std::iter::once(Text::new(value, (after, y + 0.67), value_font.clone().pos(Pos::new(HPos::Left, VPos::Center)))))
-            .map_err(err)?;
         if bar.grams > 0 {
-            drawn += 1;
+            g.set_fill_style_str(GREEN);
+            g.fill_rect(x0, y0, bw, bh);
+        } else {
+            stroke(&g, INK, 1.0, &[]);
+            g.stroke_rect(x0, y0, bw, bh);
         }
+        if let Some(r) = bar.reference_percent {
+            mark(f64::from(r), y + 0.38);
+        }
+        let after = pct.max(bar.reference_percent.map(f64::from).unwrap_or(0.0)) + x_max * 0.02;
+        let value = format!("{} · {}", format_per_mille(u64::from(bar.per_mille)), format_kg(bar.grams));
+        text(&g, &value, sx(after), sy(y + 0.67), "bold 13px sans-serif", "left", "middle");
     }
     if has_ref {
-        let y = rows as f64 + 0.15;
-        chart.draw_series(std::iter::once(PathElement::new(vec![(0.0, y), (0.0, y + 0.55)], INK.stroke_width(px.u(3.0))))).map_err(err)?;
-        chart
-            .draw_series(std::iter::once(Text::new(
-                "trait noir : part de référence ADEME 2024".to_owned(),
-                (x_max * 0.02, y + 0.3),
-                (FONT, px.f(12.0)).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center)),
-            )))
-            .map_err(err)?;
+        let y = bars.len() as f64 + 0.15;
+        mark(0.0, y);
+        text(&g, "trait noir : part de référence ADEME 2024", sx(x_max * 0.02), sy(y + 0.3), "12px sans-serif", "left", "middle");
     }
-    root.present().map_err(err)?;
-    Ok(drawn)
-}
-
-/// Meals served (solid line, filled dots) and planned (dashed line, hollow triangles) per day.
-pub fn draw_meals(canvas: &HtmlCanvasElement, data: &ChartData, dpr: f64) -> Result<usize, String> {
-    let px = Px(dpr);
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("canvas 2D indisponible")?;
-    let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let font = (FONT, px.f(13.0)).into_font().color(&INK);
-    let span = data.span_days();
-    let x_end = span as f64 - 0.5;
-    let top = data.meals.iter().map(|d| d.planned.max(d.served)).max().unwrap_or(0) as f64;
-    let y_max = nice_ceiling(top, 10.0);
-    let css_width = f64::from(canvas.width()) / dpr;
-    let start = data.range.start;
-    let x_fmt = move |x: &f64| date_tick(start + Duration::days(x.round() as i64), span);
-    let y_fmt = |y: &f64| group_thousands(y.round().max(0.0) as u64);
-
-    let mut chart = ChartBuilder::on(&root)
-        .margin(px.i(8.0))
-        .margin_right(px.i(14.0))
-        .x_label_area_size(px.i(26.0))
-        .y_label_area_size(px.i(50.0))
-        .build_cartesian_2d(-0.5..x_end, 0.0..y_max)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_labels(((css_width / 80.0) as usize).clamp(2, 10).min(span as usize))
-        .y_labels(6)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .y_desc("repas")
-        .label_style(font.clone())
-        .axis_desc_style(font.clone())
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID.stroke_width(px.u(1.0)))
-        .axis_style(INK.stroke_width(px.u(1.0)))
-        .draw()
-        .map_err(err)?;
-
-    let x = |d: &MealDay| data.day_index(d.date) as f64;
-    let served: Vec<(f64, f64)> = data.meals.iter().map(|d| (x(d), d.served as f64)).collect();
-    let planned: Vec<(f64, f64)> = data.meals.iter().filter(|d| d.planned > 0).map(|d| (x(d), d.planned as f64)).collect();
-    let marked = data.meals.len() <= MAX_MARKED_POINTS;
-    let (dash, gap, w, r) = (px.i(9.0), px.i(5.0), px.u(2.0), px.i(5.0));
-
-    chart
-        .draw_series(DashedLineSeries::new(planned.iter().copied(), dash, gap, BROWN.stroke_width(w)))
-        .map_err(err)?
-        .label("Prévus (tirets, triangles)")
-        .legend(move |(lx, ly)| {
-            EmptyElement::at((lx, ly))
-                + DashedPathElement::new([(0, 0), (2 * dash, 0)], dash / 2, gap / 2, BROWN.stroke_width(w))
-                + TriangleMarker::new((dash, 0), r, BROWN.stroke_width(w))
-        });
-    if marked {
-        chart.draw_series(planned.iter().map(|&p| TriangleMarker::new(p, r + px.i(1.0), BROWN.stroke_width(w)))).map_err(err)?;
-    }
-    chart
-        .draw_series(LineSeries::new(served.iter().copied(), GREEN.stroke_width(px.u(2.5))))
-        .map_err(err)?
-        .label("Servis (trait plein, points)")
-        .legend(move |(lx, ly)| {
-            EmptyElement::at((lx, ly))
-                + PathElement::new(vec![(0, 0), (2 * dash, 0)], GREEN.stroke_width(w))
-                + Circle::new((dash, 0), r - 1, GREEN.filled())
-        });
-    if marked {
-        chart.draw_series(served.iter().map(|&p| Circle::new(p, r - px.i(1.0), GREEN.filled()))).map_err(err)?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .legend_area_size(px.i(40.0))
-        .background_style(WHITE.mix(0.85))
-        .border_style(INK.stroke_width(px.u(1.0)))
-        .label_font(font)
-        .margin(px.i(6.0))
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)?;
-    Ok(data.meals.len())
+    Ok(bars.iter().filter(|b| b.grams > 0).count())
 }

@@ -301,6 +301,142 @@ fn plural_u64(n: u64, word: &str) -> String {
     format!("{} {word}{s}", group_thousands(n))
 }
 
+/// How a line of a chart is drawn. States are told apart by stroke and marker, never by
+/// colour alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pen {
+    /// Measured waste per meal, or meals served: solid line, filled dots.
+    Measured,
+    /// The ADEME reference: dashed line.
+    Reference,
+    /// The canteen's own reference: dotted line.
+    OwnReference,
+    /// Planned meals: dashed line, hollow triangles.
+    Planned,
+}
+
+/// One line of a [`LineChart`], in data units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub pen: Pen,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A text written on a chart at a point in data units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub at: (f64, f64),
+    pub text: String,
+    /// Ends at the point, above it (else starts at the point, below it).
+    pub before_above: bool,
+}
+
+/// A line chart over the days of a range: x from -0.5 to `x_end` (days from the range
+/// start), y from 0 to `y_max`. Plain data, so that one drawing function draws every chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineChart {
+    pub x_end: f64,
+    pub y_max: f64,
+    /// Positions and labels of the axis ticks.
+    pub x_ticks: Vec<(f64, String)>,
+    pub y_ticks: Vec<(f64, String)>,
+    /// Unit of the y axis, written above it.
+    pub unit: &'static str,
+    /// Drawn in order: the last one stays on top.
+    pub lines: Vec<Line>,
+    /// Whether points get a marker (only when they stay distinct).
+    pub marked: bool,
+    pub notes: Vec<Note>,
+    pub legend: Vec<(Pen, &'static str)>,
+    /// Days drawn, reported on the canvas.
+    pub points: usize,
+}
+
+/// Dots are drawn on each point only when they stay distinct.
+pub const MAX_MARKED_POINTS: usize = 62;
+
+impl ChartData {
+    /// Axes of a line chart whose values reach `top` (at least `floor` high), for a chart
+    /// `css_width` pixels wide (about one date label per 80 px, 2 to 10).
+    fn frame(&self, top: f64, floor: f64, unit: &'static str, css_width: f64) -> LineChart {
+        let span = self.span_days();
+        let y_max = nice_ceiling(top, floor);
+        let y_step = tick_step(y_max, 6);
+        let labels = ((css_width / 80.0) as i64).clamp(2, 10).min(span);
+        let x_step = tick_step(span as f64, labels as usize).ceil() as usize;
+        LineChart {
+            x_end: span as f64 - 0.5,
+            y_max,
+            x_ticks: (0..span).step_by(x_step.max(1)).map(|d| (d as f64, date_tick(self.range.start + Duration::days(d), span))).collect(),
+            y_ticks: (0..=(y_max / y_step + 1e-9) as u64)
+                .map(|k| {
+                    let y = k as f64 * y_step;
+                    (y, group_thousands(y.round() as u64))
+                })
+                .collect(),
+            unit,
+            lines: Vec::new(),
+            marked: false,
+            notes: Vec::new(),
+            legend: Vec::new(),
+            points: 0,
+        }
+    }
+
+    /// Waste per meal of each measured day, with the ADEME reference and the canteen's own
+    /// baseline, each named on the chart.
+    pub fn trend_chart(&self, css_width: f64) -> LineChart {
+        let ademe = f64::from(self.ademe.grams_per_meal);
+        let top = self.trend.iter().map(|p| p.grams_per_meal).fold(ademe.max(self.baseline.unwrap_or(0.0)), f64::max);
+        let mut c = self.frame(top, 50.0, "g/repas", css_width);
+        let ends = |y: f64| vec![(-0.5, y), (c.x_end, y)];
+        // References first, so the measured line stays on top.
+        let mut lines = vec![Line { pen: Pen::Reference, points: ends(ademe) }];
+        let mut notes =
+            vec![Note { at: (c.x_end, ademe), text: format!("ADEME 2024 : {} g (tirets)", self.ademe.grams_per_meal), before_above: true }];
+        if let Some(b) = self.baseline {
+            lines.push(Line { pen: Pen::OwnReference, points: ends(b) });
+            // Left end, below the line, so it never sits on the ADEME label.
+            notes.push(Note {
+                at: (-0.5, b),
+                text: format!("Référence du restaurant : {} g (pointillés)", group_thousands(b.round() as u64)),
+                before_above: false,
+            });
+        }
+        lines.push(Line {
+            pen: Pen::Measured,
+            points: self.trend.iter().map(|p| (self.day_index(p.day.service_date) as f64, p.grams_per_meal)).collect(),
+        });
+        (c.lines, c.notes, c.marked, c.points) = (lines, notes, self.trend.len() <= MAX_MARKED_POINTS, self.trend.len());
+        c
+    }
+
+    /// Meals served and planned per counted day (days without a planned count have no
+    /// planned point).
+    pub fn meals_chart(&self, css_width: f64) -> LineChart {
+        let top = self.meals.iter().map(|d| d.planned.max(d.served)).max().unwrap_or(0) as f64;
+        let mut c = self.frame(top, 10.0, "repas", css_width);
+        let x = |d: &MealDay| self.day_index(d.date) as f64;
+        c.lines = vec![
+            Line { pen: Pen::Planned, points: self.meals.iter().filter(|d| d.planned > 0).map(|d| (x(d), d.planned as f64)).collect() },
+            Line { pen: Pen::Measured, points: self.meals.iter().map(|d| (x(d), d.served as f64)).collect() },
+        ];
+        c.legend = vec![(Pen::Planned, "Prévus (tirets, triangles)"), (Pen::Measured, "Servis (trait plein, points)")];
+        (c.marked, c.points) = (self.meals.len() <= MAX_MARKED_POINTS, self.meals.len());
+        c
+    }
+}
+
+/// A round step to split `0..max` into at most `n` intervals: 1, 2, 2.5 or 5 × 10^k.
+pub fn tick_step(max: f64, n: usize) -> f64 {
+    let raw = max / n.max(1) as f64;
+    if !raw.is_finite() || raw <= 0.0 {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0].into_iter().map(|m| m * magnitude).find(|v| *v >= raw - 1e-9).unwrap_or(10.0 * magnitude)
+}
+
 /// Tick label of a date on a chart's x axis: "14/03" over a year or less, "03/2026" beyond.
 pub fn date_tick(date: NaiveDate, span_days: i64) -> String {
     if span_days > 400 {
@@ -482,6 +618,97 @@ mod tests {
         assert!(data.trend_summary().contains("aucun jour mesuré"));
         assert_eq!(data.meals_summary(), "Aucun comptage de repas sur la période.");
         assert_eq!(ChartData::bars_summary(&data.stages), "Aucune pesée sur la période.");
+    }
+
+    #[wasm_bindgen_test]
+    fn tick_steps_are_round() {
+        assert_eq!(tick_step(120.0, 6), 20.0);
+        assert_eq!(tick_step(150.0, 6), 25.0);
+        assert_eq!(tick_step(250.0, 6), 50.0); // 41,7 → 50
+        assert_eq!(tick_step(1200.0, 6), 200.0);
+        assert_eq!(tick_step(30.0, 10), 5.0); // 3 → 5
+        assert_eq!(tick_step(365.0, 10), 50.0); // 36,5 → 50
+        assert_eq!(tick_step(1.0, 1), 1.0);
+        assert_eq!(tick_step(0.0, 6), 1.0);
+        assert_eq!(tick_step(f64::NAN, 6), 1.0);
+    }
+
+    fn march(baseline: Option<f64>) -> ChartData {
+        let s = site();
+        let counts = vec![count(s, d(2026, 3, 2), 110, 100, 0), count(s, d(2026, 3, 3), 0, 100, 0), count(s, d(2026, 3, 12), 90, 95, 0)];
+        // 100, 50 and 130 g/meal on the three days.
+        let weighings = vec![
+            weighing(s, d(2026, 3, 2), Stage::Leftovers, None, 10_000),
+            weighing(s, d(2026, 3, 3), Stage::Leftovers, None, 5_000),
+            weighing(s, d(2026, 3, 12), Stage::Leftovers, None, 12_350),
+        ];
+        ChartData::prepare(&counts, &weighings, s, DateRange::new(d(2026, 3, 2), d(2026, 3, 31)), baseline)
+    }
+
+    #[wasm_bindgen_test]
+    fn trend_chart_has_the_days_the_references_and_round_axes() {
+        let c = march(Some(110.4)).trend_chart(800.0);
+        // 30 days, 10 labels wanted: a tick every 5 days.
+        assert_eq!(c.x_end, 29.5);
+        let x: Vec<(f64, &str)> = c.x_ticks.iter().map(|(x, l)| (*x, l.as_str())).collect();
+        assert_eq!(x, vec![(0.0, "02/03"), (5.0, "07/03"), (10.0, "12/03"), (15.0, "17/03"), (20.0, "22/03"), (25.0, "27/03")]);
+        // Highest 130 g → 143 → 150, ticks every 25 g.
+        assert_eq!(c.y_max, 150.0);
+        assert_eq!(c.y_ticks.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>(), ["0", "25", "50", "75", "100", "125", "150"]);
+        assert_eq!(c.unit, "g/repas");
+        assert_eq!(
+            c.lines,
+            vec![
+                Line { pen: Pen::Reference, points: vec![(-0.5, 100.0), (29.5, 100.0)] },
+                Line { pen: Pen::OwnReference, points: vec![(-0.5, 110.4), (29.5, 110.4)] },
+                Line { pen: Pen::Measured, points: vec![(0.0, 100.0), (1.0, 50.0), (10.0, 130.0)] },
+            ]
+        );
+        let notes: Vec<(&str, bool)> = c.notes.iter().map(|n| (n.text.as_str(), n.before_above)).collect();
+        assert_eq!(notes, vec![("ADEME 2024 : 100 g (tirets)", true), ("Référence du restaurant : 110 g (pointillés)", false)]);
+        assert_eq!((c.points, c.marked), (3, true));
+        assert!(c.legend.is_empty());
+
+        // Narrow screen: 4 labels wanted → every 10 days; no baseline → no dotted line.
+        let c = march(None).trend_chart(320.0);
+        assert_eq!(c.x_ticks.iter().map(|(x, _)| *x).collect::<Vec<_>>(), vec![0.0, 10.0, 20.0]);
+        assert_eq!(c.lines.iter().map(|l| l.pen).collect::<Vec<_>>(), vec![Pen::Reference, Pen::Measured]);
+        assert_eq!(c.notes.len(), 1);
+    }
+
+    #[wasm_bindgen_test]
+    fn meals_chart_leaves_out_unplanned_days() {
+        let c = march(None).meals_chart(800.0);
+        assert_eq!(
+            c.lines,
+            vec![
+                Line { pen: Pen::Planned, points: vec![(0.0, 110.0), (10.0, 90.0)] },
+                Line { pen: Pen::Measured, points: vec![(0.0, 100.0), (1.0, 100.0), (10.0, 95.0)] },
+            ]
+        );
+        // 110 → 121 → 150; 150 / 6 = 25.
+        assert_eq!((c.y_max, c.y_ticks.len()), (150.0, 7));
+        assert_eq!(c.legend, vec![(Pen::Planned, "Prévus (tirets, triangles)"), (Pen::Measured, "Servis (trait plein, points)")]);
+        assert_eq!((c.points, c.unit), (3, "repas"));
+        // One day: one tick; thousands grouped on the value axis.
+        let s = site();
+        let one = ChartData::prepare(&[count(s, d(2026, 3, 2), 0, 2_000, 0)], &[], s, DateRange::new(d(2026, 3, 2), d(2026, 3, 2)), None);
+        let c = one.meals_chart(800.0);
+        assert_eq!(c.x_ticks, vec![(0.0, "02/03".to_owned())]);
+        assert_eq!(c.y_ticks.last().map(|(y, l)| (*y, assiette_domain::number::plain_spaces(l))), Some((2_500.0, "2 500".to_owned())));
+        assert_eq!(c.lines[0].points, vec![]);
+    }
+
+    #[wasm_bindgen_test]
+    fn markers_only_while_points_stay_distinct() {
+        let s = site();
+        let start = d(2025, 9, 1);
+        let counts: Vec<DailyMealCount> = (0..63).map(|i| count(s, start + Duration::days(i), 100, 100, 0)).collect();
+        let data = ChartData::prepare(&counts, &[], s, DateRange::new(start, d(2026, 8, 31)), None);
+        let c = data.meals_chart(800.0);
+        assert_eq!((c.points, c.marked), (63, false));
+        let data = ChartData::prepare(&counts[..62], &[], s, DateRange::new(start, d(2026, 8, 31)), None);
+        assert!(data.meals_chart(800.0).marked);
     }
 
     #[wasm_bindgen_test]

@@ -12,7 +12,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::components::chart::{bar_chart_height, draw_bars, draw_meals, draw_trend, fit_canvas, line_chart_height};
+use crate::components::chart::{bar_chart_height, draw_bars, draw_lines, fit_canvas, line_chart_height};
 use crate::components::chart_data::{covers, earliest_needed, first_date, Bar, ChartData, Period};
 use crate::context::{today, AppContext, SiteProfile};
 use crate::storage::{Repository, StorageError};
@@ -126,7 +126,7 @@ pub fn ChartsPage() -> impl IntoView {
         let viewport = web_sys::window().and_then(|w| w.inner_height().ok()).and_then(|h| h.as_f64()).unwrap_or(700.0);
         let d = &l.data;
         let mut errors = Vec::new();
-        let mut draw = |canvas: &web_sys::HtmlCanvasElement, show: bool, height: f64, f: &dyn Fn(f64) -> Result<usize, String>| {
+        let mut draw = |canvas: &web_sys::HtmlCanvasElement, show: bool, height: f64, f: &dyn Fn(f64, f64) -> Result<usize, String>| {
             // Hidden charts are not drawn: their container has no width.
             if !show {
                 let _ = canvas.set_attribute("data-points", "0");
@@ -134,17 +134,17 @@ pub fn ChartsPage() -> impl IntoView {
             }
             let width = canvas.parent_element().map(|p| f64::from(p.client_width())).unwrap_or(320.0);
             let dpr = fit_canvas(canvas, if height > 0.0 { height } else { line_chart_height(width, viewport) });
-            match f(dpr) {
+            match f(dpr, width) {
                 Ok(n) => {
                     let _ = canvas.set_attribute("data-points", &n.to_string());
                 }
                 Err(e) => errors.push(e),
             }
         };
-        draw(&trend, !d.trend.is_empty(), 0.0, &|dpr| draw_trend(&trend, d, dpr));
-        draw(&stage, d.has_waste(), bar_chart_height(d.stages.len()), &|dpr| draw_bars(&stage, &d.stages, dpr));
-        draw(&component, d.has_waste(), bar_chart_height(d.components.len()), &|dpr| draw_bars(&component, &d.components, dpr));
-        draw(&meals, !d.meals.is_empty(), 0.0, &|dpr| draw_meals(&meals, d, dpr));
+        draw(&trend, !d.trend.is_empty(), 0.0, &|dpr, w| draw_lines(&trend, &d.trend_chart(w), dpr));
+        draw(&stage, d.has_waste(), bar_chart_height(d.stages.len()), &|dpr, _| draw_bars(&stage, &d.stages, dpr));
+        draw(&component, d.has_waste(), bar_chart_height(d.components.len()), &|dpr, _| draw_bars(&component, &d.components, dpr));
+        draw(&meals, !d.meals.is_empty(), 0.0, &|dpr, w| draw_lines(&meals, &d.meals_chart(w), dpr));
         draw_error.set(
             (!errors.is_empty()).then(|| {
                 format!("Un graphique n'a pas pu être dessiné ({}) : les tableaux de données restent justes.", errors.join(" ; "))
