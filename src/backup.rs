@@ -22,7 +22,7 @@
 //!   tablet, or one whose storage was wiped); the same site keeps the tablet's current profile;
 //!   a tablet that already holds another site's entries refuses the file.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use assiette_domain::meals::DailyMealCount;
 use assiette_domain::number::{format_fr_date, group_thousands};
@@ -56,7 +56,7 @@ pub struct Backup {
     pub profile: Option<SiteProfile>,
     /// Informative settings (last sync); never imported (see the module's decisions).
     #[serde(default)]
-    pub settings: BTreeMap<String, serde_json::Value>,
+    pub settings: BackupSettings,
     #[serde(default)]
     pub meal_counts: Vec<DailyMealCount>,
     #[serde(default)]
@@ -67,13 +67,20 @@ pub struct Backup {
     pub outbox: Vec<OutboxEntry>,
 }
 
+/// The informative settings a backup carries: `{"last_sync": "<RFC 3339>"}` (or `{}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<String>,
+}
+
 impl Backup {
     /// A backup of the given data, stamped now.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         exported_at: DateTime<Utc>,
         profile: Option<SiteProfile>,
-        settings: BTreeMap<String, serde_json::Value>,
+        settings: BackupSettings,
         meal_counts: Vec<DailyMealCount>,
         weighings: Vec<Weighing>,
         purchases: Vec<Purchase>,
@@ -507,10 +514,7 @@ pub async fn collect(repo: &Repository, profile: Option<SiteProfile>, now: DateT
     let purchases: Vec<Purchase> = repo.all().await?;
     let pending = repo.outbox_len().await?;
     let outbox = if pending == 0 { Vec::new() } else { repo.outbox_batch(pending).await? };
-    let mut settings = BTreeMap::new();
-    if let Some(last) = repo.setting::<serde_json::Value>(crate::sync::LAST_SYNC_KEY).await? {
-        settings.insert(crate::sync::LAST_SYNC_KEY.to_owned(), last);
-    }
+    let settings = BackupSettings { last_sync: repo.setting::<String>(crate::sync::LAST_SYNC_KEY).await? };
     Ok(Backup::new(now, profile, settings, meal_counts, weighings, purchases, outbox))
 }
 
@@ -666,7 +670,7 @@ mod tests {
             store: stores::WEIGHINGS.to_owned(),
             record_id: w.meta.id,
             revision: w.meta.revision,
-            record: serde_json::to_value(w).unwrap(),
+            record: crate::storage::RecordJson::of(w).unwrap(),
             rejected: None,
         }
     }
@@ -675,7 +679,7 @@ mod tests {
         Backup::new(
             now(),
             Some(profile(1, "École Jean-Jaurès")),
-            BTreeMap::from([("last_sync".to_owned(), serde_json::json!("2026-03-19T16:00:00Z"))]),
+            BackupSettings { last_sync: Some("2026-03-19T16:00:00Z".to_owned()) },
             vec![count(10, 1, 1)],
             vec![weighing(12, 1, 1, 3_000), w2.clone()],
             vec![],

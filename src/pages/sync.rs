@@ -110,11 +110,13 @@ fn review_item(entry: OutboxEntry) -> impl IntoView {
         "meal_counts" => "Repas",
         _ => "Achat",
     };
-    let date = entry
-        .record
-        .get("service_date")
-        .or_else(|| entry.record.get("date"))
-        .and_then(|d| d.as_str())
+    // The service date (meal counts, weighings) or the purchase date, read on the JS object.
+    let record = entry.record_js().unwrap_or(wasm_bindgen::JsValue::UNDEFINED);
+    let field = |name: &str| js_sys::Reflect::get(&record, &name.into()).unwrap_or_default();
+    let date = Some(field("service_date"))
+        .filter(|d| !d.is_undefined())
+        .unwrap_or_else(|| field("date"))
+        .as_string()
         .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
         .map(assiette_domain::number::format_fr_date)
         .unwrap_or_default();

@@ -12,6 +12,7 @@ use std::rc::Rc;
 
 use assiette_domain::record::RecordMeta;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -109,10 +110,40 @@ pub struct OutboxEntry {
     pub store: String,
     pub record_id: Uuid,
     pub revision: u64,
-    pub record: serde_json::Value,
+    pub record: RecordJson,
     /// Set when the server refused the change: kept on the device and listed "à vérifier".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
+}
+
+impl OutboxEntry {
+    /// The entry's record as a JS object.
+    pub fn record_js(&self) -> Result<JsValue, StorageError> {
+        parse_js(self.record.get())
+    }
+}
+
+/// A record's JSON text, kept as it was read: the outbox never needs it as a tree (the sync
+/// reads it as its own type, the storage hands it to the browser as is). Equal when the texts are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordJson(Box<RawValue>);
+
+impl RecordJson {
+    /// The JSON of any serialisable value.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> Result<Self, StorageError> {
+        serde_json::value::to_raw_value(value).map(RecordJson).map_err(|e| StorageError::Serialization(e.to_string()))
+    }
+
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for RecordJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
 }
 
 // Conversions go through JSON text (serde_json + the browser's JSON): one serializer for the
@@ -351,24 +382,19 @@ impl Repository {
     }
 
     /// Removes acknowledged entries and marks rejected ones, in one durable transaction, together
-    /// with settings (such as the sync cursor) that must move with them.
-    pub async fn acknowledge(
-        &self,
-        acknowledged: &[u64],
-        rejected: &[(u64, String)],
-        settings: &[(&str, serde_json::Value)],
-    ) -> Result<(), StorageError> {
+    /// with text settings (such as the sync cursor) that must move with them.
+    pub async fn acknowledge(&self, acknowledged: &[u64], rejected: &[(u64, String)], settings: &[(&str, &str)]) -> Result<(), StorageError> {
         self.check_open()?;
         let tx = idb::transaction(&self.db, &[stores::OUTBOX, stores::KV], true)?;
         let done = idb::completion(&tx);
+        let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
         let result = (|| -> Result<(), JsValue> {
-            let outbox = tx.object_store(stores::OUTBOX)?;
             for seq in acknowledged {
                 outbox.delete(&JsValue::from_f64(*seq as f64))?;
             }
             let kv = tx.object_store(stores::KV)?;
             for (key, value) in settings {
-                kv.put_with_key(&to_js(value).map_err(|e| JsValue::from_str(&e.to_string()))?, &JsValue::from_str(key))?;
+                kv.put_with_key(&JsValue::from_str(value), &JsValue::from_str(key))?;
             }
             Ok(())
         })();
@@ -376,17 +402,14 @@ impl Repository {
             let _ = tx.abort();
             return Err(StorageError::from_js(e));
         }
-        // Marking rejections needs each entry read first.
+        // Marking rejections needs each entry read first; the reason is set on its JS object.
         for (seq, reason) in rejected {
-            let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
             let req = outbox.get(&JsValue::from_f64(*seq as f64)).map_err(StorageError::from_js)?;
-            let value = idb::request(&req).await?;
-            if value.is_undefined() {
-                continue;
+            let entry = idb::request(&req).await?;
+            if entry.is_object() {
+                js_sys::Reflect::set(&entry, &"rejected".into(), &JsValue::from_str(reason)).map_err(StorageError::from_js)?;
+                outbox.put(&entry).map_err(StorageError::from_js)?;
             }
-            let mut entry: OutboxEntry = from_js(value)?;
-            entry.rejected = Some(reason.clone());
-            outbox.put(&to_js(&entry)?).map_err(StorageError::from_js)?;
         }
         done.await.map_err(StorageError::from_js)?;
         Ok(())
@@ -450,7 +473,7 @@ impl Repository {
     /// Stores pulled records and the new pull cursor in one durable transaction, so the cursor
     /// never moves past changes that are not stored. A local copy with a higher revision (a
     /// correction not yet pushed) is kept.
-    pub async fn apply_pull(&self, records: &[PulledRecord], settings: &[(&str, serde_json::Value)]) -> Result<u32, StorageError> {
+    pub async fn apply_pull(&self, records: &[PulledRecord], settings: &[(&str, &str)]) -> Result<u32, StorageError> {
         self.check_open()?;
         let all_stores = [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::PURCHASES, stores::KV];
         let tx = idb::transaction(&self.db, &all_stores, true)?;
@@ -466,7 +489,7 @@ impl Repository {
             }
             let kv = tx.object_store(stores::KV).map_err(StorageError::from_js)?;
             for (key, value) in settings {
-                kv.put_with_key(&to_js(value)?, &JsValue::from_str(key)).map_err(StorageError::from_js)?;
+                kv.put_with_key(&JsValue::from_str(value), &JsValue::from_str(key)).map_err(StorageError::from_js)?;
             }
             Ok(())
         }
@@ -489,26 +512,33 @@ impl Repository {
         let names = [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::OUTBOX];
         let tx = idb::transaction(&self.db, &names, true)?;
         let done = idb::completion(&tx);
-        let (from_s, to_s) = (from.to_string(), to.to_string());
+        let from_s = from.to_string();
+        let to_js_id = JsValue::from_str(&to.to_string());
+        let site_id = JsValue::from_str("site_id");
+        // Sets `site_id` on a record's JS object that holds the provisional one.
+        let restamp = |record: &JsValue| -> Result<bool, StorageError> {
+            let current = js_sys::Reflect::get(record, &site_id).ok().and_then(|v| v.as_string());
+            if current.as_deref() != Some(from_s.as_str()) {
+                return Ok(false);
+            }
+            js_sys::Reflect::set(record, &site_id, &to_js_id).map_err(StorageError::from_js)
+        };
         let mut changed = 0;
         let outcome: Result<(), StorageError> = async {
-            for name in [stores::MEAL_COUNTS, stores::WEIGHINGS] {
+            for name in [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::OUTBOX] {
                 let store = tx.object_store(name).map_err(StorageError::from_js)?;
-                let all: Vec<serde_json::Value> = from_js(idb::request(&store.get_all().map_err(StorageError::from_js)?).await?)?;
-                for mut r in all {
-                    if r.get("site_id").and_then(|v| v.as_str()) == Some(from_s.as_str()) {
-                        r["site_id"] = serde_json::Value::String(to_s.clone());
-                        store.put(&to_js(&r)?).map_err(StorageError::from_js)?;
-                        changed += 1;
+                let all: js_sys::Array = idb::request(&store.get_all().map_err(StorageError::from_js)?).await?.unchecked_into();
+                for value in all.iter() {
+                    // An outbox entry holds its record under `record`.
+                    let record = if name == stores::OUTBOX {
+                        js_sys::Reflect::get(&value, &"record".into()).map_err(StorageError::from_js)?
+                    } else {
+                        value.clone()
+                    };
+                    if record.is_object() && restamp(&record)? {
+                        store.put(&value).map_err(StorageError::from_js)?;
+                        changed += u32::from(name != stores::OUTBOX);
                     }
-                }
-            }
-            let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
-            let entries: Vec<OutboxEntry> = from_js(idb::request(&outbox.get_all().map_err(StorageError::from_js)?).await?)?;
-            for mut e in entries {
-                if e.record.get("site_id").and_then(|v| v.as_str()) == Some(from_s.as_str()) {
-                    e.record["site_id"] = serde_json::Value::String(to_s.clone());
-                    outbox.put(&to_js(&e)?).map_err(StorageError::from_js)?;
                 }
             }
             Ok(())
@@ -535,7 +565,7 @@ impl Repository {
             let store = tx.object_store(&entry.store).map_err(StorageError::from_js)?;
             let revision = stored_revision(&store, entry.record_id).await?.unwrap_or(0).max(entry.revision) + 1;
             // The entry's record as stored, with a new revision stamped on its JS object.
-            let record_js = to_js(&entry.record)?;
+            let record_js = entry.record_js()?;
             let meta_js = js_sys::Reflect::get(&record_js, &"meta".into()).map_err(StorageError::from_js)?;
             if !meta_js.is_object() {
                 return Err(StorageError::Serialization("saisie sans métadonnées".to_owned()));

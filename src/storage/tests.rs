@@ -37,7 +37,8 @@ async fn a_saved_record_and_its_outbox_entry_hold_the_same_json() {
     assert_eq!(entries.len(), 1);
     let e = &entries[0];
     assert_eq!((e.seq, e.store.as_str(), e.record_id, e.revision), (Some(seq), stores::WEIGHINGS, w.meta.id, 1));
-    assert_eq!(e.record, serde_json::to_value(&w).unwrap());
+    assert_eq!(serde_json::from_str::<Weighing>(e.record.get()).unwrap(), w);
+    assert_eq!(e.record, RecordJson::of(&w).unwrap(), "the record's own JSON, as serde writes it");
     assert_eq!(e.rejected, None);
 }
 
@@ -57,10 +58,11 @@ async fn save_many_writes_every_record_and_queues_only_the_flagged_ones_in_order
     grams.sort();
     assert_eq!(grams, vec![1_001, 1_004]);
     let entries = repo.outbox_batch(10).await.unwrap();
-    let queued_ids: Vec<(Uuid, u64)> = entries.iter().map(|e| (e.record_id, e.record["mass_grams"].as_u64().unwrap())).collect();
+    let queued_ids: Vec<(Uuid, u64)> =
+        entries.iter().map(|e| (e.record_id, serde_json::from_str::<Weighing>(e.record.get()).unwrap().mass_grams)).collect();
     assert_eq!(queued_ids, vec![(records[1].meta.id, 1_001), (records[3].meta.id, 1_003), (records[5].meta.id, 1_005)]);
     assert!(entries.windows(2).all(|p| p[0].seq < p[1].seq));
-    assert_eq!(entries[0].record, serde_json::to_value(&records[1]).unwrap());
+    assert_eq!(entries[0].record, RecordJson::of(&records[1]).unwrap());
     // Nothing to write: no transaction, nothing queued.
     assert_eq!(repo.save_many::<Weighing>(&[], |_| true).await.unwrap(), 0);
     assert_eq!(repo.outbox_len().await.unwrap(), 3);
@@ -134,5 +136,55 @@ async fn a_refused_entry_is_requeued_above_the_local_revision_in_one_step() {
     assert_eq!(entries.len(), 1, "the refused entry is replaced, not kept beside the new one");
     assert!(entries[0].seq > Some(refused_seq));
     assert_eq!((entries[0].revision, entries[0].rejected.as_deref()), (3, None));
-    assert_eq!(entries[0].record, serde_json::to_value(&stored).unwrap());
+    assert_eq!(entries[0].record, RecordJson::of(&stored).unwrap());
+}
+
+#[wasm_bindgen_test]
+async fn rebinding_restamps_the_provisional_site_in_records_and_outbox_only() {
+    let repo = Repository::open_named(&unique_db("rebind")).await.unwrap();
+    let (provisional, other, server) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mine = weighing(provisional, 4, 1_000);
+    let theirs = weighing(other, 4, 2_000);
+    repo.save(&mine).await.unwrap();
+    repo.save(&theirs).await.unwrap();
+    let count = assiette_domain::meals::DailyMealCount {
+        meta: RecordMeta::new(Uuid::now_v7(), Utc.with_ymd_and_hms(2026, 3, 2, 13, 30, 0).unwrap()),
+        site_id: provisional,
+        service_date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        planned: 120,
+        served_children: 110,
+        served_adults: 6,
+    };
+    repo.save(&count).await.unwrap();
+    repo.acknowledge(&[], &[(1, "Refusé par le serveur : non".to_owned())], &[]).await.unwrap();
+
+    assert_eq!(repo.rebind_site(provisional, server).await.unwrap(), 2);
+    let w: Weighing = repo.get(mine.meta.id).await.unwrap().unwrap();
+    assert_eq!(w, Weighing { site_id: server, ..mine.clone() });
+    assert_eq!(repo.get::<Weighing>(theirs.meta.id).await.unwrap().unwrap(), theirs);
+    let c: assiette_domain::meals::DailyMealCount = repo.get(count.meta.id).await.unwrap().unwrap();
+    assert_eq!(c.site_id, server);
+    let entries = repo.outbox_batch(10).await.unwrap();
+    let sites: Vec<Uuid> = entries
+        .iter()
+        .map(|e| serde_json::from_str::<serde_json::Value>(e.record.get()).unwrap()["site_id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(sites, vec![server, other, server]);
+    // The rest of each entry is kept: its seq, its refusal.
+    assert_eq!(entries.iter().map(|e| (e.seq, e.rejected.is_some())).collect::<Vec<_>>(), vec![(Some(1), true), (Some(2), false), (Some(3), false)]);
+    // Nothing left to restamp; the same id: nothing to do.
+    assert_eq!(repo.rebind_site(provisional, server).await.unwrap(), 0);
+    assert_eq!(repo.rebind_site(server, server).await.unwrap(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn a_pull_stores_its_records_and_the_cursor_together() {
+    let repo = Repository::open_named(&unique_db("pull")).await.unwrap();
+    let w = weighing(Uuid::now_v7(), 4, 1_000);
+    let pulled = PulledRecord { store: stores::WEIGHINGS, id: w.meta.id, revision: 1, json: serde_json::to_string(&w).unwrap() };
+    assert_eq!(repo.apply_pull(&[pulled], &[("pull_cursor", "v1.42")]).await.unwrap(), 1);
+    assert_eq!(repo.get::<Weighing>(w.meta.id).await.unwrap(), Some(w));
+    assert_eq!(repo.setting::<Option<String>>("pull_cursor").await.unwrap(), Some(Some("v1.42".to_owned())));
+    repo.set_setting("pull_cursor", &None::<String>).await.unwrap();
+    assert_eq!(repo.setting::<Option<String>>("pull_cursor").await.unwrap(), Some(None));
 }

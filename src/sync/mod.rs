@@ -81,13 +81,13 @@ impl From<TransportError> for SyncError {
 }
 
 /// The outbox entry as a protocol mutation (its seq is the device's sequence number). The
-/// stored record is re-read as its own type, through the same JSON text path as the storage.
+/// stored record is read as its own type, with the same `from_str` as the storage.
 fn to_mutation(entry: &OutboxEntry) -> Option<Mutation> {
-    let text = serde_json::to_string(&entry.record).ok()?;
+    let text = entry.record.get();
     let record = match entry.store.as_str() {
-        stores::MEAL_COUNTS => RecordPayload::MealCount(serde_json::from_str(&text).ok()?),
-        stores::WEIGHINGS => RecordPayload::Weighing(serde_json::from_str(&text).ok()?),
-        stores::PURCHASES => RecordPayload::Purchase(serde_json::from_str(&text).ok()?),
+        stores::MEAL_COUNTS => RecordPayload::MealCount(serde_json::from_str(text).ok()?),
+        stores::WEIGHINGS => RecordPayload::Weighing(serde_json::from_str(text).ok()?),
+        stores::PURCHASES => RecordPayload::Purchase(serde_json::from_str(text).ok()?),
         _ => return None,
     };
     Some(Mutation { seq: entry.seq?, record })
@@ -167,7 +167,7 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
             .iter()
             .filter_map(|c| to_pulled(&c.record))
             .collect();
-        repo.apply_pull(&records, &[(CURSOR_KEY, serde_json::Value::String(page.next_cursor.clone()))]).await?;
+        repo.apply_pull(&records, &[(CURSOR_KEY, &page.next_cursor)]).await?;
         progress.pulled += page.changes.len() as u32;
         on_progress(progress);
         cursor = Some(page.next_cursor);
@@ -195,7 +195,7 @@ pub async fn enrol(ctx: AppContext, code: &str, label: &str) -> Result<SiteInfo,
     profile.siret = creds.site.siret.clone();
     repo.set_setting(PROFILE_KEY, &profile).await.map_err(|e| e.message_fr())?;
     // A new enrolment starts the pull from the beginning of the site's log.
-    repo.set_setting(CURSOR_KEY, &serde_json::Value::Null).await.map_err(|e| e.message_fr())?;
+    repo.set_setting(CURSOR_KEY, &None::<String>).await.map_err(|e| e.message_fr())?;
     repo.set_setting(CREDENTIALS_KEY, &creds).await.map_err(|e| e.message_fr())?;
     ctx.profile.set(Some(profile));
     ctx.after_write();

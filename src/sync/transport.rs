@@ -62,11 +62,35 @@ pub async fn post<B: Serialize, R: DeserializeOwned>(path: &str, token: Option<&
         // The server or a proxy in trouble: like a network failure, retry later.
         500..=599 | 0 => Err(TransportError::Network),
         _ => {
-            let message = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-                .unwrap_or(text);
-            Err(TransportError::Refused { status, message })
+            Err(TransportError::Refused { status, message: refusal_message(text) })
+        }
+    }
+}
+
+/// The French message of a refusal: the server's `{"error": "..."}`, or the body as it is.
+/// Read by the browser's JSON (the wasm carries no JSON tree for it).
+fn refusal_message(body: String) -> String {
+    js_sys::JSON::parse(&body)
+        .ok()
+        .filter(|v| v.is_object())
+        .and_then(|v| js_sys::Reflect::get(&v, &"error".into()).ok())
+        .and_then(|e| e.as_string())
+        .unwrap_or(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal_message;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn refusals_show_the_servers_message_or_the_body() {
+        let m = |s: &str| refusal_message(s.to_owned());
+        assert_eq!(m(r#"{"error":"Code d'enrôlement expiré : demandez-en un nouveau.","code":"expired"}"#), "Code d'enrôlement expiré : demandez-en un nouveau.");
+        assert_eq!(m(r#"{"code":1,"error":"a \"b\"\n"}"#), "a \"b\"\n");
+        // No string `error`, not an object, not JSON: the body as it is.
+        for body in [r#"{"error":5}"#, r#"{"message":"x"}"#, r#"["error"]"#, r#""error""#, "null", "Bad Gateway", ""] {
+            assert_eq!(m(body), body);
         }
     }
 }
