@@ -4,6 +4,7 @@
 //   node tests/bench/run.mjs [size] [navigation] [save] [charts]   (default: all)
 // Environment: BENCH_RUNS (repetitions, default 15), BENCH_JSON=path to also write the figures.
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { gzipSync, constants as zc } from "node:zlib";
@@ -33,26 +34,52 @@ function files(dir) {
   });
 }
 
+// Bytes on the wire for one file, as a browser asks for it (Accept-Encoding: gzip), and the
+// encoding the server chose: the build's Zopfli copy when there is one.
+function served(url) {
+  return new Promise((ok, ko) => {
+    http
+      .get(url, { headers: { "Accept-Encoding": "gzip" } }, (res) => {
+        let bytes = 0;
+        res.on("data", (d) => (bytes += d.length));
+        res.on("end", () => ok({ status: res.statusCode, bytes, encoding: res.headers["content-encoding"] || "aucun" }));
+      })
+      .on("error", ko);
+  });
+}
+
 async function benchSize() {
   const assets = files(STATIC_DIR).filter((f) => /\.(wasm|js|css)$/.test(f));
   if (assets.length === 0) throw new Error(`no wasm/js/css in ${STATIC_DIR}: run scripts/build.sh first`);
-  const rows = assets.map((f) => {
-    const raw = readFileSync(f);
-    return {
-      file: f.slice(STATIC_DIR.length + 1),
-      raw: raw.length,
-      gzip6: gzipSync(raw, { level: 6 }).length,
-      gzip9: gzipSync(raw, { level: zc.Z_BEST_COMPRESSION }).length,
-    };
-  });
-  const total = (k) => rows.reduce((s, r) => s + r[k], 0);
-  const appRows = rows.filter((r) => !/(^|\/)sw\.js$/.test(r.file));
-  console.log("\n## Taille transférée (wasm + js + css de dist/)");
-  for (const r of rows) console.log(`  ${r.file.padEnd(48)} ${(r.raw / 1024).toFixed(1).padStart(8)} KB brut  ${(r.gzip6 / 1024).toFixed(1).padStart(7)} KB gzip -6  ${(r.gzip9 / 1024).toFixed(1).padStart(7)} KB gzip -9`);
-  const kb = total("gzip6") / 1024;
-  console.log(`  total: ${(total("raw") / 1024).toFixed(1)} KB brut, ${kb.toFixed(1)} KB gzip -6 (${(total("gzip9") / 1024).toFixed(1)} KB -9); sans le service worker : ${(appRows.reduce((s, r) => s + r.gzip6, 0) / 1024).toFixed(1)} KB`);
-  console.log(`  budget ≤ ${BUDGET.transferKB} KB : ${verdict(kb <= BUDGET.transferKB)}`);
-  return { files: rows, totalRaw: total("raw"), totalGzip6: total("gzip6"), totalGzip9: total("gzip9") };
+  const server = await Server.start();
+  try {
+    const rows = [];
+    for (const f of assets) {
+      const raw = readFileSync(f);
+      const file = f.slice(STATIC_DIR.length + 1);
+      const wire = await served(`${server.url}/${file}`);
+      if (wire.status !== 200) throw new Error(`${file}: HTTP ${wire.status}`);
+      rows.push({
+        file,
+        raw: raw.length,
+        gzip6: gzipSync(raw, { level: 6 }).length,
+        gzip9: gzipSync(raw, { level: zc.Z_BEST_COMPRESSION }).length,
+        served: wire.bytes,
+        encoding: wire.encoding,
+      });
+    }
+    const total = (k, rs = rows) => rs.reduce((s, r) => s + r[k], 0);
+    const kb = (b) => (b / 1024).toFixed(1);
+    const appRows = rows.filter((r) => !/(^|\/)sw\.js$/.test(r.file));
+    console.log("\n## Taille transférée (wasm + js + css de dist/, telle que le serveur l'envoie)");
+    for (const r of rows)
+      console.log(`  ${r.file.padEnd(48)} ${kb(r.raw).padStart(8)} KB brut  ${kb(r.served).padStart(7)} KB envoyés (${r.encoding})  gzip -6 : ${kb(r.gzip6)}, -9 : ${kb(r.gzip9)}`);
+    console.log(`  total : ${kb(total("raw"))} KB brut, ${kb(total("served"))} KB envoyés (gzip -6 : ${kb(total("gzip6"))}, -9 : ${kb(total("gzip9"))}) ; sans le service worker : ${kb(total("served", appRows))} KB`);
+    console.log(`  budget ≤ ${BUDGET.transferKB} KB : ${verdict(total("served") / 1024 <= BUDGET.transferKB)}`);
+    return { files: rows, totalRaw: total("raw"), totalServed: total("served"), totalGzip6: total("gzip6"), totalGzip9: total("gzip9") };
+  } finally {
+    await server.dispose();
+  }
 }
 
 // ---------- helpers ----------

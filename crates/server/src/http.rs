@@ -30,8 +30,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
 /// gzip and request logs on both.
 pub fn app(state: AppState, static_dir: &Path) -> Router {
     let index = static_dir.join("index.html");
-    // Unknown paths fall back to index.html so client-side routes survive a reload.
-    let pwa = ServeDir::new(static_dir).fallback(ServeFile::new(index));
+    // Unknown paths fall back to index.html so client-side routes survive a reload. The build
+    // writes Zopfli `.gz` copies of the app's files (crates/precompress): sent as they are to
+    // clients that accept gzip, smaller than what the compression layer would make per request.
+    let pwa = ServeDir::new(static_dir)
+        .precompressed_gzip()
+        .fallback(ServeFile::new(index).precompressed_gzip());
     // The worker and the page must always be revalidated, or a new version would never be seen.
     let pwa = Router::new().fallback_service(pwa).layer(SetResponseHeaderLayer::overriding(
         header::CACHE_CONTROL,

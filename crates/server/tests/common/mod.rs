@@ -66,6 +66,8 @@ pub async fn backends() -> Vec<Backend> {
 pub struct TestServer {
     pub base: String,
     pub db: Db,
+    /// The PWA's folder this server serves (index.html only, unless a test adds files).
+    pub static_dir: PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
 }
@@ -97,7 +99,7 @@ impl TestServer {
                 .await
                 .unwrap();
         });
-        TestServer { base, db, shutdown: Some(tx), handle: Some(handle) }
+        TestServer { base, db, static_dir, shutdown: Some(tx), handle: Some(handle) }
     }
 
     /// Stops serving and closes the database (its file can then be reopened).
