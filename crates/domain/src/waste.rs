@@ -240,7 +240,7 @@ impl Weighing {
                     "destination",
                     format!(
                         "Les restes d'assiettes ne peuvent pas être « {} » : choisissez compost / méthanisation, alimentation animale ou aucune destination.",
-                        d.label().to_lowercase()
+                        d.label()
                     ),
                 );
             }
