@@ -7,7 +7,7 @@
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d as Ctx, HtmlCanvasElement};
 
-use super::chart_data::{Bar, LineChart, Pen};
+use super::chart_data::{Bar, Figure, LineChart, Pen};
 use assiette_domain::number::{format_kg, format_per_mille};
 
 const INK: &str = "#1a1a1a";
@@ -16,12 +16,31 @@ const BROWN: &str = "#7a3e00";
 const GRID: &str = "#dddddd";
 const FONT: &str = "13px sans-serif";
 
-/// Sizes the canvas to its container's width and `css_height` CSS pixels, with
-/// devicePixelRatio device pixels per CSS pixel so lines stay sharp. Returns that ratio.
-pub fn fit_canvas(canvas: &HtmlCanvasElement, css_height: f64) -> f64 {
+/// Width of the canvas's container in CSS pixels (320 while it has none).
+pub fn container_width(canvas: &HtmlCanvasElement) -> f64 {
+    canvas.parent_element().map(|p| f64::from(p.client_width())).filter(|w| *w > 0.0).unwrap_or(320.0)
+}
+
+/// Draws `figure` into `canvas`, sized `css_width` CSS pixels wide (its container's width)
+/// and as high as the figure needs on a screen `viewport_height` high. Returns the number of
+/// data points drawn.
+pub fn draw(canvas: &HtmlCanvasElement, figure: &Figure, css_width: f64, viewport_height: f64) -> Result<usize, String> {
+    let height = match figure {
+        Figure::Lines(_) => line_chart_height(css_width, viewport_height),
+        Figure::Bars(bars) => bar_chart_height(bars.len()),
+    };
+    let dpr = fit_canvas(canvas, css_width, height);
+    match figure {
+        Figure::Lines(chart) => draw_lines(canvas, chart, dpr),
+        Figure::Bars(bars) => draw_bars(canvas, bars, dpr),
+    }
+}
+
+/// Sizes the canvas to `width` × `css_height` CSS pixels, with devicePixelRatio device
+/// pixels per CSS pixel so lines stay sharp. Returns that ratio.
+fn fit_canvas(canvas: &HtmlCanvasElement, width: f64, css_height: f64) -> f64 {
     let window = web_sys::window();
     let dpr = window.as_ref().map(|w| w.device_pixel_ratio()).filter(|r| r.is_finite() && *r > 0.0).unwrap_or(1.0);
-    let width = canvas.parent_element().map(|p| f64::from(p.client_width())).filter(|w| *w > 0.0).unwrap_or(320.0);
     canvas.set_width((width * dpr).round() as u32);
     canvas.set_height((css_height * dpr).round() as u32);
     let _ = canvas.set_attribute("style", &format!("width:{width}px;height:{css_height}px"));
@@ -30,14 +49,14 @@ pub fn fit_canvas(canvas: &HtmlCanvasElement, css_height: f64) -> f64 {
 
 /// A good height for a line chart `css_width` wide: taller in portrait, never taller than
 /// most of the screen in landscape.
-pub fn line_chart_height(css_width: f64, viewport_height: f64) -> f64 {
+fn line_chart_height(css_width: f64, viewport_height: f64) -> f64 {
     let wanted = (css_width * 0.6).clamp(240.0, 420.0);
     let max = (viewport_height * 0.75).max(200.0);
     wanted.min(max)
 }
 
 /// Height of a bar chart with `rows` bars (label above each bar, legend line below).
-pub fn bar_chart_height(rows: usize) -> f64 {
+fn bar_chart_height(rows: usize) -> f64 {
     rows as f64 * 50.0 + 40.0
 }
 
@@ -119,7 +138,7 @@ fn draw_pen(g: &Ctx, pen: Pen, points: &[(f64, f64)], marked: bool) {
 
 /// Draws a line chart: grid, axes with their labels, lines, notes and legend. Returns the
 /// number of days drawn.
-pub fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, dpr: f64) -> Result<usize, String> {
+fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, dpr: f64) -> Result<usize, String> {
     let (g, w, h) = page(canvas, dpr)?;
     let (left, right, top, bottom) = (58.0, w - 14.0, 26.0, h - 34.0);
     let sx = |x: f64| left + (x + 0.5) / (chart.x_end + 0.5) * (right - left);
@@ -180,7 +199,7 @@ pub fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, dpr: f64) -> Re
 /// One bar per row: its label above, the bar, its share and mass written after it, and a
 /// black mark at the ADEME 2024 share when the study gives one. Returns the number of
 /// non-empty bars.
-pub fn draw_bars(canvas: &HtmlCanvasElement, bars: &[Bar], dpr: f64) -> Result<usize, String> {
+fn draw_bars(canvas: &HtmlCanvasElement, bars: &[Bar], dpr: f64) -> Result<usize, String> {
     let (g, w, h) = page(canvas, dpr)?;
     let has_ref = bars.iter().any(|b| b.reference_percent.is_some());
     let widest = bars
@@ -224,4 +243,80 @@ pub fn draw_bars(canvas: &HtmlCanvasElement, bars: &[Bar], dpr: f64) -> Result<u
         text(&g, "trait noir : part de référence ADEME 2024", sx(x_max * 0.02), sy(y + 0.3), "12px sans-serif", "left", "middle");
     }
     Ok(bars.iter().filter(|b| b.grams > 0).count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::components::chart_data::{Line, Note};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// A canvas in a 600 px wide box of the test page, sized 600 × `height` at DPR 1.
+    fn canvas(height: f64) -> HtmlCanvasElement {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let parent = document.create_element("div").unwrap();
+        parent.set_attribute("style", "width:600px").unwrap();
+        let canvas: HtmlCanvasElement = document.create_element("canvas").unwrap().dyn_into().unwrap();
+        parent.append_child(&canvas).unwrap();
+        document.body().unwrap().append_child(&parent).unwrap();
+        assert_eq!(container_width(&canvas), 600.0);
+        fit_canvas(&canvas, 600.0, height);
+        canvas
+    }
+
+    /// The canvas as a PNG data URL with only its white page (what nothing drawn looks like).
+    fn blank(like: &HtmlCanvasElement) -> String {
+        let c = canvas(f64::from(like.height()));
+        page(&c, 1.0).unwrap();
+        c.to_data_url().unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn a_line_chart_is_drawn_and_counts_its_days() {
+        let chart = LineChart {
+            x_end: 29.5,
+            y_max: 150.0,
+            x_ticks: vec![(0.0, "02/03".into()), (10.0, "12/03".into()), (20.0, "22/03".into())],
+            y_ticks: (0..=6).map(|k| (f64::from(k) * 25.0, (k * 25).to_string())).collect(),
+            unit: "g/repas",
+            lines: vec![
+                Line { pen: Pen::Reference, points: vec![(-0.5, 100.0), (29.5, 100.0)] },
+                Line { pen: Pen::OwnReference, points: vec![(-0.5, 110.0), (29.5, 110.0)] },
+                Line { pen: Pen::Planned, points: vec![(0.0, 120.0), (10.0, 90.0)] },
+                Line { pen: Pen::Measured, points: vec![(0.0, 100.0), (1.0, 50.0), (10.0, 130.0)] },
+            ],
+            marked: true,
+            notes: vec![Note { at: (29.5, 100.0), text: "ADEME 2024 : 100 g (tirets)".into(), before_above: true }],
+            legend: vec![(Pen::Planned, "Prévus (tirets, triangles)"), (Pen::Measured, "Servis (trait plein, points)")],
+            points: 3,
+        };
+        let c = canvas(300.0);
+        assert_eq!((c.width(), c.height()), (600, 300));
+        assert_eq!(draw_lines(&c, &chart, 1.0), Ok(3));
+        assert_ne!(c.to_data_url().unwrap(), blank(&c));
+    }
+
+    #[wasm_bindgen_test]
+    fn bars_are_drawn_and_count_the_non_empty_ones() {
+        let bars = vec![
+            Bar { label: "Excédents de préparation", grams: 0, per_mille: 0, reference_percent: Some(5) },
+            Bar { label: "Présentés non servis", grams: 4_000, per_mille: 267, reference_percent: Some(34) },
+            Bar { label: "Restes assiettes", grams: 11_000, per_mille: 733, reference_percent: Some(60) },
+        ];
+        let c = canvas(10.0);
+        // Sized by the figure: 3 rows of 50 px and the legend line.
+        assert_eq!(draw(&c, &Figure::Bars(&bars), 600.0, 1280.0), Ok(2));
+        assert_eq!((c.width(), c.height()), (600, 190));
+        assert_ne!(c.to_data_url().unwrap(), blank(&c));
+    }
+
+    #[wasm_bindgen_test]
+    fn chart_heights_fit_portrait_and_landscape() {
+        assert_eq!(line_chart_height(600.0, 1280.0), 360.0);
+        assert_eq!(line_chart_height(1200.0, 1280.0), 420.0);
+        // Landscape tablet: at most 3/4 of the screen's height.
+        assert_eq!(line_chart_height(1200.0, 500.0), 375.0);
+        assert_eq!(line_chart_height(300.0, 1280.0), 240.0);
+        assert_eq!(bar_chart_height(3), 190.0);
+    }
 }

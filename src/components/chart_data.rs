@@ -5,9 +5,11 @@
 use std::collections::BTreeMap;
 
 use assiette_domain::meals::{earliest_service_date, DailyMealCount};
-use assiette_domain::number::{format_fr_date, format_grams_per_meal, format_kg, format_per_mille, format_percent, group_thousands};
+use assiette_domain::number::{
+    format_decimal_fr, format_euros, format_fr_date, format_grams_per_meal, format_kg, format_per_mille, format_percent, group_thousands,
+};
 use assiette_domain::waste::{
-    component_label, daily_series, reference_value, DateRange, DayPoint, ReferenceValue, Stage, WasteIndicators, Weighing,
+    component_label, daily_series, reference_value, DateRange, DayPoint, ReferenceValue, Stage, WasteFactors, WasteIndicators, Weighing,
     REFERENCE_COMPONENT_PERCENT, REFERENCE_STAGE_PERCENT,
 };
 use chrono::{Datelike, Duration, NaiveDate};
@@ -116,6 +118,37 @@ pub struct ChartData {
     pub baseline: Option<f64>,
 }
 
+/// The four charts of the page, in page order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    Trend,
+    Stages,
+    Components,
+    Meals,
+}
+
+impl ChartKind {
+    pub const ALL: [ChartKind; 4] = [ChartKind::Trend, ChartKind::Stages, ChartKind::Components, ChartKind::Meals];
+}
+
+/// What one chart draws: lines over the days, or bars.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Figure<'a> {
+    Lines(LineChart),
+    Bars(&'a [Bar]),
+}
+
+/// The period's totals, as shown above the charts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyFigures {
+    /// Term and value, in order.
+    pub figures: Vec<(&'static str, String)>,
+    /// Meals, days and the factors used.
+    pub note: String,
+    /// Days weighed without meals served, left out of the figures.
+    pub warning: Option<String>,
+}
+
 /// Live counts of `site` summed per date within `range`, oldest first.
 pub fn meal_days(counts: &[DailyMealCount], site: Uuid, range: DateRange) -> Vec<MealDay> {
     let mut days: BTreeMap<NaiveDate, MealDay> = BTreeMap::new();
@@ -183,9 +216,127 @@ impl ChartData {
         self.indicators.total_grams > 0
     }
 
+    /// "Du 02/03/2026 au 31/03/2026".
+    pub fn range_text(&self) -> String {
+        format!("Du {} au {}", format_fr_date(self.range.start), format_fr_date(self.range.end))
+    }
+
+    /// Whether `kind` has anything to draw (else the page says there is no data yet).
+    pub fn has(&self, kind: ChartKind) -> bool {
+        match kind {
+            ChartKind::Trend => !self.trend.is_empty(),
+            ChartKind::Stages | ChartKind::Components => self.has_waste(),
+            ChartKind::Meals => !self.meals.is_empty(),
+        }
+    }
+
+    /// The French text alternative of `kind`.
+    pub fn summary(&self, kind: ChartKind) -> String {
+        match kind {
+            ChartKind::Trend => self.trend_summary(),
+            ChartKind::Stages => Self::bars_summary(&self.stages),
+            ChartKind::Components => Self::bars_summary(&self.components),
+            ChartKind::Meals => self.meals_summary(),
+        }
+    }
+
+    /// What `kind` draws on a chart `css_width` pixels wide.
+    pub fn figure(&self, kind: ChartKind, css_width: f64) -> Figure<'_> {
+        match kind {
+            ChartKind::Trend => Figure::Lines(self.trend_chart(css_width)),
+            ChartKind::Stages => Figure::Bars(&self.stages),
+            ChartKind::Components => Figure::Bars(&self.components),
+            ChartKind::Meals => Figure::Lines(self.meals_chart(css_width)),
+        }
+    }
+
+    /// The data table of `kind`: one row per day, stage or component, four columns (the
+    /// page names them).
+    pub fn rows(&self, kind: ChartKind) -> Vec<[String; 4]> {
+        match kind {
+            ChartKind::Trend => self
+                .trend
+                .iter()
+                .map(|p| {
+                    [
+                        format_fr_date(p.day.service_date),
+                        group_thousands(p.meals),
+                        format_kg(p.grams),
+                        format_grams_per_meal(p.grams_per_meal),
+                    ]
+                })
+                .collect(),
+            ChartKind::Stages | ChartKind::Components => {
+                let bars = if kind == ChartKind::Stages { &self.stages } else { &self.components };
+                bars.iter()
+                    .map(|b| {
+                        [
+                            b.label.to_owned(),
+                            format_kg(b.grams),
+                            format_per_mille(u64::from(b.per_mille)),
+                            b.reference_percent.map_or_else(|| "—".into(), |p| format_per_mille(u64::from(p) * 10)),
+                        ]
+                    })
+                    .collect()
+            }
+            ChartKind::Meals => self
+                .meals
+                .iter()
+                .map(|m| {
+                    let (planned, gap) = if m.planned == 0 {
+                        ("non saisi".to_owned(), "—".to_owned())
+                    } else if m.planned >= m.served {
+                        (group_thousands(m.planned), group_thousands(m.planned - m.served))
+                    } else {
+                        (group_thousands(m.planned), format!("-{}", group_thousands(m.served - m.planned)))
+                    };
+                    [format_fr_date(m.date), planned, group_thousands(m.served), gap]
+                })
+                .collect(),
+        }
+    }
+
+    /// Totals of the period with their cost and CO2e (`factors` and the yearly meal count
+    /// from Réglages); `None` when nothing was weighed.
+    pub fn key_figures(&self, factors: &WasteFactors, yearly_meal_count: u32) -> Option<KeyFigures> {
+        let ind = &self.indicators;
+        if ind.total_grams == 0 {
+            return None;
+        }
+        let mut figures = vec![
+            ("Gaspillage par repas", ind.grams_per_meal.map_or_else(|| "—".into(), format_grams_per_meal)),
+            ("Total pesé", format_kg(ind.total_grams)),
+            ("Coût des denrées", format_euros(factors.cost_cents(ind.total_grams))),
+            ("Émissions", format!("{} CO2e", format_kg(factors.co2e_grams(ind.total_grams)))),
+        ];
+        if let Some(g) = ind.yearly_estimate_grams(yearly_meal_count).filter(|_| yearly_meal_count > 0) {
+            figures.push(("Estimation sur l'année", format_kg(g)));
+        }
+        let (cost, co2e) = (&factors.cost_per_kg, &factors.co2e_per_kg);
+        Some(KeyFigures {
+            figures,
+            note: format!(
+                "{} repas servis sur {} jours mesurés. Coût : {} {} ; émissions : {} {} (sources dans Réglages).",
+                group_thousands(ind.meals_served),
+                ind.measured_days,
+                format_decimal_fr(cost.value),
+                cost.unit,
+                format_decimal_fr(co2e.value),
+                co2e.unit,
+            ),
+            warning: ind.days_without_count.first().map(|first| {
+                format!(
+                    "⚠ {} jour(s) avec des pesées mais sans repas servis ne sont pas comptés (premier : {}) : saisissez leurs repas.",
+                    ind.days_without_count.len(),
+                    format_fr_date(first.service_date)
+                )
+            }),
+        })
+    }
+
     /// French summary of the trend chart (its text alternative).
     pub fn trend_summary(&self) -> String {
-        let period = format!("Du {} au {}", format_fr_date(self.range.start), format_fr_date(self.range.end));
+        let period = self.range_text();
         let refs = self.reference_sentence();
         if self.trend.is_empty() {
             return format!("{period} : aucun jour mesuré (pesées et repas servis du même jour). {refs}");
@@ -435,6 +586,13 @@ pub fn tick_step(max: f64, n: usize) -> f64 {
     }
     let magnitude = 10f64.powf(raw.log10().floor());
     [1.0, 2.0, 2.5, 5.0].into_iter().map(|m| m * magnitude).find(|v| *v >= raw - 1e-9).unwrap_or(10.0 * magnitude)
+}
+
+/// Milliseconds with one decimal and a point, for data attributes read by benchmarks:
+/// 12.34 → "12.3".
+pub fn tenths(ms: f64) -> String {
+    let t = (ms * 10.0).round().max(0.0) as u64;
+    format!("{}.{}", t / 10, t % 10)
 }
 
 /// Tick label of a date on a chart's x axis: "14/03" over a year or less, "03/2026" beyond.
@@ -709,6 +867,104 @@ mod tests {
         assert_eq!((c.points, c.marked), (63, false));
         let data = ChartData::prepare(&counts[..62], &[], s, DateRange::new(start, d(2026, 8, 31)), None);
         assert!(data.meals_chart(800.0).marked);
+    }
+
+    #[wasm_bindgen_test]
+    fn each_chart_says_whether_it_has_data_and_what_it_shows() {
+        let data = march(None);
+        assert!(ChartKind::ALL.iter().all(|k| data.has(*k)));
+        assert_eq!(data.summary(ChartKind::Stages), ChartData::bars_summary(&data.stages));
+        assert_eq!(data.summary(ChartKind::Components), ChartData::bars_summary(&data.components));
+        assert_eq!(data.summary(ChartKind::Meals), data.meals_summary());
+        assert!(data.summary(ChartKind::Trend).starts_with("Du 02/03/2026 au 31/03/2026 : 3 jours mesurés"));
+        assert_eq!(data.range_text(), "Du 02/03/2026 au 31/03/2026");
+        assert_eq!(data.figure(ChartKind::Trend, 800.0), Figure::Lines(data.trend_chart(800.0)));
+        assert_eq!(data.figure(ChartKind::Meals, 320.0), Figure::Lines(data.meals_chart(320.0)));
+        assert_eq!(data.figure(ChartKind::Stages, 800.0), Figure::Bars(&data.stages));
+        assert_eq!(data.figure(ChartKind::Components, 800.0), Figure::Bars(&data.components));
+
+        // Meals counted but nothing weighed: only the meals chart.
+        let s = site();
+        let data = ChartData::prepare(&[count(s, d(2026, 3, 2), 0, 80, 0)], &[], s, DateRange::new(d(2026, 3, 2), d(2026, 3, 3)), None);
+        let has: Vec<bool> = ChartKind::ALL.iter().map(|k| data.has(*k)).collect();
+        assert_eq!(has, vec![false, false, false, true]);
+    }
+
+    fn plain_rows(rows: Vec<[String; 4]>) -> Vec<[String; 4]> {
+        rows.into_iter().map(|r| r.map(|c| assiette_domain::number::plain_spaces(&c))).collect()
+    }
+
+    #[wasm_bindgen_test]
+    fn data_tables_have_one_row_per_day_stage_or_component() {
+        let data = march(None);
+        let row = |a: &str, b: &str, c: &str, e: &str| [a.to_owned(), b.to_owned(), c.to_owned(), e.to_owned()];
+        assert_eq!(
+            plain_rows(data.rows(ChartKind::Trend)),
+            vec![
+                row("02/03/2026", "100", "10 kg", "100 g/repas"),
+                row("03/03/2026", "100", "5 kg", "50 g/repas"),
+                row("12/03/2026", "95", "12,35 kg", "130 g/repas"),
+            ]
+        );
+        // 27,35 kg, all leftovers: preparation and unserved empty.
+        assert_eq!(
+            plain_rows(data.rows(ChartKind::Stages)),
+            vec![
+                row("Excédents de préparation", "0 kg", "0 %", "5 %"),
+                row("Présentés non servis", "0 kg", "0 %", "34 %"),
+                row("Restes assiettes", "27,35 kg", "100 %", "60 %"),
+            ]
+        );
+        let components = plain_rows(data.rows(ChartKind::Components));
+        assert_eq!(components.len(), 7);
+        // Unsorted weighings: no ADEME share.
+        assert_eq!(components[6], row(component_label(None), "27,35 kg", "100 %", "—"));
+        // Planned 110 for 100 served; none entered; 90 planned for 95 served.
+        assert_eq!(
+            plain_rows(data.rows(ChartKind::Meals)),
+            vec![row("02/03/2026", "110", "100", "10"), row("03/03/2026", "non saisi", "100", "—"), row("12/03/2026", "90", "95", "-5")]
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn key_figures_give_totals_cost_emissions_and_unmatched_days() {
+        let s = site();
+        let counts = vec![count(s, d(2026, 3, 2), 0, 100, 0)];
+        // 5 March has a weighing but no meal count: left out and named.
+        let weighings =
+            vec![weighing(s, d(2026, 3, 2), Stage::Leftovers, None, 10_000), weighing(s, d(2026, 3, 5), Stage::Leftovers, None, 2_000)];
+        let data = ChartData::prepare(&counts, &weighings, s, DateRange::new(d(2026, 3, 2), d(2026, 3, 31)), None);
+        let k = data.key_figures(&WasteFactors::default(), 14_000).expect("waste weighed");
+        let figures: Vec<(&str, String)> = k.figures.iter().map(|(t, v)| (*t, assiette_domain::number::plain_spaces(v))).collect();
+        // 10 kg × 2,4 €/kg = 24 €; × 4 kg CO2e/kg = 40 kg; 10 kg ÷ 100 meals × 14 000 = 1 400 kg.
+        let expected = [
+            ("Gaspillage par repas", "100 g/repas"),
+            ("Total pesé", "10 kg"),
+            ("Coût des denrées", "24,00 €"),
+            ("Émissions", "40 kg CO2e"),
+            ("Estimation sur l'année", "1 400 kg"),
+        ];
+        assert_eq!(figures, expected.map(|(t, v)| (t, v.to_owned())));
+        assert_eq!(
+            assiette_domain::number::plain_spaces(&k.note),
+            "100 repas servis sur 1 jours mesurés. Coût : 2,4 €/kg ; émissions : 4 kg CO2e/kg (sources dans Réglages)."
+        );
+        assert_eq!(
+            k.warning.as_deref(),
+            Some("⚠ 1 jour(s) avec des pesées mais sans repas servis ne sont pas comptés (premier : 05/03/2026) : saisissez leurs repas.")
+        );
+        // No yearly meal count: no yearly estimate. Nothing weighed: no key figures.
+        assert_eq!(data.key_figures(&WasteFactors::default(), 0).unwrap().figures.len(), 4);
+        assert_eq!(ChartData::prepare(&counts, &[], s, data.range, None).key_figures(&WasteFactors::default(), 14_000), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn milliseconds_keep_one_decimal_with_a_point() {
+        assert_eq!(tenths(12.34), "12.3");
+        assert_eq!(tenths(12.35), "12.4");
+        assert_eq!(tenths(0.0), "0.0");
+        assert_eq!(tenths(1234.96), "1235.0");
+        assert_eq!(tenths(-0.01), "0.0");
     }
 
     #[wasm_bindgen_test]

@@ -2,18 +2,19 @@
 //! planned, for one period; drawn on the device and redrawn when the data, the period or the
 //! screen size change. Every chart has a French summary and its data as a table.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use assiette_domain::meals::DailyMealCount;
-use assiette_domain::number::{format_decimal_fr, format_euros, format_fr_date, format_grams_per_meal, format_kg, format_per_mille, group_thousands};
 use assiette_domain::waste::Weighing;
 use chrono::NaiveDate;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::components::chart::{bar_chart_height, draw_bars, draw_lines, fit_canvas, line_chart_height};
-use crate::components::chart_data::{covers, earliest_needed, first_date, Bar, ChartData, Period};
+use crate::components::chart::{container_width, draw};
+use crate::components::chart_data::{covers, earliest_needed, first_date, tenths, ChartData, ChartKind, Period};
 use crate::context::{today, AppContext, SiteProfile};
 use crate::storage::{Repository, StorageError};
 
@@ -28,14 +29,94 @@ struct Records {
     load_ms: f64,
 }
 
-/// What the page shows for the chosen period.
-#[derive(Clone, PartialEq)]
+/// What the page shows for the chosen period, with the records it was prepared from.
 struct Shown {
     data: ChartData,
     profile: SiteProfile,
-    load_ms: f64,
+    records: Arc<Records>,
+    /// `AppContext::data_version` when the records were read.
+    version: u64,
     compute_ms: f64,
 }
+
+/// Prepares what the page shows of `records` for the period `p`.
+fn show(records: Arc<Records>, version: u64, profile: SiteProfile, p: Period) -> Option<Arc<Shown>> {
+    let started = now_ms();
+    let site = profile.site_id;
+    let range = p.range(today(), first_date(&records.counts, &records.weighings, site));
+    let data = ChartData::prepare(&records.counts, &records.weighings, site, range, profile.baseline_grams_per_meal);
+    Some(Arc::new(Shown { data, profile, records, version, compute_ms: now_ms() - started }))
+}
+
+/// The texts of one chart card.
+struct Card {
+    kind: ChartKind,
+    title_id: &'static str,
+    title: &'static str,
+    testid: &'static str,
+    empty_testid: &'static str,
+    hint: &'static str,
+    /// Canvas fallback text.
+    alt: &'static str,
+    summary_id: &'static str,
+    table_title: &'static str,
+    headers: [&'static str; 4],
+}
+
+const STAGE_HEADERS: [&str; 4] = ["Étape", "Masse", "Part", "Référence ADEME 2024"];
+
+static CARDS: [Card; 4] = [
+    Card {
+        kind: ChartKind::Trend,
+        title_id: "trend-title",
+        title: "Gaspillage par repas",
+        testid: "chart-trend",
+        empty_testid: "chart-trend-empty",
+        hint: "Saisissez les repas servis et les pesées d'un même jour pour voir la courbe.",
+        alt: "Courbe du gaspillage par repas : voir le résumé et le tableau ci-dessous.",
+        summary_id: "trend-summary",
+        table_title: "Voir les données par jour",
+        headers: ["Date", "Repas servis", "Gaspillage", "Par repas"],
+    },
+    Card {
+        kind: ChartKind::Stages,
+        title_id: "stage-title",
+        title: "Gaspillage par étape",
+        testid: "chart-stage",
+        empty_testid: "chart-stage-empty",
+        hint: "Les pesées des jours où les repas servis sont saisis apparaîtront ici.",
+        alt: "Barres du gaspillage par étape : voir le résumé et le tableau ci-dessous.",
+        summary_id: "stage-summary",
+        table_title: "Voir les données par étape",
+        headers: STAGE_HEADERS,
+    },
+    Card {
+        kind: ChartKind::Components,
+        title_id: "component-title",
+        title: "Gaspillage par composante",
+        testid: "chart-component",
+        empty_testid: "chart-component-empty",
+        hint: "Pesez par composante (entrée, plat, accompagnement…) pour voir cette répartition.",
+        alt: "Barres du gaspillage par composante : voir le résumé et le tableau ci-dessous.",
+        summary_id: "component-summary",
+        table_title: "Voir les données par composante",
+        headers: ["Composante", "Masse", "Part", "Référence ADEME 2024"],
+    },
+    Card {
+        kind: ChartKind::Meals,
+        title_id: "meals-title",
+        title: "Repas servis et prévus",
+        testid: "chart-meals",
+        empty_testid: "chart-meals-empty",
+        hint: "Saisissez les repas prévus et servis sur l'écran Aujourd'hui.",
+        alt: "Courbes des repas servis et prévus : voir le résumé et le tableau ci-dessous.",
+        summary_id: "meals-summary",
+        table_title: "Voir les repas par jour",
+        headers: ["Date", "Prévus", "Servis", "Prévus − servis"],
+    },
+];
+
+type ShownSignal = RwSignal<Option<Arc<Shown>>>;
 
 fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
@@ -62,99 +143,88 @@ async fn load(repo: &Repository, site: Uuid, from: Option<NaiveDate>) -> Result<
 pub fn ChartsPage() -> impl IntoView {
     let ctx = expect_context::<AppContext>();
     let period = RwSignal::new(Period::Last30Days);
+    let shown: ShownSignal = RwSignal::new(None);
     let resized = RwSignal::new(0u32);
     let resize = window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n += 1));
     on_cleanup(move || resize.remove());
 
-    let site = Memo::new(move |_| ctx.profile.with(|p| p.as_ref().map(|p| p.site_id)));
     // Records are read from the start of the widest period chosen so far: the usual 30 days
     // are quick to read, and once a year is read, going back to 30 days reads nothing.
-    let scope = RwSignal::new(earliest_needed(Period::Last30Days, today()));
+    // Switching the period or changing the profile only recomputes from the records shown.
+    let scope = Rc::new(Cell::new(earliest_needed(Period::Last30Days, today())));
+    // Number of the latest read: an older read finishing late is dropped.
+    let latest = Rc::new(Cell::new(0u32));
     Effect::new(move |_| {
-        let needed = earliest_needed(period.get(), today());
-        if !covers(scope.get_untracked(), needed) {
+        let version = ctx.data_version.get();
+        let (Some(repo), Some(profile)) = (ctx.repo.get(), ctx.profile.get()) else { return };
+        let p = period.get();
+        let needed = earliest_needed(p, today());
+        let site = profile.site_id;
+        let read = shown.with_untracked(|s| {
+            s.as_ref()
+                .filter(|s| s.version == version && s.profile.site_id == site && covers(s.records.from, needed))
+                .map(|s| s.records.clone())
+        });
+        if let Some(records) = read {
+            shown.set(show(records, version, profile, p));
+            return;
+        }
+        if !covers(scope.get(), needed) {
             scope.set(needed);
         }
-    });
-    let records = LocalResource::new(move || {
-        let _ = ctx.data_version.get();
-        let repo = ctx.repo.get();
-        let site = site.get();
-        let from = scope.get();
-        async move {
-            let (repo, site) = (repo?, site?);
-            match load(&repo, site, from).await {
-                Ok(r) => Some(Arc::new(r)),
+        let (from, n) = (scope.get(), latest.get() + 1);
+        latest.set(n);
+        let latest = latest.clone();
+        // While it reads, the previous period stays shown.
+        leptos::task::spawn_local(async move {
+            let result = load(&repo, site, from).await;
+            // A later read was started, or the page was left.
+            let Some(p) = period.try_get_untracked().filter(|_| latest.get() == n) else { return };
+            match result {
+                Ok(r) => shown.set(ctx.profile.get_untracked().and_then(|profile| show(Arc::new(r), version, profile, p))),
                 Err(e) => {
                     ctx.report(e);
-                    None
+                    shown.set(None);
                 }
             }
-        }
-    });
-    let current = Memo::new(move |previous: Option<&Option<Arc<Shown>>>| {
-        let r = records.get().flatten()?;
-        let profile = ctx.profile.get()?;
-        let p = period.get();
-        // While a wider read is under way, keep showing the previous period.
-        if !covers(r.from, earliest_needed(p, today())) {
-            return previous.cloned().flatten();
-        }
-        let started = now_ms();
-        let range = p.range(today(), first_date(&r.counts, &r.weighings, profile.site_id));
-        let data = ChartData::prepare(&r.counts, &r.weighings, profile.site_id, range, profile.baseline_grams_per_meal);
-        Some(Arc::new(Shown { data, profile, load_ms: r.load_ms, compute_ms: now_ms() - started }))
+        });
     });
 
-    let trend_canvas = NodeRef::<Canvas>::new();
-    let stage_canvas = NodeRef::<Canvas>::new();
-    let component_canvas = NodeRef::<Canvas>::new();
-    let meals_canvas = NodeRef::<Canvas>::new();
+    let canvases: [NodeRef<Canvas>; 4] = std::array::from_fn(|_| NodeRef::new());
     let draws = RwSignal::new(0u32);
     let draw_ms = RwSignal::new(0.0f64);
     let draw_error = RwSignal::new(None::<String>);
 
     Effect::new(move |_| {
         let _ = resized.get();
-        let Some(l) = current.get() else { return };
-        let (Some(trend), Some(stage), Some(component), Some(meals)) =
-            (trend_canvas.get(), stage_canvas.get(), component_canvas.get(), meals_canvas.get())
-        else {
-            return;
-        };
+        let Some(l) = shown.get() else { return };
+        let Some(canvases) = canvases.iter().map(|c| c.get()).collect::<Option<Vec<_>>>() else { return };
         let started = now_ms();
         let viewport = web_sys::window().and_then(|w| w.inner_height().ok()).and_then(|h| h.as_f64()).unwrap_or(700.0);
-        let d = &l.data;
         let mut errors = Vec::new();
-        let mut draw = |canvas: &web_sys::HtmlCanvasElement, show: bool, height: f64, f: &dyn Fn(f64, f64) -> Result<usize, String>| {
+        for (kind, canvas) in ChartKind::ALL.into_iter().zip(&canvases) {
             // Hidden charts are not drawn: their container has no width.
-            if !show {
-                let _ = canvas.set_attribute("data-points", "0");
-                return;
-            }
-            let width = canvas.parent_element().map(|p| f64::from(p.client_width())).unwrap_or(320.0);
-            let dpr = fit_canvas(canvas, if height > 0.0 { height } else { line_chart_height(width, viewport) });
-            match f(dpr, width) {
+            let drawn = if l.data.has(kind) {
+                let width = container_width(canvas);
+                draw(canvas, &l.data.figure(kind, width), width, viewport)
+            } else {
+                Ok(0)
+            };
+            match drawn {
                 Ok(n) => {
                     let _ = canvas.set_attribute("data-points", &n.to_string());
                 }
                 Err(e) => errors.push(e),
             }
-        };
-        draw(&trend, !d.trend.is_empty(), 0.0, &|dpr, w| draw_lines(&trend, &d.trend_chart(w), dpr));
-        draw(&stage, d.has_waste(), bar_chart_height(d.stages.len()), &|dpr, _| draw_bars(&stage, &d.stages, dpr));
-        draw(&component, d.has_waste(), bar_chart_height(d.components.len()), &|dpr, _| draw_bars(&component, &d.components, dpr));
-        draw(&meals, !d.meals.is_empty(), 0.0, &|dpr, w| draw_lines(&meals, &d.meals_chart(w), dpr));
+        }
         draw_error.set(
             (!errors.is_empty()).then(|| {
-                format!("Un graphique n'a pas pu être dessiné ({}) : les tableaux de données restent justes.", errors.join(" ; "))
+                format!("⚠ Un graphique n'a pas pu être dessiné ({}) : les tableaux de données restent justes.", errors.join(" ; "))
             }),
         );
         draw_ms.set(now_ms() - started);
         draws.update(|n| *n += 1);
     });
-
-    let has = move |f: fn(&ChartData) -> bool| current.get().is_some_and(|l| f(&l.data));
 
     view! {
         <h1>"Graphiques"</h1>
@@ -163,9 +233,9 @@ pub fn ChartsPage() -> impl IntoView {
             data-testid="charts"
             data-period=move || period.get().code()
             data-draws=move || draws.get().to_string()
-            data-draw-ms=move || format!("{:.1}", draw_ms.get())
-            data-load-ms=move || current.get().map(|l| format!("{:.1}", l.load_ms)).unwrap_or_default()
-            data-compute-ms=move || current.get().map(|l| format!("{:.1}", l.compute_ms)).unwrap_or_default()
+            data-draw-ms=move || tenths(draw_ms.get())
+            data-load-ms=move || shown.get().map(|l| tenths(l.records.load_ms))
+            data-compute-ms=move || shown.get().map(|l| tenths(l.compute_ms))
         >
             <section class="card period" aria-label="Période">
                 <div class="choices period-choices" role="group" aria-label="Période affichée">
@@ -178,142 +248,65 @@ pub fn ChartsPage() -> impl IntoView {
                         </button>
                     }).collect_view()}
                 </div>
-                <p class="muted" data-testid="charts-range">{move || current.get().map(|l| format!(
-                    "Du {} au {}", format_fr_date(l.data.range.start), format_fr_date(l.data.range.end)))}</p>
+                <p class="muted" data-testid="charts-range">{move || shown.get().map(|l| l.data.range_text())}</p>
             </section>
-            <p class="error" role="alert">{move || draw_error.get().map(|m| format!("⚠ {m}"))}</p>
-            <KeyFigures current=current />
-
-            <section class="card chart-card" aria-labelledby="trend-title">
-                <h2 id="trend-title">"Gaspillage par repas"</h2>
-                <Empty show=Signal::derive(move || current.get().is_some() && !has(|d| !d.trend.is_empty())) testid="chart-trend-empty"
-                    hint="Saisissez les repas servis et les pesées d'un même jour pour voir la courbe." />
-                <div class="chart-box" class:hidden=move || !has(|d| !d.trend.is_empty())>
-                    <canvas node_ref=trend_canvas data-testid="chart-trend" data-points="0" role="img"
-                        aria-labelledby="trend-title" aria-describedby="trend-summary">
-                        "Courbe du gaspillage par repas : voir le résumé et le tableau ci-dessous."
-                    </canvas>
-                </div>
-                <p id="trend-summary" class="chart-summary">{move || current.get().map(|l| l.data.trend_summary())}</p>
-                <DataTable title="Voir les données par jour" rows=Signal::derive(move || current.get().map(|l| trend_rows(&l.data)).unwrap_or_default())
-                    headers=&["Date", "Repas servis", "Gaspillage", "Par repas"] />
-            </section>
-
-            <section class="card chart-card" aria-labelledby="stage-title">
-                <h2 id="stage-title">"Gaspillage par étape"</h2>
-                <Empty show=Signal::derive(move || current.get().is_some() && !has(ChartData::has_waste)) testid="chart-stage-empty"
-                    hint="Les pesées des jours où les repas servis sont saisis apparaîtront ici." />
-                <div class="chart-box" class:hidden=move || !has(ChartData::has_waste)>
-                    <canvas node_ref=stage_canvas data-testid="chart-stage" data-points="0" role="img"
-                        aria-labelledby="stage-title" aria-describedby="stage-summary">
-                        "Barres du gaspillage par étape : voir le résumé et le tableau ci-dessous."
-                    </canvas>
-                </div>
-                <p id="stage-summary" class="chart-summary">{move || current.get().map(|l| ChartData::bars_summary(&l.data.stages))}</p>
-                <DataTable title="Voir les données par étape" rows=Signal::derive(move || current.get().map(|l| bar_rows(&l.data.stages)).unwrap_or_default())
-                    headers=&["Étape", "Masse", "Part", "Référence ADEME 2024"] />
-            </section>
-
-            <section class="card chart-card" aria-labelledby="component-title">
-                <h2 id="component-title">"Gaspillage par composante"</h2>
-                <Empty show=Signal::derive(move || current.get().is_some() && !has(ChartData::has_waste)) testid="chart-component-empty"
-                    hint="Pesez par composante (entrée, plat, accompagnement…) pour voir cette répartition." />
-                <div class="chart-box" class:hidden=move || !has(ChartData::has_waste)>
-                    <canvas node_ref=component_canvas data-testid="chart-component" data-points="0" role="img"
-                        aria-labelledby="component-title" aria-describedby="component-summary">
-                        "Barres du gaspillage par composante : voir le résumé et le tableau ci-dessous."
-                    </canvas>
-                </div>
-                <p id="component-summary" class="chart-summary">{move || current.get().map(|l| ChartData::bars_summary(&l.data.components))}</p>
-                <DataTable title="Voir les données par composante" rows=Signal::derive(move || current.get().map(|l| bar_rows(&l.data.components)).unwrap_or_default())
-                    headers=&["Composante", "Masse", "Part", "Référence ADEME 2024"] />
-            </section>
-
-            <section class="card chart-card" aria-labelledby="meals-title">
-                <h2 id="meals-title">"Repas servis et prévus"</h2>
-                <Empty show=Signal::derive(move || current.get().is_some() && !has(|d| !d.meals.is_empty())) testid="chart-meals-empty"
-                    hint="Saisissez les repas prévus et servis sur l'écran Aujourd'hui." />
-                <div class="chart-box" class:hidden=move || !has(|d| !d.meals.is_empty())>
-                    <canvas node_ref=meals_canvas data-testid="chart-meals" data-points="0" role="img"
-                        aria-labelledby="meals-title" aria-describedby="meals-summary">
-                        "Courbes des repas servis et prévus : voir le résumé et le tableau ci-dessous."
-                    </canvas>
-                </div>
-                <p id="meals-summary" class="chart-summary">{move || current.get().map(|l| l.data.meals_summary())}</p>
-                <DataTable title="Voir les repas par jour" rows=Signal::derive(move || current.get().map(|l| meal_rows(&l.data)).unwrap_or_default())
-                    headers=&["Date", "Prévus", "Servis", "Prévus − servis"] />
-            </section>
+            <p class="error" role="alert">{move || draw_error.get()}</p>
+            {move || shown.get().and_then(|l| l.data.key_figures(&l.profile.factors, l.profile.yearly_meal_count)).map(|k| view! {
+                <section class="card summary" aria-label="Chiffres de la période" data-testid="key-figures">
+                    <dl>{k.figures.into_iter().map(|(term, value)| view! {
+                        <div class="total"><dt>{term}</dt><dd>{value}</dd></div>
+                    }).collect_view()}</dl>
+                    <p class="muted small">{k.note}</p>
+                    {k.warning.map(|w| view! { <p class="warnings">{w}</p> })}
+                </section>
+            })}
+            {CARDS.iter().zip(canvases).map(|(card, canvas)| chart_card(shown, card, canvas)).collect_view()}
         </div>
     }
 }
 
-#[component]
-fn Empty(show: Signal<bool>, testid: &'static str, hint: &'static str) -> impl IntoView {
+/// One chart with its title, "no data" message, French summary and data table.
+fn chart_card(shown: ShownSignal, card: &'static Card, canvas: NodeRef<Canvas>) -> impl IntoView {
+    let kind = card.kind;
+    // `None` before the first records are read.
+    let has = move || shown.with(|l| l.as_ref().map(|l| l.data.has(kind)));
     view! {
-        <div class="chart-empty" data-testid=testid class:hidden=move || !show.get()>
-            <p><strong>"Pas encore de données"</strong>" pour cette période."</p>
-            <p class="muted">{hint}</p>
-        </div>
+        <section class="card chart-card" aria-labelledby=card.title_id>
+            <h2 id=card.title_id>{card.title}</h2>
+            <div class="chart-empty" data-testid=card.empty_testid class:hidden=move || has() != Some(false)>
+                <p><strong>"Pas encore de données"</strong>" pour cette période."</p>
+                <p class="muted">{card.hint}</p>
+            </div>
+            <div class="chart-box" class:hidden=move || has() != Some(true)>
+                <canvas node_ref=canvas data-testid=card.testid data-points="0" role="img"
+                    aria-labelledby=card.title_id aria-describedby=card.summary_id>{card.alt}</canvas>
+            </div>
+            <p id=card.summary_id class="chart-summary">{move || shown.with(|l| l.as_ref().map(|l| l.data.summary(kind)))}</p>
+            {data_table(shown, card)}
+        </section>
     }
 }
 
-/// Totals of the period with their cost and CO2e (factors and sources from Réglages).
-#[component]
-fn KeyFigures(current: Memo<Option<Arc<Shown>>>) -> impl IntoView {
-    move || {
-        let l = current.get()?;
-        let ind = &l.data.indicators;
-        if ind.total_grams == 0 {
-            return None;
-        }
-        let f = &l.profile.factors;
-        let yearly = ind.yearly_estimate_grams(l.profile.yearly_meal_count).filter(|_| l.profile.yearly_meal_count > 0);
-        Some(view! {
-            <section class="card summary" aria-label="Chiffres de la période" data-testid="key-figures">
-                <dl>
-                    <div class="total"><dt>"Gaspillage par repas"</dt><dd>{ind.grams_per_meal.map(format_grams_per_meal).unwrap_or_else(|| "—".into())}</dd></div>
-                    <div class="total"><dt>"Total pesé"</dt><dd>{format_kg(ind.total_grams)}</dd></div>
-                    <div class="total"><dt>"Coût des denrées"</dt><dd>{format_euros(f.cost_cents(ind.total_grams))}</dd></div>
-                    <div class="total"><dt>"Émissions"</dt><dd>{format!("{} CO2e", format_kg(f.co2e_grams(ind.total_grams)))}</dd></div>
-                    {yearly.map(|g| view! { <div class="total"><dt>"Estimation sur l'année"</dt><dd>{format_kg(g)}</dd></div> })}
-                </dl>
-                <p class="muted small">{format!(
-                    "{} repas servis sur {} jours mesurés. Coût : {} {} ; émissions : {} {} (sources dans Réglages).",
-                    group_thousands(ind.meals_served), ind.measured_days,
-                    format_decimal_fr(f.cost_per_kg.value), f.cost_per_kg.unit,
-                    format_decimal_fr(f.co2e_per_kg.value), f.co2e_per_kg.unit,
-                )}</p>
-                {(!ind.days_without_count.is_empty()).then(|| view! {
-                    <p class="warnings">{format!(
-                        "⚠ {} jour(s) avec des pesées mais sans repas servis ne sont pas comptés (premier : {}) : saisissez leurs repas.",
-                        ind.days_without_count.len(), format_fr_date(ind.days_without_count[0].service_date))}</p>
-                })}
-            </section>
-        })
-    }
-}
-
-/// A data table, built only when opened (a year of days is hundreds of rows).
-#[component]
-fn DataTable(title: &'static str, rows: Signal<Vec<Vec<String>>>, headers: &'static [&'static str]) -> impl IntoView {
+/// A chart's data table, built only when opened (a year of days is hundreds of rows).
+fn data_table(shown: ShownSignal, card: &'static Card) -> impl IntoView {
     let open = RwSignal::new(false);
+    let [h0, h1, h2, h3] = card.headers;
     view! {
         <details class="chart-data" on:toggle=move |ev| {
             use wasm_bindgen::JsCast;
             let opened = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).is_some_and(|e| e.has_attribute("open"));
             open.set(opened);
         }>
-            <summary>{title}</summary>
+            <summary>{card.table_title}</summary>
             {move || open.get().then(|| view! {
                 <div class="table-scroll">
                     <table>
-                        <thead><tr>{headers.iter().enumerate().map(|(i, h)| view! { <th scope="col" class={if i > 0 { "num" } else { "" }}>{*h}</th> }).collect_view()}</tr></thead>
-                        <tbody>{rows.get().into_iter().map(|r| view! {
-                            <tr>{r.into_iter().enumerate().map(|(i, c)| if i == 0 {
-                                view! { <th scope="row">{c}</th> }.into_any()
-                            } else {
-                                view! { <td class="num">{c}</td> }.into_any()
-                            }).collect_view()}</tr>
+                        <thead><tr>
+                            <th scope="col">{h0}</th><th scope="col" class="num">{h1}</th>
+                            <th scope="col" class="num">{h2}</th><th scope="col" class="num">{h3}</th>
+                        </tr></thead>
+                        <tbody>{shown.with(|l| l.as_ref().map(|l| l.data.rows(card.kind)).unwrap_or_default()).into_iter().map(|[a, b, c, d]| view! {
+                            <tr><th scope="row">{a}</th><td class="num">{b}</td><td class="num">{c}</td><td class="num">{d}</td></tr>
                         }).collect_view()}</tbody>
                     </table>
                 </div>
@@ -321,47 +314,3 @@ fn DataTable(title: &'static str, rows: Signal<Vec<Vec<String>>>, headers: &'sta
         </details>
     }
 }
-
-fn trend_rows(d: &ChartData) -> Vec<Vec<String>> {
-    d.trend
-        .iter()
-        .map(|p| {
-            vec![format_fr_date(p.day.service_date), group_thousands(p.meals), format_kg(p.grams), format_grams_per_meal(p.grams_per_meal)]
-        })
-        .collect()
-}
-
-fn bar_rows(bars: &[Bar]) -> Vec<Vec<String>> {
-    bars.iter()
-        .map(|b| {
-            vec![
-                b.label.to_owned(),
-                format_kg(b.grams),
-                format_per_mille(u64::from(b.per_mille)),
-                b.reference_percent.map(|p| format_per_mille(u64::from(p) * 10)).unwrap_or_else(|| "—".into()),
-            ]
-        })
-        .collect()
-}
-
-fn meal_rows(d: &ChartData) -> Vec<Vec<String>> {
-    d.meals
-        .iter()
-        .map(|m| {
-            let gap = if m.planned == 0 {
-                "—".to_owned()
-            } else if m.planned >= m.served {
-                group_thousands(m.planned - m.served)
-            } else {
-                format!("-{}", group_thousands(m.served - m.planned))
-            };
-            vec![
-                format_fr_date(m.date),
-                if m.planned == 0 { "non saisi".to_owned() } else { group_thousands(m.planned) },
-                group_thousands(m.served),
-                gap,
-            ]
-        })
-        .collect()
-}
-
