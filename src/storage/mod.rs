@@ -448,13 +448,14 @@ enum Read<'a> {
 }
 
 /// A change pulled from the server, ready to store: its record store, id and revision, and
-/// the record as JSON text.
+/// the record's JS object as the server's JSON gives it (the protocol's `kind` tag, if there,
+/// is not stored).
 #[derive(Debug, Clone)]
 pub struct PulledRecord {
     pub store: &'static str,
     pub id: Uuid,
     pub revision: u64,
-    pub json: String,
+    pub record: JsValue,
 }
 
 impl Repository {
@@ -483,7 +484,9 @@ impl Repository {
             for r in records {
                 let store = tx.object_store(r.store).map_err(StorageError::from_js)?;
                 if stored_revision(&store, r.id).await?.is_none_or(|l| r.revision >= l) {
-                    store.put(&parse_js(&r.json)?).map_err(StorageError::from_js)?;
+                    js_sys::Reflect::delete_property(r.record.unchecked_ref::<js_sys::Object>(), &"kind".into())
+                        .map_err(StorageError::from_js)?;
+                    store.put(&r.record).map_err(StorageError::from_js)?;
                     written += 1;
                 }
             }

@@ -122,7 +122,7 @@ async fn a_refused_entry_is_requeued_above_the_local_revision_in_one_step() {
     repo.acknowledge(&[], &[(refused_seq, "Conflit : le serveur a une autre version.".to_owned())], &[]).await.unwrap();
     // Meanwhile the server's version (revision 2, 3 kg) was pulled into the store.
     let theirs = Weighing { meta: mine.meta.revised(Utc::now()), mass_grams: 3_000, ..mine.clone() };
-    let pulled = PulledRecord { store: stores::WEIGHINGS, id: theirs.meta.id, revision: 2, json: serde_json::to_string(&theirs).unwrap() };
+    let pulled = PulledRecord { store: stores::WEIGHINGS, id: theirs.meta.id, revision: 2, record: to_js(&theirs).unwrap() };
     repo.apply_pull(&[pulled], &[]).await.unwrap();
     let refused = repo.outbox_to_review().await.unwrap();
     assert_eq!(refused.len(), 1);
@@ -181,8 +181,13 @@ async fn rebinding_restamps_the_provisional_site_in_records_and_outbox_only() {
 async fn a_pull_stores_its_records_and_the_cursor_together() {
     let repo = Repository::open_named(&unique_db("pull")).await.unwrap();
     let w = weighing(Uuid::now_v7(), 4, 1_000);
-    let pulled = PulledRecord { store: stores::WEIGHINGS, id: w.meta.id, revision: 1, json: serde_json::to_string(&w).unwrap() };
+    // As the server sends it: the record with the protocol's `kind` tag, which is not stored.
+    let json = serde_json::to_string(&assiette_domain::sync::RecordPayload::Weighing(w.clone())).unwrap();
+    assert!(json.starts_with(r#"{"kind":"weighing","#));
+    let pulled = PulledRecord { store: stores::WEIGHINGS, id: w.meta.id, revision: 1, record: parse_js(&json).unwrap() };
     assert_eq!(repo.apply_pull(&[pulled], &[("pull_cursor", "v1.42")]).await.unwrap(), 1);
+    let stored = repo.read(stores::WEIGHINGS, Read::Key(&w.meta.id.to_string())).await.unwrap();
+    assert_eq!(js_sys::JSON::stringify(&stored).unwrap().as_string().unwrap(), serde_json::to_string(&w).unwrap());
     assert_eq!(repo.get::<Weighing>(w.meta.id).await.unwrap(), Some(w));
     assert_eq!(repo.setting::<Option<String>>("pull_cursor").await.unwrap(), Some(Some("v1.42".to_owned())));
     repo.set_setting("pull_cursor", &None::<String>).await.unwrap();

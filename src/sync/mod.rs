@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use assiette_domain::sync::{
-    plan_outbox, EnrolRequest, EnrolResponse, Mutation, PullRequest, PullResponse, PushRequest, PushResponse,
+    plan_outbox, EnrolRequest, EnrolResponse, Mutation, PullRequest, PushRequest, PushResponse, RecordKind,
     RecordPayload, Review, SiteInfo,
 };
 use leptos::prelude::*;
@@ -93,14 +93,58 @@ fn to_mutation(entry: &OutboxEntry) -> Option<Mutation> {
     Some(Mutation { seq: entry.seq?, record })
 }
 
-/// A pulled record as the storage keeps it: the record itself, without the protocol's `kind`.
-fn to_pulled(record: &RecordPayload) -> Option<PulledRecord> {
-    let (store, json) = match record {
-        RecordPayload::MealCount(r) => (stores::MEAL_COUNTS, serde_json::to_string(r)),
-        RecordPayload::Weighing(r) => (stores::WEIGHINGS, serde_json::to_string(r)),
-        RecordPayload::Purchase(r) => (stores::PURCHASES, serde_json::to_string(r)),
+/// A pull page as the tablet reads it (the JSON of the domain's `PullResponse`), parsed by the
+/// browser's JSON: each change's record is stored as the JS object the server's JSON gives (the
+/// server validated the record when it was pushed), so only its head is read here, not the
+/// whole record to write it back.
+#[derive(Debug)]
+struct PullPage {
+    records: Vec<PulledRecord>,
+    next_cursor: String,
+    has_more: bool,
+}
+
+/// Reads a pull reply. What the storage needs of each record, `kind` (its store), `meta.id`
+/// and `meta.revision`, must be there and well-formed: otherwise the page is refused, as an
+/// unreadable record always refused it, and nothing of it is stored.
+fn read_pull_page(text: &str) -> Result<PullPage, String> {
+    use js_sys::{Array, Reflect};
+    let get = |v: &JsValue, key: &str| Reflect::get(v, &JsValue::from_str(key)).unwrap_or_default();
+    let is_object = |v: &JsValue| v.is_object() && !Array::is_array(v);
+    let whole = |v: JsValue| v.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= u64::MAX as f64).map(|n| n as u64);
+    let page = js_sys::JSON::parse(text).map_err(|_| "JSON invalide".to_owned())?;
+    if !is_object(&page) {
+        return Err("ce n'est pas une page de changements".to_owned());
+    }
+    let changes = get(&page, "changes");
+    let next_cursor = get(&page, "next_cursor").as_string();
+    let has_more = get(&page, "has_more").as_bool();
+    let (Some(next_cursor), Some(has_more), true) = (next_cursor, has_more, Array::is_array(&changes)) else {
+        return Err("changes, next_cursor ou has_more manquant".to_owned());
     };
-    Some(PulledRecord { store, id: record.id(), revision: record.revision(), json: json.ok()? })
+    let changes: Array = changes.unchecked_into();
+    let mut records = Vec::with_capacity(changes.length() as usize);
+    for (i, change) in changes.iter().enumerate() {
+        let record = get(&change, "record");
+        let meta = get(&record, "meta");
+        let head = (
+            whole(get(&change, "server_seq")),
+            get(&record, "kind").as_string().and_then(|k| RecordKind::from_code(&k)),
+            get(&meta, "id").as_string().and_then(|id| Uuid::parse_str(&id).ok()),
+            whole(get(&meta, "revision")),
+        );
+        let (Some(_), Some(kind), Some(id), Some(revision), true, true) = (head.0, head.1, head.2, head.3, is_object(&record), is_object(&meta))
+        else {
+            return Err(format!("changement n° {} : server_seq, kind, meta.id ou meta.revision absent ou invalide", i + 1));
+        };
+        let store = match kind {
+            RecordKind::MealCount => stores::MEAL_COUNTS,
+            RecordKind::Weighing => stores::WEIGHINGS,
+            RecordKind::Purchase => stores::PURCHASES,
+        };
+        records.push(PulledRecord { store, id, revision, record });
+    }
+    Ok(PullPage { records, next_cursor, has_more })
 }
 
 /// Progress of a run, for the status line.
@@ -160,15 +204,10 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
     // Null after a new enrolment: start from the beginning of the site's log.
     let mut cursor: Option<String> = repo.setting::<Option<String>>(CURSOR_KEY).await?.flatten();
     loop {
-        let page: PullResponse =
-            transport::post("/api/v1/sync/pull", Some(&creds.token), &PullRequest { cursor: cursor.clone(), limit: Some(PULL_PAGE) }).await?;
-        let records: Vec<PulledRecord> = page
-            .changes
-            .iter()
-            .filter_map(|c| to_pulled(&c.record))
-            .collect();
-        repo.apply_pull(&records, &[(CURSOR_KEY, &page.next_cursor)]).await?;
-        progress.pulled += page.changes.len() as u32;
+        let request = PullRequest { cursor: cursor.clone(), limit: Some(PULL_PAGE) };
+        let page = transport::post_reading("/api/v1/sync/pull", Some(&creds.token), &request, read_pull_page).await?;
+        repo.apply_pull(&page.records, &[(CURSOR_KEY, &page.next_cursor)]).await?;
+        progress.pulled += page.records.len() as u32;
         on_progress(progress);
         cursor = Some(page.next_cursor);
         if !page.has_more {
@@ -371,4 +410,106 @@ pub async fn start(ctx: AppContext, state: SyncState) {
         }
     }
     engine.handle(Event::Started);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assiette_domain::purchase::Purchase;
+    use assiette_domain::record::RecordMeta;
+    use assiette_domain::sync::{Change, PullResponse};
+    use assiette_domain::waste::{Stage, Weighing};
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn weighing(id: u128, revision: u64) -> RecordPayload {
+        let mut meta = RecordMeta::new(Uuid::from_u128(id), Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0).unwrap());
+        meta.revision = revision;
+        meta.server_updated_at = Some(Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 1).unwrap());
+        RecordPayload::Weighing(Weighing {
+            meta,
+            site_id: Uuid::from_u128(9),
+            service_date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            stage: Stage::Leftovers,
+            component: None,
+            mass_grams: 1_250,
+            sorted: None,
+            destination: None,
+        })
+    }
+
+    fn purchase(id: u128) -> RecordPayload {
+        let p: Purchase = serde_json::from_str(&format!(
+            r#"{{"meta":{{"id":"{}","revision":4,"modified_at":"2026-03-02T10:00:00Z"}},"siret":"21760351500008",
+            "description":"Pommes « bio » \"x\"","fournisseur":"Ferme","date":"2026-03-02","prix_ht_cents":1250,
+            "famille_produits":"FRUITS_ET_LEGUMES","caracteristiques":["BIO"]}}"#,
+            Uuid::from_u128(id)
+        ))
+        .unwrap();
+        RecordPayload::Purchase(p)
+    }
+
+    #[wasm_bindgen_test]
+    fn a_pull_page_keeps_each_record_as_the_server_sent_it() {
+        let records = [weighing(1, 2), purchase(2), weighing(3, 1)];
+        let response = PullResponse {
+            changes: records.iter().enumerate().map(|(i, r)| Change { server_seq: 10 + i as u64, record: r.clone() }).collect(),
+            next_cursor: "v1.12".into(),
+            has_more: true,
+        };
+        let page = read_pull_page(&serde_json::to_string(&response).unwrap()).unwrap();
+        assert_eq!((page.next_cursor.as_str(), page.has_more, page.records.len()), ("v1.12", true, 3));
+        for (r, record) in page.records.iter().zip(&records) {
+            let store = match record.kind() {
+                RecordKind::MealCount => stores::MEAL_COUNTS,
+                RecordKind::Weighing => stores::WEIGHINGS,
+                RecordKind::Purchase => stores::PURCHASES,
+            };
+            assert_eq!((r.store, r.id, r.revision), (store, record.id(), record.revision()));
+            // The JS object of the server's JSON, `kind` included (the storage drops it).
+            assert_eq!(js_sys::JSON::stringify(&r.record).unwrap().as_string().unwrap(), serde_json::to_string(record).unwrap());
+        }
+        // The head is read wherever `kind` and `meta` are, and whatever follows them.
+        let text = r#"{"changes":[{"record":{"site_id":"x","meta":{"deleted":true,"revision":7,"id":"00000000-0000-0000-0000-000000000005"},"kind":"meal_count"},"server_seq":1}],"has_more":false,"next_cursor":"v1.1"}"#;
+        let page = read_pull_page(text).unwrap();
+        let r = &page.records[0];
+        assert_eq!((r.store, r.id, r.revision), (stores::MEAL_COUNTS, Uuid::from_u128(5), 7));
+    }
+
+    #[wasm_bindgen_test]
+    fn a_record_without_a_readable_head_refuses_the_page() {
+        let meta = r#""meta":{"id":"00000000-0000-0000-0000-000000000005","revision":1}"#;
+        let bad = [
+            r#"{"kind":"weighing","meta":{"id":"00000000-0000-0000-0000-000000000005","revision":1.5}}"#.to_owned(),
+            r#"{"kind":"weighing","meta":["00000000-0000-0000-0000-000000000005",1]}"#.to_owned(),
+            format!(r#"{{"kind":"Weighing",{meta}}}"#),
+            format!(r#"{{{meta}}}"#),
+            format!(r#"{{"kind":"invoice",{meta}}}"#),
+            format!(r#"{{"kind":3,{meta}}}"#),
+            r#"{"kind":"weighing"}"#.to_owned(),
+            r#"{"kind":"weighing","meta":{"id":"5","revision":1}}"#.to_owned(),
+            r#"{"kind":"weighing","meta":{"revision":1}}"#.to_owned(),
+            r#"{"kind":"weighing","meta":{"id":"00000000-0000-0000-0000-000000000005","revision":-1}}"#.to_owned(),
+            r#"{"kind":"weighing","meta":{"id":"00000000-0000-0000-0000-000000000005","revision":"1"}}"#.to_owned(),
+            r#"{"kind":"weighing","meta":null}"#.to_owned(),
+            r#"["weighing"]"#.to_owned(),
+            "null".to_owned(),
+        ];
+        for record in bad {
+            let text = format!(r#"{{"changes":[{{"server_seq":1,"record":{record}}}],"next_cursor":"v1.1","has_more":false}}"#);
+            let e = read_pull_page(&text).unwrap_err();
+            assert!(e.starts_with("changement n° 1 : "), "{text}: {e}");
+        }
+        // A change without its sequence, a page without its cursor: refused as before.
+        let ok = format!(r#"{{"kind":"weighing",{meta}}}"#);
+        let page = |changes: &str| format!(r#"{{"changes":[{changes}],"next_cursor":"v1.1","has_more":false}}"#);
+        assert!(read_pull_page(&page(&format!(r#"{{"server_seq":1,"record":{ok}}}"#))).is_ok());
+        // The second change is bad: the whole page is refused.
+        let e = read_pull_page(&page(&format!(r#"{{"server_seq":1,"record":{ok}}},{{"record":{ok}}}"#))).unwrap_err();
+        assert!(e.starts_with("changement n° 2 : "), "{e}");
+        assert!(read_pull_page(&page(&format!(r#"{{"server_seq":-1,"record":{ok}}}"#))).is_err());
+        for text in [r#"{"changes":[],"has_more":false}"#, r#"{"changes":{},"next_cursor":"v1.1","has_more":false}"#, r#"{"changes":[],"next_cursor":"v1.1","has_more":"no"}"#, "[]", "null", "{"] {
+            assert!(read_pull_page(text).is_err(), "{text}");
+        }
+    }
 }

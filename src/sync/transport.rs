@@ -30,8 +30,26 @@ impl TransportError {
 
 /// POSTs `body` as JSON to `path` (same origin) and reads the JSON reply.
 pub async fn post<B: Serialize, R: DeserializeOwned>(path: &str, token: Option<&str>, body: &B) -> Result<R, TransportError> {
-    let window = web_sys::window().ok_or(TransportError::Network)?;
+    post_reading(path, token, body, |text| serde_json::from_str(text).map_err(|e| e.to_string())).await
+}
+
+/// POSTs `body` as JSON to `path` and reads a successful reply's text with `read` (its error
+/// becomes « réponse illisible : … »).
+pub async fn post_reading<B: Serialize, R>(
+    path: &str,
+    token: Option<&str>,
+    body: &B,
+    read: impl FnOnce(&str) -> Result<R, String>,
+) -> Result<R, TransportError> {
     let json = serde_json::to_string(body).map_err(|e| TransportError::Refused { status: 0, message: e.to_string() })?;
+    let (status, text) = exchange(path, token, json).await?;
+    read(&text).map_err(|e| TransportError::Refused { status, message: format!("réponse illisible : {e}") })
+}
+
+/// The request itself, the same code for every body and reply type: the status and text of a
+/// successful (2xx) reply, or the classified failure.
+async fn exchange(path: &str, token: Option<&str>, json: String) -> Result<(u16, String), TransportError> {
+    let window = web_sys::window().ok_or(TransportError::Network)?;
     let headers = Headers::new().map_err(|_| TransportError::Network)?;
     let _ = headers.set("Content-Type", "application/json");
     if let Some(t) = token {
@@ -57,13 +75,11 @@ pub async fn post<B: Serialize, R: DeserializeOwned>(path: &str, token: Option<&
         Err(_) => String::new(),
     };
     match status {
-        200..=299 => serde_json::from_str(&text).map_err(|e| TransportError::Refused { status, message: format!("réponse illisible : {e}") }),
+        200..=299 => Ok((status, text)),
         401 => Err(TransportError::Unauthorized),
         // The server or a proxy in trouble: like a network failure, retry later.
         500..=599 | 0 => Err(TransportError::Network),
-        _ => {
-            Err(TransportError::Refused { status, message: refusal_message(text) })
-        }
+        _ => Err(TransportError::Refused { status, message: refusal_message(text) }),
     }
 }
 
