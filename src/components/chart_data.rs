@@ -2,8 +2,6 @@
 //! Pure (no browser): the drawing code only draws, and the French text alternatives are
 //! computed here from the same figures, so the picture and its text never disagree.
 
-use std::collections::BTreeMap;
-
 use assiette_domain::meals::{earliest_service_date, DailyMealCount};
 use assiette_domain::number::{
     format_decimal_fr, format_euros, format_fr_date, format_grams_per_meal, format_kg, format_per_mille, format_percent, group_thousands,
@@ -149,31 +147,38 @@ pub struct KeyFigures {
     pub warning: Option<String>,
 }
 
-/// Live counts of `site` summed per date within `range`, oldest first.
-pub fn meal_days(counts: &[DailyMealCount], site: Uuid, range: DateRange) -> Vec<MealDay> {
-    let mut days: BTreeMap<NaiveDate, MealDay> = BTreeMap::new();
-    for c in counts.iter().filter(|c| !c.meta.deleted && c.site_id == site && range.contains(c.service_date)) {
-        let d = days.entry(c.service_date).or_insert(MealDay { date: c.service_date, planned: 0, served: 0 });
+/// Keeps the records of `site` only: the charts show one canteen, and the functions below
+/// expect its records alone.
+pub fn keep_site(counts: &mut Vec<DailyMealCount>, weighings: &mut Vec<Weighing>, site: Uuid) {
+    counts.retain(|c| c.site_id == site);
+    weighings.retain(|w| w.site_id == site);
+}
+
+/// Live counts summed per date within `range`, oldest first.
+pub fn meal_days(counts: &[DailyMealCount], range: DateRange) -> Vec<MealDay> {
+    // One slot per day of the range: the days come out in order without sorting.
+    let day = |date: NaiveDate| (date - range.start).num_days() as usize;
+    let mut days: Vec<Option<MealDay>> = vec![None; ((range.end - range.start).num_days() + 1).max(0) as usize];
+    for c in counts.iter().filter(|c| !c.meta.deleted && range.contains(c.service_date)) {
+        let d = days[day(c.service_date)].get_or_insert(MealDay { date: c.service_date, planned: 0, served: 0 });
         d.planned += u64::from(c.planned);
         d.served += c.served_total();
     }
-    days.into_values().collect()
+    days.into_iter().flatten().collect()
 }
 
-/// The earliest live record date of `site`, for the "Tout" period.
-pub fn first_date(counts: &[DailyMealCount], weighings: &[Weighing], site: Uuid) -> Option<NaiveDate> {
-    let c = counts.iter().filter(|c| !c.meta.deleted && c.site_id == site).map(|c| c.service_date);
-    let w = weighings.iter().filter(|w| !w.meta.deleted && w.site_id == site).map(|w| w.service_date);
+/// The earliest live record date, for the "Tout" period.
+pub fn first_date(counts: &[DailyMealCount], weighings: &[Weighing]) -> Option<NaiveDate> {
+    let c = counts.iter().filter(|c| !c.meta.deleted).map(|c| c.service_date);
+    let w = weighings.iter().filter(|w| !w.meta.deleted).map(|w| w.service_date);
     c.chain(w).min()
 }
 
 impl ChartData {
-    /// Prepares the charts of `site` over `range` from all the records given (other sites
-    /// and deleted records are left out).
-    pub fn prepare(counts: &[DailyMealCount], weighings: &[Weighing], site: Uuid, range: DateRange, baseline: Option<f64>) -> Self {
-        let counts: Vec<DailyMealCount> = counts.iter().filter(|c| c.site_id == site).cloned().collect();
-        let weighings: Vec<Weighing> = weighings.iter().filter(|w| w.site_id == site).cloned().collect();
-        let indicators = WasteIndicators::compute(&counts, &weighings, range);
+    /// Prepares the charts of one canteen over `range` from its records (see [`keep_site`];
+    /// deleted records are left out).
+    pub fn prepare(counts: &[DailyMealCount], weighings: &[Weighing], range: DateRange, baseline: Option<f64>) -> Self {
+        let indicators = WasteIndicators::compute(counts, weighings, range);
         let stage_ref = |s: Stage| REFERENCE_STAGE_PERCENT.iter().find(|(k, _)| *k == s).map(|(_, p)| *p);
         let stages = indicators
             .by_stage
@@ -192,10 +197,10 @@ impl ChartData {
             .collect();
         ChartData {
             range,
-            trend: daily_series(&counts, &weighings, range),
+            trend: daily_series(counts, weighings, range),
             stages,
             components,
-            meals: meal_days(&counts, site, range),
+            meals: meal_days(counts, range),
             indicators,
             ademe: reference_value(ADEME_SCHOOL_KEY).expect("the ADEME 2024 school reference is in the domain's table"),
             baseline: baseline.filter(|b| b.is_finite() && *b > 0.0),
@@ -391,11 +396,14 @@ impl ChartData {
         if total == 0 {
             return "Aucune pesée sur la période.".to_owned();
         }
-        let mut sorted: Vec<&Bar> = bars.iter().filter(|b| b.grams > 0).collect();
-        // Largest first; stable, so equal bars keep the chart's order.
-        sorted.sort_by_key(|b| std::cmp::Reverse(b.grams));
-        let parts: Vec<String> =
-            sorted.iter().map(|b| format!("{} {} ({})", b.label, format_per_mille(u64::from(b.per_mille)), format_kg(b.grams))).collect();
+        // Largest first, equal bars in the chart's order (a handful of bars: picked one by one).
+        let mut left: Vec<&Bar> = bars.iter().filter(|b| b.grams > 0).collect();
+        let mut parts = Vec::new();
+        while !left.is_empty() {
+            let first_largest = (1..left.len()).fold(0, |best, i| if left[i].grams > left[best].grams { i } else { best });
+            let b = left.remove(first_largest);
+            parts.push(format!("{} {} ({})", b.label, format_per_mille(u64::from(b.per_mille)), format_kg(b.grams)));
+        }
         format!("Sur {} pesés : {}.", format_kg(total), parts.join(", "))
     }
 
@@ -686,33 +694,52 @@ mod tests {
             count(s, d(2026, 3, 3), 120, 100, 8),
             count(s, d(2026, 3, 3), 30, 25, 2), // second service the same day
             count(s, d(2026, 3, 2), 0, 90, 5),
-            count(Uuid::from_u128(9), d(2026, 3, 2), 400, 400, 0), // another canteen
-            count(s, d(2026, 2, 27), 100, 100, 0),                 // outside the range
+            count(s, d(2026, 2, 27), 100, 100, 0), // outside the range
+            count(s, d(2026, 3, 31), 0, 0, 0),     // closed: still a counted day
             deleted,
         ];
-        let days = meal_days(&counts, s, DateRange::new(d(2026, 3, 1), d(2026, 3, 31)));
+        let days = meal_days(&counts, DateRange::new(d(2026, 3, 1), d(2026, 3, 31)));
         assert_eq!(
             days,
-            vec![MealDay { date: d(2026, 3, 2), planned: 0, served: 95 }, MealDay { date: d(2026, 3, 3), planned: 150, served: 135 },]
+            vec![
+                MealDay { date: d(2026, 3, 2), planned: 0, served: 95 },
+                MealDay { date: d(2026, 3, 3), planned: 150, served: 135 },
+                MealDay { date: d(2026, 3, 31), planned: 0, served: 0 },
+            ]
         );
+        // An inverted range has no day.
+        assert_eq!(meal_days(&counts, DateRange::new(d(2026, 3, 3), d(2026, 3, 2))), vec![]);
     }
 
     #[wasm_bindgen_test]
-    fn prepare_uses_only_the_site_and_gives_shares_with_references() {
+    fn only_the_sites_records_are_kept() {
+        let (s, other) = (site(), Uuid::from_u128(77));
+        let mut counts = vec![count(other, d(2026, 3, 1), 50, 50, 0), count(s, d(2026, 3, 2), 110, 100, 0)];
+        let mut weighings =
+            vec![weighing(s, d(2026, 3, 4), Stage::Leftovers, None, 1_000), weighing(other, d(2026, 3, 2), Stage::Leftovers, None, 50_000)];
+        keep_site(&mut counts, &mut weighings, s);
+        assert_eq!((counts.len(), counts[0].site_id), (1, s));
+        assert_eq!((weighings.len(), weighings[0].mass_grams), (1, 1_000));
+        assert_eq!(first_date(&counts, &weighings), Some(d(2026, 3, 2)));
+        // Deleted records don't start the "Tout" period.
+        counts[0].meta.deleted = true;
+        assert_eq!(first_date(&counts, &weighings), Some(d(2026, 3, 4)));
+        assert_eq!(first_date(&[], &[]), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn prepare_gives_shares_with_references() {
         let s = site();
-        let other = Uuid::from_u128(77);
         let range = DateRange::new(d(2026, 3, 2), d(2026, 3, 6));
-        let counts =
-            vec![count(s, d(2026, 3, 2), 110, 100, 0), count(s, d(2026, 3, 3), 100, 100, 0), count(other, d(2026, 3, 2), 50, 50, 0)];
+        let counts = vec![count(s, d(2026, 3, 2), 110, 100, 0), count(s, d(2026, 3, 3), 100, 100, 0)];
         let weighings = vec![
             // 2 March: 6 kg leftovers + 4 kg unserved for 100 meals = 100 g/meal
             weighing(s, d(2026, 3, 2), Stage::Leftovers, Some(Component::Accompagnement), 6_000),
             weighing(s, d(2026, 3, 2), Stage::Unserved, None, 4_000),
             // 3 March: 5 kg for 100 meals = 50 g/meal
             weighing(s, d(2026, 3, 3), Stage::Leftovers, Some(Component::Pain), 5_000),
-            weighing(other, d(2026, 3, 2), Stage::Leftovers, None, 50_000),
         ];
-        let data = ChartData::prepare(&counts, &weighings, s, range, Some(120.0));
+        let data = ChartData::prepare(&counts, &weighings, range, Some(120.0));
         let gpm: Vec<f64> = data.trend.iter().map(|p| p.grams_per_meal).collect();
         assert_eq!(gpm, vec![100.0, 50.0]);
         assert_eq!(data.indicators.total_grams, 15_000);
@@ -750,7 +777,7 @@ mod tests {
         let counts = vec![count(s, d(2026, 3, 2), 110, 100, 0), count(s, d(2026, 3, 3), 100, 100, 0)];
         let weighings =
             vec![weighing(s, d(2026, 3, 2), Stage::Leftovers, None, 10_000), weighing(s, d(2026, 3, 3), Stage::Leftovers, None, 5_000)];
-        let data = ChartData::prepare(&counts, &weighings, s, range, None);
+        let data = ChartData::prepare(&counts, &weighings, range, None);
         let t = assiette_domain::number::plain_spaces(&data.trend_summary());
         assert!(t.starts_with("Du 02/03/2026 au 06/03/2026 : 2 jours mesurés, 75 g/repas en moyenne (15 kg pour 200 repas)"), "{t}");
         // Unsorted: 15 % inedible assumed → 12,75 kg edible / 200 = 63,75 → 64 g.
@@ -765,11 +792,18 @@ mod tests {
 
         let b = assiette_domain::number::plain_spaces(&ChartData::bars_summary(&data.stages));
         assert_eq!(b, "Sur 15 kg pesés : Restes assiettes 100 % (15 kg).");
+        // Largest first; equal bars in the chart's order; empty bars left out.
+        let bar = |label, grams, per_mille| Bar { label, grams, per_mille, reference_percent: None };
+        let bars = [bar("A", 1_000, 200), bar("B", 2_000, 400), bar("C", 0, 0), bar("D", 1_000, 200), bar("E", 1_000, 200)];
+        assert_eq!(
+            assiette_domain::number::plain_spaces(&ChartData::bars_summary(&bars)),
+            "Sur 5 kg pesés : B 40 % (2 kg), A 20 % (1 kg), D 20 % (1 kg), E 20 % (1 kg)."
+        );
     }
 
     #[wasm_bindgen_test]
     fn empty_data_says_so() {
-        let data = ChartData::prepare(&[], &[], site(), DateRange::new(d(2026, 3, 2), d(2026, 3, 2)), Some(f64::NAN));
+        let data = ChartData::prepare(&[], &[], DateRange::new(d(2026, 3, 2), d(2026, 3, 2)), Some(f64::NAN));
         assert!(!data.has_waste());
         assert!(data.trend.is_empty() && data.meals.is_empty());
         assert_eq!(data.baseline, None);
@@ -800,7 +834,7 @@ mod tests {
             weighing(s, d(2026, 3, 3), Stage::Leftovers, None, 5_000),
             weighing(s, d(2026, 3, 12), Stage::Leftovers, None, 12_350),
         ];
-        ChartData::prepare(&counts, &weighings, s, DateRange::new(d(2026, 3, 2), d(2026, 3, 31)), baseline)
+        ChartData::prepare(&counts, &weighings, DateRange::new(d(2026, 3, 2), d(2026, 3, 31)), baseline)
     }
 
     #[wasm_bindgen_test]
@@ -850,7 +884,7 @@ mod tests {
         assert_eq!((c.points, c.unit), (3, "repas"));
         // One day: one tick; thousands grouped on the value axis.
         let s = site();
-        let one = ChartData::prepare(&[count(s, d(2026, 3, 2), 0, 2_000, 0)], &[], s, DateRange::new(d(2026, 3, 2), d(2026, 3, 2)), None);
+        let one = ChartData::prepare(&[count(s, d(2026, 3, 2), 0, 2_000, 0)], &[], DateRange::new(d(2026, 3, 2), d(2026, 3, 2)), None);
         let c = one.meals_chart(800.0);
         assert_eq!(c.x_ticks, vec![(0.0, "02/03".to_owned())]);
         assert_eq!(c.y_ticks.last().map(|(y, l)| (*y, assiette_domain::number::plain_spaces(l))), Some((2_500.0, "2 500".to_owned())));
@@ -862,10 +896,10 @@ mod tests {
         let s = site();
         let start = d(2025, 9, 1);
         let counts: Vec<DailyMealCount> = (0..63).map(|i| count(s, start + Duration::days(i), 100, 100, 0)).collect();
-        let data = ChartData::prepare(&counts, &[], s, DateRange::new(start, d(2026, 8, 31)), None);
+        let data = ChartData::prepare(&counts, &[], DateRange::new(start, d(2026, 8, 31)), None);
         let c = data.meals_chart(800.0);
         assert_eq!((c.points, c.marked), (63, false));
-        let data = ChartData::prepare(&counts[..62], &[], s, DateRange::new(start, d(2026, 8, 31)), None);
+        let data = ChartData::prepare(&counts[..62], &[], DateRange::new(start, d(2026, 8, 31)), None);
         assert!(data.meals_chart(800.0).marked);
     }
 
@@ -885,7 +919,7 @@ mod tests {
 
         // Meals counted but nothing weighed: only the meals chart.
         let s = site();
-        let data = ChartData::prepare(&[count(s, d(2026, 3, 2), 0, 80, 0)], &[], s, DateRange::new(d(2026, 3, 2), d(2026, 3, 3)), None);
+        let data = ChartData::prepare(&[count(s, d(2026, 3, 2), 0, 80, 0)], &[], DateRange::new(d(2026, 3, 2), d(2026, 3, 3)), None);
         let has: Vec<bool> = ChartKind::ALL.iter().map(|k| data.has(*k)).collect();
         assert_eq!(has, vec![false, false, false, true]);
     }
@@ -933,7 +967,7 @@ mod tests {
         // 5 March has a weighing but no meal count: left out and named.
         let weighings =
             vec![weighing(s, d(2026, 3, 2), Stage::Leftovers, None, 10_000), weighing(s, d(2026, 3, 5), Stage::Leftovers, None, 2_000)];
-        let data = ChartData::prepare(&counts, &weighings, s, DateRange::new(d(2026, 3, 2), d(2026, 3, 31)), None);
+        let data = ChartData::prepare(&counts, &weighings, DateRange::new(d(2026, 3, 2), d(2026, 3, 31)), None);
         let k = data.key_figures(&WasteFactors::default(), 14_000).expect("waste weighed");
         let figures: Vec<(&str, String)> = k.figures.iter().map(|(t, v)| (*t, assiette_domain::number::plain_spaces(v))).collect();
         // 10 kg × 2,4 €/kg = 24 €; × 4 kg CO2e/kg = 40 kg; 10 kg ÷ 100 meals × 14 000 = 1 400 kg.
@@ -955,7 +989,7 @@ mod tests {
         );
         // No yearly meal count: no yearly estimate. Nothing weighed: no key figures.
         assert_eq!(data.key_figures(&WasteFactors::default(), 0).unwrap().figures.len(), 4);
-        assert_eq!(ChartData::prepare(&counts, &[], s, data.range, None).key_figures(&WasteFactors::default(), 14_000), None);
+        assert_eq!(ChartData::prepare(&counts, &[], data.range, None).key_figures(&WasteFactors::default(), 14_000), None);
     }
 
     #[wasm_bindgen_test]

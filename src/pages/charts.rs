@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::components::chart::{container_width, draw};
-use crate::components::chart_data::{covers, earliest_needed, first_date, tenths, ChartData, ChartKind, Period};
+use crate::components::chart_data::{covers, earliest_needed, first_date, keep_site, tenths, ChartData, ChartKind, Period};
 use crate::context::{today, AppContext, SiteProfile};
 use crate::storage::{Repository, StorageError};
 
@@ -42,9 +42,8 @@ struct Shown {
 /// Prepares what the page shows of `records` for the period `p`.
 fn show(records: Arc<Records>, version: u64, profile: SiteProfile, p: Period) -> Option<Arc<Shown>> {
     let started = now_ms();
-    let site = profile.site_id;
-    let range = p.range(today(), first_date(&records.counts, &records.weighings, site));
-    let data = ChartData::prepare(&records.counts, &records.weighings, site, range, profile.baseline_grams_per_meal);
+    let range = p.range(today(), first_date(&records.counts, &records.weighings));
+    let data = ChartData::prepare(&records.counts, &records.weighings, range, profile.baseline_grams_per_meal);
     Some(Arc::new(Shown { data, profile, records, version, compute_ms: now_ms() - started }))
 }
 
@@ -134,8 +133,7 @@ async fn load(repo: &Repository, site: Uuid, from: Option<NaiveDate>) -> Result<
             (repo.between_dates(from, to).await?, repo.between_dates(from, to).await?)
         }
     };
-    counts.retain(|c| c.site_id == site);
-    weighings.retain(|w| w.site_id == site);
+    keep_site(&mut counts, &mut weighings, site);
     Ok(Records { counts, weighings, from, load_ms: now_ms() - started })
 }
 
