@@ -522,11 +522,14 @@ impl ChartData {
         let y_max = nice_ceiling(top, floor);
         let y_step = tick_step(y_max, 6);
         let labels = ((css_width / 80.0) as i64).clamp(2, 10).min(span);
-        let x_step = tick_step(span as f64, labels as usize).ceil() as usize;
+        let x_step = tick_step(span as f64, labels as usize).ceil() as i64;
         LineChart {
             x_end: span as f64 - 0.5,
             y_max,
-            x_ticks: (0..span).step_by(x_step.max(1)).map(|d| (d as f64, date_tick(self.range.start + Duration::days(d), span))).collect(),
+            x_ticks: (0..span)
+                .filter(|d| d % x_step.max(1) == 0)
+                .map(|d| (d as f64, date_tick(self.range.start + Duration::days(d), span)))
+                .collect(),
             y_ticks: (0..=(y_max / y_step + 1e-9) as u64)
                 .map(|k| {
                     let y = k as f64 * y_step;
