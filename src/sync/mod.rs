@@ -9,8 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use assiette_domain::sync::{
-    plan_outbox, EnrolRequest, EnrolResponse, Mutation, PullRequest, PushRequest, PushResponse, RecordKind,
-    RecordPayload, Review, SiteInfo,
+    plan_outbox, EnrolRequest, EnrolResponse, PullRequest, PushResponse, RecordKind, Review, SiteInfo,
 };
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -80,17 +79,36 @@ impl From<TransportError> for SyncError {
     }
 }
 
-/// The outbox entry as a protocol mutation (its seq is the device's sequence number). The
-/// stored record is read as its own type, with the same `from_str` as the storage.
-fn to_mutation(entry: &OutboxEntry) -> Option<Mutation> {
+/// The seq (the device's sequence number) and kind of an outbox entry the server can read:
+/// its record must read as its own type (with the same `from_str` as the storage), or the
+/// server would refuse the whole batch for it.
+fn sendable(entry: &OutboxEntry) -> Option<(u64, RecordKind)> {
+    use assiette_domain::{meals::DailyMealCount, purchase::Purchase, waste::Weighing};
     let text = entry.record.get();
-    let record = match entry.store.as_str() {
-        stores::MEAL_COUNTS => RecordPayload::MealCount(serde_json::from_str(text).ok()?),
-        stores::WEIGHINGS => RecordPayload::Weighing(serde_json::from_str(text).ok()?),
-        stores::PURCHASES => RecordPayload::Purchase(serde_json::from_str(text).ok()?),
-        _ => return None,
+    let kind = match entry.store.as_str() {
+        stores::MEAL_COUNTS => serde_json::from_str::<DailyMealCount>(text).ok().map(|_| RecordKind::MealCount),
+        stores::WEIGHINGS => serde_json::from_str::<Weighing>(text).ok().map(|_| RecordKind::Weighing),
+        stores::PURCHASES => serde_json::from_str::<Purchase>(text).ok().map(|_| RecordKind::Purchase),
+        _ => None,
     };
-    Some(Mutation { seq: entry.seq?, record })
+    Some((entry.seq?, kind?))
+}
+
+/// The JSON of the domain's `PushRequest` for these outbox entries (seq, kind, the record's
+/// stored JSON): each record goes as it is stored, its `kind` put first as serde writes it,
+/// instead of being serialised again from its type.
+fn push_body(device_id: Uuid, mutations: &[(u64, RecordKind, &str)]) -> String {
+    let mut body = format!(r#"{{"device_id":"{device_id}","mutations":["#);
+    for (i, (seq, kind, record)) in mutations.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        let fields = record.trim().strip_prefix('{').unwrap_or(record);
+        let comma = if fields.trim_start().starts_with('}') { "" } else { "," };
+        body.push_str(&format!(r#"{{"seq":{seq},"record":{{"kind":"{}"{comma}{fields}}}"#, kind.code()));
+    }
+    body.push_str("]}");
+    body
 }
 
 /// A pull page as the tablet reads it (the JSON of the domain's `PullResponse`), parsed by the
@@ -165,8 +183,8 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
         let mut mutations = Vec::new();
         let mut unreadable = Vec::new();
         for e in entries.iter().filter(|e| e.rejected.is_none()) {
-            match to_mutation(e) {
-                Some(m) => mutations.push(m),
+            match sendable(e) {
+                Some((seq, kind)) => mutations.push((seq, kind, e.record.get())),
                 None => unreadable.extend(e.seq.map(|s| (s, "Saisie illisible pour le serveur : à vérifier.".to_owned()))),
             }
         }
@@ -176,9 +194,10 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
         if mutations.is_empty() {
             continue;
         }
-        let sent: Vec<u64> = mutations.iter().map(|m| m.seq).collect();
+        let sent: Vec<u64> = mutations.iter().map(|m| m.0).collect();
+        let body = push_body(creds.device_id, &mutations);
         let response: PushResponse =
-            transport::post("/api/v1/sync/push", Some(&creds.token), &PushRequest { device_id: creds.device_id, mutations }).await?;
+            transport::post_reading("/api/v1/sync/push", Some(&creds.token), body, |text| serde_json::from_str(text).map_err(|e| e.to_string())).await?;
         let plan = plan_outbox(&sent, &response);
         let review: Vec<(u64, String)> = plan
             .review
@@ -205,7 +224,8 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
     let mut cursor: Option<String> = repo.setting::<Option<String>>(CURSOR_KEY).await?.flatten();
     loop {
         let request = PullRequest { cursor: cursor.clone(), limit: Some(PULL_PAGE) };
-        let page = transport::post_reading("/api/v1/sync/pull", Some(&creds.token), &request, read_pull_page).await?;
+        let request = serde_json::to_string(&request).map_err(|e| TransportError::Refused { status: 0, message: e.to_string() })?;
+        let page = transport::post_reading("/api/v1/sync/pull", Some(&creds.token), request, read_pull_page).await?;
         repo.apply_pull(&page.records, &[(CURSOR_KEY, &page.next_cursor)]).await?;
         progress.pulled += page.records.len() as u32;
         on_progress(progress);
@@ -417,7 +437,7 @@ mod tests {
     use super::*;
     use assiette_domain::purchase::Purchase;
     use assiette_domain::record::RecordMeta;
-    use assiette_domain::sync::{Change, PullResponse};
+    use assiette_domain::sync::{Change, PullResponse, RecordPayload};
     use assiette_domain::waste::{Stage, Weighing};
     use chrono::{NaiveDate, TimeZone, Utc};
     use wasm_bindgen_test::wasm_bindgen_test;
@@ -447,6 +467,56 @@ mod tests {
         ))
         .unwrap();
         RecordPayload::Purchase(p)
+    }
+
+    fn entry(seq: u64, store: &str, record: &impl serde::Serialize) -> OutboxEntry {
+        OutboxEntry {
+            seq: Some(seq),
+            store: store.to_owned(),
+            record_id: Uuid::nil(),
+            revision: 1,
+            record: crate::storage::RecordJson::of(record).unwrap(),
+            rejected: None,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn the_push_body_is_the_domains_push_request_as_serde_writes_it() {
+        use assiette_domain::sync::{Mutation, PushRequest};
+        let records = [weighing(1, 2), purchase(2), weighing(3, 1)];
+        let entries: Vec<OutboxEntry> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| match r {
+                RecordPayload::Weighing(w) => entry(i as u64 + 5, stores::WEIGHINGS, w),
+                RecordPayload::Purchase(p) => entry(i as u64 + 5, stores::PURCHASES, p),
+                RecordPayload::MealCount(c) => entry(i as u64 + 5, stores::MEAL_COUNTS, c),
+            })
+            .collect();
+        let sendable: Vec<(u64, RecordKind, &str)> =
+            entries.iter().map(|e| sendable(e).map(|(seq, kind)| (seq, kind, e.record.get())).unwrap()).collect();
+        let device = Uuid::from_u128(77);
+        let body = push_body(device, &sendable);
+        let typed = PushRequest {
+            device_id: device,
+            mutations: records.iter().enumerate().map(|(i, r)| Mutation { seq: i as u64 + 5, record: r.clone() }).collect(),
+        };
+        assert_eq!(body, serde_json::to_string(&typed).unwrap());
+        assert_eq!(serde_json::from_str::<PushRequest>(&body).unwrap(), typed);
+        assert_eq!(push_body(device, &[]), serde_json::to_string(&PushRequest { device_id: device, mutations: vec![] }).unwrap());
+    }
+
+    #[wasm_bindgen_test]
+    fn unreadable_outbox_records_are_not_sent() {
+        let RecordPayload::Weighing(w) = weighing(1, 1) else { unreachable!() };
+        assert_eq!(sendable(&entry(3, stores::WEIGHINGS, &w)), Some((3, RecordKind::Weighing)));
+        // Another store's type, an unknown store, a record missing a field, no seq.
+        assert_eq!(sendable(&entry(3, stores::MEAL_COUNTS, &w)), None);
+        assert_eq!(sendable(&entry(3, "autre", &w)), None);
+        let mut broken = serde_json::to_value(&w).unwrap();
+        broken.as_object_mut().unwrap().remove("mass_grams");
+        assert_eq!(sendable(&entry(3, stores::WEIGHINGS, &broken)), None);
+        assert_eq!(sendable(&OutboxEntry { seq: None, ..entry(3, stores::WEIGHINGS, &w) }), None);
     }
 
     #[wasm_bindgen_test]

@@ -30,18 +30,18 @@ impl TransportError {
 
 /// POSTs `body` as JSON to `path` (same origin) and reads the JSON reply.
 pub async fn post<B: Serialize, R: DeserializeOwned>(path: &str, token: Option<&str>, body: &B) -> Result<R, TransportError> {
-    post_reading(path, token, body, |text| serde_json::from_str(text).map_err(|e| e.to_string())).await
+    let json = serde_json::to_string(body).map_err(|e| TransportError::Refused { status: 0, message: e.to_string() })?;
+    post_reading(path, token, json, |text| serde_json::from_str(text).map_err(|e| e.to_string())).await
 }
 
-/// POSTs `body` as JSON to `path` and reads a successful reply's text with `read` (its error
-/// becomes « réponse illisible : … »).
-pub async fn post_reading<B: Serialize, R>(
+/// POSTs the JSON text `json` to `path` and reads a successful reply's text with `read` (its
+/// error becomes « réponse illisible : … »).
+pub async fn post_reading<R>(
     path: &str,
     token: Option<&str>,
-    body: &B,
+    json: String,
     read: impl FnOnce(&str) -> Result<R, String>,
 ) -> Result<R, TransportError> {
-    let json = serde_json::to_string(body).map_err(|e| TransportError::Refused { status: 0, message: e.to_string() })?;
     let (status, text) = exchange(path, token, json).await?;
     read(&text).map_err(|e| TransportError::Refused { status, message: format!("réponse illisible : {e}") })
 }
