@@ -507,30 +507,69 @@ impl ImportReport {
 
 // ---- Browser side: reading the repository, writing the plan, files. ----
 
-/// Everything the repository holds that a backup carries.
-pub async fn collect(repo: &Repository, profile: Option<SiteProfile>, now: DateTime<Utc>) -> Result<Backup, StorageError> {
-    let meal_counts: Vec<DailyMealCount> = repo.all().await?;
-    let weighings: Vec<Weighing> = repo.all().await?;
-    let purchases: Vec<Purchase> = repo.all().await?;
-    let pending = repo.outbox_len().await?;
-    let outbox = if pending == 0 { Vec::new() } else { repo.outbox_batch(pending).await? };
-    let settings = BackupSettings { last_sync: repo.setting::<String>(crate::sync::LAST_SYNC_KEY).await? };
-    Ok(Backup::new(now, profile, settings, meal_counts, weighings, purchases, outbox))
+/// A backup file written by [`export`], with what the note says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    /// The file's JSON: a [`Backup`] as [`parse`] reads it.
+    pub json: String,
+    /// Records of the three stores, tombstones included.
+    pub records: usize,
+    /// Outbox entries (changes the server has not acknowledged).
+    pub unsent: usize,
 }
 
-/// The local state the plan compares against.
+/// The head of a backup file (everything but the stores), in [`Backup`]'s field order.
+#[derive(Serialize)]
+struct ExportHead<'a> {
+    format: &'a str,
+    version: u32,
+    exported_at: DateTime<Utc>,
+    app_version: &'a str,
+    profile: Option<&'a SiteProfile>,
+    settings: &'a BackupSettings,
+}
+
+/// Everything the repository holds that a backup carries, as a file: the JSON of a [`Backup`]
+/// whose records and outbox entries are the stored objects as the browser holds them
+/// (JSON.stringify), not read into their types to be written back.
+pub async fn export(repo: &Repository, profile: Option<&SiteProfile>, now: DateTime<Utc>) -> Result<Exported, StorageError> {
+    let settings = BackupSettings { last_sync: repo.setting::<String>(crate::sync::LAST_SYNC_KEY).await? };
+    let head = ExportHead { format: BACKUP_FORMAT, version: BACKUP_VERSION, exported_at: now, app_version: env!("CARGO_PKG_VERSION"), profile, settings: &settings };
+    let mut json = serde_json::to_string(&head).map_err(|e| StorageError::Serialization(e.to_string()))?;
+    json.pop(); // the head's closing brace: the stores follow
+    let (mut records, mut unsent) = (0, 0);
+    for (key, store) in [("meal_counts", stores::MEAL_COUNTS), ("weighings", stores::WEIGHINGS), ("purchases", stores::PURCHASES), ("outbox", stores::OUTBOX)] {
+        let all = repo.all_js(store).await?;
+        if store == stores::OUTBOX {
+            unsent = all.length() as usize;
+        } else {
+            records += all.length() as usize;
+        }
+        let text = js_sys::JSON::stringify(&all).ok().and_then(|t| t.as_string()).ok_or_else(|| StorageError::Serialization("valeur illisible".to_owned()))?;
+        json.push_str(&format!(",\"{key}\":{text}"));
+    }
+    json.push('}');
+    Ok(Exported { json, records, unsent })
+}
+
+/// The local state the plan compares against, read from the stored objects' `meta` and
+/// `site_id` (not the whole records).
 pub async fn local_state(repo: &Repository, profile: Option<SiteProfile>) -> Result<LocalState, StorageError> {
-    let meal_counts: Vec<DailyMealCount> = repo.all().await?;
-    let weighings: Vec<Weighing> = repo.all().await?;
-    let purchases: Vec<Purchase> = repo.all().await?;
+    let get = |v: &wasm_bindgen::JsValue, key: &str| js_sys::Reflect::get(v, &key.into()).unwrap_or_default();
+    let uuid = |v: wasm_bindgen::JsValue| v.as_string().and_then(|s| Uuid::parse_str(&s).ok());
     let site = profile.as_ref().map(|p| p.site_id);
-    let has_own_records = site.is_some_and(|s| meal_counts.iter().any(|c| c.site_id == s) || weighings.iter().any(|w| w.site_id == s));
-    let revisions = meal_counts
-        .iter()
-        .map(|c| (c.meta.id, c.meta.revision))
-        .chain(weighings.iter().map(|w| (w.meta.id, w.meta.revision)))
-        .chain(purchases.iter().map(|p| (p.meta.id, p.meta.revision)))
-        .collect();
+    let mut revisions = HashMap::new();
+    let mut has_own_records = false;
+    for store in [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::PURCHASES] {
+        for record in repo.all_js(store).await?.iter() {
+            let meta = get(&record, "meta");
+            if let (Some(id), Some(revision)) = (uuid(get(&meta, "id")), get(&meta, "revision").as_f64()) {
+                revisions.insert(id, revision as u64);
+            }
+            // Purchases have no site id (their SIRET is the commune's).
+            has_own_records |= store != stores::PURCHASES && site.is_some() && uuid(get(&record, "site_id")) == site;
+        }
+    }
     Ok(LocalState { revisions, profile, has_own_records })
 }
 
@@ -794,6 +833,72 @@ mod tests {
         assert_eq!(repo.all::<Weighing>().await.unwrap().len(), 2);
         let queued: Vec<Uuid> = repo.outbox_batch(10).await.unwrap().iter().map(|e| e.record_id).collect();
         assert_eq!(queued, vec![Uuid::from_u128(11)]);
+    }
+
+    fn purchase(id: u128) -> Purchase {
+        serde_json::from_str(&format!(
+            r#"{{"meta":{{"id":"{}","revision":2,"modified_at":"2026-03-02T10:00:00Z"}},"siret":"21760351500008",
+            "description":"Pommes « bio »","fournisseur":"Ferme","date":"2026-03-02","prix_ht_cents":1250,
+            "famille_produits":"FRUITS_ET_LEGUMES","caracteristiques":["BIO"]}}"#,
+            Uuid::from_u128(id)
+        ))
+        .unwrap()
+    }
+
+    /// A repository holding a meal count, two weighings (one unsent, refused) and a purchase.
+    async fn filled_repo() -> Repository {
+        let repo = Repository::open_named(&format!("unit-export-{}", Uuid::now_v7())).await.unwrap();
+        let (w1, w2) = (weighing(11, 1, 2, 4_500), weighing(12, 1, 1, 3_000));
+        repo.save_many(&[w1.clone(), w2], |w| w.meta.id == w1.meta.id).await.unwrap();
+        repo.save_many(&[count(10, 1, 1)], |_| false).await.unwrap();
+        repo.save_many(&[purchase(13)], |_| false).await.unwrap();
+        repo.acknowledge(&[], &[(1, "Refusé par le serveur : non".to_owned())], &[]).await.unwrap();
+        repo.set_setting(crate::sync::LAST_SYNC_KEY, &"2026-03-19T16:00:00Z").await.unwrap();
+        repo
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_export_is_a_backup_of_every_store_that_reads_back() {
+        let repo = filled_repo().await;
+        let profile = profile(1, "École Jean-Jaurès");
+        let exported = export(&repo, Some(&profile), now()).await.unwrap();
+        assert_eq!((exported.records, exported.unsent), (4, 1));
+        let outbox = repo.outbox_batch(10).await.unwrap();
+        assert_eq!(outbox[0].rejected.as_deref(), Some("Refusé par le serveur : non"));
+        let expected = Backup::new(
+            now(),
+            Some(profile),
+            BackupSettings { last_sync: Some("2026-03-19T16:00:00Z".to_owned()) },
+            vec![count(10, 1, 1)],
+            vec![weighing(11, 1, 2, 4_500), weighing(12, 1, 1, 3_000)],
+            vec![purchase(13)],
+            outbox,
+        );
+        assert_eq!(parse(&exported.json, today()).unwrap(), expected);
+        // The JSON the typed backup writes, but for the order of each outbox entry's keys.
+        assert!(exported.json.starts_with(&serde_json::to_string(&expected).unwrap()[..120]), "{}", exported.json);
+        let as_value = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+        assert_eq!(as_value(&exported.json), as_value(&expected.to_json()));
+        // An empty tablet: empty lists, no profile, no settings.
+        let empty = Repository::open_named(&format!("unit-export-empty-{}", Uuid::now_v7())).await.unwrap();
+        let exported = export(&empty, None, now()).await.unwrap();
+        let nothing = Backup::new(now(), None, BackupSettings::default(), vec![], vec![], vec![], vec![]);
+        assert_eq!(exported.json, nothing.to_json());
+        assert_eq!((exported.records, exported.unsent), (0, 0));
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_local_state_holds_every_revision_and_whether_the_site_has_entries() {
+        let repo = filled_repo().await;
+        let local = local_state(&repo, Some(profile(1, "École Jean-Jaurès"))).await.unwrap();
+        let expected: HashMap<Uuid, u64> = [(10, 1), (11, 2), (12, 1), (13, 2)].into_iter().map(|(id, r)| (Uuid::from_u128(id), r)).collect();
+        assert_eq!(local.revisions, expected);
+        assert!(local.has_own_records);
+        assert_eq!(local.profile.as_ref().map(|p| p.site_id), Some(Uuid::from_u128(1)));
+        // Another site's profile, or none: no own entries (purchases carry no site id).
+        assert!(!local_state(&repo, Some(profile(5, "Les Tilleuls"))).await.unwrap().has_own_records);
+        let none = local_state(&repo, None).await.unwrap();
+        assert!(!none.has_own_records && none.revisions.len() == 4);
     }
 
     #[wasm_bindgen_test]

@@ -492,7 +492,7 @@ fn BackupCard() -> impl IntoView {
         export_error.set(None);
         let Some(repo) = ctx.repo() else { return };
         let profile = ctx.profile.get_untracked();
-        let backup = match backup::collect(&repo, profile.clone(), Utc::now()).await {
+        let exported = match backup::export(&repo, profile.as_ref(), Utc::now()).await {
             Ok(b) => b,
             Err(e) => {
                 ctx.report(e);
@@ -500,11 +500,11 @@ fn BackupCard() -> impl IntoView {
             }
         };
         let name = backup::file_name(profile.as_ref().map_or("", |p| p.name.as_str()), today());
-        match backup::download(&name, &backup.to_json()) {
+        match backup::download(&name, &exported.json) {
             Ok(()) => export_note.set(Some(format!(
                 "Sauvegarde exportée : « {name} » ({} saisies, dont {} pas encore envoyées). Gardez ce fichier hors de la tablette (clé USB, messagerie de la mairie).",
-                group_thousands(backup.record_count() as u64),
-                group_thousands(backup.outbox.len() as u64)
+                group_thousands(exported.records as u64),
+                group_thousands(exported.unsent as u64)
             ))),
             Err(m) => export_error.set(Some(m)),
         }
