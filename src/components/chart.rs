@@ -1,20 +1,28 @@
-//! Charts drawn on the device with the canvas 2D API. The drawing functions only draw the
-//! plain data they are given ([`LineChart`], [`Bar`]s) into a canvas already sized by
-//! [`fit_canvas`], in CSS pixels, and return how many data points they drew. States are told
-//! apart by line style, markers and text labels, never by colour alone (see [`Pen`]); bar
+//! Charts drawn on the device with plotters-canvas. The drawing functions only draw the plain
+//! data they are given ([`LineChart`], [`Bar`]s), laid out and tested in `chart_data`, into a
+//! canvas already sized by [`fit_canvas`]; positions are in CSS pixels, turned into the
+//! canvas's device pixels by [`Page`]. They return how many data points they drew. States are
+//! told apart by line style, markers and text labels, never by colour alone (see [`Pen`]); bar
 //! values are written next to every bar.
+//!
+//! Only plotters' drawing area and elements are used, on one pixel coordinate system: the
+//! chart builder's generic axes, meshes and series (compiled again for every coordinate type)
+//! cost the tablet more download than the whole layout code here.
 
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{CanvasRenderingContext2d as Ctx, HtmlCanvasElement};
+use plotters::coord::Shift;
+use plotters::element::{DashedPathElement, DottedPathElement};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters_canvas::CanvasBackend;
+use web_sys::HtmlCanvasElement;
 
 use super::chart_data::{Bar, Figure, LineChart, Pen};
 use assiette_domain::number::{format_kg, format_per_mille};
 
-const INK: &str = "#1a1a1a";
-const GREEN: &str = "#1b5e3b";
-const BROWN: &str = "#7a3e00";
-const GRID: &str = "#dddddd";
-const FONT: &str = "13px sans-serif";
+const INK: RGBColor = RGBColor(0x1a, 0x1a, 0x1a);
+const GREEN: RGBColor = RGBColor(0x1b, 0x5e, 0x3b);
+const BROWN: RGBColor = RGBColor(0x7a, 0x3e, 0x00);
+const GRID: RGBColor = RGBColor(0xdd, 0xdd, 0xdd);
 
 /// Width of the canvas's container in CSS pixels (320 while it has none).
 pub fn container_width(canvas: &HtmlCanvasElement) -> f64 {
@@ -60,121 +68,125 @@ fn bar_chart_height(rows: usize) -> f64 {
     rows as f64 * 50.0 + 40.0
 }
 
-/// The canvas's 2D context on a white page, scaled to CSS pixels, with the page's size.
-fn page(canvas: &HtmlCanvasElement, dpr: f64) -> Result<(Ctx, f64, f64), String> {
-    let g: Ctx = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into().ok()).ok_or("canvas 2D indisponible")?;
-    let (w, h) = (f64::from(canvas.width()) / dpr, f64::from(canvas.height()) / dpr);
-    let _ = g.scale(dpr, dpr);
-    g.set_fill_style_str("#fff");
-    g.fill_rect(0.0, 0.0, w, h);
-    Ok((g, w, h))
+/// A white page on the canvas, drawn through plotters-canvas, with its size in CSS pixels.
+struct Page {
+    area: DrawingArea<CanvasBackend, Shift>,
+    dpr: f64,
+    width: f64,
+    height: f64,
 }
 
-/// Sets the stroke: colour, width and dash pattern (empty: solid).
-fn stroke(g: &Ctx, color: &str, width: f64, dash: &[f64]) {
-    g.set_stroke_style_str(color);
-    g.set_line_width(width);
-    let _ = g.set_line_dash(&dash.iter().map(|d| JsValue::from_f64(*d)).collect::<js_sys::Array>());
+/// A plotters drawing error, for the chart's alert line.
+fn failed(e: DrawingAreaErrorKind<<CanvasBackend as DrawingBackend>::ErrorType>) -> String {
+    e.to_string()
 }
 
-/// Writes `s` at (x, y) in `font`, placed by `align` (left, right, center) and `baseline`
-/// (top, middle, bottom).
-fn text(g: &Ctx, s: &str, x: f64, y: f64, font: &str, align: &str, baseline: &str) {
-    g.set_font(font);
-    g.set_text_align(align);
-    g.set_text_baseline(baseline);
-    g.set_fill_style_str(INK);
-    let _ = g.fill_text(s, x, y);
-}
-
-/// A polyline through `points` (canvas coordinates) with the current stroke.
-fn polyline(g: &Ctx, points: impl IntoIterator<Item = (f64, f64)>) {
-    g.begin_path();
-    for (i, (x, y)) in points.into_iter().enumerate() {
-        if i == 0 {
-            g.move_to(x, y);
-        } else {
-            g.line_to(x, y);
-        }
+impl Page {
+    fn new(canvas: &HtmlCanvasElement, dpr: f64) -> Result<Page, String> {
+        let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("canvas 2D indisponible")?;
+        let area = backend.into_drawing_area();
+        area.fill(&WHITE).map_err(failed)?;
+        Ok(Page { area, dpr, width: f64::from(canvas.width()) / dpr, height: f64::from(canvas.height()) / dpr })
     }
-    g.stroke();
+
+    /// A CSS-pixel position in device pixels.
+    fn at(&self, (x, y): (f64, f64)) -> (i32, i32) {
+        ((x * self.dpr).round() as i32, (y * self.dpr).round() as i32)
+    }
+
+    fn px(&self, v: f64) -> u32 {
+        (v * self.dpr).round().max(1.0) as u32
+    }
+
+    fn points(&self, points: &[(f64, f64)]) -> Vec<(i32, i32)> {
+        points.iter().map(|p| self.at(*p)).collect()
+    }
+
+    fn line(&self, points: &[(f64, f64)], color: RGBColor, width: f64) -> Result<(), String> {
+        let style = color.stroke_width(self.px(width));
+        self.area.draw(&PathElement::new(self.points(points), style)).map_err(failed)
+    }
+
+    fn dashed(&self, points: &[(f64, f64)], color: RGBColor, width: f64, dash: f64, gap: f64) -> Result<(), String> {
+        let style = color.stroke_width(self.px(width));
+        let path = DashedPathElement::new(self.points(points), self.px(dash), self.px(gap), style);
+        self.area.draw(&path).map_err(failed)
+    }
+
+    /// Round dots along the path, `spacing` apart.
+    fn dotted(&self, points: &[(f64, f64)], color: RGBColor, radius: f64, spacing: f64) -> Result<(), String> {
+        let r = self.px(radius);
+        let path = DottedPathElement::new(self.points(points), 0, self.px(spacing), move |c| Circle::new(c, r, color.filled()));
+        self.area.draw(&path).map_err(failed)
+    }
+
+    /// A rectangle from its top-left corner and size, filled or outlined.
+    fn rect(&self, (x, y): (f64, f64), (w, h): (f64, f64), style: ShapeStyle) -> Result<(), String> {
+        self.area.draw(&Rectangle::new([self.at((x, y)), self.at((x + w, y + h))], style)).map_err(failed)
+    }
+
+    /// Writes `s` at `at`, `size` CSS pixels high, anchored by `h` and `v`.
+    fn text(&self, s: &str, at: (f64, f64), size: f64, bold: bool, h: HPos, v: VPos) -> Result<(), String> {
+        let weight = if bold { FontStyle::Bold } else { FontStyle::Normal };
+        let style = ("sans-serif", size * self.dpr, weight).into_font().color(&INK).pos(Pos::new(h, v));
+        self.area.draw_text(s, &style, self.at(at)).map_err(failed)
+    }
 }
 
-/// Draws `pen`'s line through `points` (canvas coordinates), with its markers if `marked`.
-fn draw_pen(g: &Ctx, pen: Pen, points: &[(f64, f64)], marked: bool) {
-    let (color, width, dash): (&str, f64, &[f64]) = match pen {
-        Pen::Measured => (GREEN, 2.5, &[]),
-        Pen::Reference => (INK, 2.0, &[10.0, 6.0]),
-        // Round caps on near-empty dashes draw dots.
-        Pen::OwnReference => (INK, 4.0, &[0.5, 8.0]),
-        Pen::Planned => (BROWN, 2.0, &[9.0, 5.0]),
-    };
-    g.set_line_cap(if pen == Pen::OwnReference { "round" } else { "butt" });
-    stroke(g, color, width, dash);
-    polyline(g, points.iter().copied());
+/// Draws `pen`'s line through `points` (CSS pixels), with its markers if `marked`.
+fn draw_pen(page: &Page, pen: Pen, points: &[(f64, f64)], marked: bool) -> Result<(), String> {
+    match pen {
+        Pen::Measured => page.line(points, GREEN, 2.5)?,
+        Pen::Reference => page.dashed(points, INK, 2.0, 10.0, 6.0)?,
+        Pen::OwnReference => page.dotted(points, INK, 2.0, 8.0)?,
+        Pen::Planned => page.dashed(points, BROWN, 2.0, 9.0, 5.0)?,
+    }
     if !marked {
-        return;
+        return Ok(());
     }
-    stroke(g, color, 2.0, &[]);
-    g.set_fill_style_str(color);
     for &(x, y) in points {
-        g.begin_path();
         match pen {
-            Pen::Measured => {
-                let _ = g.arc(x, y, 4.0, 0.0, std::f64::consts::TAU);
-                g.fill();
-            }
-            Pen::Planned => {
-                g.move_to(x, y - 6.0);
-                g.line_to(x + 5.2, y + 3.0);
-                g.line_to(x - 5.2, y + 3.0);
-                g.close_path();
-                g.stroke();
-            }
+            Pen::Measured => page.area.draw(&Circle::new(page.at((x, y)), page.px(4.0), GREEN.filled())).map_err(failed)?,
+            Pen::Planned => page.line(&[(x, y - 6.0), (x + 5.2, y + 3.0), (x - 5.2, y + 3.0), (x, y - 6.0)], BROWN, 2.0)?,
             Pen::Reference | Pen::OwnReference => {}
         }
     }
+    Ok(())
 }
 
 /// Draws a line chart: grid, axes with their labels, lines, notes and legend. Returns the
 /// number of days drawn.
 fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, dpr: f64) -> Result<usize, String> {
-    let (g, w, h) = page(canvas, dpr)?;
-    let (left, right, top, bottom) = (58.0, w - 14.0, 26.0, h - 34.0);
+    let page = Page::new(canvas, dpr)?;
+    let (left, right, top, bottom) = (58.0, page.width - 14.0, 26.0, page.height - 34.0);
     let sx = |x: f64| left + (x + 0.5) / (chart.x_end + 0.5) * (right - left);
     let sy = |y: f64| bottom - y / chart.y_max * (bottom - top);
 
-    stroke(&g, GRID, 1.0, &[]);
-    g.begin_path();
     for &(y, _) in &chart.y_ticks {
-        g.move_to(left, sy(y));
-        g.line_to(right, sy(y));
+        page.line(&[(left, sy(y)), (right, sy(y))], GRID, 1.0)?;
     }
     for &(x, _) in &chart.x_ticks {
-        g.move_to(sx(x), top);
-        g.line_to(sx(x), bottom);
+        page.line(&[(sx(x), top), (sx(x), bottom)], GRID, 1.0)?;
     }
-    g.stroke();
-    stroke(&g, INK, 1.0, &[]);
-    polyline(&g, [(left, top), (left, bottom), (right, bottom)]);
+    page.line(&[(left, top), (left, bottom), (right, bottom)], INK, 1.0)?;
     for (y, label) in &chart.y_ticks {
-        text(&g, label, left - 6.0, sy(*y), FONT, "right", "middle");
+        page.text(label, (left - 6.0, sy(*y)), 13.0, false, HPos::Right, VPos::Center)?;
     }
     for (x, label) in &chart.x_ticks {
-        text(&g, label, sx(*x), bottom + 6.0, FONT, "center", "top");
+        page.text(label, (sx(*x), bottom + 6.0), 13.0, false, HPos::Center, VPos::Top)?;
     }
-    text(&g, chart.unit, 8.0, 6.0, FONT, "left", "top");
+    page.text(chart.unit, (8.0, 6.0), 13.0, false, HPos::Left, VPos::Top)?;
 
     for line in &chart.lines {
         let points: Vec<(f64, f64)> = line.points.iter().map(|&(x, y)| (sx(x), sy(y))).collect();
-        draw_pen(&g, line.pen, &points, chart.marked);
+        draw_pen(&page, line.pen, &points, chart.marked)?;
     }
     for n in &chart.notes {
         let (x, y) = (sx(n.at.0), sy(n.at.1));
         if n.before_above {
-            text(&g, &n.text, x - 4.0, y - 4.0, "12px sans-serif", "right", "bottom");
+            page.text(&n.text, (x - 4.0, y - 4.0), 12.0, false, HPos::Right, VPos::Bottom)?;
         } else {
-            text(&g, &n.text, x + 4.0, y + 4.0, "12px sans-serif", "left", "top");
+            page.text(&n.text, (x + 4.0, y + 4.0), 12.0, false, HPos::Left, VPos::Top)?;
         }
     }
     if !chart.legend.is_empty() {
@@ -182,15 +194,13 @@ fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, dpr: f64) -> Result
         let chars = chart.legend.iter().map(|(_, l)| l.chars().count()).max().unwrap_or(0) as f64;
         let (bw, bh) = (58.0 + chars * 7.3, chart.legend.len() as f64 * 22.0 + 8.0);
         let (x0, y0) = (right - 8.0 - bw, bottom - 8.0 - bh);
-        g.set_fill_style_str("rgba(255,255,255,0.85)");
-        g.fill_rect(x0, y0, bw, bh);
-        stroke(&g, INK, 1.0, &[]);
-        g.stroke_rect(x0, y0, bw, bh);
+        page.rect((x0, y0), (bw, bh), WHITE.mix(0.85).filled())?;
+        page.rect((x0, y0), (bw, bh), INK.stroke_width(page.px(1.0)))?;
         for (i, (pen, label)) in chart.legend.iter().enumerate() {
             let y = y0 + 15.0 + 22.0 * i as f64;
-            draw_pen(&g, *pen, &[(x0 + 10.0, y), (x0 + 40.0, y)], false);
-            draw_pen(&g, *pen, &[(x0 + 25.0, y)], true);
-            text(&g, label, x0 + 48.0, y, FONT, "left", "middle");
+            draw_pen(&page, *pen, &[(x0 + 10.0, y), (x0 + 40.0, y)], false)?;
+            draw_pen(&page, *pen, &[(x0 + 25.0, y)], true)?;
+            page.text(label, (x0 + 48.0, y), 13.0, false, HPos::Left, VPos::Center)?;
         }
     }
     Ok(chart.points)
@@ -200,7 +210,7 @@ fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, dpr: f64) -> Result
 /// black mark at the ADEME 2024 share when the study gives one. Returns the number of
 /// non-empty bars.
 fn draw_bars(canvas: &HtmlCanvasElement, bars: &[Bar], dpr: f64) -> Result<usize, String> {
-    let (g, w, h) = page(canvas, dpr)?;
+    let page = Page::new(canvas, dpr)?;
     let has_ref = bars.iter().any(|b| b.reference_percent.is_some());
     let widest = bars
         .iter()
@@ -210,37 +220,30 @@ fn draw_bars(canvas: &HtmlCanvasElement, bars: &[Bar], dpr: f64) -> Result<usize
     // Bars use at most 60 % of the width: the rest holds "52,3 % · 12,5 kg".
     let x_max = widest / 0.6;
     let rows = bars.len() as f64 + if has_ref { 0.8 } else { 0.0 };
-    let sx = |x: f64| 4.0 + x / x_max * (w - 10.0);
-    let sy = |y: f64| 6.0 + y / rows * (h - 12.0);
-    let mark = |x: f64, y: f64| {
-        stroke(&g, INK, 3.0, &[]);
-        polyline(&g, [(sx(x), sy(y)), (sx(x), sy(y + 0.58))]);
-    };
+    let sx = |x: f64| 4.0 + x / x_max * (page.width - 10.0);
+    let sy = |y: f64| 6.0 + y / rows * (page.height - 12.0);
+    let mark = |x: f64, y: f64| page.line(&[(sx(x), sy(y)), (sx(x), sy(y + 0.58))], INK, 3.0);
 
     for (i, bar) in bars.iter().enumerate() {
         let y = i as f64;
         let pct = f64::from(bar.per_mille) / 10.0;
-        text(&g, bar.label, sx(0.0), sy(y + 0.04), "14px sans-serif", "left", "top");
-        let (x0, y0, bw, bh) = (sx(0.0), sy(y + 0.46), sx(pct.max(x_max * 0.004)) - sx(0.0), sy(y + 0.88) - sy(y + 0.46));
+        page.text(bar.label, (sx(0.0), sy(y + 0.04)), 14.0, false, HPos::Left, VPos::Top)?;
+        let corner = (sx(0.0), sy(y + 0.46));
+        let size = (sx(pct.max(x_max * 0.004)) - sx(0.0), sy(y + 0.88) - sy(y + 0.46));
         // A thin outline marks an empty bar so zero is visible, not missing.
-        if bar.grams > 0 {
-            g.set_fill_style_str(GREEN);
-            g.fill_rect(x0, y0, bw, bh);
-        } else {
-            stroke(&g, INK, 1.0, &[]);
-            g.stroke_rect(x0, y0, bw, bh);
-        }
+        let style = if bar.grams > 0 { GREEN.filled() } else { INK.stroke_width(page.px(1.0)) };
+        page.rect(corner, size, style)?;
         if let Some(r) = bar.reference_percent {
-            mark(f64::from(r), y + 0.38);
+            mark(f64::from(r), y + 0.38)?;
         }
         let after = pct.max(bar.reference_percent.map(f64::from).unwrap_or(0.0)) + x_max * 0.02;
         let value = format!("{} · {}", format_per_mille(u64::from(bar.per_mille)), format_kg(bar.grams));
-        text(&g, &value, sx(after), sy(y + 0.67), "bold 13px sans-serif", "left", "middle");
+        page.text(&value, (sx(after), sy(y + 0.67)), 13.0, true, HPos::Left, VPos::Center)?;
     }
     if has_ref {
         let y = bars.len() as f64 + 0.15;
-        mark(0.0, y);
-        text(&g, "trait noir : part de référence ADEME 2024", sx(x_max * 0.02), sy(y + 0.3), "12px sans-serif", "left", "middle");
+        mark(0.0, y)?;
+        page.text("trait noir : part de référence ADEME 2024", (sx(x_max * 0.02), sy(y + 0.3)), 12.0, false, HPos::Left, VPos::Center)?;
     }
     Ok(bars.iter().filter(|b| b.grams > 0).count())
 }
@@ -249,6 +252,7 @@ fn draw_bars(canvas: &HtmlCanvasElement, bars: &[Bar], dpr: f64) -> Result<usize
 mod tests {
     use super::*;
     use crate::components::chart_data::{Line, Note};
+    use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     /// A canvas in a 600 px wide box of the test page, sized 600 × `height` at DPR 1.
@@ -267,7 +271,7 @@ mod tests {
     /// The canvas as a PNG data URL with only its white page (what nothing drawn looks like).
     fn blank(like: &HtmlCanvasElement) -> String {
         let c = canvas(f64::from(like.height()));
-        page(&c, 1.0).unwrap();
+        Page::new(&c, 1.0).unwrap();
         c.to_data_url().unwrap()
     }
 
