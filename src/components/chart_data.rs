@@ -377,9 +377,9 @@ impl ChartData {
 
     fn reference_sentence(&self) -> String {
         let mut s = format!(
-            "Ligne en tirets : référence {} ({}, {} g/repas{}).",
+            "Ligne en tirets : référence {} (« {} », {} g/repas{}).",
             self.ademe.source.split(',').next().unwrap_or(self.ademe.source),
-            self.ademe.label.to_lowercase(),
+            self.ademe.label,
             self.ademe.grams_per_meal,
             if self.ademe.edible_only { ", partie comestible" } else { "" }
         );
