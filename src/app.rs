@@ -10,6 +10,15 @@ use crate::pages::{charts::ChartsPage, history::HistoryPage, settings::SettingsP
 use crate::storage::{request_persistence, Repository};
 use crate::{pwa, sync};
 
+/// The tabs of the navigation bar: path and label.
+const TABS: [(&str, &str); 5] = [
+    ("/", "Aujourd'hui"),
+    ("/historique", "Historique"),
+    ("/graphiques", "Graphiques"),
+    ("/synchronisation", "Synchro"),
+    ("/reglages", "Réglages"),
+];
+
 #[component]
 pub fn App() -> impl IntoView {
     let ctx = AppContext {
@@ -82,11 +91,8 @@ pub fn App() -> impl IntoView {
             <BlockingMessage />
             <UpdateBanner />
             <nav class="tabs" aria-label="Navigation principale">
-                <A href="/">"Aujourd'hui"</A>
-                <A href="/historique">"Historique"</A>
-                <A href="/graphiques">"Graphiques"</A>
-                <A href="/synchronisation">"Synchro"</A>
-                <A href="/reglages">"Réglages"</A>
+                // One link component built in a loop, not five inlined copies of it.
+                {TABS.into_iter().map(|(href, label)| view! { <A href=href>{label}</A> }).collect_view()}
             </nav>
             <main id="contenu">
                 <Routes fallback=|| view! { <p>"Page introuvable."</p> }>
