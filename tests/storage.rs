@@ -76,13 +76,14 @@ async fn every_save_queues_one_outbox_entry_with_the_revision() {
     assert_eq!(batch.len(), 2);
     assert_eq!(batch[0].store, stores::WEIGHINGS);
     assert_eq!((batch[0].revision, batch[1].revision), (1, 2));
-    assert_eq!(batch[1].record["mass_grams"], 12_000);
+    let queued: Weighing = serde_json::from_str(batch[1].record.get()).unwrap();
+    assert_eq!(queued.mass_grams, 12_000);
     // The record store holds the latest revision only.
     let back: Weighing = repo.get(w.meta.id).await.unwrap().unwrap();
     assert_eq!(back.mass_grams, 12_000);
 
     // Acknowledging the first removes it; rejecting the second keeps it, marked.
-    repo.acknowledge(&[first_seq], &[(second_seq, "refusé".into())], &[("pull_cursor", serde_json::json!("42"))])
+    repo.acknowledge(&[first_seq], &[(second_seq, "refusé".into())], &[("pull_cursor", "42")])
         .await
         .unwrap();
     let left = repo.outbox_batch(10).await.unwrap();
