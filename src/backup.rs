@@ -27,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 use assiette_domain::meals::DailyMealCount;
 use assiette_domain::number::{format_fr_date, group_thousands};
 use assiette_domain::purchase::Purchase;
+use assiette_domain::time::Rfc3339;
 use assiette_domain::validation::Validation;
 use assiette_domain::waste::Weighing;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -51,6 +52,7 @@ const MAX_LISTED_ERRORS: usize = 15;
 pub struct Backup {
     pub format: String,
     pub version: u32,
+    #[serde(with = "assiette_domain::time::rfc3339")]
     pub exported_at: DateTime<Utc>,
     pub app_version: String,
     pub profile: Option<SiteProfile>,
@@ -233,7 +235,7 @@ pub fn parse(text: &str, today: NaiveDate) -> Result<Backup, ImportError> {
             }
         },
     };
-    let exported_at = read::<DateTime<Utc>>(raw.exported_at).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let exported_at = read::<Rfc3339>(raw.exported_at).map_or(DateTime::<Utc>::UNIX_EPOCH, |t| t.0);
     let meal_counts: Vec<DailyMealCount> = records(raw.meal_counts, "meal_counts", "le comptage de repas", &mut errors);
     let weighings: Vec<Weighing> = records(raw.weighings, "weighings", "la pesée", &mut errors);
     let purchases: Vec<Purchase> = records(raw.purchases, "purchases", "l'achat", &mut errors);

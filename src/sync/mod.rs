@@ -41,15 +41,15 @@ pub struct Credentials {
 
 /// "29/11/2026 à 14:05" in the device's time zone, or the raw value if unreadable.
 pub fn format_last_sync(rfc3339: &str) -> String {
-    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
-        Ok(t) => {
+    match assiette_domain::time::parse_rfc3339(rfc3339) {
+        Some(t) => {
             // Built by hand: chrono's strftime machinery would add ~10 KB to the wasm.
             use chrono::Timelike;
             let local = t.with_timezone(&chrono::Local);
             let date = assiette_domain::number::format_fr_date(local.date_naive());
             format!("{date} à {:02}:{:02}", local.hour(), local.minute())
         }
-        Err(_) => rfc3339.to_owned(),
+        None => rfc3339.to_owned(),
     }
 }
 

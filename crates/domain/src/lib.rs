@@ -13,5 +13,6 @@ pub mod purchase;
 pub mod record;
 pub mod site;
 pub mod sync;
+pub mod time;
 pub mod validation;
 pub mod waste;

@@ -15,9 +15,10 @@ pub struct RecordMeta {
     #[serde(default)]
     pub deleted: bool,
     /// When the device last changed it (device clock: informative only).
+    #[serde(with = "crate::time::rfc3339")]
     pub modified_at: DateTime<Utc>,
     /// Set by the server when it applies the revision; the authoritative timestamp.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::time::rfc3339_option")]
     pub server_updated_at: Option<DateTime<Utc>>,
 }
 

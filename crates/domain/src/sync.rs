@@ -28,6 +28,7 @@ use crate::number::format_fr_date;
 use crate::purchase::Purchase;
 use crate::record::RecordMeta;
 use crate::site::normalize_siret;
+use crate::time::Rfc3339;
 use crate::validation::{FieldError, Validation};
 use crate::waste::Weighing;
 
@@ -395,7 +396,11 @@ pub struct PushRequest {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum MutationStatus {
     /// Written and committed; `server_seq` is its place in the site's change log.
-    Applied { server_seq: u64, server_updated_at: DateTime<Utc> },
+    Applied {
+        server_seq: u64,
+        #[serde(with = "crate::time::rfc3339")]
+        server_updated_at: DateTime<Utc>,
+    },
     /// Already on the server (same dedup key, or the very same revision): nothing written.
     Duplicate,
     /// The server holds another state of this record (same revision with other content, or a
@@ -585,7 +590,7 @@ impl<'de> serde::de::Visitor<'de> for MutationResultVisitor {
                     false
                 }
                 ResultKey::ServerSeq => f.server_seq.replace(map.next_value()?).is_some(),
-                ResultKey::ServerUpdatedAt => f.server_updated_at.replace(map.next_value()?).is_some(),
+                ResultKey::ServerUpdatedAt => f.server_updated_at.replace(map.next_value::<Rfc3339>()?.0).is_some(),
                 ResultKey::Current => f.current.replace(map.next_value()?).is_some(),
                 ResultKey::Reason => f.reason.replace(map.next_value()?).is_some(),
                 ResultKey::Errors => f.errors.replace(map.next_value()?).is_some(),
@@ -720,10 +725,11 @@ pub struct DeviceInfo {
     pub site_id: Uuid,
     #[serde(default)]
     pub label: Option<String>,
+    #[serde(with = "crate::time::rfc3339")]
     pub created_at: DateTime<Utc>,
-    #[serde(default)]
+    #[serde(default, with = "crate::time::rfc3339_option")]
     pub revoked_at: Option<DateTime<Utc>>,
-    #[serde(default)]
+    #[serde(default, with = "crate::time::rfc3339_option")]
     pub last_seen_at: Option<DateTime<Utc>>,
 }
 
@@ -738,6 +744,7 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     /// Send it as `Authorization: Bearer <token>` on `/api/v1/admin/...`.
     pub token: String,
+    #[serde(with = "crate::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -782,6 +789,7 @@ pub struct EnrolmentCodeResponse {
     /// Shown once (the server keeps a hash): `XXXX-XXXX`.
     pub code: String,
     pub site_id: Uuid,
+    #[serde(with = "crate::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
 }
 
