@@ -268,14 +268,22 @@ impl Repository {
 
     /// Saves a record revision and queues it for the server, atomically and durably.
     /// Returns the outbox sequence number once the transaction has committed.
-    pub async fn save<T: StoredRecord>(&self, record: &T) -> Result<u64, StorageError> {
-        self.check_open()?;
+    /// (The typed part is done at the call; the transaction is one future for every type.)
+    pub fn save<T: StoredRecord>(&self, record: &T) -> impl std::future::Future<Output = Result<u64, StorageError>> + '_ {
         // One conversion: the outbox entry holds the same JS object as the record store.
-        let record_js = to_js(record)?;
-        let entry_js = outbox_entry_js(T::STORE, record.meta(), &record_js);
-        let tx = idb::transaction(&self.db, &[T::STORE, stores::OUTBOX], true)?;
+        let converted = to_js(record).map(|record_js| {
+            let entry_js = outbox_entry_js(T::STORE, record.meta(), &record_js);
+            (record_js, entry_js)
+        });
+        self.save_js(T::STORE, converted)
+    }
+
+    async fn save_js(&self, store: &'static str, converted: Result<(JsValue, JsValue), StorageError>) -> Result<u64, StorageError> {
+        self.check_open()?;
+        let (record_js, entry_js) = converted?;
+        let tx = idb::transaction(&self.db, &[store, stores::OUTBOX], true)?;
         let done = idb::completion(&tx);
-        let put = tx.object_store(T::STORE).and_then(|s| s.put(&record_js)).map_err(StorageError::from_js);
+        let put = tx.object_store(store).and_then(|s| s.put(&record_js)).map_err(StorageError::from_js);
         let add = tx.object_store(stores::OUTBOX).and_then(|s| s.add(&entry_js)).map_err(StorageError::from_js);
         let (put, add) = match (put, add) {
             (Ok(p), Ok(a)) => (p, a),
@@ -431,14 +439,19 @@ impl Repository {
         }
     }
 
-    /// Writes a setting durably.
-    pub async fn set_setting<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StorageError> {
+    /// Writes a setting durably. (The typed part is done at the call; the transaction is one
+    /// future for every type.)
+    pub fn set_setting<T: Serialize + ?Sized>(&self, key: &str, value: &T) -> impl std::future::Future<Output = Result<(), StorageError>> + '_ {
+        self.put_setting(JsValue::from_str(key), to_js(value))
+    }
+
+    async fn put_setting(&self, key: JsValue, value: Result<JsValue, StorageError>) -> Result<(), StorageError> {
         self.check_open()?;
-        let value = to_js(value)?;
+        let value = value?;
         let tx = idb::transaction(&self.db, &[stores::KV], true)?;
         let done = idb::completion(&tx);
         tx.object_store(stores::KV)
-            .and_then(|s| s.put_with_key(&value, &JsValue::from_str(key)))
+            .and_then(|s| s.put_with_key(&value, &key))
             .map_err(StorageError::from_js)?;
         done.await.map_err(StorageError::from_js)?;
         Ok(())
