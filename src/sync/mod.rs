@@ -126,10 +126,8 @@ struct PullPage {
 /// and `meta.revision`, must be there and well-formed: otherwise the page is refused, as an
 /// unreadable record always refused it, and nothing of it is stored.
 fn read_pull_page(text: &str) -> Result<PullPage, String> {
-    use js_sys::{Array, Reflect};
-    let get = |v: &JsValue, key: &str| Reflect::get(v, &JsValue::from_str(key)).unwrap_or_default();
-    let is_object = |v: &JsValue| v.is_object() && !Array::is_array(v);
-    let whole = |v: JsValue| v.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= u64::MAX as f64).map(|n| n as u64);
+    use js_sys::Array;
+    let (get, is_object, whole) = (js_get, js_is_object, js_whole);
     let page = js_sys::JSON::parse(text).map_err(|_| "JSON invalide".to_owned())?;
     if !is_object(&page) {
         return Err("ce n'est pas une page de changements".to_owned());
@@ -165,6 +163,81 @@ fn read_pull_page(text: &str) -> Result<PullPage, String> {
     Ok(PullPage { records, next_cursor, has_more })
 }
 
+/// `value[key]` (undefined when absent or when `value` is not an object).
+fn js_get(value: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(value, &JsValue::from_str(key)).unwrap_or_default()
+}
+
+/// A JSON object (not an array, not null).
+fn js_is_object(value: &JsValue) -> bool {
+    value.is_object() && !js_sys::Array::is_array(value)
+}
+
+/// A JSON number that is a whole number a u64 holds.
+fn js_whole(value: JsValue) -> Option<u64> {
+    value.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= u64::MAX as f64).map(|n| n as u64)
+}
+
+/// Reads a push reply (the JSON of the domain's `PushResponse`) with the browser's JSON: the
+/// same results as the domain's reader for every reply the server writes, without carrying its
+/// generic reader in the wasm; a conflict's `current` record is read as its own type with the
+/// storage's `from_str`. A result that is missing a field of its status, or has one of the wrong
+/// type, refuses the reply (nothing of it is applied), as the domain's reader does.
+fn read_push_reply(text: &str) -> Result<PushResponse, String> {
+    use assiette_domain::sync::{MutationResult, MutationStatus, RecordPayload};
+    use assiette_domain::validation::FieldError;
+    use assiette_domain::{meals::DailyMealCount, purchase::Purchase, waste::Weighing};
+    let reply = js_sys::JSON::parse(text).map_err(|_| "JSON invalide".to_owned())?;
+    let results = js_get(&reply, "results");
+    if !js_is_object(&reply) || !js_sys::Array::is_array(&results) {
+        return Err("results manquant".to_owned());
+    }
+    let text_of = |v: &JsValue| js_sys::JSON::stringify(v).ok().and_then(|t| t.as_string()).unwrap_or_default();
+    let record = |v: JsValue| -> Option<RecordPayload> {
+        if !js_is_object(&v) {
+            return None;
+        }
+        let json = text_of(&v);
+        Some(match RecordKind::from_code(&js_get(&v, "kind").as_string()?)? {
+            RecordKind::MealCount => RecordPayload::MealCount(serde_json::from_str::<DailyMealCount>(&json).ok()?),
+            RecordKind::Weighing => RecordPayload::Weighing(serde_json::from_str::<Weighing>(&json).ok()?),
+            RecordKind::Purchase => RecordPayload::Purchase(serde_json::from_str::<Purchase>(&json).ok()?),
+        })
+    };
+    let errors = |v: JsValue| -> Option<Vec<FieldError>> {
+        if v.is_undefined() {
+            return Some(Vec::new());
+        }
+        let list: js_sys::Array = v.dyn_into().ok()?;
+        list.iter()
+            .map(|e| Some(FieldError { field: js_get(&e, "field").as_string()?, message: js_get(&e, "message").as_string()? }))
+            .collect()
+    };
+    let results: js_sys::Array = results.unchecked_into();
+    let mut read = Vec::with_capacity(results.length() as usize);
+    for (i, r) in results.iter().enumerate() {
+        let field = |key: &str| js_get(&r, key);
+        let status = match field("status").as_string().as_deref() {
+            Some("applied") => js_whole(field("server_seq")).zip(
+                field("server_updated_at").as_string().and_then(|t| assiette_domain::time::parse_rfc3339(&t)),
+            )
+            .map(|(server_seq, server_updated_at)| MutationStatus::Applied { server_seq, server_updated_at }),
+            Some("duplicate") => Some(MutationStatus::Duplicate),
+            Some("conflict") => record(field("current")).map(|current| MutationStatus::Conflict { current }),
+            Some("rejected") => field("reason")
+                .as_string()
+                .zip(errors(field("errors")))
+                .map(|(reason, errors)| MutationStatus::Rejected { reason, errors }),
+            _ => None,
+        };
+        match (js_is_object(&r), js_whole(field("seq")), status) {
+            (true, Some(seq), Some(status)) => read.push(MutationResult { seq, status }),
+            _ => return Err(format!("résultat n° {} : seq, status ou un champ de son statut absent ou invalide", i + 1)),
+        }
+    }
+    Ok(PushResponse { results: read })
+}
+
 /// Progress of a run, for the status line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Progress {
@@ -196,8 +269,7 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
         }
         let sent: Vec<u64> = mutations.iter().map(|m| m.0).collect();
         let body = push_body(creds.device_id, &mutations);
-        let response: PushResponse =
-            transport::post_reading("/api/v1/sync/push", Some(&creds.token), body, |text| serde_json::from_str(text).map_err(|e| e.to_string())).await?;
+        let response = transport::post_reading("/api/v1/sync/push", Some(&creds.token), body, read_push_reply).await?;
         let plan = plan_outbox(&sent, &response);
         let review: Vec<(u64, String)> = plan
             .review
@@ -517,6 +589,74 @@ mod tests {
         broken.as_object_mut().unwrap().remove("mass_grams");
         assert_eq!(sendable(&entry(3, stores::WEIGHINGS, &broken)), None);
         assert_eq!(sendable(&OutboxEntry { seq: None, ..entry(3, stores::WEIGHINGS, &w) }), None);
+    }
+
+    /// A reply as the server writes it (serde's PushResponse), and as the domain's reader reads it.
+    #[wasm_bindgen_test]
+    fn push_replies_read_like_the_domains_reader() {
+        use assiette_domain::sync::{MutationResult, MutationStatus};
+        use assiette_domain::validation::FieldError;
+        let at = |s: &str| assiette_domain::time::parse_rfc3339(s).unwrap();
+        let reply = PushResponse {
+            results: vec![
+                MutationResult { seq: 1, status: MutationStatus::Applied { server_seq: 41, server_updated_at: at("2026-03-02T10:00:00.123456789Z") } },
+                MutationResult { seq: 2, status: MutationStatus::Duplicate },
+                MutationResult { seq: 3, status: MutationStatus::Conflict { current: weighing(7, 3) } },
+                MutationResult { seq: 4, status: MutationStatus::Conflict { current: purchase(8) } },
+                MutationResult {
+                    seq: 5,
+                    status: MutationStatus::Rejected {
+                        reason: "Pesée « x » refusée : \"masse\"\n".into(),
+                        errors: vec![FieldError { field: "mass_grams".into(), message: "Saisissez la masse".into() }],
+                    },
+                },
+                MutationResult { seq: 9_007_199_254_740_991, status: MutationStatus::Rejected { reason: "non".into(), errors: vec![] } },
+            ],
+        };
+        let text = serde_json::to_string(&reply).unwrap();
+        assert_eq!(read_push_reply(&text), Ok(reply.clone()));
+        assert_eq!(serde_json::from_str::<PushResponse>(&text).unwrap(), reply);
+        // Keys in another order, unknown keys, other statuses' fields: ignored by both.
+        let texts = [
+            r#"{"results":[{"status":"applied","server_updated_at":"2026-03-02T11:00:00+01:00","x":[1],"server_seq":4,"seq":1}],"more":true}"#,
+            r#"{"results":[{"seq":2,"status":"duplicate","reason":"r","current":5}]}"#,
+            r#"{"results":[{"seq":2,"status":"rejected","reason":"r","errors":[{"message":"m","field":"f","x":1}]}]}"#,
+            r#"{"results":[]}"#,
+        ];
+        for text in texts {
+            let theirs = serde_json::from_str::<PushResponse>(text).unwrap();
+            assert_eq!(read_push_reply(text), Ok(theirs), "{text}");
+        }
+        // What the domain's reader refuses, this one refuses too (the whole reply).
+        let conflict = serde_json::to_string(&reply.results[2]).unwrap();
+        let refused = [
+            r#"{"results":[{"seq":1,"status":"applied","server_seq":4}]}"#.to_owned(),
+            r#"{"results":[{"seq":1,"status":"applied","server_seq":4,"server_updated_at":"hier"}]}"#.to_owned(),
+            r#"{"results":[{"seq":1,"status":"applied","server_seq":-4,"server_updated_at":"2026-03-02T10:00:00Z"}]}"#.to_owned(),
+            r#"{"results":[{"status":"duplicate"}]}"#.to_owned(),
+            r#"{"results":[{"seq":"1","status":"duplicate"}]}"#.to_owned(),
+            r#"{"results":[{"seq":1.5,"status":"duplicate"}]}"#.to_owned(),
+            r#"{"results":[{"seq":1}]}"#.to_owned(),
+            r#"{"results":[{"seq":1,"status":"lost"}]}"#.to_owned(),
+            r#"{"results":[{"seq":1,"status":"rejected"}]}"#.to_owned(),
+            r#"{"results":[{"seq":1,"status":"rejected","reason":"r","errors":null}]}"#.to_owned(),
+            r#"{"results":[{"seq":1,"status":"rejected","reason":"r","errors":[{"field":"f"}]}]}"#.to_owned(),
+            r#"{"results":[{"seq":1,"status":"conflict"}]}"#.to_owned(),
+            r#"{"results":[{"seq":1,"status":"conflict","current":{"kind":"invoice"}}]}"#.to_owned(),
+            conflict.replace("\"mass_grams\":1250", "\"mass_grams\":\"1 kg\""),
+            conflict.replace("\"kind\":\"weighing\",", ""),
+            format!(r#"{{"results":[{{"seq":2,"status":"duplicate"}},{conflict},[]]}}"#),
+            r#"{"results":{}}"#.to_owned(),
+            r#"{}"#.to_owned(),
+            "[]".to_owned(),
+            "{".to_owned(),
+        ];
+        for text in refused {
+            assert!(serde_json::from_str::<PushResponse>(&text).is_err(), "{text}");
+            assert!(read_push_reply(&text).is_err(), "{text}");
+        }
+        let e = read_push_reply(&format!(r#"{{"results":[{{"seq":2,"status":"duplicate"}},{{"seq":3}}]}}"#)).unwrap_err();
+        assert!(e.starts_with("résultat n° 2 : "), "{e}");
     }
 
     #[wasm_bindgen_test]
