@@ -655,7 +655,7 @@ mod tests {
             assert!(serde_json::from_str::<PushResponse>(&text).is_err(), "{text}");
             assert!(read_push_reply(&text).is_err(), "{text}");
         }
-        let e = read_push_reply(&format!(r#"{{"results":[{{"seq":2,"status":"duplicate"}},{{"seq":3}}]}}"#)).unwrap_err();
+        let e = read_push_reply(r#"{"results":[{"seq":2,"status":"duplicate"},{"seq":3}]}"#).unwrap_err();
         assert!(e.starts_with("résultat n° 2 : "), "{e}");
     }
 
