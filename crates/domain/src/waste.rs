@@ -333,11 +333,20 @@ pub fn shares_per_mille(values: &[u64]) -> Vec<u32> {
         .iter()
         .map(|v| (u128::from(*v) * 1000 / total) as u32)
         .collect();
-    let given: u32 = shares.iter().sum();
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    // Largest remainder first; stable sort keeps ties in row order.
-    order.sort_by_key(|&i| std::cmp::Reverse(u128::from(values[i]) * 1000 % total));
-    for &i in order.iter().take((1000 - given) as usize) {
+    let remainder = |i: usize| u128::from(values[i]) * 1000 % total;
+    let mut bumped = vec![false; values.len()];
+    // Fewer than one point per row is missing, so each row gets at most one. The rows are a
+    // handful of stages or components: picking the largest remainder left, one at a time,
+    // needs no sort (whose code the tablet would carry).
+    for _ in shares.iter().sum::<u32>()..1000 {
+        let mut best: Option<usize> = None;
+        for i in (0..values.len()).filter(|i| !bumped[*i]) {
+            if best.is_none_or(|b| remainder(i) > remainder(b)) {
+                best = Some(i);
+            }
+        }
+        let Some(i) = best else { break };
+        bumped[i] = true;
         shares[i] += 1;
     }
     shares

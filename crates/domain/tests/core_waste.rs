@@ -823,7 +823,39 @@ fn arb_weighing() -> impl Strategy<Value = Weighing> {
         })
 }
 
+/// The largest-remainder method as written with a stable sort: the reference.
+fn shares_by_sorting(values: &[u64]) -> Vec<u32> {
+    let total: u128 = values.iter().map(|v| u128::from(*v)).sum();
+    if total == 0 {
+        return vec![0; values.len()];
+    }
+    let mut shares: Vec<u32> = values.iter().map(|v| (u128::from(*v) * 1000 / total) as u32).collect();
+    let given: u32 = shares.iter().sum();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(u128::from(values[i]) * 1000 % total));
+    for &i in order.iter().take((1000 - given) as usize) {
+        shares[i] += 1;
+    }
+    shares
+}
+
+#[test]
+fn shares_break_ties_towards_the_earlier_row() {
+    assert_eq!(shares_per_mille(&[1, 1, 1]), vec![334, 333, 333]);
+    assert_eq!(shares_per_mille(&[0, 1, 1, 1]), vec![0, 334, 333, 333]);
+    assert_eq!(shares_per_mille(&[2, 1, 1, 2]), vec![333, 167, 167, 333]);
+    assert_eq!(shares_per_mille(&[1, 2, 2, 1]), vec![167, 333, 333, 167]);
+    assert_eq!(shares_per_mille(&[0, 0]), vec![0, 0]);
+    assert_eq!(shares_per_mille(&[]), Vec::<u32>::new());
+}
+
 proptest! {
+    #[test]
+    fn shares_are_the_largest_remainder_method(values in proptest::collection::vec(0u64..1_000, 0..12)) {
+        // Small values: many equal remainders, so the tie rule is exercised.
+        prop_assert_eq!(shares_per_mille(&values), shares_by_sorting(&values));
+    }
+
     #[test]
     fn shares_always_sum_to_1000(values in proptest::collection::vec(0u64..1_000_000_000, 1..10)) {
         let shares = shares_per_mille(&values);
