@@ -36,7 +36,7 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::context::SiteProfile;
-use crate::storage::{stores, OutboxEntry, Repository, StorageError, StoredRecord};
+use crate::storage::{stores, Batch, OutboxEntry, Repository, StorageError};
 
 /// Marks a file as an Assiette backup.
 pub const BACKUP_FORMAT: &str = "assiette-sauvegarde";
@@ -587,25 +587,18 @@ const IMPORT_CHUNK: usize = 500;
 pub async fn apply(repo: &Repository, plan: &ImportPlan, progress: impl Fn(usize, usize)) -> Result<ImportReport, (StorageError, usize)> {
     let total = plan.record_count();
     let mut done = 0;
-    async fn save_all<T: StoredRecord>(
-        repo: &Repository,
-        records: &[T],
-        to_send: &HashSet<Uuid>,
-        done: &mut usize,
-        total: usize,
-        progress: &impl Fn(usize, usize),
-    ) -> Result<(), (StorageError, usize)> {
-        for chunk in records.chunks(IMPORT_CHUNK) {
-            // Only what the server has not acknowledged is queued: see the module's decisions.
-            repo.save_many(chunk, |r| to_send.contains(&r.meta().id)).await.map_err(|e| (e, *done))?;
-            *done += chunk.len();
-            progress(*done, total);
-        }
-        Ok(())
+    // Only what the server has not acknowledged is queued: see the module's decisions.
+    let queue = |id: &Uuid| plan.to_send.contains(id);
+    let batches: Vec<Batch> = plan.meal_counts.chunks(IMPORT_CHUNK).map(|c| Batch::new(c, |r| queue(&r.meta.id)))
+        .chain(plan.weighings.chunks(IMPORT_CHUNK).map(|c| Batch::new(c, |r| queue(&r.meta.id))))
+        .chain(plan.purchases.chunks(IMPORT_CHUNK).map(|c| Batch::new(c, |r| queue(&r.meta.id))))
+        .collect();
+    for batch in batches {
+        let len = batch.len();
+        repo.write_batch(batch).await.map_err(|e| (e, done))?;
+        done += len;
+        progress(done, total);
     }
-    save_all(repo, &plan.meal_counts, &plan.to_send, &mut done, total, &progress).await?;
-    save_all(repo, &plan.weighings, &plan.to_send, &mut done, total, &progress).await?;
-    save_all(repo, &plan.purchases, &plan.to_send, &mut done, total, &progress).await?;
     let adopted = if let ProfileAction::Adopt(p) = &plan.profile {
         repo.set_setting(crate::context::PROFILE_KEY, p).await.map_err(|e| (e, done))?;
         true

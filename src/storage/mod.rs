@@ -181,16 +181,48 @@ async fn stored_revision(store: &web_sys::IdbObjectStore, id: Uuid) -> Result<Op
         .map(|v| v as u64))
 }
 
+/// Records of one store converted for [`Repository::write_batch`], with which of them to queue
+/// for the server: the typed part of a bulk write, done when the batch is made.
+pub struct Batch {
+    store: &'static str,
+    records: Result<js_sys::Array, StorageError>,
+    /// (index in `records`, id, revision) of the records to queue, in order.
+    queued: Vec<(usize, Uuid, u64)>,
+    len: usize,
+}
+
+impl Batch {
+    pub fn new<T: StoredRecord>(records: &[T], queue: impl Fn(&T) -> bool) -> Batch {
+        let queued = records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| queue(r))
+            .map(|(i, r)| (i, r.meta().id, r.meta().revision))
+            .collect();
+        let converted = if records.is_empty() { Ok(js_sys::Array::new()) } else { to_js(records).map(JsCast::unchecked_into) };
+        Batch { store: T::STORE, records: converted, queued, len: records.len() }
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// The outbox entry of a record revision, built around the record's JS object (already
 /// converted once for its own store; IndexedDB copies it into each store).
-fn outbox_entry_js(store: &str, meta: &RecordMeta, record_js: &JsValue) -> JsValue {
+fn outbox_entry_js(store: &str, id: Uuid, revision: u64, record_js: &JsValue) -> JsValue {
     let entry = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| {
         let _ = js_sys::Reflect::set(&entry, &JsValue::from_str(k), v);
     };
     set("store", &JsValue::from_str(store));
-    set("record_id", &JsValue::from_str(&meta.id.to_string()));
-    set("revision", &JsValue::from_f64(meta.revision as f64));
+    set("record_id", &JsValue::from_str(&id.to_string()));
+    set("revision", &JsValue::from_f64(revision as f64));
     set("record", record_js);
     entry.into()
 }
@@ -272,7 +304,7 @@ impl Repository {
     pub fn save<T: StoredRecord>(&self, record: &T) -> impl std::future::Future<Output = Result<u64, StorageError>> + '_ {
         // One conversion: the outbox entry holds the same JS object as the record store.
         let converted = to_js(record).map(|record_js| {
-            let entry_js = outbox_entry_js(T::STORE, record.meta(), &record_js);
+            let entry_js = outbox_entry_js(T::STORE, record.meta().id, record.meta().revision, &record_js);
             (record_js, entry_js)
         });
         self.save_js(T::STORE, converted)
@@ -304,24 +336,27 @@ impl Repository {
     /// for which `queue` answers true together with its outbox entry, in slice order.
     /// Returns the number of outbox entries added, once the transaction has committed.
     /// For bulk writes (a backup import): one commit instead of one per record.
-    pub async fn save_many<T: StoredRecord>(&self, records: &[T], queue: impl Fn(&T) -> bool) -> Result<usize, StorageError> {
+    pub fn save_many<T: StoredRecord>(&self, records: &[T], queue: impl Fn(&T) -> bool) -> impl std::future::Future<Output = Result<usize, StorageError>> + '_ {
+        self.write_batch(Batch::new(records, queue))
+    }
+
+    /// Writes a [`Batch`] as [`Repository::save_many`] does (one future for every record type).
+    pub async fn write_batch(&self, batch: Batch) -> Result<usize, StorageError> {
         self.check_open()?;
-        if records.is_empty() {
+        if batch.len == 0 {
             return Ok(0);
         }
-        let converted: js_sys::Array = to_js(records)?.unchecked_into();
-        let tx = idb::transaction(&self.db, &[T::STORE, stores::OUTBOX], true)?;
+        let converted = batch.records?;
+        let tx = idb::transaction(&self.db, &[batch.store, stores::OUTBOX], true)?;
         let done = idb::completion(&tx);
-        let mut queued = 0;
         let issued = (|| -> Result<(), JsValue> {
-            let store = tx.object_store(T::STORE)?;
+            let store = tx.object_store(batch.store)?;
             let outbox = tx.object_store(stores::OUTBOX)?;
-            for (i, record) in records.iter().enumerate() {
-                let record_js = converted.get(i as u32);
+            let mut queued = batch.queued.iter().peekable();
+            for (i, record_js) in converted.iter().enumerate() {
                 store.put(&record_js)?;
-                if queue(record) {
-                    outbox.add(&outbox_entry_js(T::STORE, record.meta(), &record_js))?;
-                    queued += 1;
+                if let Some((_, id, revision)) = queued.next_if(|(at, _, _)| *at == i) {
+                    outbox.add(&outbox_entry_js(batch.store, *id, *revision, &record_js))?;
                 }
             }
             Ok(())
@@ -331,7 +366,7 @@ impl Repository {
             return Err(StorageError::from_js(e));
         }
         done.await.map_err(StorageError::from_js)?;
-        Ok(queued)
+        Ok(batch.queued.len())
     }
 
     /// Reads one record by id.
@@ -598,9 +633,8 @@ impl Repository {
             js_sys::Reflect::set(meta_obj, &"modified_at".into(), &JsValue::from_str(modified_at.trim_matches('"'))).map_err(StorageError::from_js)?;
             js_sys::Reflect::delete_property(meta_obj, &"server_updated_at".into()).map_err(StorageError::from_js)?;
             store.put(&record_js).map_err(StorageError::from_js)?;
-            let meta = RecordMeta { id: entry.record_id, revision, deleted: false, modified_at: now, server_updated_at: None };
             let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
-            outbox.add(&outbox_entry_js(&entry.store, &meta, &record_js)).map_err(StorageError::from_js)?;
+            outbox.add(&outbox_entry_js(&entry.store, entry.record_id, revision, &record_js)).map_err(StorageError::from_js)?;
             outbox.delete(&JsValue::from_f64(seq as f64)).map_err(StorageError::from_js)?;
             Ok(revision)
         }
