@@ -236,10 +236,12 @@ pub fn parse(text: &str, today: NaiveDate) -> Result<Backup, ImportError> {
         },
     };
     let exported_at = read::<Rfc3339>(raw.exported_at).map_or(DateTime::<Utc>::UNIX_EPOCH, |t| t.0);
-    let meal_counts: Vec<DailyMealCount> = records(raw.meal_counts, "meal_counts", "le comptage de repas", &mut errors);
-    let weighings: Vec<Weighing> = records(raw.weighings, "weighings", "la pesée", &mut errors);
-    let purchases: Vec<Purchase> = records(raw.purchases, "purchases", "l'achat", &mut errors);
-    let outbox: Vec<OutboxEntry> = records(raw.outbox, "outbox", "l'envoi en attente", &mut errors);
+    let meal_counts: Vec<DailyMealCount> = records(raw.meal_counts, "meal_counts", "le comptage de repas", typed, &mut errors);
+    let weighings: Vec<Weighing> = records(raw.weighings, "weighings", "la pesée", typed, &mut errors);
+    let purchases: Vec<Purchase> = records(raw.purchases, "purchases", "l'achat", typed, &mut errors);
+    // Outbox entries are read as the storage reads them (no serde reader for them in the wasm).
+    let entry = |text: &str| OutboxEntry::from_js_value(&js_sys::JSON::parse(text).unwrap_or_default());
+    let outbox: Vec<OutboxEntry> = records(raw.outbox, "outbox", "l'envoi en attente", entry, &mut errors);
     let backup = Backup {
         format: BACKUP_FORMAT.to_owned(),
         version: BACKUP_VERSION,
@@ -280,8 +282,14 @@ fn limit(mut errors: Vec<String>) -> Vec<String> {
     errors
 }
 
-/// Reads the array `key`, each element on its own so that a bad one is named by its number.
-fn records<T: serde::de::DeserializeOwned>(raw: Option<&RawValue>, key: &str, what: &str, errors: &mut Vec<String>) -> Vec<T> {
+/// A record read as its type (serde's error as the detail).
+fn typed<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Reads the array `key`, each element on its own with `read` so that a bad one is named by its
+/// number.
+fn records<T>(raw: Option<&RawValue>, key: &str, what: &str, read: impl Fn(&str) -> Result<T, String>, errors: &mut Vec<String>) -> Vec<T> {
     let Some(raw) = raw else { return Vec::new() };
     let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
         errors.push(format!("la liste « {key} » de la sauvegarde est abîmée (ce n'est pas une liste)."));
@@ -289,7 +297,7 @@ fn records<T: serde::de::DeserializeOwned>(raw: Option<&RawValue>, key: &str, wh
     };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        match serde_json::from_str::<T>(item.get()) {
+        match read(item.get()) {
             Ok(r) => out.push(r),
             Err(e) => errors.push(format!("{what} n° {} de la sauvegarde est illisible (détail : {e}).", i + 1)),
         }

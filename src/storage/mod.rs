@@ -121,6 +121,40 @@ impl OutboxEntry {
     pub fn record_js(&self) -> Result<JsValue, StorageError> {
         parse_js(self.record.get())
     }
+
+    /// An entry from its JS object (as stored, or parsed from a backup), read field by field
+    /// as its serde form reads it (`seq` and `rejected` may be absent or null); the error names
+    /// the first field missing or of the wrong type. (No serde reader for it in the wasm.)
+    pub fn from_js_value(value: &JsValue) -> Result<OutboxEntry, String> {
+        if !value.is_object() || js_sys::Array::is_array(value) {
+            return Err("ce n'est pas un objet".to_owned());
+        }
+        let field = |key: &str| js_sys::Reflect::get(value, &JsValue::from_str(key)).unwrap_or_default();
+        let bad = |key: &str| format!("champ « {key} » absent ou invalide");
+        let whole = |v: JsValue| v.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= u64::MAX as f64).map(|n| n as u64);
+        let absent = |v: &JsValue| v.is_undefined() || v.is_null();
+        let seq = field("seq");
+        let seq = if absent(&seq) { None } else { Some(whole(seq).ok_or_else(|| bad("seq"))?) };
+        let store = field("store").as_string().ok_or_else(|| bad("store"))?;
+        let record_id = field("record_id").as_string().and_then(|id| Uuid::parse_str(&id).ok()).ok_or_else(|| bad("record_id"))?;
+        let revision = whole(field("revision")).ok_or_else(|| bad("revision"))?;
+        let record = field("record");
+        let record = js_sys::JSON::stringify(&record)
+            .ok()
+            .and_then(|t| t.as_string())
+            .filter(|_| !record.is_undefined())
+            .and_then(|t| RawValue::from_string(t).ok())
+            .ok_or_else(|| bad("record"))?;
+        let rejected = field("rejected");
+        let rejected = if absent(&rejected) { None } else { Some(rejected.as_string().ok_or_else(|| bad("rejected"))?) };
+        Ok(OutboxEntry { seq, store, record_id, revision, record: RecordJson(record), rejected })
+    }
+}
+
+/// Outbox entries from an array of their JS objects (an unreadable one fails the read).
+fn entries_from_js(value: JsValue) -> Result<Vec<OutboxEntry>, StorageError> {
+    let list: js_sys::Array = value.dyn_into().map_err(|_| StorageError::Serialization("valeur illisible".to_owned()))?;
+    list.iter().map(|e| OutboxEntry::from_js_value(&e).map_err(StorageError::Serialization)).collect()
 }
 
 /// A record's JSON text, kept as it was read: the outbox never needs it as a tree (the sync
@@ -427,7 +461,7 @@ impl Repository {
             .object_store(stores::OUTBOX)
             .and_then(|s| s.get_all_with_key_and_limit(&JsValue::UNDEFINED, limit))
             .map_err(StorageError::from_js)?;
-        from_js(idb::request(&req).await?)
+        entries_from_js(idb::request(&req).await?)
     }
 
     /// Removes acknowledged entries and marks rejected ones, in one durable transaction, together
@@ -522,7 +556,7 @@ impl Repository {
             .object_store(stores::OUTBOX)
             .and_then(|s| s.get_all_with_key_and_limit(&range, limit))
             .map_err(StorageError::from_js)?;
-        from_js(idb::request(&req).await?)
+        entries_from_js(idb::request(&req).await?)
     }
 
     /// Stores pulled records and the new pull cursor in one durable transaction, so the cursor
@@ -656,7 +690,7 @@ impl Repository {
         self.check_open()?;
         let tx = idb::transaction(&self.db, &[stores::OUTBOX], false)?;
         let req = tx.object_store(stores::OUTBOX).and_then(|s| s.get_all()).map_err(StorageError::from_js)?;
-        let all: Vec<OutboxEntry> = from_js(idb::request(&req).await?)?;
+        let all = entries_from_js(idb::request(&req).await?)?;
         Ok(all.into_iter().filter(|e| e.rejected.is_some()).collect())
     }
 }

@@ -193,3 +193,40 @@ async fn a_pull_stores_its_records_and_the_cursor_together() {
     repo.set_setting("pull_cursor", &None::<String>).await.unwrap();
     assert_eq!(repo.setting::<Option<String>>("pull_cursor").await.unwrap(), Some(None));
 }
+
+#[wasm_bindgen_test]
+fn outbox_entries_read_from_js_like_their_serde_form() {
+    let id = "01900000-0000-7000-8000-000000000001";
+    let record = r#"{"meta":{"id":"01900000-0000-7000-8000-000000000001","revision":2},"mass_grams":5,"s":"é\"\n"}"#;
+    let texts = [
+        format!(r#"{{"seq":7,"store":"weighings","record_id":"{id}","revision":2,"record":{record}}}"#),
+        format!(r#"{{"store":"weighings","record_id":"{id}","revision":2,"record":{record},"rejected":"Refusé : non"}}"#),
+        format!(r#"{{"seq":null,"store":"weighings","record_id":"{id}","revision":2,"record":[1,null],"rejected":null,"x":1}}"#),
+        format!(r#"{{"record":5,"revision":0,"record_id":"{id}","store":"","seq":9007199254740991}}"#),
+        // Refused: each field missing or of the wrong type, not an object.
+        format!(r#"{{"seq":"7","store":"weighings","record_id":"{id}","revision":2,"record":{{}}}}"#),
+        format!(r#"{{"seq":-1,"store":"weighings","record_id":"{id}","revision":2,"record":{{}}}}"#),
+        format!(r#"{{"seq":1.5,"store":"weighings","record_id":"{id}","revision":2,"record":{{}}}}"#),
+        format!(r#"{{"record_id":"{id}","revision":2,"record":{{}}}}"#),
+        format!(r#"{{"store":3,"record_id":"{id}","revision":2,"record":{{}}}}"#),
+        r#"{"store":"weighings","record_id":"x","revision":2,"record":{}}"#.to_owned(),
+        r#"{"store":"weighings","revision":2,"record":{}}"#.to_owned(),
+        format!(r#"{{"store":"weighings","record_id":"{id}","record":{{}}}}"#),
+        format!(r#"{{"store":"weighings","record_id":"{id}","revision":null,"record":{{}}}}"#),
+        format!(r#"{{"store":"weighings","record_id":"{id}","revision":2}}"#),
+        format!(r#"{{"store":"weighings","record_id":"{id}","revision":2,"record":{{}},"rejected":false}}"#),
+        r#"[1]"#.to_owned(),
+        "null".to_owned(),
+    ];
+    for text in texts {
+        let ours = OutboxEntry::from_js_value(&parse_js(&text).unwrap());
+        let theirs = serde_json::from_str::<OutboxEntry>(&text);
+        match (&ours, &theirs) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
+            (Err(e), Err(_)) => assert!(!e.is_empty()),
+            _ => panic!("{text}: {ours:?} / {theirs:?}"),
+        }
+    }
+    let e = OutboxEntry::from_js_value(&parse_js(r#"{"store":"weighings","revision":2,"record":{}}"#).unwrap()).unwrap_err();
+    assert_eq!(e, "champ « record_id » absent ou invalide");
+}
