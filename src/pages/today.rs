@@ -11,6 +11,7 @@ use chrono::{NaiveDate, Utc};
 use leptos::prelude::*;
 use uuid::Uuid;
 
+use crate::components::field_error::FieldError;
 use crate::context::{today, AppContext};
 use crate::day::DayData;
 use crate::storage::StoredRecord;
@@ -228,14 +229,9 @@ fn CountInput(id: &'static str, label: &'static str, value: RwSignal<String>, er
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
             />
-            <p class="error" id=error_id role="alert">{move || error.get().map(|m| format!("⚠ {m}"))}</p>
+            <FieldError message=error id=error_id />
         </div>
     }
-}
-
-#[component]
-fn FieldError(message: RwSignal<Option<String>>) -> impl IntoView {
-    view! { <p class="error" role="alert">{move || message.get().map(|m| format!("⚠ {m}"))}</p> }
 }
 
 #[component]
@@ -397,7 +393,7 @@ fn WeighingForm() -> impl IntoView {
                             </button>
                         }).collect_view()}
                     </div>
-                    <p class="error" role="alert">{move || stage_error.get().map(|m| format!("⚠ {m}"))}</p>
+                    <FieldError message=stage_error />
                 </fieldset>
                 <fieldset>
                     <legend>"2. Composante"</legend>
@@ -411,7 +407,7 @@ fn WeighingForm() -> impl IntoView {
                             </button>
                         }).collect_view()}
                     </div>
-                    <p class="error" role="alert">{move || component_error.get().map(|m| format!("⚠ {m}"))}</p>
+                    <FieldError message=component_error />
                 </fieldset>
                 <div class="field">
                     <label for="mass">"3. Masse (kg)"</label>
@@ -420,7 +416,7 @@ fn WeighingForm() -> impl IntoView {
                         aria-describedby="mass-error"
                         prop:value=move || kg.get()
                         on:input=move |ev| kg.set(event_target_value(&ev)) />
-                    <p class="error" id="mass-error" role="alert">{move || mass_error.get().map(|m| format!("⚠ {m}"))}</p>
+                    <FieldError message=mass_error id="mass-error".to_owned() />
                 </div>
                 <Warnings validation=errors />
                 {move || match pending_warnings.get() {
@@ -496,9 +492,7 @@ fn WeighingList(day: Signal<DayData>) -> impl IntoView {
                 </div>
             })}
             <ul class="weighings" data-testid="weighings">
-                <Show when=move || day.with(|d| d.weighings.is_empty())>
-                    <li class="empty">"Aucune pesée pour ce jour."</li>
-                </Show>
+                {move || day.with(|d| d.weighings.is_empty()).then(|| view! { <li class="empty">"Aucune pesée pour ce jour."</li> })}
                 // Keyed by id and revision: after a save only the new or changed row is built.
                 <For each=move || day.get().weighings key=|w| (w.meta.id, w.meta.revision) let:w>
                     <WeighingRow w=w editing=editing write=write />
