@@ -117,7 +117,7 @@ fn review_item(entry: OutboxEntry) -> impl IntoView {
         .filter(|d| !d.is_undefined())
         .unwrap_or_else(|| field("date"))
         .as_string()
-        .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+        .and_then(|d| assiette_domain::time::parse_date(&d))
         .map(assiette_domain::number::format_fr_date)
         .unwrap_or_default();
     let reason = entry.rejected.clone().unwrap_or_default();

@@ -56,6 +56,45 @@ pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
     Some(local.and_local_timezone(FixedOffset::east_opt(offset)?).single()?.to_utc())
 }
 
+/// Reads an ISO date, exactly `YYYY-MM-DD` (what the records, the backups and the browser's
+/// date inputs hold). Chrono's `NaiveDate::from_str` also took whitespace around the fields,
+/// fields with fewer digits (`2026-3-2`) and signed years; refusing them lets the wasm drop
+/// chrono's general parser once every date is read here (see `date`).
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |digits: &[u8]| -> Option<u32> {
+        digits.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    NaiveDate::from_ymd_opt(num(&b[..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)
+}
+
+/// `#[serde(with = "crate::time::date")]` for a `NaiveDate`: chrono writes it, [`parse_date`] reads it.
+pub mod date {
+    use chrono::NaiveDate;
+    use serde::{Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(date: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
+        date.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
+        struct StrVisitor;
+        impl serde::de::Visitor<'_> for StrVisitor {
+            type Value = NaiveDate;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a date (2026-03-02)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NaiveDate, E> {
+                super::parse_date(v).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
 /// A timestamp read by [`parse_rfc3339`] (for hand-written deserializers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rfc3339(pub DateTime<Utc>);
@@ -229,7 +268,48 @@ mod tests {
         assert!(e.contains("invalid value: string \"hier\", expected an RFC 3339 date and time"), "{e}");
     }
 
+    #[test]
+    fn dates_read_like_chrono_in_their_iso_form() {
+        for s in ["2026-03-02", "2024-02-29", "0000-01-01", "9999-12-31"] {
+            assert_eq!(parse_date(s), s.parse::<NaiveDate>().ok(), "{s}");
+            assert!(parse_date(s).is_some(), "{s}");
+        }
+        for s in ["", "2026-02-29", "2026-13-01", "2026-00-10", "2026-01-32", "2026/03/02", "2026-03-02T", "20260302", "2026-03-0x"] {
+            assert_eq!(parse_date(s), None, "{s}");
+            assert_eq!(s.parse::<NaiveDate>().ok(), None, "{s}");
+        }
+        // What chrono also took (see parse_date).
+        for s in [" 2026-03-02", "2026-03-02 ", "2026 - 03 - 02", "2026-3-2", "+2026-03-02", "-0001-03-02"] {
+            assert!(s.parse::<NaiveDate>().is_ok(), "chrono reads {s}");
+            assert_eq!(parse_date(s), None, "{s}");
+        }
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        struct T {
+            #[serde(with = "date")]
+            d: NaiveDate,
+        }
+        let t: T = serde_json::from_str(r#"{"d":"2026-03-02"}"#).unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#"{"d":"2026-03-02"}"#);
+        let e = serde_json::from_str::<T>(r#"{"d":"02/03/2026"}"#).unwrap_err().to_string();
+        assert!(e.contains("expected a date (2026-03-02)"), "{e}");
+    }
+
     proptest::proptest! {
+        /// Any day, and impossible ones, written as ISO dates: read exactly like chrono.
+        #[test]
+        fn generated_dates_read_like_chrono(year in 0u32..10_000, month in 0u32..14, day in 0u32..33) {
+            let s = format!("{year:04}-{month:02}-{day:02}");
+            proptest::prop_assert_eq!(parse_date(&s), s.parse::<NaiveDate>().ok(), "{}", s);
+        }
+
+        /// Texts of date characters: never read otherwise than chrono.
+        #[test]
+        fn dates_never_accepted_where_chrono_refuses(s in "[-+ 0-9]{8,12}") {
+            if let Some(d) = parse_date(&s) {
+                proptest::prop_assert_eq!(Some(d), s.parse::<NaiveDate>().ok(), "{}", s);
+            }
+        }
+
         /// Generated timestamps in every form clients may write: read exactly like chrono.
         #[test]
         fn generated_timestamps_read_like_chrono(
