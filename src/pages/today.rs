@@ -7,7 +7,7 @@ use assiette_domain::number::{format_fr_date, format_grams_per_meal, format_kg, 
 use assiette_domain::record::RecordMeta;
 use assiette_domain::validation::Validation;
 use assiette_domain::waste::{component_label, Component, Stage, Weighing};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -66,8 +66,8 @@ pub fn DatePicker() -> impl IntoView {
                 max=move || today().to_string()
                 prop:value=move || ctx.service_date.get().to_string()
                 on:change=move |ev| {
-                    // The control's value is ISO (yyyy-mm-dd): NaiveDate's own parser, no strftime.
-                    match event_target_value(&ev).parse::<NaiveDate>() {
+                    // The control's value is ISO (yyyy-mm-dd): the domain's strict reader, no strftime.
+                    match assiette_domain::time::parse_date(&event_target_value(&ev)).ok_or(()) {
                         Ok(d) if d <= today() => {
                             error.set(None);
                             ctx.service_date.set(d);

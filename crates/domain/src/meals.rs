@@ -50,6 +50,7 @@ pub(crate) fn check_service_date(
 pub struct DailyMealCount {
     pub meta: RecordMeta,
     pub site_id: Uuid,
+    #[serde(with = "crate::time::date")]
     pub service_date: NaiveDate,
     /// Planned / ordered meals (prévus, commandés); 0 when unknown.
     pub planned: u32,

@@ -218,6 +218,7 @@ pub struct Purchase {
     pub description: String,
     #[serde(rename = "fournisseur")]
     pub supplier: String,
+    #[serde(with = "crate::time::date")]
     pub date: NaiveDate,
     /// Price excluding VAT in cents (the national `prix_ht` in euros × 100).
     #[serde(rename = "prix_ht_cents")]

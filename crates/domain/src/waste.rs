@@ -158,6 +158,7 @@ pub fn estimated_inedible_grams(mass_grams: u64) -> u64 {
 pub struct Weighing {
     pub meta: RecordMeta,
     pub site_id: Uuid,
+    #[serde(with = "crate::time::date")]
     pub service_date: NaiveDate,
     pub stage: Stage,
     /// `None`: all components in one bin.
@@ -298,6 +299,7 @@ impl DateRange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SiteDay {
     pub site_id: Uuid,
+    #[serde(with = "crate::time::date")]
     pub service_date: NaiveDate,
 }
 
