@@ -9,6 +9,7 @@ use chrono::Utc;
 use leptos::prelude::*;
 
 use crate::backup::{self, Backup, ImportPlan, ProfileAction};
+use crate::components::field_error::{field_error, FieldError};
 use crate::context::{today, AppContext, SiteProfile, PROFILE_KEY};
 
 /// Largest baseline accepted, g per meal (the plausibility limit of a day is 400 g).
@@ -185,10 +186,6 @@ pub fn SettingsPage() -> impl IntoView {
     }
 }
 
-fn field_error(errors: RwSignal<Validation>, field: &'static str) -> Signal<Option<String>> {
-    Signal::derive(move || errors.get().errors_for(field).next().map(|e| e.message.clone()))
-}
-
 #[component]
 fn TextField(
     id: &'static str,
@@ -210,7 +207,7 @@ fn TextField(
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev)) />
             <p class="hint muted" id=format!("{id}-hint")>{hint}</p>
-            <p class="error" id=format!("{id}-error") role="alert">{move || error.get().map(|m| format!("⚠ {m}"))}</p>
+            <FieldError message=error id=format!("{id}-error") />
         </div>
     }
 }
@@ -412,7 +409,7 @@ fn FactorsForm() -> impl IntoView {
                         <textarea id="cost_source" rows="3" prop:value=move || cost_source.get()
                             on:input=move |ev| cost_source.set(event_target_value(&ev))></textarea>
                     </div>
-                    <p class="error" id="cost_per_kg-error" role="alert">{move || cost_error.get().map(|m| format!("⚠ {m}"))}</p>
+                    <FieldError message=cost_error id="cost_per_kg-error" />
                 </fieldset>
                 <fieldset>
                     <legend>{format!("Émissions ({})", defaults.co2e_per_kg.unit)}</legend>
@@ -427,7 +424,7 @@ fn FactorsForm() -> impl IntoView {
                         <textarea id="co2_source" rows="3" prop:value=move || co2_source.get()
                             on:input=move |ev| co2_source.set(event_target_value(&ev))></textarea>
                     </div>
-                    <p class="error" id="co2e_per_kg-error" role="alert">{move || co2_error.get().map(|m| format!("⚠ {m}"))}</p>
+                    <FieldError message=co2_error id="co2e_per_kg-error" />
                 </fieldset>
                 <div class="button-row">
                     <button type="submit" class="primary">"Enregistrer les facteurs"</button>
@@ -578,7 +575,7 @@ fn BackupCard() -> impl IntoView {
                 <button type="button" class="primary" data-testid="export" on:click=move |_| { export.dispatch(()); }>"Exporter une sauvegarde"</button>
             </div>
             <p class="saved" role="status" data-testid="export-note">{move || export_note.get().map(|m| format!("✓ {m}"))}</p>
-            <p class="error" role="alert">{move || export_error.get().map(|m| format!("⚠ {m}"))}</p>
+            <FieldError message=export_error />
 
             <div class="field import-field">
                 <label for="backup-file">"Importer une sauvegarde (fichier .json)"</label>
@@ -620,7 +617,7 @@ fn BackupCard() -> impl IntoView {
                 }
             })}
             <p class="saved" role="status" data-testid="import-note">{move || import_note.get().map(|m| format!("✓ {m}"))}</p>
-            <p class="error" role="alert" data-testid="import-error">{move || import_error.get().map(|m| format!("⚠ {m}"))}</p>
+            <FieldError message=import_error testid="import-error" />
         </section>
     }
 }

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::field_error::FieldError;
 use crate::context::AppContext;
 use crate::storage::OutboxEntry;
 use crate::sync::{self, machine::Event, Credentials, SyncState, CREDENTIALS_KEY};
@@ -55,7 +56,7 @@ pub fn SyncPage() -> impl IntoView {
                     }
                 }
             }}</p>
-            {move || state.last_error.get().map(|e| view! { <p class="error" role="alert">{format!("⚠ {e}")}</p> })}
+            <FieldError message=state.last_error />
             <button class="primary" disabled=move || state.needs_enrolment.get() || state.running.get()
                 on:click=move |_| sync::dispatch(Event::SyncNow)>"Synchroniser maintenant"</button>
         </section>
@@ -147,7 +148,7 @@ fn review_item(entry: OutboxEntry) -> impl IntoView {
                     "Abandonner ma version (garder celle du serveur)"
                 </button>
             </div>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{format!("⚠ {e}")}</p> })}
+            <FieldError message=error />
         </li>
     }
 }

@@ -11,7 +11,7 @@ use chrono::Utc;
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::components::field_error::FieldError;
+use crate::components::field_error::{field_error, FieldError};
 use crate::context::{today, AppContext};
 use crate::day::DayData;
 use crate::storage::StoredRecord;
@@ -213,7 +213,7 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
 
 #[component]
 fn CountInput(id: &'static str, label: &'static str, value: RwSignal<String>, errors: RwSignal<Validation>) -> impl IntoView {
-    let error = Signal::derive(move || errors.get().errors_for(id).next().map(|e| e.message.clone()));
+    let error = field_error(errors, id);
     let error_id = format!("{id}-error");
     view! {
         <div class="field">
@@ -373,9 +373,9 @@ fn WeighingForm() -> impl IntoView {
         }
     };
 
-    let mass_error = Signal::derive(move || errors.get().errors_for("mass_grams").next().map(|e| e.message.clone()));
-    let stage_error = Signal::derive(move || errors.get().errors_for("stage").next().map(|e| e.message.clone()));
-    let component_error = Signal::derive(move || errors.get().errors_for("component").next().map(|e| e.message.clone()));
+    let mass_error = field_error(errors, "mass_grams");
+    let stage_error = field_error(errors, "stage");
+    let component_error = field_error(errors, "component");
 
     view! {
         <section class="card">
@@ -416,7 +416,7 @@ fn WeighingForm() -> impl IntoView {
                         aria-describedby="mass-error"
                         prop:value=move || kg.get()
                         on:input=move |ev| kg.set(event_target_value(&ev)) />
-                    <FieldError message=mass_error id="mass-error".to_owned() />
+                    <FieldError message=mass_error id="mass-error" />
                 </div>
                 <Warnings validation=errors />
                 {move || match pending_warnings.get() {

@@ -365,7 +365,7 @@ impl RecordPayload {
         match self {
             RecordPayload::MealCount(r) => format!("comptage de repas du {}", format_fr_date(r.service_date)),
             RecordPayload::Weighing(r) => {
-                format!("pesée ({}) du {}", r.stage.label().to_lowercase(), format_fr_date(r.service_date))
+                format!("pesée « {} » du {}", r.stage.label(), format_fr_date(r.service_date))
             }
             RecordPayload::Purchase(r) => {
                 let desc: String = r.description.chars().take(40).collect();
