@@ -2,7 +2,7 @@
 //! blocking messages, and routes between the pages.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::components::{FlatRoutes, Route, Router, A};
 use leptos_router::path;
 
 use crate::context::{today, AppContext, SiteProfile, PROFILE_KEY};
@@ -95,13 +95,13 @@ pub fn App() -> impl IntoView {
                 {TABS.into_iter().map(|(href, label)| view! { <A href=href>{label}</A> }).collect_view()}
             </nav>
             <main id="contenu">
-                <Routes fallback=|| view! { <p>"Page introuvable."</p> }>
+                <FlatRoutes fallback=|| view! { <p>"Page introuvable."</p> }>
                     <Route path=path!("/") view=TodayPage />
                     <Route path=path!("/historique") view=HistoryPage />
                     <Route path=path!("/graphiques") view=ChartsPage />
                     <Route path=path!("/synchronisation") view=SyncPage />
                     <Route path=path!("/reglages") view=SettingsPage />
-                </Routes>
+                </FlatRoutes>
             </main>
         </Router>
     }
