@@ -239,9 +239,9 @@ fn ProfileForm() -> impl IntoView {
         }
     });
 
-    let save = Action::new_local(move |p: &SiteProfile| {
-        let p = p.clone();
-        async move {
+    // Plain tasks, not Actions: nothing reads their pending state or value.
+    let save = move |p: SiteProfile| {
+        leptos::task::spawn_local(async move {
             let Some(repo) = ctx.repo() else { return };
             match repo.set_setting(PROFILE_KEY, &p).await {
                 Ok(()) => {
@@ -255,8 +255,8 @@ fn ProfileForm() -> impl IntoView {
                     ctx.report(e);
                 }
             }
-        }
-    });
+        })
+    };
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -273,7 +273,7 @@ fn ProfileForm() -> impl IntoView {
         match build_profile(&base, &input, management.get_untracked(), production.get_untracked()) {
             Ok((p, w)) if w.warnings.is_empty() => {
                 errors.set(Validation::default());
-                save.dispatch(p);
+                save(p);
             }
             Ok((p, w)) => {
                 errors.set(w);
@@ -327,7 +327,7 @@ fn ProfileForm() -> impl IntoView {
                 })}
                 {move || match pending.get() {
                     Some(p) => view! {
-                        <button type="button" class="primary" on:click=move |_| { save.dispatch(p.clone()); }>"Confirmer et enregistrer"</button>
+                        <button type="button" class="primary" on:click=move |_| save(p.clone())>"Confirmer et enregistrer"</button>
                     }.into_any(),
                     None => view! { <button type="submit" class="primary">"Enregistrer le profil"</button> }.into_any(),
                 }}
@@ -362,9 +362,8 @@ fn FactorsForm() -> impl IntoView {
             fill(&p.factors);
         }
     });
-    let save = Action::new_local(move |p: &SiteProfile| {
-        let p = p.clone();
-        async move {
+    let save = move |p: SiteProfile| {
+        leptos::task::spawn_local(async move {
             let Some(repo) = ctx.repo() else { return };
             match repo.set_setting(PROFILE_KEY, &p).await {
                 Ok(()) => {
@@ -373,8 +372,8 @@ fn FactorsForm() -> impl IntoView {
                 }
                 Err(e) => ctx.report(e),
             }
-        }
-    });
+        })
+    };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saved.set(None);
@@ -383,7 +382,7 @@ fn FactorsForm() -> impl IntoView {
             Ok(f) => {
                 errors.set(Validation::default());
                 p.factors = f;
-                save.dispatch(p);
+                save(p);
             }
             Err(v) => errors.set(v),
         }
@@ -484,7 +483,7 @@ fn BackupCard() -> impl IntoView {
     let ready = RwSignal::new(None::<ReadyImport>);
     let busy = RwSignal::new(false);
 
-    let export = Action::new_local(move |_: &()| async move {
+    let export = move || leptos::task::spawn_local(async move {
         export_note.set(None);
         export_error.set(None);
         let Some(repo) = ctx.repo() else { return };
@@ -532,9 +531,8 @@ fn BackupCard() -> impl IntoView {
         });
     };
 
-    let import = Action::new_local(move |r: &ReadyImport| {
-        let r = r.clone();
-        async move {
+    let import = move |r: ReadyImport| {
+        leptos::task::spawn_local(async move {
             let Some(repo) = ctx.repo() else { return };
             busy.set(true);
             let result = backup::apply(&repo, &r.plan, |done, total| {
@@ -564,15 +562,15 @@ fn BackupCard() -> impl IntoView {
                     }
                 }
             }
-        }
-    });
+        })
+    };
 
     view! {
         <section class="card" aria-labelledby="backup-title">
             <h2 id="backup-title">"Sauvegarde"</h2>
             <p class="muted">"Toutes les données de la tablette dans un fichier : comptages, pesées, achats, saisies en attente d'envoi et profil du restaurant."</p>
             <div class="button-row">
-                <button type="button" class="primary" data-testid="export" on:click=move |_| { export.dispatch(()); }>"Exporter une sauvegarde"</button>
+                <button type="button" class="primary" data-testid="export" on:click=move |_| export()>"Exporter une sauvegarde"</button>
             </div>
             <p class="saved" role="status" data-testid="export-note">{move || export_note.get().map(|m| format!("✓ {m}"))}</p>
             <FieldError message=export_error />
@@ -610,7 +608,7 @@ fn BackupCard() -> impl IntoView {
                         {adopt.then(|| view! { <p>"Le profil du restaurant de la sauvegarde remplacera celui de cette tablette, qui n'a encore aucune saisie."</p> })}
                         <div class="button-row">
                             <button type="button" class="primary" data-testid="import-confirm-button" disabled=move || busy.get()
-                                on:click=move |_| { import.dispatch(for_import.clone()); }>"Importer ces saisies"</button>
+                                on:click=move |_| import(for_import.clone())>"Importer ces saisies"</button>
                             <button type="button" disabled=move || busy.get() on:click=move |_| ready.set(None)>"Annuler"</button>
                         </div>
                     </div>

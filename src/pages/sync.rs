@@ -29,7 +29,8 @@ pub fn SyncPage() -> impl IntoView {
         async move { repo?.outbox_to_review().await.ok() }
     });
 
-    let enrol = Action::new_local(move |_: &()| async move {
+    // Plain tasks, not Actions: nothing reads their pending state or value.
+    let enrol = move || leptos::task::spawn_local(async move {
         match sync::enrol(ctx, &code.get_untracked(), &label.get_untracked()).await {
             Ok(site) => {
                 code.set(String::new());
@@ -65,7 +66,7 @@ pub fn SyncPage() -> impl IntoView {
             {move || enrolment.get().flatten().map(|c| view! {
                 <p>{format!("Enrôlée pour « {} » ({}, SIRET {}).", c.site.name, c.site.commune_name, c.site.siret)}</p>
             })}
-            <form on:submit=move |ev| { ev.prevent_default(); enrol.dispatch(()); } novalidate>
+            <form on:submit=move |ev| { ev.prevent_default(); enrol(); } novalidate>
                 <div class="field">
                     <label for="enrol-code">"Code d'enrôlement (donné par la métropole)"</label>
                     <input id="enrol-code" type="text" autocomplete="off" autocapitalize="characters" placeholder="ABCD-EFGH"
@@ -123,9 +124,9 @@ fn review_item(entry: OutboxEntry) -> impl IntoView {
         .unwrap_or_default();
     let reason = entry.rejected.clone().unwrap_or_default();
     let error = RwSignal::new(None::<String>);
-    let resolve = Action::new_local(move |choice: &Resolution| {
-        let (entry, choice) = (entry.clone(), *choice);
-        async move {
+    let resolve = move |choice: Resolution| {
+        let entry = entry.clone();
+        leptos::task::spawn_local(async move {
             let Some(repo) = ctx.repo() else { return };
             let done = match (choice, entry.seq) {
                 (Resolution::Resend, _) => repo.requeue(&entry, chrono::Utc::now()).await.map(|_| ()),
@@ -136,15 +137,16 @@ fn review_item(entry: OutboxEntry) -> impl IntoView {
                 Ok(()) => ctx.after_write(),
                 Err(e) => error.set(Some(e.message_fr())),
             }
-        }
-    });
+        })
+    };
+    let discard = resolve.clone();
     view! {
         <li data-testid="review-item">
             <strong>{format!("{what} du {date}")}</strong>
             <p>{reason}</p>
             <div class="button-row">
-                <button type="button" on:click=move |_| { resolve.dispatch(Resolution::Resend); }>"Renvoyer ma version"</button>
-                <button type="button" class="danger" on:click=move |_| { resolve.dispatch(Resolution::Discard); }>
+                <button type="button" on:click=move |_| resolve(Resolution::Resend)>"Renvoyer ma version"</button>
+                <button type="button" class="danger" on:click=move |_| discard(Resolution::Discard)>
                     "Abandonner ma version (garder celle du serveur)"
                 </button>
             </div>
