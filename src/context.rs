@@ -97,6 +97,77 @@ impl AppContext {
     }
 }
 
+/// What a page reads from storage: `None` until the first read ends, then the latest read's
+/// result. `read` runs again whenever a signal it reads (before returning its future) changes,
+/// as a LocalResource's fetcher does; a read that ends after a newer one started is dropped.
+/// LocalResource would also bring Suspense and transitions, which no page uses: this costs the
+/// tablet less code per page.
+pub fn stored<T: 'static, F: std::future::Future<Output = Option<T>> + 'static>(
+    read: impl Fn() -> F + 'static,
+) -> ReadSignal<Option<T>, LocalStorage> {
+    let (value, set_value) = signal_local(None);
+    let latest = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    Effect::new(move |_| {
+        let reading = read();
+        let this = latest.get() + 1;
+        latest.set(this);
+        let latest = latest.clone();
+        leptos::task::spawn_local(async move {
+            let result = reading.await;
+            if latest.get() == this {
+                // The page may be gone by now: then there is nobody to tell.
+                let _ = set_value.try_set(result);
+            }
+        });
+    });
+    value
+}
+
 pub fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// Resolves after `ms` milliseconds (a browser timer).
+    async fn sleep(ms: i32) {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+
+    #[wasm_bindgen_test]
+    async fn stored_reads_again_when_its_signals_change_and_keeps_the_latest_read_only() {
+        let _ = any_spawner::Executor::init_wasm_bindgen();
+        let owner = Owner::new();
+        owner.set();
+        let key = RwSignal::new(1u32);
+        let reads = RwSignal::new(0u32);
+        // Key 2 is read slowly: it ends after key 3, which was asked for later.
+        let value = stored(move || {
+            let k = key.get();
+            reads.update_untracked(|n| *n += 1);
+            async move {
+                sleep(if k == 2 { 120 } else { 5 }).await;
+                (k != 4).then_some(k * 10)
+            }
+        });
+        assert_eq!(value.get_untracked(), None, "nothing before the first read ends");
+        sleep(60).await;
+        assert_eq!(value.get_untracked(), Some(10));
+        key.set(2);
+        sleep(20).await;
+        key.set(3);
+        sleep(250).await;
+        assert_eq!(value.get_untracked(), Some(30), "the slow, older read of key 2 is dropped");
+        assert_eq!(reads.get_untracked(), 3);
+        // A read that finds nothing says so.
+        key.set(4);
+        sleep(60).await;
+        assert_eq!(value.get_untracked(), None);
+    }
 }

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
-use crate::context::AppContext;
+use crate::context::{stored, AppContext};
 use crate::day::DayData;
 
 /// Every day with a count or a weighing of this site, newest first.
@@ -33,7 +33,7 @@ fn days(site: uuid::Uuid, counts: Vec<DailyMealCount>, weighings: Vec<Weighing>)
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let ctx = expect_context::<AppContext>();
-    let history = LocalResource::new(move || {
+    let history = stored(move || {
         let _ = ctx.data_version.get();
         let repo = ctx.repo.get();
         let site = ctx.profile.get().map(|p| p.site_id);
@@ -60,7 +60,7 @@ pub fn HistoryPage() -> impl IntoView {
         <h1>"Historique"</h1>
         {move || {
             let navigate = navigate.clone();
-            match history.get().flatten() {
+            match history.get() {
                 None => view! { <p>"Chargement…"</p> }.into_any(),
                 Some(list) if list.is_empty() => view! { <p class="card">"Aucune saisie pour l'instant : commencez par l'écran « Aujourd'hui »."</p> }.into_any(),
                 Some(list) => view! {

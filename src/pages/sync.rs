@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::components::field_error::FieldError;
-use crate::context::AppContext;
+use crate::context::{stored, AppContext};
 use crate::storage::OutboxEntry;
 use crate::sync::{self, machine::Event, Credentials, SyncState, CREDENTIALS_KEY};
 
@@ -17,13 +17,13 @@ pub fn SyncPage() -> impl IntoView {
     let label = RwSignal::new("Tablette cuisine".to_owned());
     let enrol_message = RwSignal::new(None::<Result<String, String>>);
 
-    let enrolment = LocalResource::new(move || {
+    let enrolment = stored(move || {
         let _ = ctx.data_version.get();
         let _ = state.needs_enrolment.get();
         let repo = ctx.repo.get();
         async move { repo?.setting::<Credentials>(CREDENTIALS_KEY).await.ok().flatten() }
     });
-    let to_review = LocalResource::new(move || {
+    let to_review = stored(move || {
         let _ = ctx.data_version.get();
         let repo = ctx.repo.get();
         async move { repo?.outbox_to_review().await.ok() }
@@ -63,7 +63,7 @@ pub fn SyncPage() -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Enrôlement de la tablette"</h2>
-            {move || enrolment.get().flatten().map(|c| view! {
+            {move || enrolment.get().map(|c| view! {
                 <p>{format!("Enrôlée pour « {} » ({}, SIRET {}).", c.site.name, c.site.commune_name, c.site.siret)}</p>
             })}
             <form on:submit=move |ev| { ev.prevent_default(); enrol(); } novalidate>
@@ -86,7 +86,7 @@ pub fn SyncPage() -> impl IntoView {
         <section class="card">
             <h2>"À vérifier"</h2>
             <p class="small">"Saisies refusées par le serveur ou en conflit avec une autre tablette. « Renvoyer ma version » l'envoie de nouveau, par-dessus celle du serveur ; « Abandonner » garde celle du serveur. Pour corriger une saisie refusée, modifiez-la dans Aujourd'hui ou Historique, puis abandonnez l'ancienne."</p>
-            {move || match to_review.get().flatten() {
+            {move || match to_review.get() {
                 Some(list) if !list.is_empty() => view! {
                     <ul class="review">{list.into_iter().map(review_item).collect_view()}</ul>
                 }.into_any(),

@@ -12,13 +12,13 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::components::field_error::{field_error, FieldError};
-use crate::context::{today, AppContext};
+use crate::context::{stored, today, AppContext};
 use crate::day::DayData;
 use crate::storage::StoredRecord;
 
 /// The day being shown, reloaded whenever the date or any data changes.
-pub fn use_day(ctx: AppContext) -> LocalResource<Option<DayData>> {
-    LocalResource::new(move || {
+pub fn use_day(ctx: AppContext) -> ReadSignal<Option<DayData>, LocalStorage> {
+    stored(move || {
         let date = ctx.service_date.get();
         let _ = ctx.data_version.get();
         let repo = ctx.repo.get();
@@ -41,7 +41,7 @@ pub fn TodayPage() -> impl IntoView {
     let ctx = expect_context::<AppContext>();
     let day = use_day(ctx);
     // A memo: each reload is cloned once, and readers are only woken when the day changed.
-    let day_data: Signal<DayData> = Memo::new(move |_| day.get().flatten().unwrap_or_default()).into();
+    let day_data: Signal<DayData> = Memo::new(move |_| day.get().unwrap_or_default()).into();
 
     view! {
         <h1 class="visually-hidden">"Aujourd'hui"</h1>
