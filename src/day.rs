@@ -11,10 +11,9 @@ use crate::storage::{Repository, StorageError};
 pub struct DayData {
     /// The day's count (the latest one if several tablets each made one).
     pub meal_count: Option<DailyMealCount>,
-    /// Live weighings, oldest first.
+    /// Live weighings, oldest first. (Undoing a deletion uses the row just deleted, kept by the
+    /// list itself: the day's deleted weighings are not needed.)
     pub weighings: Vec<Weighing>,
-    /// Deleted weighings of the day, so a deletion can be undone.
-    pub deleted: Vec<Weighing>,
 }
 
 impl DayData {
@@ -29,13 +28,10 @@ impl DayData {
             .into_iter()
             .filter(|c| c.site_id == site_id && !c.meta.deleted)
             .max_by(|a, b| a.meta.modified_at.cmp(&b.meta.modified_at));
-        let (mut deleted, mut live): (Vec<_>, Vec<_>) =
-            weighings.into_iter().filter(|w| w.site_id == site_id).partition(|w| w.meta.deleted);
-        // UUID v7 ids are time-ordered: creation order. Both sorts go through one comparator
-        // type (a fn pointer), so the sort is compiled once, not once per key closure.
-        sort_weighings(&mut live, |a, b| a.meta.id.cmp(&b.meta.id));
-        sort_weighings(&mut deleted, |a, b| a.meta.modified_at.cmp(&b.meta.modified_at));
-        Self { meal_count, weighings: live, deleted }
+        let mut live: Vec<Weighing> = weighings.into_iter().filter(|w| w.site_id == site_id && !w.meta.deleted).collect();
+        // UUID v7 ids are time-ordered: creation order.
+        live.sort_by_key(|w| w.meta.id);
+        Self { meal_count, weighings: live }
     }
 
     /// Grams weighed per stage, every stage listed.
@@ -52,6 +48,3 @@ impl DayData {
     }
 }
 
-fn sort_weighings(weighings: &mut [Weighing], by: fn(&Weighing, &Weighing) -> std::cmp::Ordering) {
-    weighings.sort_by(by);
-}

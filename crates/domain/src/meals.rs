@@ -1,5 +1,7 @@
 //! Meal counts per canteen and service day.
 
+use std::collections::BTreeSet;
+
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -205,15 +207,25 @@ impl MealTotals {
     }
 }
 
+/// A canteen and one of its service days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SiteDay {
+    pub site_id: Uuid,
+    #[serde(with = "crate::time::date")]
+    pub service_date: NaiveDate,
+}
+
 /// Sums the live counts whose date is within `start..=end` (all sites given).
 pub fn meal_totals(counts: &[DailyMealCount], start: NaiveDate, end: NaiveDate) -> MealTotals {
     let mut t = MealTotals::default();
-    let mut days: Vec<(Uuid, NaiveDate)> = Vec::new();
+    // A set, not a sorted vector: the indicators already use this set type, the tablet carries
+    // one copy of its code instead of one more sort.
+    let mut days: BTreeSet<SiteDay> = BTreeSet::new();
     for c in counts
         .iter()
         .filter(|c| !c.meta.deleted && c.service_date >= start && c.service_date <= end)
     {
-        days.push((c.site_id, c.service_date));
+        days.insert(SiteDay { site_id: c.site_id, service_date: c.service_date });
         t.served_children += u64::from(c.served_children);
         t.served_adults += u64::from(c.served_adults);
         if c.planned > 0 {
@@ -221,8 +233,6 @@ pub fn meal_totals(counts: &[DailyMealCount], start: NaiveDate, end: NaiveDate) 
             t.served_on_planned_days += c.served_total();
         }
     }
-    days.sort();
-    days.dedup();
     t.service_days = days.len() as u32;
     t
 }

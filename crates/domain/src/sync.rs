@@ -1547,7 +1547,7 @@ mod tests {
         assert!(check_mutation(&m(1, weighing(0, 1, 100)), &s, TODAY()).unwrap_err().reason.contains("Identifiant"));
         // Validation errors carry the domain's French messages and fields.
         let e = check_mutation(&m(1, weighing(1, 1, 0)), &s, TODAY()).unwrap_err();
-        assert!(e.reason.starts_with("Pesée (restes assiettes) du 02/03/2026 refusée : Saisissez la masse"), "{}", e.reason);
+        assert!(e.reason.starts_with("Pesée « Restes assiettes » du 02/03/2026 refusée : Saisissez la masse"), "{}", e.reason);
         assert_eq!(e.errors[0].field, "mass_grams");
         // The date check uses the given today: 02/03 is in the future on 01/03.
         assert!(check_mutation(&m(1, weighing(1, 1, 100)), &s, d(2026, 3, 1)).unwrap_err().reason.contains("futur"));

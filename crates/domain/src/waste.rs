@@ -25,6 +25,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::meals::SiteDay;
 use crate::meals::{check_service_date, forecast_gap_ratio, meal_totals, DailyMealCount};
 use crate::number::{format_fr_date, format_kg};
 use crate::record::RecordMeta;
@@ -295,13 +296,6 @@ impl DateRange {
     }
 }
 
-/// A canteen and one of its service days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct SiteDay {
-    pub site_id: Uuid,
-    #[serde(with = "crate::time::date")]
-    pub service_date: NaiveDate,
-}
 
 /// Edible vs inedible waste.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
