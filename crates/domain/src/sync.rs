@@ -45,29 +45,17 @@ pub const MAX_PULL_LIMIT: u32 = 5000;
 pub const MAX_STORED_NUMBER: u64 = i64::MAX as u64;
 
 /// The kinds of records a tablet syncs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RecordKind {
     MealCount,
     Weighing,
     Purchase,
 }
+// The wire code (`kind`), also stored by the server.
+crate::code_enum!(RecordKind { MealCount => "meal_count", Weighing => "weighing", Purchase => "purchase" });
 
 impl RecordKind {
     pub const ALL: [RecordKind; 3] = [RecordKind::MealCount, RecordKind::Weighing, RecordKind::Purchase];
-
-    /// The wire code (`kind`), also stored by the server.
-    pub fn code(self) -> &'static str {
-        match self {
-            RecordKind::MealCount => "meal_count",
-            RecordKind::Weighing => "weighing",
-            RecordKind::Purchase => "purchase",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<RecordKind> {
-        RecordKind::ALL.into_iter().find(|k| k.code() == code)
-    }
 
     pub fn label_fr(self) -> &'static str {
         match self {

@@ -81,18 +81,26 @@ pub mod date {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
-        struct StrVisitor;
-        impl serde::de::Visitor<'_> for StrVisitor {
-            type Value = NaiveDate;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a date (2026-03-02)")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NaiveDate, E> {
-                super::parse_date(v).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
-            }
-        }
-        deserializer.deserialize_str(StrVisitor)
+        super::read_str(deserializer, super::parse_date, "a date (2026-03-02)")
     }
+}
+
+/// Reads a JSON string with `parse`; a string it refuses is an invalid value, `expecting` said.
+fn read_str<'de, D: serde::Deserializer<'de>, T>(deserializer: D, parse: fn(&str) -> Option<T>, expecting: &'static str) -> Result<T, D::Error> {
+    struct StrVisitor<T> {
+        parse: fn(&str) -> Option<T>,
+        expecting: &'static str,
+    }
+    impl<T> serde::de::Visitor<'_> for StrVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(self.expecting)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+            (self.parse)(v).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+        }
+    }
+    deserializer.deserialize_str(StrVisitor { parse, expecting })
 }
 
 /// A timestamp read by [`parse_rfc3339`] (for hand-written deserializers).
@@ -101,17 +109,7 @@ pub struct Rfc3339(pub DateTime<Utc>);
 
 impl<'de> serde::Deserialize<'de> for Rfc3339 {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct StrVisitor;
-        impl serde::de::Visitor<'_> for StrVisitor {
-            type Value = Rfc3339;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an RFC 3339 date and time (2026-03-02T10:00:00Z)")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Rfc3339, E> {
-                parse_rfc3339(v).map(Rfc3339).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
-            }
-        }
-        deserializer.deserialize_str(StrVisitor)
+        read_str(deserializer, parse_rfc3339, "an RFC 3339 date and time (2026-03-02T10:00:00Z)").map(Rfc3339)
     }
 }
 
