@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Assiette needs to build, run and test, and skips what is already there.
 # Used by scripts/run.sh, scripts/test.sh and .ci/run. Idempotent: a second run takes seconds.
-# Every tool comes from a package registry (crates.io, Debian, npm); nothing else is downloaded.
+# Every tool comes from a package registry (cargo's, apt's, npm's); nothing else is downloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,10 +17,15 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# Debian packages: Chromium and its driver for browser tests, PostgreSQL for the server's story test.
+# Debian packages: Chromium and its driver for browser tests, Firefox ESR and WebKitGTK's
+# WebDriver (MiniBrowser under Xvfb) for the kitchen day in the other engines, PostgreSQL for the
+# server's story test.
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
+command -v WebKitWebDriver >/dev/null || need_apt+=(webkit2gtk-driver)
+command -v xvfb-run >/dev/null || need_apt+=(xvfb)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
