@@ -38,6 +38,7 @@ pub fn App() -> impl IntoView {
         progress: RwSignal::new(Default::default()),
         last_error: RwSignal::new(None),
         needs_enrolment: RwSignal::new(false),
+        connection: RwSignal::new(sync::Connection::from_browser()),
     };
     provide_context(sync_state);
 
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                 ctx.profile.set(profile);
                 ctx.repo.set(Some(repo));
                 ctx.refresh_outbox().await;
+                crate::context::follow_other_windows(ctx);
                 sync::start(ctx, sync_state).await;
             }
             Err(e) => ctx.report(e),
@@ -117,6 +119,7 @@ fn mark_ready() {
 #[component]
 fn SyncStatus() -> impl IntoView {
     let ctx = expect_context::<AppContext>();
+    let state = expect_context::<sync::SyncState>();
     let pending = move || match ctx.outbox_len.get() {
         0 => "Tout est envoyé".to_owned(),
         1 => "1 saisie à envoyer".to_owned(),
@@ -128,6 +131,9 @@ fn SyncStatus() -> impl IntoView {
     };
     view! {
         <div class="sync-status" role="status" aria-live="polite" data-testid="sync-status">
+            <span class="connection" data-testid="connection" data-connection=move || state.connection.get().code()>
+                {move || state.connection.get().label_fr()}
+            </span>
             <span class="pending" data-pending=move || ctx.outbox_len.get().to_string()>
                 {move || if ctx.outbox_len.get() == 0 { "✓ " } else { "⏳ " }}
                 {pending}

@@ -524,7 +524,7 @@ pub struct Exported {
     pub json: String,
     /// Records of the three stores, tombstones included.
     pub records: usize,
-    /// Outbox entries (changes the server has not acknowledged).
+    /// Records with a change the server has not acknowledged (each record once).
     pub unsent: usize,
 }
 
@@ -551,7 +551,11 @@ pub async fn export(repo: &Repository, profile: Option<&SiteProfile>, now: DateT
     for (key, store) in [("meal_counts", stores::MEAL_COUNTS), ("weighings", stores::WEIGHINGS), ("purchases", stores::PURCHASES), ("outbox", stores::OUTBOX)] {
         let all = repo.all_js(store).await?;
         if store == stores::OUTBOX {
-            unsent = all.length() as usize;
+            // Entries, not changes: a record corrected twice offline is one entry to send, as
+            // the header counts it.
+            let ids: std::collections::HashSet<String> =
+                all.iter().filter_map(|e| js_sys::Reflect::get(&e, &"record_id".into()).ok()?.as_string()).collect();
+            unsent = ids.len();
         } else {
             records += all.length() as usize;
         }

@@ -74,8 +74,14 @@ impl AppContext {
         self.repo.get_untracked()
     }
 
-    /// Call after any successful write: refreshes the outbox count and every reader.
+    /// Call after any successful write: refreshes the outbox count and every reader, here and
+    /// in the app's other windows.
     pub fn after_write(&self) {
+        WRITES.with(|c| {
+            if let Some(c) = c {
+                let _ = c.post_message(&wasm_bindgen::JsValue::NULL);
+            }
+        });
         self.data_version.update(|v| *v += 1);
         crate::sync::dispatch(crate::sync::machine::Event::Saved);
         let ctx = *self;
@@ -94,6 +100,39 @@ impl AppContext {
     /// Surfaces a storage error that blocks further work.
     pub fn report(&self, e: StorageError) {
         self.storage_error.set(Some(e.message_fr()));
+    }
+}
+
+thread_local! {
+    /// Tells the app's other windows that something was written (a channel never delivers
+    /// to its own sender).
+    static WRITES: Option<web_sys::BroadcastChannel> = web_sys::BroadcastChannel::new("assiette-writes").ok();
+}
+
+/// Re-reads when another window of the app wrote, and when this one comes back to the
+/// front: what a screen shows is never older than what another window saved.
+pub fn follow_other_windows(ctx: AppContext) {
+    use wasm_bindgen::JsCast;
+    let refresh = move || {
+        ctx.data_version.update(|v| *v += 1);
+        leptos::task::spawn_local(async move { ctx.refresh_outbox().await });
+    };
+    let on_message = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(refresh);
+    WRITES.with(|c| {
+        if let Some(c) = c {
+            c.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        }
+    });
+    on_message.forget();
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        let doc = document.clone();
+        let on_visible = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || {
+            if doc.visibility_state() == web_sys::VisibilityState::Visible {
+                refresh();
+            }
+        });
+        let _ = document.add_event_listener_with_callback("visibilitychange", on_visible.as_ref().unchecked_ref());
+        on_visible.forget();
     }
 }
 

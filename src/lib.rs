@@ -8,6 +8,7 @@ pub mod backup;
 pub mod components;
 pub mod context;
 pub mod day;
+pub mod drafts;
 pub mod pages;
 pub mod pwa;
 pub mod storage;

@@ -498,9 +498,13 @@ fn BackupCard() -> impl IntoView {
         let name = backup::file_name(profile.as_ref().map_or("", |p| p.name.as_str()), today());
         match backup::download(&name, &exported.json) {
             Ok(()) => export_note.set(Some(format!(
-                "Sauvegarde exportée : « {name} » ({} saisies, dont {} pas encore envoyées). Gardez ce fichier hors de la tablette (clé USB, messagerie de la mairie).",
-                group_thousands(exported.records as u64),
-                group_thousands(exported.unsent as u64)
+                "Sauvegarde exportée : « {name} » ({}{}). Gardez ce fichier hors de la tablette (clé USB, messagerie de la mairie).",
+                entries_fr(exported.records),
+                match exported.unsent {
+                    0 => String::new(),
+                    1 => ", dont 1 pas encore envoyée".to_owned(),
+                    n => format!(", dont {} pas encore envoyées", group_thousands(n as u64)),
+                }
             ))),
             Err(m) => export_error.set(Some(m)),
         }
@@ -726,5 +730,13 @@ mod tests {
         assert!(e.iter().any(|(f, m)| f == "co2e_per_kg" && m.starts_with("Indiquez la source du facteur")), "{e:?}");
         let v = build_factors("2000", "x", "4", "y").unwrap_err();
         assert_eq!(errors(&v), vec![("cost_per_kg".into(), "Facteur impossible (plus de 1 000 par kg) : vérifiez l'unité.".into())]);
+    }
+}
+
+/// « 1 saisie », « 16 saisies »: the unit every count of entries uses.
+fn entries_fr(n: usize) -> String {
+    match n {
+        1 => "1 saisie".to_owned(),
+        n => format!("{} saisies", group_thousands(n as u64)),
     }
 }

@@ -16,6 +16,8 @@ pub fn SyncPage() -> impl IntoView {
     let code = RwSignal::new(String::new());
     let label = RwSignal::new("Tablette cuisine".to_owned());
     let enrol_message = RwSignal::new(None::<Result<String, String>>);
+    // « Changer de restaurant » was tapped: the form shows again under the current enrolment.
+    let changing = RwSignal::new(false);
 
     let enrolment = stored(move || {
         let _ = ctx.data_version.get();
@@ -34,6 +36,7 @@ pub fn SyncPage() -> impl IntoView {
         match sync::enrol(ctx, &code.get_untracked(), &label.get_untracked()).await {
             Ok(site) => {
                 code.set(String::new());
+                changing.set(false);
                 enrol_message.set(Some(Ok(format!("Tablette enrôlée pour « {} » ({}).", site.name, site.commune_name))));
             }
             Err(m) => enrol_message.set(Some(Err(m))),
@@ -53,20 +56,37 @@ pub fn SyncPage() -> impl IntoView {
                 } else {
                     match ctx.outbox_len.get() {
                         0 => "✓ Tout est envoyé.".to_owned(),
-                        n => format!("⏳ {n} saisie(s) en attente d'envoi."),
+                        1 => "⏳ 1 saisie à envoyer.".to_owned(),
+                        n => format!("⏳ {n} saisies à envoyer."),
                     }
                 }
             }}</p>
             <FieldError message=state.last_error />
             <button class="primary" disabled=move || state.needs_enrolment.get() || state.running.get()
-                on:click=move |_| sync::dispatch(Event::SyncNow)>"Synchroniser maintenant"</button>
+                on:click=move |_| {
+                    if sync::Connection::from_browser() == sync::Connection::Offline {
+                        state.connection.set(sync::Connection::Offline);
+                        state.last_error.set(Some("Pas de réseau : les saisies restent sur la tablette. Elles partiront d'elles-mêmes au retour du réseau.".to_owned()));
+                    } else {
+                        state.last_error.set(None);
+                        sync::dispatch(Event::SyncNow);
+                    }
+                }>"Synchroniser maintenant"</button>
         </section>
         <section class="card">
             <h2>"Enrôlement de la tablette"</h2>
             {move || enrolment.get().map(|c| view! {
-                <p>{format!("Enrôlée pour « {} » ({}, SIRET {}).", c.site.name, c.site.commune_name, c.site.siret)}</p>
+                <p data-testid="enrolled-site"><strong>{format!("Restaurant : « {} »", c.site.name)}</strong>{format!(" ({}, SIRET {}).", c.site.commune_name, c.site.siret)}</p>
             })}
-            <form on:submit=move |ev| { ev.prevent_default(); enrol(); } novalidate>
+            // Enrolled and not changing: the site, and a way to change it (never the form itself).
+            {move || (enrolment.get().is_some() && !changing.get() && !state.needs_enrolment.get()).then(|| view! {
+                <button type="button" on:click=move |_| { enrol_message.set(None); changing.set(true); }>"Changer de restaurant"</button>
+            })}
+            {move || changing.get().then(|| view! {
+                <p class="warnings">"Un code d'un autre restaurant enrôle la tablette pour celui-ci. Les saisies déjà faites restent celles de l'ancien restaurant ; si certaines ne sont pas encore envoyées, le changement est refusé : synchronisez d'abord."</p>
+            })}
+            <form class:hidden=move || enrolment.get().is_some() && !changing.get() && !state.needs_enrolment.get()
+                on:submit=move |ev| { ev.prevent_default(); enrol(); } novalidate>
                 <div class="field">
                     <label for="enrol-code">"Code d'enrôlement (donné par la métropole)"</label>
                     <input id="enrol-code" type="text" autocomplete="off" autocapitalize="characters" placeholder="ABCD-EFGH"
@@ -76,7 +96,12 @@ pub fn SyncPage() -> impl IntoView {
                     <label for="enrol-label">"Nom de la tablette"</label>
                     <input id="enrol-label" type="text" prop:value=move || label.get() on:input=move |ev| label.set(event_target_value(&ev)) />
                 </div>
-                <button type="submit" class="primary">"Enrôler la tablette"</button>
+                <div class="button-row">
+                    <button type="submit" class="primary">"Enrôler la tablette"</button>
+                    {move || changing.get().then(|| view! {
+                        <button type="button" on:click=move |_| changing.set(false)>"Annuler"</button>
+                    })}
+                </div>
             </form>
             {move || enrol_message.get().map(|m| match m {
                 Ok(t) => view! { <p class="saved" role="status">{format!("✓ {t}")}</p> }.into_any(),
@@ -85,7 +110,7 @@ pub fn SyncPage() -> impl IntoView {
         </section>
         <section class="card">
             <h2>"À vérifier"</h2>
-            <p class="small">"Saisies refusées par le serveur ou en conflit avec une autre tablette. « Renvoyer ma version » l'envoie de nouveau, par-dessus celle du serveur ; « Abandonner » garde celle du serveur. Pour corriger une saisie refusée, modifiez-la dans Aujourd'hui ou Historique, puis abandonnez l'ancienne."</p>
+            <p class="small">"Saisies refusées par le serveur, ou en conflit avec une version enregistrée ailleurs (une autre tablette, la métropole). « Renvoyer ma version » l'envoie de nouveau, par-dessus l'autre ; « Abandonner » garde l'autre. Pour corriger une saisie refusée, modifiez-la dans Aujourd'hui ou Historique, puis abandonnez l'ancienne."</p>
             {move || match to_review.get() {
                 Some(list) if !list.is_empty() => view! {
                     <ul class="review">{list.into_iter().map(review_item).collect_view()}</ul>
@@ -123,6 +148,14 @@ fn review_item(entry: OutboxEntry) -> impl IntoView {
         .map(assiette_domain::number::format_fr_date)
         .unwrap_or_default();
     let reason = entry.rejected.clone().unwrap_or_default();
+    // This tablet's version, as typed, beside the reason (which names the other version).
+    let mine = match entry.store.as_str() {
+        "weighings" => serde_json::from_str(entry.record.get()).ok().map(assiette_domain::sync::RecordPayload::Weighing),
+        "meal_counts" => serde_json::from_str(entry.record.get()).ok().map(assiette_domain::sync::RecordPayload::MealCount),
+        _ => serde_json::from_str(entry.record.get()).ok().map(assiette_domain::sync::RecordPayload::Purchase),
+    }
+    .map(|r| r.values_fr())
+    .unwrap_or_default();
     let error = RwSignal::new(None::<String>);
     let resolve = move |choice: Resolution| {
         let entry = entry.clone();
@@ -144,6 +177,7 @@ fn review_item(entry: OutboxEntry) -> impl IntoView {
         <li data-testid="review-item">
             <strong>{format!("{what} du {date}")}</strong>
             <p>{reason}</p>
+            <p data-testid="review-mine">"Votre version : "{mine}</p>
             <div class="button-row">
                 <button type="button" on:click=move |_| resolve(Resolution::Resend)>"Renvoyer ma version"</button>
                 <button type="button" class="danger" on:click=move |_| discard(Resolution::Discard)>

@@ -1,20 +1,25 @@
 //! "Aujourd'hui": the day's meal counts and weighings, the screen cooks use every service day.
-//! A weighing is stage, component, kilograms, save. Nothing is shown as saved before the
-//! IndexedDB transaction (record + outbox entry) has committed.
+//! A weighing is stage, component, kilograms, save; sorting and destination are an optional
+//! second step. Nothing is shown as saved before the IndexedDB transaction (record + outbox
+//! entry) has committed; what is typed and not saved yet is kept as a draft (see `drafts`).
+//! A warning is confirmed for the values the form shows when « Confirmer » is tapped: any
+//! change closes it and the values are checked again.
 
 use assiette_domain::meals::DailyMealCount;
 use assiette_domain::number::{format_fr_date, format_grams_per_meal, format_kg, format_kg_number, parse_kg_to_grams};
 use assiette_domain::record::RecordMeta;
+use assiette_domain::sync::RecordPayload;
 use assiette_domain::validation::Validation;
-use assiette_domain::waste::{component_label, Component, Stage, Weighing};
-use chrono::Utc;
+use assiette_domain::waste::{component_label, Component, Destination, EdibleSplit, Stage, Weighing};
+use chrono::{NaiveDate, Utc};
 use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::components::field_error::{field_error, FieldError};
 use crate::context::{stored, today, AppContext};
 use crate::day::DayData;
-use crate::storage::StoredRecord;
+use crate::drafts::{self, MealDraft, WeighingDraft};
+use crate::storage::{StorageError, StoredRecord};
 
 /// The day being shown, reloaded whenever the date or any data changes.
 pub fn use_day(ctx: AppContext) -> ReadSignal<Option<DayData>, LocalStorage> {
@@ -42,14 +47,24 @@ pub fn TodayPage() -> impl IntoView {
     let day = use_day(ctx);
     // A memo: each reload is cloned once, and readers are only woken when the day changed.
     let day_data: Signal<DayData> = Memo::new(move |_| day.get().unwrap_or_default()).into();
+    provide_context(Editing(RwSignal::new(None)));
+    provide_context(EditRequest(RwSignal::new(None)));
 
+    // Two columns on a landscape tablet (the weighing form on the right, never below the
+    // fold), one column in portrait: see `.today` in style/main.css.
     view! {
         <h1 class="visually-hidden">"Aujourd'hui"</h1>
-        <DatePicker />
-        <MealCountForm day=day_data />
-        <WeighingForm />
-        <DaySummary day=day_data />
-        <WeighingList day=day_data />
+        <div class="today">
+            <div class="today-day">
+                <DatePicker />
+                <MealCountForm day=day_data />
+                <DaySummary day=day_data />
+                <WeighingList day=day_data />
+            </div>
+            <div class="today-entry">
+                <WeighingForm />
+            </div>
+        </div>
     }
 }
 
@@ -86,13 +101,46 @@ pub fn DatePicker() -> impl IntoView {
     }
 }
 
-/// Parses a whole count typed by a person; empty means 0.
+/// Reads a whole count typed by a person. An empty field is « not entered », never 0.
 fn parse_count(input: &str, what: &str) -> Result<u32, String> {
     let t: String = input.chars().filter(|c| !c.is_whitespace() && *c != '\u{202f}' && *c != '\u{a0}').collect();
     if t.is_empty() {
-        return Ok(0);
+        return Err(format!("Nombre de {what} non saisi : tapez-le (0 s'il n'y en a pas)."));
     }
     t.parse::<u32>().map_err(|_| format!("« {} » n'est pas un nombre de {what} : tapez un nombre entier, par exemple 120.", input.trim()))
+}
+
+/// Where the other version of a record came from, for the conflict box: a pulled record
+/// carries the server's timestamp, a record saved by another window of this tablet does not.
+fn origin_fr(other: &RecordMeta) -> &'static str {
+    if other.server_updated_at.is_some() {
+        "sur une autre tablette (reçue du serveur)"
+    } else {
+        "dans une autre fenêtre de cette tablette"
+    }
+}
+
+/// A record that changed since the form read it: the stored version and the one typed here.
+#[derive(Clone)]
+struct Conflict<T> {
+    other: T,
+    mine: T,
+}
+
+/// Both versions of a record side by side, and the choice between them.
+#[component]
+fn ConflictBox(origin: &'static str, other: String, mine: String, keep_mine: Callback<()>, keep_other: Callback<()>) -> impl IntoView {
+    view! {
+        <div class="conflict" role="alert" data-testid="conflict">
+            <p><strong>{format!("⚠ Modifiée entre-temps {origin} : rien n'a été enregistré.")}</strong></p>
+            <p data-testid="conflict-other">"L'autre version : "{other}</p>
+            <p data-testid="conflict-mine">"Votre saisie : "{mine}</p>
+            <div class="button-row">
+                <button type="button" class="primary" on:click=move |_| keep_mine.run(())>"Garder ma saisie"</button>
+                <button type="button" on:click=move |_| keep_other.run(())>"Garder l'autre version"</button>
+            </div>
+        </div>
+    }
 }
 
 #[component]
@@ -101,34 +149,71 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
     let planned = RwSignal::new(String::new());
     let children = RwSignal::new(String::new());
     let adults = RwSignal::new(String::new());
+    let draft = RwSignal::new(MealDraft::default());
     let errors = RwSignal::new(Validation::default());
-    let pending_warnings = RwSignal::new(None::<DailyMealCount>);
+    // The warnings shown, which « Confirmer et enregistrer » accepts for the values shown.
+    let confirmable = RwSignal::new(None::<Vec<String>>);
     let saved = RwSignal::new(None::<String>);
+    let conflict = RwSignal::new(None::<Conflict<DailyMealCount>>);
+    let stored_count = Memo::new(move |_| day.with(|d| d.meal_count.clone()));
+    let site = Memo::new(move |_| ctx.profile.with(|p| p.as_ref().map(|p| p.site_id)));
 
-    // Fill the form with the stored count whenever the day changes.
+    // The fields show the draft where there is one, else the stored count; re-run when the
+    // day, the canteen or the stored count changes (never wiping a typed field).
     Effect::new(move |_| {
-        let d = day.get();
-        let (p, c, a) = match &d.meal_count {
-            Some(m) => (m.planned.to_string(), m.served_children.to_string(), m.served_adults.to_string()),
-            None => (String::new(), String::new(), String::new()),
-        };
-        planned.set(p);
-        children.set(c);
-        adults.set(a);
+        let stored = stored_count.get();
+        let d = site.get().map(|s| drafts::load_meals(s, ctx.service_date.get())).unwrap_or_default();
+        let show = |typed: &Option<String>, value: Option<u32>| typed.clone().unwrap_or_else(|| value.map(|v| v.to_string()).unwrap_or_default());
+        planned.set(show(&d.planned, stored.as_ref().map(|m| m.planned)));
+        children.set(show(&d.served_children, stored.as_ref().map(|m| m.served_children)));
+        adults.set(show(&d.served_adults, stored.as_ref().map(|m| m.served_adults)));
+        draft.set(d);
     });
     // Another date: forget the previous day's messages.
     Effect::new(move |_| {
         let _ = ctx.service_date.get();
         errors.set(Validation::default());
-        pending_warnings.set(None);
+        confirmable.set(None);
         saved.set(None);
+        conflict.set(None);
     });
 
+    let typed = move |field: &'static str, value: String| {
+        draft.update(|d| {
+            let slot = match field {
+                "planned" => &mut d.planned,
+                "served_children" => &mut d.served_children,
+                _ => &mut d.served_adults,
+            };
+            *slot = Some(value);
+        });
+        if let Some(s) = site.get_untracked() {
+            drafts::store_meals(s, ctx.service_date.get_untracked(), &draft.get_untracked());
+        }
+        // The values changed: the warnings shown no longer apply to them.
+        confirmable.set(None);
+        errors.update(|v| v.warnings.clear());
+        saved.set(None);
+    };
+    let clear_draft = move |date: NaiveDate| {
+        if let Some(s) = site.get_untracked() {
+            drafts::store_meals(s, date, &MealDraft::default());
+        }
+        draft.set(MealDraft::default());
+    };
+
     let save = move |record: DailyMealCount| {
-        save_record(ctx, record, move |record| {
-            saved.set(Some(format!("Repas du {} enregistrés.", format_fr_date(record.service_date))));
-            pending_warnings.set(None);
-        })
+        save_record(
+            ctx,
+            record,
+            move |record| {
+                clear_draft(record.service_date);
+                saved.set(Some(format!("Repas du {} enregistrés.", format_fr_date(record.service_date))));
+                confirmable.set(None);
+                errors.set(Validation::default());
+            },
+            move |other, mine| conflict.set(Some(Conflict { other, mine })),
+        )
     };
 
     let build = move || -> Result<DailyMealCount, Validation> {
@@ -148,63 +233,87 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
         }
         let profile = ctx.profile.get_untracked().ok_or_else(Validation::default)?;
         let now = Utc::now();
-        let meta = match day.get_untracked().meal_count {
+        let meta = match stored_count.get_untracked() {
             Some(existing) => existing.meta.revised(now),
             None => RecordMeta::new(Uuid::now_v7(), now),
         };
-        let record = DailyMealCount {
+        Ok(DailyMealCount {
             meta,
             site_id: profile.site_id,
             service_date: ctx.service_date.get_untracked(),
             planned: p,
             served_children: c,
             served_adults: a,
-        };
-        let v = record.validate(today());
-        if v.is_ok() {
-            Ok(record)
-        } else {
-            Err(v)
-        }
+        })
     };
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saved.set(None);
+        conflict.set(None);
         match build() {
             Ok(record) => {
                 let v = record.validate(today());
-                errors.set(Validation::default());
-                if v.warnings.is_empty() {
+                let confirmed = confirmable.get_untracked().unwrap_or_default();
+                if v.accepted_with(&confirmed) {
                     save(record);
                 } else {
+                    confirmable.set(v.is_ok().then(|| v.warning_codes()));
                     errors.set(v);
-                    pending_warnings.set(Some(record));
                 }
             }
             Err(v) => {
-                pending_warnings.set(None);
+                confirmable.set(None);
                 errors.set(v);
             }
         }
     };
 
+    let cancel = move |_| {
+        clear_draft(ctx.service_date.get_untracked());
+        let stored = stored_count.get_untracked();
+        let value = |f: fn(&DailyMealCount) -> u32| stored.as_ref().map(|m| f(m).to_string()).unwrap_or_default();
+        planned.set(value(|m| m.planned));
+        children.set(value(|m| m.served_children));
+        adults.set(value(|m| m.served_adults));
+        errors.set(Validation::default());
+        confirmable.set(None);
+    };
+
     view! {
-        <section class="card">
+        <section class="card meal-card">
             <h2>"Repas"</h2>
             <form class="meal-form" on:submit=on_submit novalidate>
-                <CountInput id="planned" label="Prévus" value=planned errors=errors />
-                <CountInput id="served_children" label="Servis aux enfants" value=children errors=errors />
-                <CountInput id="served_adults" label="Servis aux adultes" value=adults errors=errors />
+                <CountInput id="planned" label="Prévus" value=planned errors=errors on_typed=typed />
+                <CountInput id="served_children" label="Servis aux enfants" value=children errors=errors on_typed=typed />
+                <CountInput id="served_adults" label="Servis aux adultes" value=adults errors=errors on_typed=typed />
                 <Warnings validation=errors />
-                {move || match pending_warnings.get() {
-                    Some(record) => view! {
-                        <button type="button" class="primary" on:click=move |_| save(record.clone())>
-                            "Confirmer et enregistrer"
-                        </button>
-                    }.into_any(),
-                    None => view! { <button type="submit" class="primary">"Enregistrer les repas"</button> }.into_any(),
-                }}
+                {move || conflict.get().map(|c| {
+                    let keep = c.clone();
+                    view! {
+                        <ConflictBox origin=origin_fr(&c.other.meta)
+                            other=RecordPayload::MealCount(c.other.clone()).values_fr()
+                            mine=RecordPayload::MealCount(c.mine.clone()).values_fr()
+                            keep_mine=Callback::new(move |_| {
+                                conflict.set(None);
+                                let mut mine = keep.mine.clone();
+                                mine.meta = RecordMeta { deleted: false, ..keep.other.meta.revised(Utc::now()) };
+                                save(mine);
+                            })
+                            keep_other=Callback::new(move |_| {
+                                conflict.set(None);
+                                cancel(());
+                            }) />
+                    }
+                })}
+                <div class="button-row">
+                    <button type="submit" class="primary">
+                        {move || if confirmable.get().is_some() { "Confirmer et enregistrer" } else { "Enregistrer les repas" }}
+                    </button>
+                    {move || (!draft.get().is_empty()).then(|| view! {
+                        <button type="button" on:click=move |_| cancel(())>"Annuler les modifications"</button>
+                    })}
+                </div>
                 <SavedNote message=saved />
             </form>
         </section>
@@ -212,7 +321,13 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
 }
 
 #[component]
-fn CountInput(id: &'static str, label: &'static str, value: RwSignal<String>, errors: RwSignal<Validation>) -> impl IntoView {
+fn CountInput(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    errors: RwSignal<Validation>,
+    on_typed: impl Fn(&'static str, String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let error = field_error(errors, id);
     let error_id = format!("{id}-error");
     view! {
@@ -227,7 +342,11 @@ fn CountInput(id: &'static str, label: &'static str, value: RwSignal<String>, er
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=error_id.clone()
                 prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    let v = event_target_value(&ev);
+                    value.set(v.clone());
+                    on_typed(id, v);
+                }
             />
             <FieldError message=error id=error_id />
         </div>
@@ -263,7 +382,8 @@ fn stage_code(s: Stage) -> &'static str {
     }
 }
 
-/// Code of a component choice in the DOM (`data-component`); `None` is "tout mélangé".
+/// Code of a component choice in the DOM (`data-component`) and in drafts; `None` is a
+/// weighing of all components together.
 fn component_code(c: Option<Component>) -> &'static str {
     match c {
         Some(Component::Entree) => "entree",
@@ -276,67 +396,194 @@ fn component_code(c: Option<Component>) -> &'static str {
     }
 }
 
-/// The weighing being edited, if the form is correcting one.
+fn component_choices() -> impl Iterator<Item = Option<Component>> {
+    Component::ALL.into_iter().map(Some).chain([None])
+}
+
+fn component_from_code(code: &str) -> Option<Option<Component>> {
+    component_choices().find(|c| component_code(*c) == code)
+}
+
+/// Code of a destination choice in the DOM (`data-destination`); `None` is « aucune ».
+fn destination_code(d: Option<Destination>) -> &'static str {
+    match d {
+        Some(Destination::Reused) => "reused",
+        Some(Destination::Donation) => "donation",
+        Some(Destination::AnimalFeed) => "animal",
+        Some(Destination::CompostMethanisation) => "compost",
+        None => "none",
+    }
+}
+
+/// The weighing being corrected, if the form is correcting one (shared with the list's
+/// « Modifier » buttons).
 #[derive(Clone, Copy)]
 struct Editing(RwSignal<Option<Weighing>>);
+
+/// The sorted parts typed in the optional step: both empty is « not sorted »; one empty is
+/// the rest of the total.
+fn read_split(total: u64, edible: &str, inedible: &str, v: &mut Validation) -> Option<EdibleSplit> {
+    let mut part = |field: &str, text: &str| -> Option<Option<u64>> {
+        if text.trim().is_empty() {
+            return Some(None);
+        }
+        match parse_kg_to_grams(text) {
+            Ok(g) => Some(Some(g)),
+            Err(m) => {
+                v.error(field, m);
+                None
+            }
+        }
+    };
+    let (e, i) = (part("edible", edible)?, part("inedible", inedible)?);
+    let rest = |field: &str, what: &str, g: u64, v: &mut Validation| {
+        if g > total {
+            v.error(field, format!("La partie {what} ({}) dépasse la masse pesée ({}) : corrigez l'une des deux.", format_kg(g), format_kg(total)));
+            None
+        } else {
+            Some(total - g)
+        }
+    };
+    match (e, i) {
+        (None, None) => None,
+        (Some(e), Some(i)) => Some(EdibleSplit { edible_grams: e, inedible_grams: i }),
+        (Some(e), None) => rest("edible", "comestible", e, v).map(|i| EdibleSplit { edible_grams: e, inedible_grams: i }),
+        (None, Some(i)) => rest("inedible", "non comestible", i, v).map(|e| EdibleSplit { edible_grams: e, inedible_grams: i }),
+    }
+}
 
 #[component]
 fn WeighingForm() -> impl IntoView {
     let ctx = expect_context::<AppContext>();
+    let editing = expect_context::<Editing>();
     let stage = RwSignal::new(None::<Stage>);
-    // Some(None) = "tout mélangé" (not split by component).
+    // Some(None) = a weighing of all components together.
     let component = RwSignal::new(None::<Option<Component>>);
     let kg = RwSignal::new(String::new());
+    let edible = RwSignal::new(String::new());
+    let inedible = RwSignal::new(String::new());
+    let destination = RwSignal::new(None::<Destination>);
+    let details_open = RwSignal::new(false);
     let errors = RwSignal::new(Validation::default());
-    let pending_warnings = RwSignal::new(None::<Weighing>);
+    let confirmable = RwSignal::new(None::<Vec<String>>);
     let saved = RwSignal::new(None::<String>);
-    let editing = use_context::<Editing>().unwrap_or_else(|| {
-        let e = Editing(RwSignal::new(None));
-        provide_context(e);
-        e
-    });
+    let last_saved = RwSignal::new(None::<Weighing>);
+    let conflict = RwSignal::new(None::<Conflict<Weighing>>);
+    let site = Memo::new(move |_| ctx.profile.with(|p| p.as_ref().map(|p| p.site_id)));
 
-    Effect::new(move |_| {
-        if let Some(w) = editing.0.get() {
-            stage.set(Some(w.stage));
-            component.set(Some(w.component));
-            kg.set(format_kg_number(w.mass_grams));
-            errors.set(Validation::default());
-            saved.set(None);
+    let draft_now = move || WeighingDraft {
+        stage: stage.get_untracked(),
+        component: component.get_untracked().map(|c| component_code(c).to_owned()),
+        mass: kg.get_untracked(),
+        edible: edible.get_untracked(),
+        inedible: inedible.get_untracked(),
+        destination: destination.get_untracked(),
+        editing: editing.0.get_untracked(),
+    };
+    let persist = move || {
+        if let Some(s) = site.get_untracked() {
+            drafts::store_weighing(s, ctx.service_date.get_untracked(), &draft_now());
         }
-    });
-    // A new date starts from a clean form.
-    Effect::new(move |_| {
-        let _ = ctx.service_date.get();
-        editing.0.set(None);
-        errors.set(Validation::default());
-        pending_warnings.set(None);
-    });
-
-    let save = move |record: Weighing| {
-        save_record(ctx, record, move |record| {
-            saved.set(Some(format!(
-                "{} – {} : {} enregistré.",
-                record.stage.label(),
-                component_label(record.component),
-                format_kg(record.mass_grams)
-            )));
-            kg.set(String::new());
-            pending_warnings.set(None);
-            editing.0.set(None);
-        })
+    };
+    // Any change of the form: the warnings shown no longer apply to what it holds.
+    let changed = move || {
+        persist();
+        confirmable.set(None);
+        errors.update(|v| v.warnings.clear());
+        saved.set(None);
+    };
+    let show_draft = move |d: WeighingDraft| {
+        let open = d.editing.as_ref().is_some_and(|w| w.sorted.is_some() || w.destination.is_some())
+            || d.destination.is_some()
+            || !d.edible.is_empty()
+            || !d.inedible.is_empty();
+        details_open.set(open);
+        stage.set(d.stage);
+        component.set(d.component.as_deref().and_then(component_from_code));
+        kg.set(d.mass);
+        edible.set(d.edible);
+        inedible.set(d.inedible);
+        destination.set(d.destination);
+        editing.0.set(d.editing);
     };
 
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    // A new date or canteen: its own draft, a clean slate of messages.
+    Effect::new(move |_| {
+        let date = ctx.service_date.get();
+        let d = site.get().map(|s| drafts::load_weighing(s, date)).unwrap_or_default();
+        show_draft(d);
+        errors.set(Validation::default());
+        confirmable.set(None);
+        conflict.set(None);
+        last_saved.set(None);
         saved.set(None);
-        pending_warnings.set(None);
+    });
+
+    // « Modifier » (here or in the list): the weighing's values in the form.
+    let start_editing = move |w: Weighing, open_details: bool| {
+        show_draft(WeighingDraft {
+            stage: Some(w.stage),
+            component: Some(component_code(w.component).to_owned()),
+            mass: format_kg_number(w.mass_grams),
+            edible: w.sorted.map(|s| format_kg_number(s.edible_grams)).unwrap_or_default(),
+            inedible: w.sorted.map(|s| format_kg_number(s.inedible_grams)).unwrap_or_default(),
+            destination: w.destination,
+            editing: Some(w),
+        });
+        details_open.update(|o| *o |= open_details);
+        changed();
+        errors.set(Validation::default());
+        last_saved.set(None);
+        scroll_to_form();
+    };
+    let request = expect_context::<EditRequest>();
+    Effect::new(move |_| {
+        if let Some(w) = request.0.get() {
+            request.0.update_untracked(|r| *r = None);
+            start_editing(w, false);
+        }
+    });
+
+    // After a save the stage stays (weighings come in runs of one stage) and the component
+    // is cleared, so the next weighing cannot silently go under the previous dish.
+    let reset_after_save = move || {
+        component.set(None);
+        kg.set(String::new());
+        edible.set(String::new());
+        inedible.set(String::new());
+        destination.set(None);
+        details_open.set(false);
+        editing.0.set(None);
+        persist();
+    };
+
+    let save = move |record: Weighing| {
+        save_record(
+            ctx,
+            record,
+            move |record| {
+                saved.set(Some(format!(
+                    "{} – {} : {} enregistré.",
+                    record.stage.label(),
+                    component_label(record.component),
+                    format_kg(record.mass_grams)
+                )));
+                last_saved.set(Some(record));
+                confirmable.set(None);
+                errors.set(Validation::default());
+                reset_after_save();
+            },
+            move |other, mine| conflict.set(Some(Conflict { other, mine })),
+        )
+    };
+
+    let build = move || -> Result<Weighing, Validation> {
         let mut v = Validation::default();
         if stage.get_untracked().is_none() {
             v.error("stage", "Choisissez l'étape : préparation, non servi ou restes assiettes.");
         }
         if component.get_untracked().is_none() {
-            v.error("component", "Choisissez la composante du repas (ou « Tout mélangé »).");
+            v.error("component", "Choisissez la composante du repas (ou « Non trié par composante »).");
         }
         let grams = match parse_kg_to_grams(&kg.get_untracked()) {
             Ok(g) => Some(g),
@@ -345,49 +592,89 @@ fn WeighingForm() -> impl IntoView {
                 None
             }
         };
+        let sorted = grams.and_then(|g| read_split(g, &edible.get_untracked(), &inedible.get_untracked(), &mut v));
         let (Some(st), Some(comp), Some(grams), Some(profile)) = (stage.get_untracked(), component.get_untracked(), grams, ctx.profile.get_untracked()) else {
-            errors.set(v);
-            return;
+            return Err(v);
         };
+        if !v.is_ok() {
+            return Err(v);
+        }
         let now = Utc::now();
         let previous = editing.0.get_untracked();
-        let record = Weighing {
+        Ok(Weighing {
             meta: previous.as_ref().map(|w| w.meta.revised(now)).unwrap_or_else(|| RecordMeta::new(Uuid::now_v7(), now)),
             site_id: profile.site_id,
             service_date: ctx.service_date.get_untracked(),
             stage: st,
             component: comp,
             mass_grams: grams,
-            sorted: previous.as_ref().and_then(|w| w.sorted).filter(|s| s.edible_grams + s.inedible_grams == grams),
-            destination: previous.as_ref().and_then(|w| w.destination),
-        };
-        let v = record.validate(today());
-        if !v.is_ok() {
-            errors.set(v);
-        } else if !v.warnings.is_empty() {
-            errors.set(v);
-            pending_warnings.set(Some(record));
-        } else {
-            errors.set(Validation::default());
-            save(record);
+            sorted,
+            destination: destination.get_untracked(),
+        })
+    };
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        saved.set(None);
+        conflict.set(None);
+        match build() {
+            Ok(record) => {
+                let v = record.validate(today());
+                let confirmed = confirmable.get_untracked().unwrap_or_default();
+                if v.accepted_with(&confirmed) {
+                    save(record);
+                } else {
+                    confirmable.set(v.is_ok().then(|| v.warning_codes()));
+                    errors.set(v);
+                }
+            }
+            Err(v) => {
+                confirmable.set(None);
+                errors.set(v);
+            }
         }
+    };
+
+    let cancel_edit = move || {
+        editing.0.set(None);
+        reset_after_save();
+        errors.set(Validation::default());
+        confirmable.set(None);
     };
 
     let mass_error = field_error(errors, "mass_grams");
     let stage_error = field_error(errors, "stage");
     let component_error = field_error(errors, "component");
+    let edible_error = field_error(errors, "edible");
+    let inedible_error = field_error(errors, "inedible");
+    let sorted_error = field_error(errors, "sorted");
+    let destination_error = field_error(errors, "destination");
 
     view! {
-        <section class="card">
+        <section class="card weighing-card" id="weighing-card">
             <h2>{move || if editing.0.get().is_some() { "Corriger la pesée" } else { "Nouvelle pesée" }}</h2>
+            {move || last_saved.get().map(|w| {
+                let for_edit = w.clone();
+                let for_details = w.clone();
+                view! {
+                    <div class="last-saved" data-testid="last-saved">
+                        <p><strong>"✓ Dernière pesée enregistrée : "</strong>
+                            {format!("{} – {} : {}", w.stage.label(), component_label(w.component), format_kg(w.mass_grams))}</p>
+                        <div class="button-row">
+                            <button type="button" on:click=move |_| start_editing(for_edit.clone(), false)>"Modifier"</button>
+                            <button type="button" on:click=move |_| start_editing(for_details.clone(), true)>"Trier / destination"</button>
+                        </div>
+                    </div>
+                }
+            })}
             <form class="weighing-form" on:submit=on_submit novalidate>
                 <fieldset>
                     <legend>"1. Étape"</legend>
-                    <div class="choices">
+                    <div class="choices stages">
                         {Stage::ALL.into_iter().map(|s| view! {
                             <button type="button" class="choice" data-stage=stage_code(s)
                                 aria-pressed=move || (stage.get() == Some(s)).to_string()
-                                on:click=move |_| stage.set(Some(s))>
+                                on:click=move |_| { stage.set(Some(s)); changed(); }>
                                 <span class="check" aria-hidden="true">{move || if stage.get() == Some(s) { "● " } else { "○ " }}</span>
                                 {s.label()}
                             </button>
@@ -397,42 +684,106 @@ fn WeighingForm() -> impl IntoView {
                 </fieldset>
                 <fieldset>
                     <legend>"2. Composante"</legend>
-                    <div class="choices">
-                        {Component::ALL.into_iter().map(Some).chain([None]).map(|c| view! {
+                    <div class="choices components">
+                        {component_choices().map(|c| view! {
                             <button type="button" class="choice" data-component=component_code(c)
                                 aria-pressed=move || (component.get() == Some(c)).to_string()
-                                on:click=move |_| component.set(Some(c))>
+                                on:click=move |_| { component.set(Some(c)); changed(); }>
                                 <span class="check" aria-hidden="true">{move || if component.get() == Some(c) { "● " } else { "○ " }}</span>
-                                {c.map(Component::label).unwrap_or("Tout mélangé")}
+                                {component_label(c)}
                             </button>
                         }).collect_view()}
                     </div>
                     <FieldError message=component_error />
                 </fieldset>
-                <div class="field">
-                    <label for="mass">"3. Masse (kg)"</label>
-                    <input id="mass" name="mass" type="text" inputmode="decimal" autocomplete="off" placeholder="12,5"
-                        aria-invalid=move || mass_error.get().is_some().to_string()
-                        aria-describedby="mass-error"
-                        prop:value=move || kg.get()
-                        on:input=move |ev| kg.set(event_target_value(&ev)) />
-                    <FieldError message=mass_error id="mass-error" />
+                <div class="mass-row">
+                    <div class="field">
+                        <label for="mass">"3. Masse (kg)"</label>
+                        <input id="mass" name="mass" type="text" inputmode="decimal" autocomplete="off" placeholder="12,5"
+                            aria-invalid=move || mass_error.get().is_some().to_string()
+                            aria-describedby="mass-error"
+                            prop:value=move || kg.get()
+                            on:input=move |ev| { kg.set(event_target_value(&ev)); changed(); } />
+                        <FieldError message=mass_error id="mass-error" />
+                    </div>
+                    <button type="submit" class="primary save-weighing">
+                        {move || match (confirmable.get().is_some(), editing.0.get().is_some()) {
+                            (true, _) => "Confirmer et enregistrer",
+                            (false, true) => "Enregistrer la correction",
+                            (false, false) => "Enregistrer la pesée",
+                        }}
+                    </button>
                 </div>
                 <Warnings validation=errors />
-                {move || match pending_warnings.get() {
-                    Some(record) => view! {
-                        <button type="button" class="primary" on:click=move |_| save(record.clone())>"Confirmer et enregistrer"</button>
-                    }.into_any(),
-                    None => view! { <button type="submit" class="primary">"Enregistrer la pesée"</button> }.into_any(),
-                }}
+                {move || conflict.get().map(|c| {
+                    let keep = c.clone();
+                    view! {
+                        <ConflictBox origin=origin_fr(&c.other.meta)
+                            other=RecordPayload::Weighing(c.other.clone()).values_fr()
+                            mine=RecordPayload::Weighing(c.mine.clone()).values_fr()
+                            keep_mine=Callback::new(move |_| {
+                                conflict.set(None);
+                                let mut mine = keep.mine.clone();
+                                mine.meta = RecordMeta { deleted: false, ..keep.other.meta.revised(Utc::now()) };
+                                save(mine);
+                            })
+                            keep_other=Callback::new(move |_| {
+                                conflict.set(None);
+                                cancel_edit();
+                            }) />
+                    }
+                })}
+                <button type="button" class="link details-toggle" aria-expanded=move || details_open.get().to_string()
+                    aria-controls="weighing-details"
+                    on:click=move |_| details_open.update(|o| *o = !*o)>
+                    {move || if details_open.get() { "− Tri et destination (facultatif)" } else { "+ Tri et destination (facultatif)" }}
+                </button>
+                <div id="weighing-details" class="details" class:hidden=move || !details_open.get()>
+                    <div class="split">
+                        <div class="field">
+                            <label for="edible">"Partie comestible (kg)"</label>
+                            <input id="edible" type="text" inputmode="decimal" autocomplete="off"
+                                aria-invalid=move || edible_error.get().is_some().to_string() aria-describedby="edible-error"
+                                prop:value=move || edible.get() on:input=move |ev| { edible.set(event_target_value(&ev)); changed(); } />
+                            <FieldError message=edible_error id="edible-error" />
+                        </div>
+                        <div class="field">
+                            <label for="inedible">"Partie non comestible (kg)"</label>
+                            <input id="inedible" type="text" inputmode="decimal" autocomplete="off"
+                                aria-invalid=move || inedible_error.get().is_some().to_string() aria-describedby="inedible-error"
+                                prop:value=move || inedible.get() on:input=move |ev| { inedible.set(event_target_value(&ev)); changed(); } />
+                            <FieldError message=inedible_error id="inedible-error" />
+                        </div>
+                    </div>
+                    <p class="hint">"Une seule des deux suffit : l'autre est le reste de la masse pesée."</p>
+                    <FieldError message=sorted_error />
+                    <fieldset>
+                        <legend>"Destination"</legend>
+                        <div class="choices destinations">
+                            {[None].into_iter().chain(Destination::ALL.into_iter().map(Some)).map(|d| view! {
+                                <button type="button" class="choice" data-destination=destination_code(d)
+                                    aria-pressed=move || (destination.get() == d).to_string()
+                                    on:click=move |_| { destination.set(d); changed(); }>
+                                    <span class="check" aria-hidden="true">{move || if destination.get() == d { "● " } else { "○ " }}</span>
+                                    {d.map_or("Aucune", Destination::label)}
+                                </button>
+                            }).collect_view()}
+                        </div>
+                        <FieldError message=destination_error />
+                    </fieldset>
+                </div>
                 {move || editing.0.get().is_some().then(|| view! {
-                    <button type="button" on:click=move |_| { editing.0.set(None); kg.set(String::new()); errors.set(Validation::default()); }>"Annuler la correction"</button>
+                    <button type="button" on:click=move |_| cancel_edit()>"Annuler la correction"</button>
                 })}
                 <SavedNote message=saved />
             </form>
         </section>
     }
 }
+
+/// « Modifier » from the list: the weighing to open in the form.
+#[derive(Clone, Copy)]
+struct EditRequest(RwSignal<Option<Weighing>>);
 
 #[component]
 fn DaySummary(day: Signal<DayData>) -> impl IntoView {
@@ -464,19 +815,30 @@ fn DaySummary(day: Signal<DayData>) -> impl IntoView {
 #[component]
 fn WeighingList(day: Signal<DayData>) -> impl IntoView {
     let ctx = expect_context::<AppContext>();
-    let editing = use_context::<Editing>();
     let message = RwSignal::new(None::<String>);
     let last_deleted = RwSignal::new(None::<Weighing>);
 
     let write = move |record: Weighing, note: String| {
-        save_record(ctx, record, move |record| {
-            message.set(Some(note));
-            last_deleted.set(record.meta.deleted.then_some(record));
-        })
+        save_record(
+            ctx,
+            record,
+            move |record| {
+                message.set(Some(note));
+                last_deleted.set(record.meta.deleted.then_some(record));
+            },
+            move |other: Weighing, _mine| {
+                last_deleted.set(None);
+                message.set(Some(format!(
+                    "Rien n'a été changé : cette pesée a été modifiée entre-temps {} ({}). Vérifiez-la dans la liste, puis recommencez.",
+                    origin_fr(&other.meta),
+                    RecordPayload::Weighing(other.clone()).values_fr()
+                )));
+            },
+        )
     };
 
     view! {
-        <section class="card">
+        <section class="card list-card">
             <h2>"Pesées du jour"</h2>
             {move || message.get().map(|m| view! {
                 <div class="undo" role="status">
@@ -495,7 +857,7 @@ fn WeighingList(day: Signal<DayData>) -> impl IntoView {
                 {move || day.with(|d| d.weighings.is_empty()).then(|| view! { <li class="empty">"Aucune pesée pour ce jour."</li> })}
                 // Keyed by id and revision: after a save only the new or changed row is built.
                 <For each=move || day.get().weighings key=|w| (w.meta.id, w.meta.revision) let:w>
-                    <WeighingRow w=w editing=editing write=write />
+                    <WeighingRow w=w write=write />
                 </For>
             </ul>
         </section>
@@ -503,17 +865,31 @@ fn WeighingList(day: Signal<DayData>) -> impl IntoView {
 }
 
 #[component]
-fn WeighingRow(w: Weighing, editing: Option<Editing>, write: impl Fn(Weighing, String) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn WeighingRow(w: Weighing, write: impl Fn(Weighing, String) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let request = use_context::<EditRequest>();
     let for_edit = w.clone();
     let for_delete = w.clone();
+    let details = match (w.sorted, w.destination) {
+        (None, None) => None,
+        (s, d) => Some(
+            [
+                s.map(|s| format!("comestible {}", format_kg(s.edible_grams))),
+                d.map(|d| d.label().to_owned()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
+        ),
+    };
     view! {
         <li class="weighing">
-            <span class="what">{w.stage.label()}" – "{component_label(w.component)}</span>
+            <span class="what">{w.stage.label()}" – "{component_label(w.component)}
+                {details.map(|d| view! { <span class="muted small">{format!(" ({d})")}</span> })}</span>
             <strong class="mass">{format_kg(w.mass_grams)}</strong>
             <span class="actions">
                 <button on:click=move |_| {
-                    if let Some(e) = editing { e.0.set(Some(for_edit.clone())); }
-                    scroll_to_top();
+                    if let Some(r) = request { r.0.set(Some(for_edit.clone())); }
                 }>"Modifier"</button>
                 <button class="danger" on:click=move |_| {
                     let deleted = Weighing { meta: for_delete.meta.deleted(Utc::now()), ..for_delete.clone() };
@@ -526,8 +902,10 @@ fn WeighingRow(w: Weighing, editing: Option<Editing>, write: impl Fn(Weighing, S
 }
 
 /// Saves `record` (record and outbox entry in one transaction), then runs `on_saved` and
-/// refreshes every reader; a storage failure is reported instead, and the form keeps its input.
-fn save_record<T: StoredRecord>(ctx: AppContext, record: T, on_saved: impl FnOnce(T) + 'static) {
+/// refreshes every reader. When the record changed meanwhile (another window, a pull),
+/// nothing is written and `on_stale` gets the stored version and this one; any other storage
+/// failure is reported. In both cases the form keeps its input.
+fn save_record<T: StoredRecord>(ctx: AppContext, record: T, on_saved: impl FnOnce(T) + 'static, on_stale: impl FnOnce(T, T) + 'static) {
     leptos::task::spawn_local(async move {
         let Some(repo) = ctx.repo() else { return };
         match repo.save(&record).await {
@@ -535,13 +913,22 @@ fn save_record<T: StoredRecord>(ctx: AppContext, record: T, on_saved: impl FnOnc
                 on_saved(record);
                 ctx.after_write();
             }
+            Err(StorageError::Stale(json)) => match serde_json::from_str::<T>(&json) {
+                Ok(other) => {
+                    on_stale(other, record);
+                    // The screen shows the other version too.
+                    ctx.data_version.update(|v| *v += 1);
+                }
+                Err(e) => ctx.report(StorageError::Serialization(e.to_string())),
+            },
             Err(e) => ctx.report(e),
         }
     });
 }
 
-fn scroll_to_top() {
-    if let Some(w) = web_sys::window() {
-        w.scroll_to_with_x_and_y(0.0, 0.0);
+/// Brings the weighing form into view (on a phone it sits below the day's list).
+fn scroll_to_form() {
+    if let Some(card) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("weighing-card")) {
+        card.scroll_into_view();
     }
 }

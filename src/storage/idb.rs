@@ -10,6 +10,21 @@ use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTran
 
 use super::StorageError;
 
+#[wasm_bindgen(inline_js = r#"
+export function count_unique_keys(index) {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const req = index.openKeyCursor(null, "nextunique");
+    req.onsuccess = () => { const c = req.result; if (c) { n++; c.continue(); } else { resolve(n); } };
+    req.onerror = () => reject(req.error);
+  });
+}
+"#)]
+extern "C" {
+    /// Number of distinct keys of an index (a key cursor skipping duplicates: no values read).
+    pub fn count_unique_keys(index: &web_sys::IdbIndex) -> Promise;
+}
+
 /// Resolves with the request's result, or fails with its error.
 pub async fn request(req: &IdbRequest) -> Result<JsValue, StorageError> {
     // Already settled (e.g. read after its transaction completed): its events have fired.

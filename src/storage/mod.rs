@@ -50,6 +50,9 @@ pub enum StorageError {
     Serialization(String),
     /// Any other browser error, with its name and message.
     Other(String),
+    /// The record changed since it was read (another window of this tablet, or a pull): the
+    /// stored version's JSON, so the person can choose between the two. Nothing was written.
+    Stale(String),
 }
 
 impl StorageError {
@@ -84,6 +87,7 @@ impl StorageError {
                 .to_owned(),
             StorageError::Serialization(detail) => format!("Erreur interne de conversion ({detail}) : rien n'a été enregistré."),
             StorageError::Other(detail) => format!("L'enregistrement a échoué ({detail}). Rien n'a été enregistré : réessayez."),
+            StorageError::Stale(_) => "Cette saisie a été modifiée entre-temps ailleurs : rien n'a été enregistré, choisissez la version à garder.".to_owned(),
         }
     }
 }
@@ -207,12 +211,17 @@ fn js_error_text(e: &JsValue) -> String {
 /// `meta.revision` of the record stored under `id`, if there is one.
 async fn stored_revision(store: &web_sys::IdbObjectStore, id: Uuid) -> Result<Option<u64>, StorageError> {
     let record = idb::request(&store.get(&JsValue::from_str(&id.to_string())).map_err(StorageError::from_js)?).await?;
-    Ok(js_sys::Reflect::get(&record, &"meta".into())
+    Ok(revision_of(&record))
+}
+
+/// `meta.revision` of a stored record's JS object (`None` for undefined or a bad object).
+fn revision_of(record: &JsValue) -> Option<u64> {
+    js_sys::Reflect::get(record, &"meta".into())
         .ok()
         .filter(|m| m.is_object())
         .and_then(|m| js_sys::Reflect::get(&m, &"revision".into()).ok())
         .and_then(|v| v.as_f64())
-        .map(|v| v as u64))
+        .map(|v| v as u64)
 }
 
 /// Records of one store converted for [`Repository::write_batch`], with which of them to queue
@@ -341,15 +350,25 @@ impl Repository {
             let entry_js = outbox_entry_js(T::STORE, record.meta().id, record.meta().revision, &record_js);
             (record_js, entry_js)
         });
-        self.save_js(T::STORE, converted)
+        self.save_js(T::STORE, converted, record.meta().id, record.meta().revision)
     }
 
-    async fn save_js(&self, store: &'static str, converted: Result<(JsValue, JsValue), StorageError>) -> Result<u64, StorageError> {
+    async fn save_js(&self, store: &'static str, converted: Result<(JsValue, JsValue), StorageError>, id: Uuid, revision: u64) -> Result<u64, StorageError> {
         self.check_open()?;
         let (record_js, entry_js) = converted?;
         let tx = idb::transaction(&self.db, &[store, stores::OUTBOX], true)?;
         let done = idb::completion(&tx);
-        let put = tx.object_store(store).and_then(|s| s.put(&record_js)).map_err(StorageError::from_js);
+        // A revision at or below the stored one was made from an older copy (another window
+        // saved first, or a pull brought a newer one): writing it would silently replace the
+        // other version. Refuse, and hand back the stored one.
+        let records = tx.object_store(store).map_err(StorageError::from_js)?;
+        let stored = idb::request(&records.get(&JsValue::from_str(&id.to_string())).map_err(StorageError::from_js)?).await?;
+        if revision_of(&stored).is_some_and(|r| r >= revision) {
+            let _ = tx.abort();
+            let json = js_sys::JSON::stringify(&stored).ok().and_then(|t| t.as_string()).unwrap_or_default();
+            return Err(StorageError::Stale(json));
+        }
+        let put = records.put(&record_js).map_err(StorageError::from_js);
         let add = tx.object_store(stores::OUTBOX).and_then(|s| s.add(&entry_js)).map_err(StorageError::from_js);
         let (put, add) = match (put, add) {
             (Ok(p), Ok(a)) => (p, a),
@@ -445,12 +464,15 @@ impl Repository {
         idb::request(&req).await
     }
 
-    /// Number of changes waiting for the server (rejected ones included: they wait for a person).
+    /// Number of entries (records) with a change waiting for the server, rejected ones
+    /// included (they wait for a person). A record corrected three times offline is one entry:
+    /// the unit a person counts, the same everywhere (header, backup, sync page).
     pub async fn outbox_len(&self) -> Result<u32, StorageError> {
         self.check_open()?;
         let tx = idb::transaction(&self.db, &[stores::OUTBOX], false)?;
-        let req = tx.object_store(stores::OUTBOX).and_then(|s| s.count()).map_err(StorageError::from_js)?;
-        Ok(idb::request(&req).await?.as_f64().unwrap_or_default() as u32)
+        let index = tx.object_store(stores::OUTBOX).and_then(|s| s.index(BY_RECORD)).map_err(StorageError::from_js)?;
+        let n = wasm_bindgen_futures::JsFuture::from(idb::count_unique_keys(&index)).await.map_err(StorageError::from_js)?;
+        Ok(n.as_f64().unwrap_or_default() as u32)
     }
 
     /// The oldest `limit` outbox entries, in sequence order.

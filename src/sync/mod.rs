@@ -277,9 +277,12 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
             .map(|(seq, r)| {
                 let reason = match r {
                     Review::Rejected { reason, .. } => format!("Refusé par le serveur : {reason}"),
-                    Review::Conflict { current } => {
-                        format!("Conflit : le serveur a une autre version ({}, révision {}).", current.describe_fr(), current.revision())
-                    }
+                    Review::Conflict { current } => format!(
+                        "Conflit : une autre tablette (ou la métropole) a enregistré une autre version de cette {} : {} (révision {}).",
+                        current.describe_fr(),
+                        current.values_fr(),
+                        current.revision()
+                    ),
                 };
                 (*seq, reason)
             })
@@ -320,7 +323,29 @@ pub async fn enrol(ctx: AppContext, code: &str, label: &str) -> Result<SiteInfo,
     })?;
     let creds = Credentials { device_id: response.device_id, token: response.token, site: response.site.clone() };
     let mut profile = ctx.profile.get_untracked().unwrap_or_else(crate::context::SiteProfile::new_local);
-    repo.rebind_site(profile.site_id, creds.site.id).await.map_err(|e| e.message_fr())?;
+    let previous: Option<Credentials> = repo.setting(CREDENTIALS_KEY).await.map_err(|e| e.message_fr())?;
+    match previous {
+        // First enrolment: what was typed before belongs to this canteen.
+        None => {
+            repo.rebind_site(profile.site_id, creds.site.id).await.map_err(|e| e.message_fr())?;
+        }
+        // Another canteen: the entries of the previous one stay its own (never restamped), and
+        // none may be left unsent, or they would be pushed with the new canteen's token.
+        Some(old) if old.site.id != creds.site.id => {
+            let unsent = repo.outbox_len().await.map_err(|e| e.message_fr())?;
+            if unsent > 0 {
+                return Err(format!(
+                    "Ce code est celui de « {} », mais cette tablette a encore {} de « {} » à envoyer : rien n'a changé. \
+                     Envoyez-les d'abord (Synchroniser maintenant, ou ré-enrôlez la tablette pour « {} »), puis demandez un nouveau code.",
+                    creds.site.name,
+                    if unsent == 1 { "1 saisie".to_owned() } else { format!("{unsent} saisies") },
+                    old.site.name,
+                    old.site.name
+                ));
+            }
+        }
+        Some(_) => {}
+    }
     profile.site_id = creds.site.id;
     profile.name = creds.site.name.clone();
     profile.siret = creds.site.siret.clone();
@@ -341,6 +366,45 @@ pub struct SyncState {
     pub progress: RwSignal<Progress>,
     pub last_error: RwSignal<Option<String>>,
     pub needs_enrolment: RwSignal<bool>,
+    pub connection: RwSignal<Connection>,
+}
+
+/// What the tablet knows of its link to the server, shown beside the pending count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    Online,
+    /// The browser says there is no network.
+    Offline,
+    /// A network is there but the last attempt did not reach the server.
+    Unreachable,
+}
+
+impl Connection {
+    /// From the browser's own view (`navigator.onLine`).
+    pub fn from_browser() -> Self {
+        if web_sys::window().is_none_or(|w| w.navigator().on_line()) {
+            Connection::Online
+        } else {
+            Connection::Offline
+        }
+    }
+
+    /// Text and symbol: the state is never told by colour alone.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Connection::Online => "● En ligne",
+            Connection::Offline => "○ Hors ligne",
+            Connection::Unreachable => "⚠ Serveur injoignable",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Connection::Online => "online",
+            Connection::Offline => "offline",
+            Connection::Unreachable => "unreachable",
+        }
+    }
 }
 
 thread_local! {
@@ -421,6 +485,7 @@ impl Engine {
             // Another tab holds the lock and does the work.
             None => self.handle(Event::Succeeded),
             Some(Ok(_)) => {
+                self.state.connection.set(Connection::Online);
                 let at = chrono::Utc::now().to_rfc3339();
                 if let Some(repo) = ctx.repo() {
                     let _ = repo.set_setting(LAST_SYNC_KEY, &at).await;
@@ -436,6 +501,12 @@ impl Engine {
             Some(Err(e)) => {
                 if let SyncError::Storage(s) = &e {
                     ctx.report(s.clone());
+                }
+                if matches!(e, SyncError::Transport(TransportError::Network)) {
+                    self.state.connection.set(match Connection::from_browser() {
+                        Connection::Offline => Connection::Offline,
+                        _ => Connection::Unreachable,
+                    });
                 }
                 self.state.last_error.set(Some(e.message_fr()));
                 self.handle(Event::Failed);
@@ -485,8 +556,11 @@ pub async fn start(ctx: AppContext, state: SyncState) {
     ENGINE.with(|e| *e.borrow_mut() = Some(engine.clone()));
     state.needs_enrolment.set(!enrolled);
     if let Some(window) = web_sys::window() {
-        for (name, event) in [("online", Event::Online), ("offline", Event::Offline)] {
-            let cb = Closure::<dyn FnMut()>::new(move || dispatch(event));
+        for (name, event, connection) in [("online", Event::Online, Connection::Online), ("offline", Event::Offline, Connection::Offline)] {
+            let cb = Closure::<dyn FnMut()>::new(move || {
+                state.connection.set(connection);
+                dispatch(event);
+            });
             let _ = window.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
             cb.forget();
         }

@@ -129,6 +129,17 @@ impl DailyMealCount {
                 ),
             );
         }
+        // Meals planned, adults served, no child: the children's count was most likely skipped.
+        if self.planned > 0 && served > 0 && self.served_children == 0 {
+            v.warn(
+                "served_children",
+                "no_children_served",
+                format!(
+                    "Aucun repas servi aux enfants pour {} prévus : confirmez, ou saisissez le nombre d'enfants servis.",
+                    self.planned
+                ),
+            );
+        }
         if self.planned == 0 && served > 0 {
             v.warn(
                 "planned",
@@ -344,6 +355,10 @@ mod tests {
         assert_eq!(
             codes(count(1, d(2026, 3, 2), 0, 120, 0)),
             vec!["planned_missing"]
+        );
+        assert_eq!(
+            codes(count(1, d(2026, 3, 2), 120, 0, 8)),
+            vec!["no_children_served"]
         );
         // 01/03/2026 is a Sunday.
         assert_eq!(

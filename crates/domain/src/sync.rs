@@ -348,6 +348,43 @@ impl RecordPayload {
         strip(self) == strip(other)
     }
 
+    /// The values a person typed, in French, to show two versions side by side, e.g.
+    /// « Restes assiettes – Dessert, fruit : 0,5 kg ».
+    pub fn values_fr(&self) -> String {
+        match self {
+            RecordPayload::MealCount(r) => format!(
+                "{} prévus, {} servis aux enfants, {} aux adultes",
+                r.planned, r.served_children, r.served_adults
+            ),
+            RecordPayload::Weighing(r) => {
+                let mut text = format!(
+                    "{} – {} : {}",
+                    r.stage.label(),
+                    crate::waste::component_label(r.component),
+                    crate::number::format_kg(r.mass_grams)
+                );
+                if let Some(s) = r.sorted {
+                    text.push_str(&format!(
+                        " (comestible {}, non comestible {})",
+                        crate::number::format_kg(s.edible_grams),
+                        crate::number::format_kg(s.inedible_grams)
+                    ));
+                }
+                if let Some(d) = r.destination {
+                    text.push_str(&format!(", destination : {}", d.label()));
+                }
+                if r.meta.deleted {
+                    text.push_str(" (supprimée)");
+                }
+                text
+            }
+            RecordPayload::Purchase(r) => {
+                let desc: String = r.description.chars().take(40).collect();
+                format!("« {} », {} HT", desc, crate::number::format_euros(r.price_cents))
+            }
+        }
+    }
+
     /// Short French description for messages, e.g. « pesée du 03/03/2026 ».
     pub fn describe_fr(&self) -> String {
         match self {
@@ -1561,6 +1598,23 @@ mod tests {
         other.siret = "21760351500016".into();
         let e = check_mutation(&m(1, RecordPayload::Purchase(other)), &scope(), TODAY()).unwrap_err();
         assert!(e.reason.contains("autre restaurant"));
+    }
+
+    #[test]
+    fn values_fr_shows_what_was_typed() {
+        assert_eq!(weighing(1, 2, 500).values_fr(), "Restes assiettes – Non trié par composante : 0,5\u{202f}kg");
+        let RecordPayload::Weighing(mut w) = weighing(1, 2, 1_200) else { unreachable!() };
+        w.sorted = Some(crate::waste::EdibleSplit { edible_grams: 1_000, inedible_grams: 200 });
+        w.destination = Some(crate::waste::Destination::CompostMethanisation);
+        assert_eq!(
+            RecordPayload::Weighing(w).values_fr(),
+            "Restes assiettes – Non trié par composante : 1,2\u{202f}kg (comestible 1\u{202f}kg, non comestible 0,2\u{202f}kg), destination : Compost / méthanisation"
+        );
+        let RecordPayload::MealCount(m) = meal(1, SITE) else { unreachable!() };
+        assert_eq!(
+            RecordPayload::MealCount(m.clone()).values_fr(),
+            format!("{} prévus, {} servis aux enfants, {} aux adultes", m.planned, m.served_children, m.served_adults)
+        );
     }
 
     #[test]

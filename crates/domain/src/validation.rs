@@ -57,6 +57,18 @@ impl Validation {
         self.warnings.iter().filter(move |w| w.field == field)
     }
 
+    /// Codes of the warnings, to remember which ones a person was shown.
+    pub fn warning_codes(&self) -> Vec<String> {
+        self.warnings.iter().map(|w| w.code.clone()).collect()
+    }
+
+    /// Whether the record may be saved when the person has confirmed the warnings `confirmed`:
+    /// no error, and every warning among those confirmed. A value changed after the warnings
+    /// were shown gets checked again: a new warning must be confirmed in turn.
+    pub fn accepted_with(&self, confirmed: &[String]) -> bool {
+        self.is_ok() && self.warnings.iter().all(|w| confirmed.contains(&w.code))
+    }
+
     /// Errors for one field, for showing beside its input.
     pub fn errors_for<'a>(&'a self, field: &'a str) -> impl Iterator<Item = &'a FieldError> + 'a {
         self.errors.iter().filter(move |e| e.field == field)
@@ -92,5 +104,18 @@ mod tests {
         );
         assert_eq!(a.warnings_for("service_date").count(), 0);
         assert!(Validation::default().is_ok());
+    }
+
+    #[test]
+    fn confirmation_covers_only_the_warnings_shown() {
+        let mut v = Validation::default();
+        assert!(v.accepted_with(&[]), "nothing to confirm");
+        v.warn("mass_grams", "weighing_over_100_kg", "C");
+        assert!(!v.accepted_with(&[]));
+        assert!(v.accepted_with(&v.warning_codes()));
+        v.warn("service_date", "service_on_sunday", "D");
+        assert!(!v.accepted_with(&["weighing_over_100_kg".to_owned()]), "a new warning asks again");
+        v.error("mass_grams", "E");
+        assert!(!v.accepted_with(&v.warning_codes()), "an error is never confirmed away");
     }
 }
