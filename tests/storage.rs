@@ -71,9 +71,12 @@ async fn every_save_queues_one_outbox_entry_with_the_revision() {
     w.mass_grams = 12_000;
     let second_seq = repo.save(&w).await.unwrap();
     assert!(second_seq > first_seq, "sequence numbers increase: {first_seq} then {second_seq}");
+    // Two changes of one record: one entry to send, as a person counts it.
+    assert_eq!(repo.outbox_len().await.unwrap(), 1);
+    repo.save(&weighing(site, day(3), 500)).await.unwrap();
     assert_eq!(repo.outbox_len().await.unwrap(), 2);
     let batch = repo.outbox_batch(10).await.unwrap();
-    assert_eq!(batch.len(), 2);
+    assert_eq!(batch.len(), 3);
     assert_eq!(batch[0].store, stores::WEIGHINGS);
     assert_eq!((batch[0].revision, batch[1].revision), (1, 2));
     let queued: Weighing = serde_json::from_str(batch[1].record.get()).unwrap();
@@ -211,4 +214,30 @@ async fn a_failed_outbox_write_rolls_the_record_back_and_is_reported() {
     assert!(err.message_fr().contains("Rien n'a été enregistré"), "{}", err.message_fr());
     let stored: Option<Weighing> = repo.get(w.meta.id).await.unwrap();
     assert_eq!(stored, None, "the record must be rolled back with its outbox entry");
+}
+
+#[wasm_bindgen_test]
+async fn a_revision_made_from_an_older_copy_is_refused_with_the_stored_one_and_nothing_written() {
+    let repo = Repository::open_named(&unique_db("stale")).await.unwrap();
+    let site = Uuid::now_v7();
+    let original = weighing(site, day(4), 400);
+    repo.save(&original).await.unwrap();
+    // Two windows open revision 1; the first saves 0,5 kg as revision 2.
+    let mut first = original.clone();
+    first.meta = original.meta.revised(Utc::now());
+    first.mass_grams = 500;
+    repo.save(&first).await.unwrap();
+    // The second, still on revision 1, saves 0,6 kg: refused, the stored version handed back.
+    let mut second = original.clone();
+    second.meta = original.meta.revised(Utc::now());
+    second.mass_grams = 600;
+    let Err(StorageError::Stale(json)) = repo.save(&second).await else { panic!("a stale revision must be refused") };
+    let stored: Weighing = serde_json::from_str(&json).unwrap();
+    assert_eq!(stored, first);
+    assert_eq!(repo.get::<Weighing>(original.meta.id).await.unwrap(), Some(first.clone()), "nothing overwritten");
+    assert_eq!(repo.outbox_batch(10).await.unwrap().len(), 2, "nothing queued");
+    // Keeping one's own version is a revision above the stored one.
+    second.meta = first.meta.revised(Utc::now());
+    repo.save(&second).await.unwrap();
+    assert_eq!(repo.get::<Weighing>(original.meta.id).await.unwrap().map(|w| (w.mass_grams, w.meta.revision)), Some((600, 3)));
 }

@@ -62,7 +62,7 @@ pub fn SyncPage() -> impl IntoView {
                 }
             }}</p>
             <FieldError message=state.last_error />
-            <button class="primary" disabled=move || state.needs_enrolment.get() || state.running.get()
+            <button class="primary" id="sync-now" disabled=move || state.needs_enrolment.get() || state.running.get()
                 on:click=move |_| {
                     if sync::Connection::from_browser() == sync::Connection::Offline {
                         state.connection.set(sync::Connection::Offline);
@@ -80,7 +80,7 @@ pub fn SyncPage() -> impl IntoView {
             })}
             // Enrolled and not changing: the site, and a way to change it (never the form itself).
             {move || (enrolment.get().is_some() && !changing.get() && !state.needs_enrolment.get()).then(|| view! {
-                <button type="button" on:click=move |_| { enrol_message.set(None); changing.set(true); }>"Changer de restaurant"</button>
+                <button type="button" id="change-site" on:click=move |_| { enrol_message.set(None); changing.set(true); }>"Changer de restaurant"</button>
             })}
             {move || changing.get().then(|| view! {
                 <p class="warnings">"Un code d'un autre restaurant enrôle la tablette pour celui-ci. Les saisies déjà faites restent celles de l'ancien restaurant ; si certaines ne sont pas encore envoyées, le changement est refusé : synchronisez d'abord."</p>

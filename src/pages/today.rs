@@ -136,8 +136,8 @@ fn ConflictBox(origin: &'static str, other: String, mine: String, keep_mine: Cal
             <p data-testid="conflict-other">"L'autre version : "{other}</p>
             <p data-testid="conflict-mine">"Votre saisie : "{mine}</p>
             <div class="button-row">
-                <button type="button" class="primary" on:click=move |_| keep_mine.run(())>"Garder ma saisie"</button>
-                <button type="button" on:click=move |_| keep_other.run(())>"Garder l'autre version"</button>
+                <button type="button" class="primary" data-action="keep-mine" on:click=move |_| keep_mine.run(())>"Garder ma saisie"</button>
+                <button type="button" data-action="keep-other" on:click=move |_| keep_other.run(())>"Garder l'autre version"</button>
             </div>
         </div>
     }
@@ -307,11 +307,11 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
                     }
                 })}
                 <div class="button-row">
-                    <button type="submit" class="primary">
+                    <button type="submit" class="primary" id="save-counts">
                         {move || if confirmable.get().is_some() { "Confirmer et enregistrer" } else { "Enregistrer les repas" }}
                     </button>
                     {move || (!draft.get().is_empty()).then(|| view! {
-                        <button type="button" on:click=move |_| cancel(())>"Annuler les modifications"</button>
+                        <button type="button" id="cancel-counts" on:click=move |_| cancel(())>"Annuler les modifications"</button>
                     })}
                 </div>
                 <SavedNote message=saved />
@@ -661,8 +661,8 @@ fn WeighingForm() -> impl IntoView {
                         <p><strong>"✓ Dernière pesée enregistrée : "</strong>
                             {format!("{} – {} : {}", w.stage.label(), component_label(w.component), format_kg(w.mass_grams))}</p>
                         <div class="button-row">
-                            <button type="button" on:click=move |_| start_editing(for_edit.clone(), false)>"Modifier"</button>
-                            <button type="button" on:click=move |_| start_editing(for_details.clone(), true)>"Trier / destination"</button>
+                            <button type="button" data-action="edit-last" on:click=move |_| start_editing(for_edit.clone(), false)>"Modifier"</button>
+                            <button type="button" data-action="sort-last" on:click=move |_| start_editing(for_details.clone(), true)>"Trier / destination"</button>
                         </div>
                     </div>
                 }
@@ -706,7 +706,7 @@ fn WeighingForm() -> impl IntoView {
                             on:input=move |ev| { kg.set(event_target_value(&ev)); changed(); } />
                         <FieldError message=mass_error id="mass-error" />
                     </div>
-                    <button type="submit" class="primary save-weighing">
+                    <button type="submit" class="primary save-weighing" id="save-weighing">
                         {move || match (confirmable.get().is_some(), editing.0.get().is_some()) {
                             (true, _) => "Confirmer et enregistrer",
                             (false, true) => "Enregistrer la correction",
@@ -773,7 +773,7 @@ fn WeighingForm() -> impl IntoView {
                     </fieldset>
                 </div>
                 {move || editing.0.get().is_some().then(|| view! {
-                    <button type="button" on:click=move |_| cancel_edit()>"Annuler la correction"</button>
+                    <button type="button" id="cancel-edit" on:click=move |_| cancel_edit()>"Annuler la correction"</button>
                 })}
                 <SavedNote message=saved />
             </form>
@@ -793,7 +793,7 @@ fn DaySummary(day: Signal<DayData>) -> impl IntoView {
             <h2>"Totaux du jour"</h2>
             <dl>
                 {move || day.get().stage_totals().into_iter().map(|(s, g)| view! {
-                    <div class="total" data-stage=stage_code(s)><dt>{s.label()}</dt><dd>{format_kg(g)}</dd></div>
+                    <div class="total" data-total-stage=stage_code(s)><dt>{s.label()}</dt><dd>{format_kg(g)}</dd></div>
                 }).collect_view()}
                 <div class="total grams-per-meal">
                     <dt>"Gaspillage par repas"</dt>
@@ -888,10 +888,10 @@ fn WeighingRow(w: Weighing, write: impl Fn(Weighing, String) + Copy + Send + Syn
                 {details.map(|d| view! { <span class="muted small">{format!(" ({d})")}</span> })}</span>
             <strong class="mass">{format_kg(w.mass_grams)}</strong>
             <span class="actions">
-                <button on:click=move |_| {
+                <button data-action="edit" on:click=move |_| {
                     if let Some(r) = request { r.0.set(Some(for_edit.clone())); }
                 }>"Modifier"</button>
-                <button class="danger" on:click=move |_| {
+                <button class="danger" data-action="delete" on:click=move |_| {
                     let deleted = Weighing { meta: for_delete.meta.deleted(Utc::now()), ..for_delete.clone() };
                     let note = format!("Pesée de {} supprimée.", format_kg(deleted.mass_grams));
                     write(deleted, note);

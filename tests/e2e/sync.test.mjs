@@ -78,6 +78,21 @@ async function withEnrolledTablet(fn) {
 }
 
 export const tests = {
+  "once enrolled, the tablet shows its canteen instead of the form; offline, « Synchroniser maintenant » says the entries stay": () =>
+    withEnrolledTablet(async ({ server, context, page }) => {
+      assert((await page.textContent("[data-testid=enrolled-site]")).includes("École des Tilleuls"), "enrolled canteen shown");
+      assertEqual(await page.isVisible("#enrol-code"), false, "enrolment form hidden once enrolled");
+      await page.click("#change-site");
+      assertEqual(await page.isVisible("#enrol-code"), true, "« Changer de restaurant » shows the form");
+      await page.click("button:has-text('Annuler')");
+      assertEqual(await page.isVisible("#enrol-code"), false, "hidden again");
+      await server.stop();
+      await context.setOffline(true);
+      await page.waitForSelector("[data-testid=connection][data-connection=offline]");
+      await page.click("#sync-now");
+      await page.waitForSelector("text=Pas de réseau : les saisies restent sur la tablette");
+    }),
+
   "entries typed while the server is down are on the server exactly once after it comes back, with no click": () =>
     withEnrolledTablet(async ({ server, page }) => {
       await server.stop();

@@ -136,7 +136,7 @@ export const tests = {
       await page.click(".weighing button:has-text('Modifier')");
       assertEqual(await page.inputValue("#mass"), "2", "mass loaded for correction");
       await page.fill("#mass", "2,4");
-      await page.click("button:has-text('Enregistrer la pesée')");
+      await page.click("button:has-text('Enregistrer la correction')");
       await page.waitForFunction(() => document.querySelector(".weighing .mass")?.textContent.replace(/\u202f/g, " ") === "2,4 kg");
     }),
 
@@ -171,6 +171,66 @@ export const tests = {
       );
       assertEqual(outbox.map(([, g]) => g), [1000, 2000, 3000, 4000], "one outbox entry per save, in order");
       assertEqual(new Set(outbox.map(([seq]) => seq)).size, 4, "distinct device sequence numbers");
+    }),
+
+  "two windows correcting the same weighing: the second sees both values, and where the other came from": () =>
+    withApp(async ({ context, page, server }) => {
+      const other = await context.newPage();
+      await other.goto(server.url);
+      await other.waitForSelector("body[data-ready]");
+      await chooseServiceDay(page);
+      await addWeighing(page, "leftovers", "dessert", "0,4");
+      await chooseServiceDay(other);
+      await other.waitForFunction(() => document.querySelectorAll(".weighing").length === 1);
+      // Both windows open the weighing for correction; A saves 0,5 first.
+      await page.click(".weighing [data-action=edit]");
+      await other.click(".weighing [data-action=edit]");
+      await page.fill("#mass", "0,5");
+      await page.click("#save-weighing");
+      await page.waitForSelector("[data-testid=last-saved]:has-text('0,5')");
+      // B, still on the old copy, types 0,6: nothing is saved, both versions are shown.
+      await other.fill("#mass", "0,6");
+      await other.click("#save-weighing");
+      await other.waitForSelector("[data-testid=conflict]");
+      const plain = (s) => s.replace(/[\u00a0\u202f]/g, " ");
+      assert(plain(await other.textContent("[data-testid=conflict]")).includes("dans une autre fenêtre de cette tablette"), "says where the other came from");
+      assert(plain(await other.textContent("[data-testid=conflict-other]")).includes("0,5 kg"), "the other value");
+      assert(plain(await other.textContent("[data-testid=conflict-mine]")).includes("0,6 kg"), "my value");
+      assertEqual(await other.$$eval("[data-testid=saved]", (els) => els.map((e) => e.textContent).join("")), "", "nothing said saved");
+      const stored = () =>
+        other.evaluate(
+          () =>
+            new Promise((ok) => {
+              const req = indexedDB.open("assiette");
+              req.onsuccess = () => {
+                const all = req.result.transaction("weighings").objectStore("weighings").getAll();
+                all.onsuccess = () => ok(all.result.map((w) => [w.mass_grams, w.meta.revision]));
+              };
+            }),
+        );
+      assertEqual(await stored(), [[500, 2]], "A's correction stays until B chooses");
+      // B keeps its own: a new revision above A's.
+      await other.click("[data-action=keep-mine]");
+      await other.waitForSelector("[data-testid=last-saved]:has-text('0,6')");
+      assertEqual(await stored(), [[600, 3]], "B's value, on top of A's");
+      // A re-reads when B writes: its list shows 0,6 without a reload.
+      await page.waitForFunction(() => document.querySelector(".weighing .mass")?.textContent.replace(/[\u00a0\u202f]/g, " ") === "0,6 kg");
+    }),
+
+  "offline: the header says so in words, beside the entries to send": () =>
+    withApp(async ({ context, page, server }) => {
+      await waitForServiceWorker(page);
+      await page.waitForSelector("[data-testid=connection][data-connection=online]");
+      assert((await page.textContent("[data-testid=connection]")).includes("En ligne"), "online shown in words");
+      await server.stop();
+      await context.setOffline(true);
+      await page.waitForSelector("[data-testid=connection][data-connection=offline]");
+      assert((await page.textContent("[data-testid=connection]")).includes("Hors ligne"), "offline shown in words");
+      await chooseServiceDay(page);
+      await addWeighing(page, "leftovers", "pain", "1");
+      await page.waitForSelector("[data-pending='1']");
+      await context.setOffline(false);
+      await page.waitForSelector("[data-testid=connection][data-connection=online]");
     }),
 
   "accessibility: French page, labelled inputs, touch targets of at least 48 px": () =>
