@@ -152,7 +152,7 @@ export const tests = {
       await context.route("**/api/v1/sync/**", (route) => route.abort());
       await page.click(".weighing button:has-text('Modifier')");
       await page.fill("#mass", "1,5");
-      await page.click("button:has-text('Enregistrer la pesée')");
+      await page.click("#save-weighing");
       await page.waitForSelector("[data-pending='1']");
       const second = await api(server, "/sync/push", { device_id: other.device_id, mutations: [{ seq: 2, record: weighing(2, 3000) }] }, other.token);
       assertEqual(second.results.map((r) => r.status), ["applied"], "the other tablet's correction is applied first");
@@ -162,7 +162,9 @@ export const tests = {
       await page.click("button:has-text('Synchroniser maintenant')");
       const item = page.locator("[data-testid=review-item]");
       await item.waitFor({ timeout: 30_000 });
-      assert((await item.textContent()).includes("Conflit"), `conflict listed: ${await item.textContent()}`);
+      const listed = (await item.textContent()).replace(/[\u00a0\u202f]/g, " ");
+      assert(listed.includes("Conflit") && listed.includes("une autre tablette"), `conflict listed, with where the other came from: ${listed}`);
+      assert(listed.includes(": 3 kg (révision 2)") && listed.includes("Votre version : Restes assiettes – Dessert, fruit : 1,5 kg"), `both values shown: ${listed}`);
       await page.waitForSelector("[data-pending='1']");
 
       await item.locator("button:has-text('Renvoyer ma version')").click();
