@@ -90,7 +90,7 @@ async fn every_save_queues_one_outbox_entry_with_the_revision() {
         .await
         .unwrap();
     let left = repo.outbox_batch(10).await.unwrap();
-    assert_eq!(left.len(), 1);
+    assert_eq!(left.len(), 2, "the rejected entry and the other record's");
     assert_eq!(left[0].seq, Some(second_seq));
     assert_eq!(left[0].rejected.as_deref(), Some("refusé"));
     assert_eq!(repo.setting::<String>("pull_cursor").await.unwrap().as_deref(), Some("42"));
