@@ -77,7 +77,80 @@ async function withEnrolledTablet(fn) {
   }
 }
 
+/// A valid SIRET from its first 13 digits (Luhn check digit).
+function siret(first13) {
+  for (let d = 0; d < 10; d++) {
+    const digits = `${first13}${d}`;
+    let sum = 0;
+    for (let i = 0; i < 14; i++) {
+      let n = Number(digits[13 - i]);
+      if (i % 2 === 1) n = n * 2 > 9 ? n * 2 - 9 : n * 2;
+      sum += n;
+    }
+    if (sum % 10 === 0) return digits;
+  }
+  throw new Error("no check digit");
+}
+
+/// A second canteen of the demo commune and a one-time code for it.
+async function otherCanteenCode(server) {
+  const { token: admin } = await api(server, "/admin/login", ADMIN);
+  const site = await api(
+    server,
+    "/admin/sites",
+    { name: "École des Pins", siret: siret("2176035150009"), commune_insee: "76351", management_type: "direct", production_type: "site", sectors: ["education_primaire"], daily_meal_count: 90, yearly_meal_count: 12600 },
+    admin,
+  );
+  return async () => (await api(server, `/admin/sites/${site.id}/enrolment-codes`, { label: "cuisine" }, admin)).code;
+}
+
+async function localWeighingSites(page) {
+  return page.evaluate(
+    () =>
+      new Promise((ok) => {
+        const req = indexedDB.open("assiette");
+        req.onsuccess = () => {
+          const tx = req.result.transaction(["weighings", "outbox"]);
+          const w = tx.objectStore("weighings").getAll();
+          const o = tx.objectStore("outbox").getAll();
+          tx.oncomplete = () => ok({ records: w.result.map((r) => r.site_id), outbox: o.result.map((e) => e.record.site_id) });
+        };
+      }),
+  );
+}
+
 export const tests = {
+  "changing canteen: refused while the first canteen's entries are unsent, and never moves them": () =>
+    withEnrolledTablet(async ({ server, context, page }) => {
+      const nextCode = await otherCanteenCode(server);
+      // An entry of the first canteen that cannot leave yet.
+      await context.route("**/api/v1/sync/**", (route) => route.abort());
+      await page.click("a[href='/']");
+      await page.fill("#service-date", lastWeekday());
+      await page.click("[data-stage=leftovers]");
+      await page.click("[data-component=pain]");
+      await page.fill("#mass", "0,7");
+      await page.click("#save-weighing");
+      await page.waitForSelector("[data-pending='1']");
+      const before = await localWeighingSites(page);
+      await page.click("a[href='/synchronisation']");
+      await page.click("#change-site");
+      await page.fill("#enrol-code", await nextCode());
+      await page.click("button:has-text('Enrôler la tablette')");
+      await page.waitForSelector("text=Ce code est celui de « École des Pins »");
+      assert((await page.textContent("[data-testid=enrolled-site]")).includes("École des Tilleuls"), "still the first canteen");
+      assertEqual(await localWeighingSites(page), before, "the first canteen's entries untouched");
+      // Once they are sent, the change goes through and still moves nothing.
+      await context.unroute("**/api/v1/sync/**");
+      await page.click("#sync-now");
+      await page.waitForSelector("[data-pending='0']", { timeout: 30_000 });
+      await page.fill("#enrol-code", await nextCode());
+      await page.click("button:has-text('Enrôler la tablette')");
+      await page.waitForSelector("text=Tablette enrôlée pour « École des Pins »");
+      assertEqual((await localWeighingSites(page)).records, before.records, "records keep their canteen");
+      assert((await page.textContent("[data-testid=enrolled-site]")).includes("École des Pins"), "now the second canteen");
+    }),
+
   "once enrolled, the tablet shows its canteen instead of the form; offline, « Synchroniser maintenant » says the entries stay": () =>
     withEnrolledTablet(async ({ server, context, page }) => {
       assert((await page.textContent("[data-testid=enrolled-site]")).includes("École des Tilleuls"), "enrolled canteen shown");

@@ -124,6 +124,28 @@ export const tests = {
       await page.waitForFunction(() => document.querySelectorAll(".weighing").length === 1);
     }),
 
+  "a weighing half typed is still there after a reload, and goes once saved": () =>
+    withApp(async ({ page }) => {
+      await chooseServiceDay(page);
+      await page.click("[data-stage=unserved]");
+      await page.click("[data-component=accompagnement]");
+      await page.fill("#mass", "2,3");
+      await page.reload();
+      await page.waitForSelector("body[data-ready]");
+      await chooseServiceDay(page);
+      await page.waitForSelector("[data-stage=unserved][aria-pressed=true]");
+      await page.waitForSelector("[data-component=accompagnement][aria-pressed=true]");
+      assertEqual(await page.inputValue("#mass"), "2,3", "mass kept");
+      await page.click("#save-weighing");
+      await page.waitForSelector("[data-testid=last-saved]:has-text('2,3')");
+      await page.reload();
+      await page.waitForSelector("body[data-ready]");
+      await chooseServiceDay(page);
+      await page.waitForFunction(() => document.querySelectorAll(".weighing").length === 1);
+      assertEqual(await page.inputValue("#mass"), "", "no draft left once saved");
+      assertEqual(await page.$$eval("[data-component][aria-pressed=true]", (e) => e.length), 0, "component cleared");
+    }),
+
   "deleting a weighing can be undone": () =>
     withApp(async ({ page }) => {
       await chooseServiceDay(page);
