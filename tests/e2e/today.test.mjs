@@ -146,6 +146,26 @@ export const tests = {
       assertEqual(await page.$$eval("[data-component][aria-pressed=true]", (e) => e.length), 0, "component cleared");
     }),
 
+  "entries are counted once however often corrected: header, settings and backup agree": () =>
+    withApp(async ({ page }) => {
+      await chooseServiceDay(page);
+      await addWeighing(page, "leftovers", "dessert", "1");
+      await page.click("[data-action=edit-last]");
+      await page.fill("#mass", "1,2");
+      await page.click("#save-weighing");
+      await page.waitForSelector("[data-testid=last-saved]:has-text('1,2')");
+      await addWeighing(page, "leftovers", "pain", "0,3");
+      // Three changes of two entries.
+      await page.waitForSelector("[data-pending='2']");
+      assert((await page.textContent("[data-testid=sync-status]")).includes("2 saisies à envoyer"), "header counts entries");
+      await page.click("nav.tabs a[href='/reglages']");
+      await page.waitForSelector("text=2 saisies n'ont pas encore été envoyées au serveur.");
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=export]")]);
+      await download.path();
+      const note = (await page.textContent("[data-testid=export-note]")).replace(/[\u00a0\u202f]/g, " ");
+      assert(note.includes("(2 saisies, dont 2 pas encore envoyées)"), `backup note counts the same unit: ${note}`);
+    }),
+
   "deleting a weighing can be undone": () =>
     withApp(async ({ page }) => {
       await chooseServiceDay(page);
