@@ -289,6 +289,11 @@ impl Purchase {
                     format_fr_date(today)
                 ),
             );
+        } else if self.date < crate::meals::earliest_service_date() {
+            v.error(
+                "date",
+                format!("La date d'achat du {} est trop ancienne : vérifiez l'année (2000 au plus tôt).", format_fr_date(self.date)),
+            );
         }
         if self.price_cents < 0 {
             v.error("prix_ht", "Le prix HT ne peut pas être négatif : indiquez un montant positif ou nul.");

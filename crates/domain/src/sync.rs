@@ -913,6 +913,17 @@ pub fn check_mutation(m: &Mutation, scope: &SiteScope, today: NaiveDate) -> Resu
             what()
         )));
     }
+    // Outside these years the tablet's clock is wrong, and a year beyond 0000–9999 (after the
+    // offset) could not even be read back once stored: refused at the door.
+    if !crate::time::timestamp_in_range(meta.modified_at) {
+        return Err(Rejection::new(format!(
+            "Date de modification {} impossible ({}) : elle doit tomber entre {} et {}. Réglez la date et l'heure de la tablette, puis enregistrez de nouveau l'entrée.",
+            meta.modified_at.to_rfc3339(),
+            what(),
+            crate::time::EARLIEST_TIMESTAMP_YEAR,
+            crate::time::LATEST_TIMESTAMP_YEAR
+        )));
+    }
     let in_scope = match r.site_ref() {
         SiteRef::Id(id) => id == scope.site_id,
         SiteRef::Siret(s) => normalize_siret(s) == scope.siret,

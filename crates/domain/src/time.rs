@@ -10,7 +10,17 @@
 //! digits (`2026-3-2`, `9:05:00`) or a signed or other-width year, `UTC` as the offset, the
 //! Unicode minus sign `−` in the offset, and any other separator than one `:` in the offset.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, Utc};
+
+/// The years a stored timestamp may fall in (UTC). Anything else is a tablet's clock gone wrong,
+/// and years outside 0000–9999 cannot even be written back in RFC 3339's four digits.
+pub const EARLIEST_TIMESTAMP_YEAR: i32 = 2000;
+pub const LATEST_TIMESTAMP_YEAR: i32 = 2100;
+
+/// Whether a timestamp is in the years the server stores (see [`EARLIEST_TIMESTAMP_YEAR`]).
+pub fn timestamp_in_range(at: DateTime<Utc>) -> bool {
+    (EARLIEST_TIMESTAMP_YEAR..=LATEST_TIMESTAMP_YEAR).contains(&at.year())
+}
 
 /// Reads an RFC 3339 date and time (see the module for exactly what is accepted).
 pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
@@ -290,6 +300,16 @@ mod tests {
         assert_eq!(serde_json::to_string(&t).unwrap(), r#"{"d":"2026-03-02"}"#);
         let e = serde_json::from_str::<T>(r#"{"d":"02/03/2026"}"#).unwrap_err().to_string();
         assert!(e.contains("expected a date (2026-03-02)"), "{e}");
+    }
+
+    #[test]
+    fn stored_timestamps_stay_in_2000_to_2100() {
+        for s in ["2000-01-01T00:00:00Z", "2026-03-02T10:00:00Z", "2100-12-31T23:59:59Z", "2000-01-01T00:30:00+00:30"] {
+            assert!(timestamp_in_range(parse_rfc3339(s).unwrap()), "{s}");
+        }
+        for s in ["0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "1999-12-31T23:59:59Z", "2101-01-01T00:00:00Z", "2000-01-01T00:30:00+01:00"] {
+            assert!(!timestamp_in_range(parse_rfc3339(s).unwrap()), "{s}");
+        }
     }
 
     proptest::proptest! {

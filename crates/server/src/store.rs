@@ -9,7 +9,7 @@ use std::future::Future;
 
 use assiette_domain::site::{ManagementType, ProductionType, Sector};
 use assiette_domain::sync::{
-    AppliedKey, DeviceInfo, Mutation, MutationResult, RecordPayload, SiteDetails, SiteInfo, SiteScope, StoredRecord,
+    AppliedKey, DeviceInfo, Mutation, MutationResult, MutationStatus, RecordPayload, SiteDetails, SiteInfo, SiteScope, StoredRecord,
     MAX_STORED_NUMBER,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -461,14 +461,29 @@ macro_rules! sql_store {
                 ids.sort_unstable();
                 ids.dedup();
                 let mut current: HashMap<Uuid, StoredRecord> = HashMap::new();
-                for (site_id, body) in Self::read_current(&mut *tx, ids).await? {
-                    let record: RecordPayload = serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    current.insert(record.id(), StoredRecord { site_id: parse_uuid(&site_id)?, record });
+                // Stored rows that cannot be read back (written by an older version, edited by
+                // hand): only the mutations of those ids are refused, never the whole batch.
+                let mut unreadable: HashMap<Uuid, Uuid> = HashMap::new();
+                for (id, site_id, body) in Self::read_current(&mut *tx, ids).await? {
+                    let site_id = parse_uuid(&site_id)?;
+                    match serde_json::from_str::<RecordPayload>(&body) {
+                        Ok(record) => {
+                            current.insert(record.id(), StoredRecord { site_id, record });
+                        }
+                        Err(e) => {
+                            tracing::error!(record = %id, site = %site_id, error = %e, "stored record unreadable: its mutations are refused until it is repaired");
+                            unreadable.insert(parse_uuid(&id)?, site_id);
+                        }
+                    }
                 }
 
                 let t_read = t0.elapsed();
                 let today = assiette_domain::sync::server_today(now);
-                let plan = assiette_domain::sync::plan_push(scope, today, now, last as u64, mutations, &dedup, &current);
+                let plan = if unreadable.is_empty() {
+                    assiette_domain::sync::plan_push(scope, today, now, last as u64, mutations, &dedup, &current)
+                } else {
+                    plan_around_unreadable(scope, today, now, last as u64, mutations, &dedup, &current, &unreadable)
+                };
                 let at = ts(now);
 
                 // New ids (nothing stored when the batch was read) are plain inserts; revisions of
@@ -565,6 +580,44 @@ macro_rules! sql_store {
 // SQLite: BEGIN IMMEDIATE takes the single write lock at once (no deadlock on lock upgrade).
 sql_store!(SqliteStore, SqlitePool, sqlx::Sqlite, "BEGIN IMMEDIATE" { checkpoints: std::sync::Arc<Checkpoints> });
 sql_store!(PgStore, PgPool, sqlx::Postgres, "BEGIN" {});
+
+/// `plan_push` for a batch touching stored rows that cannot be read: their mutations are
+/// refused (nothing is written over a row nobody can read), the others planned as usual.
+#[allow(clippy::too_many_arguments)]
+fn plan_around_unreadable(
+    scope: &SiteScope,
+    today: chrono::NaiveDate,
+    now: DateTime<Utc>,
+    last: u64,
+    mutations: &[Mutation],
+    dedup: &HashMap<u64, AppliedKey>,
+    current: &HashMap<Uuid, StoredRecord>,
+    unreadable: &HashMap<Uuid, Uuid>,
+) -> assiette_domain::sync::PushPlan {
+    let readable: Vec<Mutation> = mutations.iter().filter(|m| !unreadable.contains_key(&m.record.id())).cloned().collect();
+    let mut plan = assiette_domain::sync::plan_push(scope, today, now, last, &readable, dedup, current);
+    let mut planned = std::mem::take(&mut plan.results).into_iter();
+    plan.results = mutations
+        .iter()
+        .map(|m| match unreadable.get(&m.record.id()) {
+            None => planned.next().expect("one result per readable mutation"),
+            Some(site) => {
+                let reason = if *site == scope.site_id {
+                    format!(
+                        "La version de cette entrée ({}) gardée par le serveur est illisible : la métropole doit la réparer (identifiant {}). L'entrée reste sur la tablette ; renvoyez-la ensuite.",
+                        m.record.describe_fr(),
+                        m.record.id()
+                    )
+                } else {
+                    // Nothing about another site's record (the planner's own wording).
+                    format!("L'identifiant de cette entrée ({}) est déjà utilisé : enregistrez-la de nouveau sur la tablette.", m.record.describe_fr())
+                };
+                MutationResult { seq: m.seq, status: MutationStatus::Rejected { reason, errors: Vec::new() } }
+            }
+        })
+        .collect();
+    plan
+}
 
 /// One record row to upsert in a push (current state of a record).
 struct RecordRow {
@@ -710,11 +763,11 @@ impl SqliteStore {
         .await?)
     }
 
-    async fn read_current(conn: &mut sqlx::SqliteConnection, ids: Vec<String>) -> StoreResult<Vec<(String, String)>> {
+    async fn read_current(conn: &mut sqlx::SqliteConnection, ids: Vec<String>) -> StoreResult<Vec<(String, String, String)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(sqlx::query_as("SELECT site_id, body FROM records WHERE id IN (SELECT value FROM json_each($1))")
+        Ok(sqlx::query_as("SELECT id, site_id, body FROM records WHERE id IN (SELECT value FROM json_each($1))")
             .bind(json_array(&ids))
             .fetch_all(&mut *conn)
             .await?)
@@ -788,11 +841,11 @@ impl PgStore {
             .await?)
     }
 
-    async fn read_current(conn: &mut sqlx::PgConnection, ids: Vec<String>) -> StoreResult<Vec<(String, String)>> {
+    async fn read_current(conn: &mut sqlx::PgConnection, ids: Vec<String>) -> StoreResult<Vec<(String, String, String)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(sqlx::query_as("SELECT site_id, body FROM records WHERE id = ANY($1::text[])").bind(ids).fetch_all(&mut *conn).await?)
+        Ok(sqlx::query_as("SELECT id, site_id, body FROM records WHERE id = ANY($1::text[])").bind(ids).fetch_all(&mut *conn).await?)
     }
 
     async fn write_records(conn: &mut sqlx::PgConnection, site: &str, device: &str, at: &str, rows: Vec<RecordRow>, upsert: bool) -> StoreResult<()> {

@@ -1,0 +1,151 @@
+//! Issue 11's server holes, each closed and proven over real HTTP on SQLite and (when
+//! configured) PostgreSQL: what a clumsy or hostile tablet sends is refused per mutation, with a
+//! French reason, and never stalls the rest of a batch.
+
+mod common;
+
+use assiette_domain::sync::{MutationStatus, PushResponse, RecordPayload};
+use assiette_domain::waste::Stage;
+use assiette_server::db::Db;
+use common::*;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// A server, a site of Le Havre and one enrolled tablet.
+async fn setup(backend: &Backend) -> (TestServer, Admin, Uuid, Tablet) {
+    let server = TestServer::start(&backend.url).await;
+    let admin = Admin::login(&server.base).await;
+    let site = admin.create_site("76351", "Le Havre", &siret("2176035150011"), "École Saint-Exupéry").await;
+    let a = Tablet::enrol(&server.base, &admin.code(site).await).await;
+    (server, admin, site, a)
+}
+
+/// Pushes raw JSON mutations (what a tablet's serde would never write); the reply's results.
+async fn push_raw(a: &Tablet, mutations: Vec<Value>) -> Vec<MutationStatus> {
+    let (s, body) = send(
+        a.client
+            .post(format!("{}/api/v1/sync/push", a.base))
+            .bearer_auth(&a.token)
+            .json(&json!({"device_id": a.device_id, "mutations": mutations})),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let reply: PushResponse = serde_json::from_value(body).unwrap();
+    assert_eq!(reply.results.len(), mutations.len());
+    reply.results.into_iter().map(|r| r.status).collect()
+}
+
+fn rejected_reason(status: &MutationStatus) -> &str {
+    match status {
+        MutationStatus::Rejected { reason, .. } => reason,
+        s => panic!("expected rejected, got {s:?}"),
+    }
+}
+
+fn value(r: &RecordPayload) -> Value {
+    serde_json::to_value(r).unwrap()
+}
+
+/// Writes a row straight into `records`, as an older server version could have stored it.
+async fn insert_raw_record(db: &Db, id: Uuid, site: Uuid, revision: i64, change_seq: i64, body: &str) {
+    let sql = "INSERT INTO records (id, site_id, kind, revision, deleted, change_seq, server_updated_at, device_id, body) \
+               VALUES ($1, $2, 'weighing', $3, $4, $5, '2026-01-01T00:00:00.000000Z', 'old-server', $6)";
+    match db {
+        Db::Sqlite(s) => sqlx::query(sql)
+            .bind(id.to_string())
+            .bind(site.to_string())
+            .bind(revision)
+            .bind(false)
+            .bind(change_seq)
+            .bind(body)
+            .execute(&s.pool)
+            .await
+            .map(|_| ()),
+        Db::Postgres(p) => sqlx::query(sql)
+            .bind(id.to_string())
+            .bind(site.to_string())
+            .bind(revision)
+            .bind(false)
+            .bind(change_seq)
+            .bind(body)
+            .execute(&p.pool)
+            .await
+            .map(|_| ()),
+    }
+    .unwrap();
+}
+
+/// Item 1: a timestamp or a date far from today is refused at the door, deletions included;
+/// a stored row that cannot be read refuses only its own mutations, never the whole batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn far_timestamps_are_refused_and_an_unreadable_row_refuses_only_its_mutations() {
+    for backend in backends().await {
+        eprintln!("== {} ==", backend.name);
+        let (server, _admin, site, a) = setup(&backend).await;
+        let mut mutations = Vec::new();
+        let far = ["0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "1999-12-31T23:59:59Z", "2101-01-01T00:00:00Z"];
+        for (i, at) in far.iter().enumerate() {
+            let mut w = value(&weighing(site, day(1), Stage::Leftovers, 1_000));
+            w["meta"]["modified_at"] = json!(at);
+            let mut tomb = w.clone();
+            tomb["meta"]["id"] = json!(Uuid::now_v7());
+            tomb["meta"]["deleted"] = json!(true);
+            tomb["meta"]["revision"] = json!(2);
+            mutations.push(json!({"seq": 1 + i, "record": w}));
+            mutations.push(json!({"seq": 11 + i, "record": tomb}));
+        }
+        // Dates in year 0: a purchase, a meal count.
+        let purchase = json!({
+            "kind": "purchase", "meta": {"id": Uuid::now_v7(), "revision": 1, "modified_at": "2025-09-01T10:00:00Z"},
+            "siret": a.site.siret, "description": "Pommes", "fournisseur": "Ferme", "date": "0000-01-01",
+            "prix_ht_cents": 1250, "famille_produits": "FRUITS_ET_LEGUMES", "caracteristiques": []
+        });
+        let mut count = value(&meal_count(site, day(1), 100));
+        count["service_date"] = json!("0000-01-01");
+        mutations.push(json!({"seq": 21, "record": purchase}));
+        mutations.push(json!({"seq": 22, "record": count}));
+        let results = push_raw(&a, mutations).await;
+        for (i, r) in results.iter().enumerate() {
+            let reason = rejected_reason(r);
+            if i < 8 {
+                assert!(reason.contains("Réglez la date et l'heure de la tablette"), "{reason}");
+                assert!(reason.contains("entre 2000 et 2100"), "{reason}");
+            } else {
+                assert!(reason.contains("trop ancienne"), "{reason}");
+            }
+        }
+        assert!(server_records(&server.db, site).await.is_empty(), "nothing stored");
+
+        // A row stored by an older version with a timestamp its reader refuses.
+        let poisoned = Uuid::now_v7();
+        let mut body = value(&weighing(site, day(2), Stage::Leftovers, 3_000));
+        body["meta"]["id"] = json!(poisoned);
+        body["meta"]["modified_at"] = json!("-0001-12-31T23:00:00Z");
+        insert_raw_record(&server.db, poisoned, site, 1, 1_000_000, &body.to_string()).await;
+        let mut correction = value(&weighing(site, day(2), Stage::Leftovers, 2_500));
+        correction["meta"]["id"] = json!(poisoned);
+        correction["meta"]["revision"] = json!(2);
+        let mut deletion = correction.clone();
+        deletion["meta"]["revision"] = json!(3);
+        deletion["meta"]["deleted"] = json!(true);
+        let before = weighing(site, day(2), Stage::Unserved, 1_200);
+        let after = weighing(site, day(3), Stage::Unserved, 800);
+        let results = push_raw(
+            &a,
+            vec![
+                json!({"seq": 31, "record": value(&before)}),
+                json!({"seq": 32, "record": correction}),
+                json!({"seq": 33, "record": deletion}),
+                json!({"seq": 34, "record": value(&after)}),
+            ],
+        )
+        .await;
+        assert!(matches!(results[0], MutationStatus::Applied { .. }), "{:?}", results[0]);
+        assert!(matches!(results[3], MutationStatus::Applied { .. }), "{:?}", results[3]);
+        for r in &results[1..3] {
+            let reason = rejected_reason(r);
+            assert!(reason.contains("illisible") && reason.contains(&poisoned.to_string()), "{reason}");
+        }
+        server.stop().await;
+    }
+}
