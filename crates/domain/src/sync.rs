@@ -936,18 +936,33 @@ pub fn check_mutation(m: &Mutation, scope: &SiteScope, today: NaiveDate) -> Resu
         )));
     }
     if !meta.deleted {
-        let v = r.validate(today);
-        if !v.is_ok() {
-            let details: Vec<&str> = v.errors.iter().map(|e| e.message.as_str()).collect();
-            let mut what = what();
-            if let Some(first) = what.get(..1) {
-                what = first.to_uppercase() + &what[1..];
-            }
-            let refused = if r.kind() == RecordKind::Weighing { "refusée" } else { "refusé" };
-            return Err(Rejection { reason: format!("{what} {refused} : {}", details.join(" ")), errors: v.errors });
-        }
+        check_content(r, today)?;
     }
     Ok(())
+}
+
+/// The domain validation of a record's content: a rejection listing its errors, if any.
+fn check_content(r: &RecordPayload, today: NaiveDate) -> Result<(), Rejection> {
+    let v = r.validate(today);
+    if v.is_ok() {
+        return Ok(());
+    }
+    let details: Vec<&str> = v.errors.iter().map(|e| e.message.as_str()).collect();
+    let mut what = r.describe_fr();
+    if let Some(first) = what.get(..1) {
+        what = first.to_uppercase() + &what[1..];
+    }
+    let refused = if r.kind() == RecordKind::Weighing { "refusée" } else { "refusé" };
+    Err(Rejection { reason: format!("{what} {refused} : {}", details.join(" ")), errors: v.errors })
+}
+
+/// A deletion as the server keeps it: the tombstone's meta (id, revision, deleted, device
+/// clock) over the content stored before it, which was validated when it was written. What
+/// the tablet sent beside its meta is never stored.
+fn tombstone_over(stored: &RecordPayload, tombstone: &RecordPayload) -> RecordPayload {
+    let mut kept = stored.clone();
+    *kept.meta_mut() = tombstone.meta().clone();
+    kept
 }
 
 /// What to do with a revision given the server's current state of the same record id.
@@ -1096,7 +1111,25 @@ impl Planner<'_> {
             }
         }
         let stored = stored.map(|(_, r)| r);
-        match decide(stored, &m.record) {
+        // A deletion keeps only what a deletion needs: over a stored record of the same kind,
+        // its meta on the stored content; for an id the server never had, its content is
+        // checked like any record's before it is stored (tombstones skip that check only
+        // because the record they delete may have become invalid).
+        let tombstone;
+        let incoming = match stored {
+            Some(s) if m.record.is_deleted() && s.kind() == m.record.kind() => {
+                tombstone = tombstone_over(s, &m.record);
+                &tombstone
+            }
+            None if m.record.is_deleted() => {
+                if let Err(r) = check_content(&m.record, self.today) {
+                    return r.into_status();
+                }
+                &m.record
+            }
+            _ => &m.record,
+        };
+        match decide(stored, incoming) {
             Decision::Reject(reason) => Rejection::new(reason).into_status(),
             Decision::Conflict => MutationStatus::Conflict { current: stored.expect("conflict needs a stored record").clone() },
             Decision::Duplicate => {
@@ -1105,7 +1138,7 @@ impl Planner<'_> {
             }
             Decision::Apply => {
                 self.seq_counter += 1;
-                let change = (self.seq_counter, m.record.clone().with_server_updated_at(self.now));
+                let change = (self.seq_counter, incoming.clone().with_server_updated_at(self.now));
                 match self.written_index.get(&key.record_id) {
                     Some(&i) => self.written[i] = change,
                     None => {

@@ -149,3 +149,87 @@ async fn far_timestamps_are_refused_and_an_unreadable_row_refuses_only_its_mutat
         server.stop().await;
     }
 }
+
+/// Item 5: a deletion stores only what a deletion needs. Over a stored record, the tombstone's
+/// meta goes on the stored (validated) content, whatever else it carries; a tombstone of an id
+/// the server never had is validated like any record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tombstones_keep_only_what_a_deletion_needs() {
+    for backend in backends().await {
+        eprintln!("== {} ==", backend.name);
+        let (server, _admin, site, mut a) = setup(&backend).await;
+        let w = a.weighing(day(1), Stage::Leftovers, 2_000);
+        let purchase: RecordPayload = serde_json::from_value(json!({
+            "kind": "purchase", "meta": {"id": Uuid::now_v7(), "revision": 1, "modified_at": "2025-09-01T10:00:00Z"},
+            "siret": a.site.siret, "description": "Pommes", "fournisseur": "Ferme d'Octeville", "date": "2025-09-01",
+            "prix_ht_cents": 1250, "famille_produits": "FRUITS_ET_LEGUMES", "caracteristiques": ["BIO"]
+        }))
+        .unwrap();
+        a.save(purchase.clone());
+        a.sync().await;
+        let stored = server_records(&server.db, site).await;
+
+        // Deletions carrying hostile content: an absurd mass, a huge text, a negative price, year 0.
+        let mut w_tomb = value(&stored[&w]);
+        w_tomb["meta"]["revision"] = json!(2);
+        w_tomb["meta"]["deleted"] = json!(true);
+        w_tomb["mass_grams"] = json!(u64::MAX);
+        w_tomb["service_date"] = json!("0000-01-01");
+        let mut p_tomb = value(&stored[&purchase.id()]);
+        p_tomb["meta"]["revision"] = json!(2);
+        p_tomb["meta"]["deleted"] = json!(true);
+        p_tomb["description"] = json!("x".repeat(200_000));
+        p_tomb["prix_ht_cents"] = json!(-5);
+        p_tomb["date"] = json!("0000-01-01");
+        // Tombstones of ids never seen: invalid content refused, valid content stored.
+        let mut unknown_bad = value(&weighing(site, day(2), Stage::Leftovers, 1_000));
+        unknown_bad["meta"]["revision"] = json!(2);
+        unknown_bad["meta"]["deleted"] = json!(true);
+        unknown_bad["mass_grams"] = json!(u64::MAX);
+        let mut unknown_ok = value(&weighing(site, day(2), Stage::Leftovers, 1_000));
+        unknown_ok["meta"]["revision"] = json!(2);
+        unknown_ok["meta"]["deleted"] = json!(true);
+        let results = push_raw(
+            &a,
+            vec![
+                json!({"seq": 101, "record": w_tomb}),
+                json!({"seq": 102, "record": p_tomb}),
+                json!({"seq": 103, "record": unknown_bad}),
+                json!({"seq": 104, "record": unknown_ok.clone()}),
+            ],
+        )
+        .await;
+        assert!(matches!(results[0], MutationStatus::Applied { .. }), "{:?}", results[0]);
+        assert!(matches!(results[1], MutationStatus::Applied { .. }), "{:?}", results[1]);
+        assert!(rejected_reason(&results[2]).contains("masse impossible"), "{:?}", results[2]);
+        assert!(matches!(results[3], MutationStatus::Applied { .. }), "{:?}", results[3]);
+
+        let after = server_records(&server.db, site).await;
+        match (&after[&w], &stored[&w]) {
+            (RecordPayload::Weighing(t), RecordPayload::Weighing(s)) => {
+                assert!(t.meta.deleted && t.meta.revision == 2);
+                assert_eq!((t.mass_grams, t.service_date), (s.mass_grams, s.service_date), "the stored content, not the sent one");
+            }
+            r => panic!("{r:?}"),
+        }
+        match (&after[&purchase.id()], &stored[&purchase.id()]) {
+            (RecordPayload::Purchase(t), RecordPayload::Purchase(s)) => {
+                assert!(t.meta.deleted && t.meta.revision == 2);
+                assert_eq!((&t.description, t.price_cents, t.date), (&s.description, s.price_cents, s.date));
+            }
+            r => panic!("{r:?}"),
+        }
+        assert_eq!(after.len(), 3, "the refused tombstone is not stored");
+        // The same deletion sent again (any content) is a duplicate, not a conflict.
+        let mut again = value(&stored[&w]);
+        again["meta"]["revision"] = json!(2);
+        again["meta"]["deleted"] = json!(true);
+        again["mass_grams"] = json!(7);
+        let results = push_raw(&a, vec![json!({"seq": 105, "record": again})]).await;
+        assert_eq!(results, vec![MutationStatus::Duplicate]);
+        // Tablets pull the deletions as the server keeps them.
+        a.pull_all(500).await;
+        assert_eq!(a.state(), server_state(&server.db, site).await);
+        server.stop().await;
+    }
+}
