@@ -284,9 +284,12 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
         <section class="card meal-card">
             <h2>"Repas"</h2>
             <form class="meal-form" on:submit=on_submit novalidate>
-                <CountInput id="planned" label="Prévus" value=planned errors=errors on_typed=typed />
-                <CountInput id="served_children" label="Servis aux enfants" value=children errors=errors on_typed=typed />
-                <CountInput id="served_adults" label="Servis aux adultes" value=adults errors=errors on_typed=typed />
+                <TextField id="planned" label="Prévus" inputmode="numeric" value=planned errors=errors field="planned"
+                    on_input=Callback::new(move |_| typed("planned", planned.get_untracked())) />
+                <TextField id="served_children" label="Servis aux enfants" inputmode="numeric" value=children errors=errors field="served_children"
+                    on_input=Callback::new(move |_| typed("served_children", children.get_untracked())) />
+                <TextField id="served_adults" label="Servis aux adultes" inputmode="numeric" value=adults errors=errors field="served_adults"
+                    on_input=Callback::new(move |_| typed("served_adults", adults.get_untracked())) />
                 <Warnings validation=errors />
                 {move || conflict.get().map(|c| {
                     let keep = c.clone();
@@ -320,15 +323,21 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
     }
 }
 
+/// One text field with its label and error line, for the six fields of the screen (counts and
+/// masses): the tablet carries its view code once.
 #[component]
-fn CountInput(
+fn TextField(
     id: &'static str,
     label: &'static str,
+    /// `numeric` (counts) or `decimal` (kilograms, decimal comma).
+    inputmode: &'static str,
     value: RwSignal<String>,
     errors: RwSignal<Validation>,
-    on_typed: impl Fn(&'static str, String) + Copy + Send + Sync + 'static,
+    /// The field's name in the validation (its errors are shown here).
+    field: &'static str,
+    on_input: Callback<()>,
 ) -> impl IntoView {
-    let error = field_error(errors, id);
+    let error = field_error(errors, field);
     let error_id = format!("{id}-error");
     view! {
         <div class="field">
@@ -337,15 +346,14 @@ fn CountInput(
                 id=id
                 name=id
                 type="text"
-                inputmode="numeric"
+                inputmode=inputmode
                 autocomplete="off"
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=error_id.clone()
                 prop:value=move || value.get()
                 on:input=move |ev| {
-                    let v = event_target_value(&ev);
-                    value.set(v.clone());
-                    on_typed(id, v);
+                    value.set(event_target_value(&ev));
+                    on_input.run(());
                 }
             />
             <FieldError message=error id=error_id />
@@ -642,11 +650,9 @@ fn WeighingForm() -> impl IntoView {
         confirmable.set(None);
     };
 
-    let mass_error = field_error(errors, "mass_grams");
+    let on_change = Callback::new(move |_| changed());
     let stage_error = field_error(errors, "stage");
     let component_error = field_error(errors, "component");
-    let edible_error = field_error(errors, "edible");
-    let inedible_error = field_error(errors, "inedible");
     let sorted_error = field_error(errors, "sorted");
     let destination_error = field_error(errors, "destination");
 
@@ -697,15 +703,7 @@ fn WeighingForm() -> impl IntoView {
                     <FieldError message=component_error />
                 </fieldset>
                 <div class="mass-row">
-                    <div class="field">
-                        <label for="mass">"3. Masse (kg)"</label>
-                        <input id="mass" name="mass" type="text" inputmode="decimal" autocomplete="off" placeholder="12,5"
-                            aria-invalid=move || mass_error.get().is_some().to_string()
-                            aria-describedby="mass-error"
-                            prop:value=move || kg.get()
-                            on:input=move |ev| { kg.set(event_target_value(&ev)); changed(); } />
-                        <FieldError message=mass_error id="mass-error" />
-                    </div>
+                    <TextField id="mass" label="3. Masse (kg)" inputmode="decimal" value=kg errors=errors field="mass_grams" on_input=on_change />
                     <button type="submit" class="primary save-weighing" id="save-weighing">
                         {move || match (confirmable.get().is_some(), editing.0.get().is_some()) {
                             (true, _) => "Confirmer et enregistrer",
@@ -740,20 +738,8 @@ fn WeighingForm() -> impl IntoView {
                 </button>
                 <div id="weighing-details" class="details" class:hidden=move || !details_open.get()>
                     <div class="split">
-                        <div class="field">
-                            <label for="edible">"Partie comestible (kg)"</label>
-                            <input id="edible" type="text" inputmode="decimal" autocomplete="off"
-                                aria-invalid=move || edible_error.get().is_some().to_string() aria-describedby="edible-error"
-                                prop:value=move || edible.get() on:input=move |ev| { edible.set(event_target_value(&ev)); changed(); } />
-                            <FieldError message=edible_error id="edible-error" />
-                        </div>
-                        <div class="field">
-                            <label for="inedible">"Partie non comestible (kg)"</label>
-                            <input id="inedible" type="text" inputmode="decimal" autocomplete="off"
-                                aria-invalid=move || inedible_error.get().is_some().to_string() aria-describedby="inedible-error"
-                                prop:value=move || inedible.get() on:input=move |ev| { inedible.set(event_target_value(&ev)); changed(); } />
-                            <FieldError message=inedible_error id="inedible-error" />
-                        </div>
+                        <TextField id="edible" label="Partie comestible (kg)" inputmode="decimal" value=edible errors=errors field="edible" on_input=on_change />
+                        <TextField id="inedible" label="Partie non comestible (kg)" inputmode="decimal" value=inedible errors=errors field="inedible" on_input=on_change />
                     </div>
                     <p class="hint">"Une seule des deux suffit : l'autre est le reste de la masse pesée."</p>
                     <FieldError message=sorted_error />
@@ -906,6 +892,11 @@ fn WeighingRow(w: Weighing, write: impl Fn(Weighing, String) + Copy + Send + Syn
 /// nothing is written and `on_stale` gets the stored version and this one; any other storage
 /// failure is reported. In both cases the form keeps its input.
 fn save_record<T: StoredRecord>(ctx: AppContext, record: T, on_saved: impl FnOnce(T) + 'static, on_stale: impl FnOnce(T, T) + 'static) {
+    save_boxed(ctx, record, Box::new(on_saved), Box::new(on_stale))
+}
+
+/// The body of [`save_record`], once per record type rather than once per caller.
+fn save_boxed<T: StoredRecord>(ctx: AppContext, record: T, on_saved: Box<dyn FnOnce(T)>, on_stale: Box<dyn FnOnce(T, T)>) {
     leptos::task::spawn_local(async move {
         let Some(repo) = ctx.repo() else { return };
         match repo.save(&record).await {
