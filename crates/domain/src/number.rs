@@ -263,6 +263,69 @@ pub fn format_euros(cents: i64) -> String {
     )
 }
 
+/// Written before an estimate (a figure computed from factors or extrapolated): "≈ 250 kg".
+pub const APPROX: &str = "≈\u{202F}";
+
+/// `n` rounded half-up to `figures` significant digits: 253 788 → 250 000 (2 figures),
+/// 995 → 1 000. Values with no more digits than `figures` (and `figures` 0) are unchanged;
+/// a result beyond `u64::MAX` saturates.
+pub fn round_significant(n: u64, figures: u32) -> u64 {
+    let digits = n.checked_ilog10().map_or(1, |l| l + 1);
+    if figures == 0 || digits <= figures {
+        return n;
+    }
+    // A power of ten from 10 on: half of it is exact. No u128 (its division costs the wasm).
+    let unit = 10u64.pow(digits - figures);
+    (n / unit + u64::from(n % unit >= unit / 2)).saturating_mul(unit)
+}
+
+/// A weighed mass as precise as the weighings support: kg with one decimal under 100 kg,
+/// whole kg from 100 kg, ",0" trimmed, half-up. 12 345 g → "12,3 kg", 4 516 566 g →
+/// "4 517 kg", 99 950 g → "100 kg". Under 50 g, "< 0,1 kg": a small mass never reads as zero.
+pub fn format_kg_rounded(grams: u64) -> String {
+    let tenths = grams / 100 + u64::from(grams % 100 >= 50);
+    let mut s = if grams > 0 && tenths == 0 {
+        "<\u{202F}0,1".to_owned()
+    } else if tenths < 1000 {
+        // Tenths of a kg are hundreds of grams: format_kg_number trims the ",0".
+        format_kg_number(tenths * 100)
+    } else {
+        group_thousands(grams / 1000 + u64::from(grams % 1000 >= 500))
+    };
+    s.push(NNBSP);
+    s.push_str("kg");
+    s
+}
+
+/// An estimated mass (CO2e, an extrapolation) with two significant figures, in kg under a
+/// tonne and in t from a tonne: 253 788 g → "250 kg", 18 066 264 g → "18 t",
+/// 1 234 567 g → "1,2 t", 999 500 g → "1 t", 4 g → "0,004 kg".
+pub fn format_mass_two_figures(grams: u64) -> String {
+    let r = round_significant(grams, 2);
+    // kg and t are 1000 apart, as g and kg: the same decimal writing, one unit up.
+    let (mut s, unit) = if r >= 1_000_000 {
+        (format_kg_number(r / 1000), "t")
+    } else {
+        (format_kg_number(r), "kg")
+    };
+    s.push(NNBSP);
+    s.push_str(unit);
+    s
+}
+
+/// An estimated amount (cost from a factor) with two significant figures: whole euros when
+/// it has no cents left, else two decimals as prices are written. 1 083 856 cents →
+/// "11 000 €", 2 400 → "24 €", 347 → "3,50 €", 47 → "0,47 €".
+pub fn format_euros_two_figures(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let r = round_significant(cents.unsigned_abs(), 2);
+    if r.is_multiple_of(100) {
+        format!("{sign}{}{NNBSP}€", group_thousands(r / 100))
+    } else {
+        format!("{sign}{},{:02}{NNBSP}€", group_thousands(r / 100), r % 100)
+    }
+}
+
 /// Replaces the typographic spaces of formatted values with ordinary spaces (files, logs).
 pub fn plain_spaces(s: &str) -> String {
     s.replace([NNBSP, '\u{00A0}'], " ")
@@ -509,6 +572,113 @@ mod tests {
             let down = parse_fr_decimal(&s, 3, Rounding::HalfDown).unwrap();
             prop_assert!(up == down || up == down + 1);
             prop_assert!(down >= int * 1000);
+        }
+    }
+
+    #[test]
+    fn rounds_to_significant_figures() {
+        assert_eq!(round_significant(253_788, 2), 250_000);
+        assert_eq!(round_significant(255_000, 2), 260_000);
+        assert_eq!(round_significant(254_999, 2), 250_000);
+        assert_eq!(round_significant(995, 2), 1_000);
+        assert_eq!(round_significant(99, 2), 99);
+        assert_eq!(round_significant(7, 2), 7);
+        assert_eq!(round_significant(0, 2), 0);
+        assert_eq!(round_significant(123, 0), 123);
+        assert_eq!(round_significant(u64::MAX, 2), 18_000_000_000_000_000_000);
+        assert_eq!(round_significant(u64::MAX, 1), u64::MAX);
+    }
+
+    #[test]
+    fn weighed_masses_keep_one_decimal_under_100_kg() {
+        let kg = |g| plain_spaces(&format_kg_rounded(g));
+        assert_eq!(kg(4_516_566), "4 517 kg");
+        assert_eq!(kg(253_788), "254 kg");
+        assert_eq!(kg(12_345), "12,3 kg");
+        assert_eq!(kg(12_350), "12,4 kg");
+        assert_eq!(kg(10_000), "10 kg");
+        assert_eq!(kg(10_040), "10 kg");
+        assert_eq!(kg(99_949), "99,9 kg");
+        assert_eq!(kg(99_950), "100 kg");
+        assert_eq!(kg(100_499), "100 kg");
+        assert_eq!(kg(100_500), "101 kg");
+        assert_eq!(kg(50), "0,1 kg");
+        assert_eq!(kg(49), "< 0,1 kg");
+        assert_eq!(kg(1), "< 0,1 kg");
+        assert_eq!(kg(0), "0 kg");
+        assert_eq!(format_kg_rounded(1_234_500), "1\u{202F}235\u{202F}kg");
+    }
+
+    #[test]
+    fn estimates_keep_two_significant_figures() {
+        let m = |g| plain_spaces(&format_mass_two_figures(g));
+        assert_eq!(m(253_788), "250 kg");
+        assert_eq!(m(18_066_264), "18 t");
+        assert_eq!(m(1_234_567), "1,2 t");
+        assert_eq!(m(999_499), "1 t");
+        assert_eq!(m(994_999), "990 kg");
+        assert_eq!(m(40_000), "40 kg");
+        assert_eq!(m(4_560), "4,6 kg");
+        assert_eq!(m(364), "0,36 kg");
+        assert_eq!(m(4), "0,004 kg");
+        assert_eq!(m(0), "0 kg");
+        assert_eq!(m(1_234_567_890_123), "1 200 000 t");
+        assert_eq!(format_mass_two_figures(25_000_000), "25\u{202F}t");
+
+        let e = |c| plain_spaces(&format_euros_two_figures(c));
+        assert_eq!(e(1_083_856), "11 000 €");
+        assert_eq!(e(2_400), "24 €");
+        assert_eq!(e(2_449), "24 €");
+        assert_eq!(e(347), "3,50 €");
+        assert_eq!(e(47), "0,47 €");
+        assert_eq!(e(5), "0,05 €");
+        assert_eq!(e(0), "0 €");
+        assert_eq!(e(-347), "-3,50 €");
+        assert_eq!(
+            format!("{APPROX}{}", format_euros_two_figures(2_400)),
+            "≈\u{202F}24\u{202F}€"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn weighed_masses_round_to_the_tenth_then_the_kg(g in 0u64..100_000_000_000) {
+            let s = plain_spaces(&format_kg_rounded(g));
+            if g > 0 && g < 50 {
+                prop_assert_eq!(s.as_str(), "< 0,1 kg");
+            } else {
+                let shown = parse_kg_to_grams(&s).unwrap();
+                // Half a tenth under 100 kg, half a kg from there.
+                let half = if shown < 100_000 { 50 } else { 500 };
+                prop_assert!(shown.abs_diff(g) <= half, "{} → {}", g, s);
+                prop_assert!(shown < 100_000 || shown.is_multiple_of(1000), "{} → {}", g, s);
+                prop_assert!(shown.is_multiple_of(100), "{} → {}", g, s);
+            }
+            // Never shorter for a larger mass: the rounding is monotonic.
+            let next = parse_kg_to_grams(&plain_spaces(&format_kg_rounded(g + 1))).unwrap_or(0);
+            let this = parse_kg_to_grams(&s).unwrap_or(0);
+            prop_assert!(next >= this);
+        }
+
+        #[test]
+        fn two_figure_estimates_are_within_half_a_unit(g in 0u64..10_000_000_000_000) {
+            let s = plain_spaces(&format_mass_two_figures(g));
+            let (number, unit) = s.rsplit_once(' ').unwrap();
+            let grams = parse_kg_to_grams(number).unwrap() * if unit == "t" { 1000 } else { 1 };
+            prop_assert!(unit == "kg" || unit == "t");
+            prop_assert_eq!(unit == "t", grams >= 1_000_000, "{} → {}", g, &s);
+            prop_assert_eq!(grams, round_significant(g, 2));
+            let significant = grams.to_string().trim_end_matches('0').len();
+            prop_assert!(significant <= 2, "{} → {}", g, &s);
+            // Rounded by at most half of the second figure's unit.
+            let unit_of_second = 10u64.pow(g.checked_ilog10().unwrap_or(0).saturating_sub(1));
+            prop_assert!(grams.abs_diff(g) * 2 <= unit_of_second, "{} → {}", g, &s);
+        }
+
+        #[test]
+        fn two_figure_costs_round_trip_to_their_rounding(c in 0i64..1_000_000_000_000) {
+            let s = format_euros_two_figures(c);
+            prop_assert_eq!(parse_euros_to_cents(&s), Ok(round_significant(c as u64, 2)));
         }
     }
 
