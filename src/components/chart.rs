@@ -1,9 +1,10 @@
 //! Charts drawn on the device with plotters-canvas. The drawing functions only draw the plain
-//! data they are given ([`LineChart`], [`Bar`]s), laid out and tested in `chart_data`, into a
-//! canvas already sized by [`fit_canvas`]; positions are in CSS pixels, turned into the
-//! canvas's device pixels by [`Page`]. They return how many data points they drew. States are
-//! told apart by line style, markers and text labels, never by colour alone (see [`Pen`]); bar
-//! values are written next to every bar.
+//! data they are given ([`LineChart`], [`Bar`]s), laid out and tested in `chart_data` (the
+//! reference labels' places included), into a canvas already sized by [`fit_canvas`];
+//! positions are in CSS pixels, turned into the canvas's device pixels by [`Page`]. They
+//! return how many data points they drew. States are told apart by line style, markers and
+//! text labels, never by colour alone (see [`Pen`]); bar values are written next to every
+//! bar. Every text is [`TEXT_PX`] high, readable at arm's length on a tablet.
 //!
 //! Only plotters' drawing area and elements are used, on one pixel coordinate system: the
 //! chart builder's generic axes, meshes and series (compiled again for every coordinate type)
@@ -16,8 +17,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
-use super::chart_data::{Bar, Figure, LineChart, Pen};
-use assiette_domain::number::{format_kg, format_per_mille};
+use super::chart_data::{Bar, Figure, LineChart, LineLayout, Pen, LABEL_PAD, TEXT_PX};
+use assiette_domain::number::{format_kg_rounded, format_per_mille};
 
 const INK: RGBColor = RGBColor(0x1a, 0x1a, 0x1a);
 const GREEN: RGBColor = RGBColor(0x1b, 0x5e, 0x3b);
@@ -33,14 +34,42 @@ pub fn container_width(canvas: &HtmlCanvasElement) -> f64 {
 /// and as high as the figure needs on a screen `viewport_height` high. Returns the number of
 /// data points drawn.
 pub fn draw(canvas: &HtmlCanvasElement, figure: &Figure, css_width: f64, viewport_height: f64) -> Result<usize, String> {
-    let height = match figure {
-        Figure::Lines(_) => line_chart_height(css_width, viewport_height),
-        Figure::Bars(bars) => bar_chart_height(bars.len()),
-    };
-    let dpr = fit_canvas(canvas, css_width, height);
     match figure {
-        Figure::Lines(chart) => draw_lines(canvas, chart, dpr),
-        Figure::Bars(bars) => draw_bars(canvas, bars, dpr),
+        Figure::Lines(chart) => {
+            // Laid out first: labels that find no room in the plot make the canvas taller.
+            let layout = chart.layout(css_width, line_chart_height(css_width, viewport_height), text_width(canvas, false));
+            let dpr = fit_canvas(canvas, css_width, layout.height);
+            draw_lines(canvas, chart, &layout, dpr)
+        }
+        Figure::Bars(bars) => {
+            let dpr = fit_canvas(canvas, css_width, bar_chart_height(bars.len()));
+            draw_bars(canvas, bars, dpr)
+        }
+    }
+}
+
+/// Measures a text as the canvas writes it, [`TEXT_PX`] high (CSS pixels), through the 2D
+/// context's measureText (read by name: web-sys' TextMetrics is not compiled in).
+fn text_width(canvas: &HtmlCanvasElement, bold: bool) -> impl Fn(&str) -> f64 {
+    use wasm_bindgen::JsCast;
+    let context = canvas.get_context("2d").ok().flatten();
+    let measure = context
+        .as_ref()
+        .and_then(|c| js_sys::Reflect::get(c, &"measureText".into()).ok())
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    // The font plotters-canvas sets for ("sans-serif", size, style).
+    let font = wasm_bindgen::JsValue::from(format!("{} {TEXT_PX}px sans-serif", if bold { "bold" } else { "normal" }));
+    move |s: &str| {
+        context
+            .as_ref()
+            .zip(measure.as_ref())
+            .and_then(|(c, m)| {
+                // Set at every call: drawing text sets the context's font too.
+                js_sys::Reflect::set(c, &"font".into(), &font).ok()?;
+                js_sys::Reflect::get(&m.call1(c, &s.into()).ok()?, &"width".into()).ok()?.as_f64()
+            })
+            // No 2D context: about 0.6 em per character.
+            .unwrap_or(s.chars().count() as f64 * TEXT_PX * 0.6)
     }
 }
 
@@ -154,13 +183,13 @@ fn draw_pen(page: &Page, pen: Pen, points: &[(f64, f64)], marked: bool) -> Resul
     Ok(())
 }
 
-/// Draws a line chart: grid, axes with their labels, lines, notes and legend. Returns the
-/// number of days drawn.
-fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, dpr: f64) -> Result<usize, String> {
+/// Draws a line chart as `layout` places it: grid, axes with their labels, lines, notes and
+/// legend. Returns the number of days drawn.
+fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, layout: &LineLayout, dpr: f64) -> Result<usize, String> {
     let page = Page::new(canvas, dpr)?;
-    let (left, right, top, bottom) = (58.0, page.width - 14.0, 26.0, page.height - 34.0);
-    let sx = |x: f64| left + (x + 0.5) / (chart.x_end + 0.5) * (right - left);
-    let sy = |y: f64| bottom - y / chart.y_max * (bottom - top);
+    let plot = layout.plot;
+    let (left, right, top, bottom) = (plot.x, plot.right(), plot.y, plot.bottom());
+    let (sx, sy) = (|x: f64| layout.x(x), |y: f64| layout.y(y));
 
     for &(y, _) in &chart.y_ticks {
         page.line(&[(left, sy(y)), (right, sy(y))], GRID, 1.0)?;
@@ -170,29 +199,27 @@ fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, dpr: f64) -> Result
     }
     page.line(&[(left, top), (left, bottom), (right, bottom)], INK, 1.0)?;
     for (y, label) in &chart.y_ticks {
-        page.text(label, (left - 6.0, sy(*y)), 13.0, false, HPos::Right, VPos::Center)?;
+        page.text(label, (left - 6.0, sy(*y)), TEXT_PX, false, HPos::Right, VPos::Center)?;
     }
     for (x, label) in &chart.x_ticks {
-        page.text(label, (sx(*x), bottom + 6.0), 13.0, false, HPos::Center, VPos::Top)?;
+        page.text(label, (sx(*x), bottom + 6.0), TEXT_PX, false, HPos::Center, VPos::Top)?;
     }
-    page.text(chart.unit, (8.0, 6.0), 13.0, false, HPos::Left, VPos::Top)?;
+    page.text(chart.unit, (8.0, 4.0), TEXT_PX, false, HPos::Left, VPos::Top)?;
 
     for line in &chart.lines {
         let points: Vec<(f64, f64)> = line.points.iter().map(|&(x, y)| (sx(x), sy(y))).collect();
         draw_pen(&page, line.pen, &points, chart.marked)?;
     }
-    for n in &chart.notes {
-        let (x, y) = (sx(n.at.0), sy(n.at.1));
-        if n.before_above {
-            page.text(&n.text, (x - 4.0, y - 4.0), 12.0, false, HPos::Right, VPos::Bottom)?;
-        } else {
-            page.text(&n.text, (x + 4.0, y + 4.0), 12.0, false, HPos::Left, VPos::Top)?;
-        }
+    // On white, so that the measured line passing under a label leaves it readable.
+    for (n, b) in chart.notes.iter().zip(&layout.notes) {
+        page.rect((b.x, b.y), (b.w, b.h), WHITE.mix(0.9).filled())?;
+        page.text(&n.text, (b.x + LABEL_PAD, b.y + b.h / 2.0), TEXT_PX, false, HPos::Left, VPos::Center)?;
     }
     if !chart.legend.is_empty() {
-        // Lower right, over the plot: about 0,56 em per character of the widest label.
-        let chars = chart.legend.iter().map(|(_, l)| l.chars().count()).max().unwrap_or(0) as f64;
-        let (bw, bh) = (58.0 + chars * 7.3, chart.legend.len() as f64 * 22.0 + 8.0);
+        // Lower right, over the plot, as wide as its widest label.
+        let width = text_width(canvas, false);
+        let widest = chart.legend.iter().map(|(_, l)| width(l)).fold(0.0, f64::max);
+        let (bw, bh) = (58.0 + widest, chart.legend.len() as f64 * 22.0 + 8.0);
         let (x0, y0) = (right - 8.0 - bw, bottom - 8.0 - bh);
         page.rect((x0, y0), (bw, bh), WHITE.mix(0.85).filled())?;
         page.rect((x0, y0), (bw, bh), INK.stroke_width(page.px(1.0)))?;
@@ -200,7 +227,7 @@ fn draw_lines(canvas: &HtmlCanvasElement, chart: &LineChart, dpr: f64) -> Result
             let y = y0 + 15.0 + 22.0 * i as f64;
             draw_pen(&page, *pen, &[(x0 + 10.0, y), (x0 + 40.0, y)], false)?;
             draw_pen(&page, *pen, &[(x0 + 25.0, y)], true)?;
-            page.text(label, (x0 + 48.0, y), 13.0, false, HPos::Left, VPos::Center)?;
+            page.text(label, (x0 + 48.0, y), TEXT_PX, false, HPos::Left, VPos::Center)?;
         }
     }
     Ok(chart.points)
@@ -217,33 +244,37 @@ fn draw_bars(canvas: &HtmlCanvasElement, bars: &[Bar], dpr: f64) -> Result<usize
         .map(|b| f64::from(b.per_mille) / 10.0)
         .chain(bars.iter().filter_map(|b| b.reference_percent.map(f64::from)))
         .fold(1.0, f64::max);
-    // Bars use at most 60 % of the width: the rest holds "52,3 % · 12,5 kg".
-    let x_max = widest / 0.6;
+    // "52,3 % · 12,5 kg" after each bar: bars and marks use the width the widest one leaves
+    // (at least 30 %), so that no value is cut at the canvas's edge.
+    let values: Vec<String> =
+        bars.iter().map(|b| format!("{} · {}", format_per_mille(u64::from(b.per_mille)), format_kg_rounded(b.grams))).collect();
+    let value_width = text_width(canvas, true);
+    let room = values.iter().map(|v| value_width(v)).fold(0.0, f64::max) + 12.0;
+    let span = (page.width - 8.0 - room).max(page.width * 0.3);
     let rows = bars.len() as f64 + if has_ref { 0.8 } else { 0.0 };
-    let sx = |x: f64| 4.0 + x / x_max * (page.width - 10.0);
+    let sx = |x: f64| 4.0 + x / widest * span;
     let sy = |y: f64| 6.0 + y / rows * (page.height - 12.0);
     let mark = |x: f64, y: f64| page.line(&[(sx(x), sy(y)), (sx(x), sy(y + 0.58))], INK, 3.0);
 
-    for (i, bar) in bars.iter().enumerate() {
+    for ((i, bar), value) in bars.iter().enumerate().zip(&values) {
         let y = i as f64;
         let pct = f64::from(bar.per_mille) / 10.0;
-        page.text(bar.label, (sx(0.0), sy(y + 0.04)), 14.0, false, HPos::Left, VPos::Top)?;
+        page.text(bar.label, (sx(0.0), sy(y + 0.04)), TEXT_PX, false, HPos::Left, VPos::Top)?;
         let corner = (sx(0.0), sy(y + 0.46));
-        let size = (sx(pct.max(x_max * 0.004)) - sx(0.0), sy(y + 0.88) - sy(y + 0.46));
+        let size = ((sx(pct) - sx(0.0)).max(2.0), sy(y + 0.88) - sy(y + 0.46));
         // A thin outline marks an empty bar so zero is visible, not missing.
         let style = if bar.grams > 0 { GREEN.filled() } else { INK.stroke_width(page.px(1.0)) };
         page.rect(corner, size, style)?;
         if let Some(r) = bar.reference_percent {
             mark(f64::from(r), y + 0.38)?;
         }
-        let after = pct.max(bar.reference_percent.map(f64::from).unwrap_or(0.0)) + x_max * 0.02;
-        let value = format!("{} · {}", format_per_mille(u64::from(bar.per_mille)), format_kg(bar.grams));
-        page.text(&value, (sx(after), sy(y + 0.67)), 13.0, true, HPos::Left, VPos::Center)?;
+        let after = sx(pct.max(bar.reference_percent.map(f64::from).unwrap_or(0.0))) + 8.0;
+        page.text(value, (after, sy(y + 0.67)), TEXT_PX, true, HPos::Left, VPos::Center)?;
     }
     if has_ref {
         let y = bars.len() as f64 + 0.15;
         mark(0.0, y)?;
-        page.text("trait noir : part de référence ADEME 2024", (sx(x_max * 0.02), sy(y + 0.3)), 12.0, false, HPos::Left, VPos::Center)?;
+        page.text("trait noir : part de référence ADEME 2024", (sx(0.0) + 10.0, sy(y + 0.3)), TEXT_PX, false, HPos::Left, VPos::Center)?;
     }
     Ok(bars.iter().filter(|b| b.grams > 0).count())
 }
@@ -275,29 +306,66 @@ mod tests {
         c.to_data_url().unwrap()
     }
 
-    #[wasm_bindgen_test]
-    fn a_line_chart_is_drawn_and_counts_its_days() {
-        let chart = LineChart {
+    fn trend(references: &[f64]) -> LineChart {
+        LineChart {
             x_end: 29.5,
             y_max: 150.0,
             x_ticks: vec![(0.0, "02/03".into()), (10.0, "12/03".into()), (20.0, "22/03".into())],
             y_ticks: (0..=6).map(|k| (f64::from(k) * 25.0, (k * 25).to_string())).collect(),
             unit: "g/repas",
-            lines: vec![
-                Line { pen: Pen::Reference, points: vec![(-0.5, 100.0), (29.5, 100.0)] },
-                Line { pen: Pen::OwnReference, points: vec![(-0.5, 110.0), (29.5, 110.0)] },
-                Line { pen: Pen::Planned, points: vec![(0.0, 120.0), (10.0, 90.0)] },
-                Line { pen: Pen::Measured, points: vec![(0.0, 100.0), (1.0, 50.0), (10.0, 130.0)] },
-            ],
+            lines: references
+                .iter()
+                .map(|&y| Line { pen: Pen::Reference, points: vec![(-0.5, y), (29.5, y)] })
+                .chain([
+                    Line { pen: Pen::Planned, points: vec![(0.0, 120.0), (10.0, 90.0)] },
+                    Line { pen: Pen::Measured, points: vec![(0.0, 100.0), (1.0, 50.0), (10.0, 130.0)] },
+                ])
+                .collect(),
             marked: true,
-            notes: vec![Note { at: (29.5, 100.0), text: "ADEME 2024 : 100 g (tirets)".into(), before_above: true }],
+            notes: references.iter().map(|&y| Note { y, text: format!("Référence du restaurant : {y} g (pointillés)") }).collect(),
             legend: vec![(Pen::Planned, "Prévus (tirets, triangles)"), (Pen::Measured, "Servis (trait plein, points)")],
             points: 3,
-        };
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_line_chart_is_drawn_and_counts_its_days() {
+        let chart = trend(&[100.0, 110.0]);
         let c = canvas(300.0);
-        assert_eq!((c.width(), c.height()), (600, 300));
-        assert_eq!(draw_lines(&c, &chart, 1.0), Ok(3));
+        let layout = chart.layout(600.0, 300.0, text_width(&c, false));
+        assert_eq!((c.width(), c.height(), layout.height), (600, 300, 300.0));
+        assert_eq!(draw_lines(&c, &chart, &layout, 1.0), Ok(3));
         assert_ne!(c.to_data_url().unwrap(), blank(&c));
+    }
+
+    #[wasm_bindgen_test]
+    fn texts_are_measured_as_the_canvas_writes_them() {
+        let c = canvas(100.0);
+        let (normal, bold) = (text_width(&c, false), text_width(&c, true));
+        let text = "ADEME 2024 : 100 g (tirets)";
+        // A proportional 14 px font: between 0,4 and 0,7 em per character.
+        let per_char = normal(text) / text.chars().count() as f64 / TEXT_PX;
+        assert!((0.4..0.7).contains(&per_char), "{per_char}");
+        assert!(bold(text) > normal(text));
+        assert_eq!(normal(""), 0.0);
+    }
+
+    #[wasm_bindgen_test]
+    fn reference_labels_measured_on_the_canvas_stay_apart_and_off_the_lines() {
+        let c = canvas(100.0);
+        for refs in [[100.0, 110.0], [100.0, 101.0], [100.0, 100.0], [0.0, 150.0], [150.0, 149.0], [0.0, 1.0]] {
+            let chart = trend(&refs);
+            let layout = chart.layout(600.0, 300.0, text_width(&c, false));
+            let (a, b) = (layout.notes[0], layout.notes[1]);
+            assert!(!a.grown(1.0).overlaps(&b), "{refs:?}: {a:?} {b:?}");
+            for n in &layout.notes {
+                assert!(refs.iter().all(|&y| !n.near_line(layout.y(y))), "{refs:?}: {n:?}");
+                // Inside the plot: the canvas keeps its height.
+                assert!(n.y >= layout.plot.y && n.bottom() <= layout.plot.bottom(), "{refs:?}: {n:?}");
+            }
+            assert_eq!(layout.height, 300.0);
+            assert_eq!(draw(&c, &Figure::Lines(chart), 600.0, 400.0), Ok(3));
+        }
     }
 
     #[wasm_bindgen_test]

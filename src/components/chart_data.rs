@@ -4,7 +4,8 @@
 
 use assiette_domain::meals::{earliest_service_date, DailyMealCount};
 use assiette_domain::number::{
-    format_decimal_fr, format_euros, format_fr_date, format_grams_per_meal, format_kg, format_per_mille, format_percent, group_thousands,
+    format_decimal_fr, format_euros_two_figures, format_fr_date, format_grams_per_meal, format_kg_rounded, format_mass_two_figures,
+    format_per_mille, format_percent, group_thousands, APPROX,
 };
 use assiette_domain::waste::{
     component_label, daily_series, reference_value, DateRange, DayPoint, ReferenceValue, Stage, WasteFactors, WasteIndicators, Weighing,
@@ -266,7 +267,7 @@ impl ChartData {
                     [
                         format_fr_date(p.day.service_date),
                         group_thousands(p.meals),
-                        format_kg(p.grams),
+                        format_kg_rounded(p.grams),
                         format_grams_per_meal(p.grams_per_meal),
                     ]
                 })
@@ -277,7 +278,7 @@ impl ChartData {
                     .map(|b| {
                         [
                             b.label.to_owned(),
-                            format_kg(b.grams),
+                            format_kg_rounded(b.grams),
                             format_per_mille(u64::from(b.per_mille)),
                             b.reference_percent.map_or_else(|| "—".into(), |p| format_per_mille(u64::from(p) * 10)),
                         ]
@@ -308,22 +309,26 @@ impl ChartData {
         if ind.total_grams == 0 {
             return None;
         }
+        // Weighed figures as precise as the scale; figures computed from factors or
+        // extrapolated marked ≈, with the precision of their factors (two figures).
         let mut figures = vec![
             ("Gaspillage par repas", ind.grams_per_meal.map_or_else(|| "—".into(), format_grams_per_meal)),
-            ("Total pesé", format_kg(ind.total_grams)),
-            ("Coût des denrées", format_euros(factors.cost_cents(ind.total_grams))),
-            ("Émissions", format!("{} CO2e", format_kg(factors.co2e_grams(ind.total_grams)))),
+            ("Total pesé", format_kg_rounded(ind.total_grams)),
+            ("Coût des denrées", approx(format_euros_two_figures(factors.cost_cents(ind.total_grams)))),
+            ("Émissions", approx(format_mass_two_figures(factors.co2e_grams(ind.total_grams)) + " CO2e")),
         ];
         if let Some(g) = ind.yearly_estimate_grams(yearly_meal_count).filter(|_| yearly_meal_count > 0) {
-            figures.push(("Estimation sur l'année", format_kg(g)));
+            figures.push(("Estimation sur l'année", approx(format_kg_rounded(g))));
         }
         let (cost, co2e) = (&factors.cost_per_kg, &factors.co2e_per_kg);
+        let days = ind.measured_days as usize;
         Some(KeyFigures {
             figures,
             note: format!(
-                "{} repas servis sur {} jours mesurés. Coût : {} {} ; émissions : {} {} (sources dans Réglages).",
+                "{} repas servis sur {} mesuré{}. ≈ : estimation. Coût : {} {} ; émissions : {} {} (sources dans Réglages).",
                 group_thousands(ind.meals_served),
-                ind.measured_days,
+                plural(days, "jour"),
+                if days > 1 { "s" } else { "" },
                 format_decimal_fr(cost.value),
                 cost.unit,
                 format_decimal_fr(co2e.value),
@@ -352,12 +357,13 @@ impl ChartData {
             plural(days, "jour"),
             if days > 1 { "s" } else { "" },
             self.indicators.grams_per_meal.map_or("—".to_owned(), format_grams_per_meal),
-            format_kg(self.indicators.total_grams),
+            format_kg_rounded(self.indicators.total_grams),
             group_thousands(self.indicators.meals_served),
         );
         if let Some(edible) = self.indicators.edible_grams_per_meal {
-            let estimate = if self.indicators.edible.is_estimate { " estimée" } else { "" };
-            text.push_str(&format!(", dont partie comestible{estimate} {}", format_grams_per_meal(edible)));
+            // Unsorted weighings: their inedible part is assumed, so the edible part is estimated.
+            let (sign, estimate) = if self.indicators.edible.is_estimate { (APPROX, " (estimée)") } else { ("", "") };
+            text.push_str(&format!(", dont partie comestible {sign}{}{estimate}", format_grams_per_meal(edible)));
         }
         text.push_str(". ");
         if days > 1 {
@@ -402,9 +408,9 @@ impl ChartData {
         while !left.is_empty() {
             let first_largest = (1..left.len()).fold(0, |best, i| if left[i].grams > left[best].grams { i } else { best });
             let b = left.remove(first_largest);
-            parts.push(format!("{} {} ({})", b.label, format_per_mille(u64::from(b.per_mille)), format_kg(b.grams)));
+            parts.push(format!("{} {} ({})", b.label, format_per_mille(u64::from(b.per_mille)), format_kg_rounded(b.grams)));
         }
-        format!("Sur {} pesés : {}.", format_kg(total), parts.join(", "))
+        format!("Sur {} pesés : {}.", format_kg_rounded(total), parts.join(", "))
     }
 
     /// French summary of the meals chart.
@@ -450,6 +456,11 @@ impl ChartData {
     }
 }
 
+/// An estimate, marked as such: "≈ 250 kg".
+fn approx(value: String) -> String {
+    APPROX.to_owned() + &value
+}
+
 fn plural(n: usize, word: &str) -> String {
     plural_u64(n as u64, word)
 }
@@ -481,13 +492,12 @@ pub struct Line {
     pub points: Vec<(f64, f64)>,
 }
 
-/// A text written on a chart at a point in data units.
+/// The label of a horizontal reference line at `y` (data units), across the whole plot.
+/// Where it goes is computed when the chart is laid out ([`LineChart::layout`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Note {
-    pub at: (f64, f64),
+    pub y: f64,
     pub text: String,
-    /// Ends at the point, above it (else starts at the point, below it).
-    pub before_above: bool,
 }
 
 /// A line chart over the days of a range: x from -0.5 to `x_end` (days from the range
@@ -554,16 +564,10 @@ impl ChartData {
         let ends = |y: f64| vec![(-0.5, y), (c.x_end, y)];
         // References first, so the measured line stays on top.
         let mut lines = vec![Line { pen: Pen::Reference, points: ends(ademe) }];
-        let mut notes =
-            vec![Note { at: (c.x_end, ademe), text: format!("ADEME 2024 : {} g (tirets)", self.ademe.grams_per_meal), before_above: true }];
+        let mut notes = vec![Note { y: ademe, text: format!("ADEME 2024 : {} g (tirets)", self.ademe.grams_per_meal) }];
         if let Some(b) = self.baseline {
             lines.push(Line { pen: Pen::OwnReference, points: ends(b) });
-            // Left end, below the line, so it never sits on the ADEME label.
-            notes.push(Note {
-                at: (-0.5, b),
-                text: format!("Référence du restaurant : {} g (pointillés)", group_thousands(b.round() as u64)),
-                before_above: false,
-            });
+            notes.push(Note { y: b, text: format!("Référence du restaurant : {} g (pointillés)", group_thousands(b.round() as u64)) });
         }
         lines.push(Line {
             pen: Pen::Measured,
@@ -586,6 +590,168 @@ impl ChartData {
         c.legend = vec![(Pen::Planned, "Prévus (tirets, triangles)"), (Pen::Measured, "Servis (trait plein, points)")];
         (c.marked, c.points) = (self.meals.len() <= MAX_MARKED_POINTS, self.meals.len());
         c
+    }
+}
+
+/// Size of every text on the charts, in CSS pixels: readable at arm's length on a tablet.
+pub const TEXT_PX: f64 = 14.0;
+/// Space between a reference label's text and the edges of its (white) box.
+pub const LABEL_PAD: f64 = 4.0;
+/// Height of a reference label's box.
+pub const LABEL_HEIGHT: f64 = TEXT_PX + 6.0;
+/// Least distance from a label's box to any reference line's centre (lines are 2 px wide,
+/// dots 4 px).
+pub const LINE_CLEARANCE: f64 = 4.0;
+/// Least distance between two labels' boxes.
+pub const LABEL_SPACING: f64 = 2.0;
+/// Slack for float rounding in the geometry comparisons.
+const EPS: f64 = 1e-6;
+
+/// A box on a canvas in CSS pixels: left, top, width, height.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rect {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+}
+
+impl Rect {
+    pub fn right(&self) -> f64 {
+        self.x + self.w
+    }
+    pub fn bottom(&self) -> f64 {
+        self.y + self.h
+    }
+    /// Whether the boxes share some area (touching edges don't).
+    pub fn overlaps(&self, o: &Rect) -> bool {
+        self.x < o.right() && o.x < self.right() && self.y < o.bottom() && o.y < self.bottom()
+    }
+    /// The box with `m` more on every side.
+    pub fn grown(&self, m: f64) -> Rect {
+        Rect { x: self.x - m, y: self.y - m, w: self.w + 2.0 * m, h: self.h + 2.0 * m }
+    }
+    /// Whether a horizontal line at `y` passes less than [`LINE_CLEARANCE`] from the box.
+    pub fn near_line(&self, y: f64) -> bool {
+        y > self.y - LINE_CLEARANCE + EPS && y < self.bottom() + LINE_CLEARANCE - EPS
+    }
+    fn contains(&self, (x, y): (f64, f64)) -> bool {
+        x >= self.x && x <= self.right() && y >= self.y && y <= self.bottom()
+    }
+}
+
+/// Places the label of each horizontal reference line: `lines[i]` is the y of a line across
+/// the plot, labelled by a box `sizes[i]` (width, height). Every label goes inside `area`
+/// (the plot less its edges) with no label overlapping another (nor closer than
+/// [`LABEL_SPACING`]) and none closer than [`LINE_CLEARANCE`] to any line; if there is no
+/// such room left for one, it goes under the plot, stacked from `below` (the caller makes
+/// the canvas that tall). Whatever the values: equal lines, close ones, lines on an edge.
+///
+/// Labels are placed one by one, in order. Each takes, among the positions allowed, the
+/// one next to its own line if any (just above or below it), then the one hiding the
+/// fewest of `points` (the data's markers), then the closest to its line, at the lines'
+/// right end rather than the left, above rather than below. The positions tried are those
+/// against an edge of the area, a line or a label already placed, at the right or left end
+/// or beside a label: any free position slides up and right to one of them, so a label
+/// only goes under the plot when the plot has no room left for it at all.
+pub fn place_line_labels(area: Rect, lines: &[f64], sizes: &[(f64, f64)], points: &[(f64, f64)], below: f64) -> Vec<Rect> {
+    let mut placed: Vec<Rect> = Vec::with_capacity(sizes.len());
+    let mut under = below;
+    for (&own, &(w, h)) in lines.iter().zip(sizes) {
+        let mut tops = vec![area.y, area.bottom() - h];
+        for &y in lines {
+            tops.extend([y + LINE_CLEARANCE, y - LINE_CLEARANCE - h]);
+        }
+        // Right end first: the value axis is on the left, the latest days on the right.
+        let mut lefts = vec![(area.right() - w).max(area.x), area.x];
+        for p in &placed {
+            tops.extend([p.bottom() + LABEL_SPACING, p.y - LABEL_SPACING - h]);
+            lefts.extend([p.x - LABEL_SPACING - w, p.right() + LABEL_SPACING]);
+        }
+        // A label wider than the area starts at its left edge.
+        let inside = |b: &Rect| {
+            b.y >= area.y - EPS
+                && b.bottom() <= area.bottom() + EPS
+                && b.x >= area.x - EPS
+                && (b.right() <= area.right() + EPS || b.x <= area.x + EPS)
+        };
+        let free = |b: &Rect| {
+            inside(b) && !lines.iter().any(|&y| b.near_line(y)) && !placed.iter().any(|p| b.grown(LABEL_SPACING - EPS).overlaps(p))
+        };
+        // Not next to its line, hidden markers, distance to its line (thousandths of a px),
+        // end (0 right, 1 left, 2 beside a label), below its line: the smallest wins.
+        let rank = |(end, b): &(usize, Rect)| {
+            let distance = if b.bottom() <= own + EPS { own - b.bottom() } else { b.y - own };
+            let hidden = points.iter().filter(|p| b.grown(5.0).contains(**p)).count();
+            (distance > LINE_CLEARANCE + EPS, hidden, (distance * 1000.0).round() as u64, (*end).min(2), b.y > own)
+        };
+        let best = lefts
+            .iter()
+            .enumerate()
+            .flat_map(|(end, &x)| tops.iter().map(move |&y| (end, Rect { x, y, w, h })))
+            .filter(|(_, b)| free(b))
+            .min_by_key(rank);
+        placed.push(match best {
+            Some((_, b)) => b,
+            None => {
+                let b = Rect { x: area.x, y: under, w, h };
+                under += h + LABEL_SPACING;
+                b
+            }
+        });
+    }
+    placed
+}
+
+/// Where a line chart's parts go on its canvas, in CSS pixels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineLayout {
+    /// The plot: the value axis on its left edge, the dates under its bottom edge.
+    pub plot: Rect,
+    /// Box of each of the chart's notes, in order: white behind, text [`LABEL_PAD`] inside.
+    pub notes: Vec<Rect>,
+    /// Height of the canvas: the height asked, or more when labels went under the plot.
+    pub height: f64,
+    x_end: f64,
+    y_max: f64,
+}
+
+impl LineLayout {
+    /// Canvas x of a day (x from -0.5 to `x_end` fills the plot).
+    pub fn x(&self, x: f64) -> f64 {
+        self.plot.x + (x + 0.5) / (self.x_end + 0.5) * self.plot.w
+    }
+    /// Canvas y of a value (0 on the bottom edge, `y_max` on the top one).
+    pub fn y(&self, y: f64) -> f64 {
+        self.plot.bottom() - y / self.y_max * self.plot.h
+    }
+}
+
+impl LineChart {
+    /// Lays the chart out on a canvas `width` × `height`; `text_width` measures a text
+    /// written [`TEXT_PX`] high. The value axis is as wide as its widest label; the notes
+    /// are placed by [`place_line_labels`], away from the data's markers when they can be.
+    pub fn layout(&self, width: f64, height: f64, text_width: impl Fn(&str) -> f64) -> LineLayout {
+        let widest = self.y_ticks.iter().map(|(_, l)| text_width(l)).fold(0.0, f64::max);
+        let left = (widest + 14.0).max(40.0);
+        // Top: the unit is written above the axis; bottom: the dates under it.
+        let (top, bottom) = (34.0, height - 36.0);
+        let plot = Rect { x: left, y: top, w: (width - 14.0 - left).max(1.0), h: (bottom - top).max(1.0) };
+        let mut layout = LineLayout { plot, notes: Vec::new(), height, x_end: self.x_end, y_max: self.y_max };
+        let lines: Vec<f64> = self.notes.iter().map(|n| layout.y(n.y)).collect();
+        let sizes: Vec<(f64, f64)> = self.notes.iter().map(|n| (text_width(&n.text) + 2.0 * LABEL_PAD, LABEL_HEIGHT)).collect();
+        let points: Vec<(f64, f64)> = if self.marked {
+            let data = self.lines.iter().filter(|l| !matches!(l.pen, Pen::Reference | Pen::OwnReference));
+            data.flat_map(|l| l.points.iter().map(|&(x, y)| (layout.x(x), layout.y(y)))).collect()
+        } else {
+            Vec::new()
+        };
+        // Off the value axis and the plot's right end by 4 px; under the plot, below the dates.
+        let area = Rect { x: plot.x + 4.0, y: plot.y, w: (plot.w - 8.0).max(1.0), h: plot.h };
+        let notes = place_line_labels(area, &lines, &sizes, &points, plot.bottom() + TEXT_PX + 14.0);
+        layout.height = notes.iter().map(|b| b.bottom() + 6.0).fold(height, f64::max);
+        layout.notes = notes;
+        layout
     }
 }
 
@@ -637,7 +803,7 @@ pub fn nice_ceiling(max: f64, floor: f64) -> f64 {
 mod tests {
     use super::*;
     use assiette_domain::record::RecordMeta;
-    use assiette_domain::waste::Component;
+    use assiette_domain::waste::{Component, EdibleSplit};
     use chrono::{TimeZone, Utc};
     use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -783,8 +949,8 @@ mod tests {
         let data = ChartData::prepare(&counts, &weighings, range, None);
         let t = assiette_domain::number::plain_spaces(&data.trend_summary());
         assert!(t.starts_with("Du 02/03/2026 au 06/03/2026 : 2 jours mesurés, 75 g/repas en moyenne (15 kg pour 200 repas)"), "{t}");
-        // Unsorted: 15 % inedible assumed → 12,75 kg edible / 200 = 63,75 → 64 g.
-        assert!(t.contains("dont partie comestible estimée 64 g/repas"), "{t}");
+        // Unsorted: 15 % inedible assumed → 12,75 kg edible / 200 = 63,75 → 64 g, an estimate.
+        assert!(t.contains("dont partie comestible ≈ 64 g/repas (estimée)"), "{t}");
         assert!(t.contains("Plus bas : 50 g/repas le 03/03/2026 ; plus haut : 100 g/repas le 02/03/2026"), "{t}");
         assert!(t.contains("ADEME 2024") && t.contains("100 g/repas, partie comestible"), "{t}");
         assert!(t.contains("Pas de référence propre au restaurant"), "{t}");
@@ -859,8 +1025,8 @@ mod tests {
                 Line { pen: Pen::Measured, points: vec![(0.0, 100.0), (1.0, 50.0), (10.0, 130.0)] },
             ]
         );
-        let notes: Vec<(&str, bool)> = c.notes.iter().map(|n| (n.text.as_str(), n.before_above)).collect();
-        assert_eq!(notes, vec![("ADEME 2024 : 100 g (tirets)", true), ("Référence du restaurant : 110 g (pointillés)", false)]);
+        let notes: Vec<(f64, &str)> = c.notes.iter().map(|n| (n.y, n.text.as_str())).collect();
+        assert_eq!(notes, vec![(100.0, "ADEME 2024 : 100 g (tirets)"), (110.4, "Référence du restaurant : 110 g (pointillés)")]);
         assert_eq!((c.points, c.marked), (3, true));
         assert!(c.legend.is_empty());
 
@@ -940,7 +1106,8 @@ mod tests {
             vec![
                 row("02/03/2026", "100", "10 kg", "100 g/repas"),
                 row("03/03/2026", "100", "5 kg", "50 g/repas"),
-                row("12/03/2026", "95", "12,35 kg", "130 g/repas"),
+                // 12,35 kg weighed: shown to the tenth of a kg, half up.
+                row("12/03/2026", "95", "12,4 kg", "130 g/repas"),
             ]
         );
         // 27,35 kg, all leftovers: preparation and unserved empty.
@@ -949,13 +1116,13 @@ mod tests {
             vec![
                 row("Excédents de préparation", "0 kg", "0 %", "5 %"),
                 row("Présentés non servis", "0 kg", "0 %", "34 %"),
-                row("Restes assiettes", "27,35 kg", "100 %", "60 %"),
+                row("Restes assiettes", "27,4 kg", "100 %", "60 %"),
             ]
         );
         let components = plain_rows(data.rows(ChartKind::Components));
         assert_eq!(components.len(), 7);
         // Unsorted weighings: no ADEME share.
-        assert_eq!(components[6], row(component_label(None), "27,35 kg", "100 %", "—"));
+        assert_eq!(components[6], row(component_label(None), "27,4 kg", "100 %", "—"));
         // Planned 110 for 100 served; none entered; 90 planned for 95 served.
         assert_eq!(
             plain_rows(data.rows(ChartKind::Meals)),
@@ -973,18 +1140,19 @@ mod tests {
         let data = ChartData::prepare(&counts, &weighings, DateRange::new(d(2026, 3, 2), d(2026, 3, 31)), None);
         let k = data.key_figures(&WasteFactors::default(), 14_000).expect("waste weighed");
         let figures: Vec<(&str, String)> = k.figures.iter().map(|(t, v)| (*t, assiette_domain::number::plain_spaces(v))).collect();
-        // 10 kg × 2,4 €/kg = 24 €; × 4 kg CO2e/kg = 40 kg; 10 kg ÷ 100 meals × 14 000 = 1 400 kg.
+        // 10 kg × 2,4 €/kg = 24 €; × 4 kg CO2e/kg = 40 kg; 10 kg ÷ 100 meals × 14 000 = 1 400 kg:
+        // the three are estimates.
         let expected = [
             ("Gaspillage par repas", "100 g/repas"),
             ("Total pesé", "10 kg"),
-            ("Coût des denrées", "24,00 €"),
-            ("Émissions", "40 kg CO2e"),
-            ("Estimation sur l'année", "1 400 kg"),
+            ("Coût des denrées", "≈ 24 €"),
+            ("Émissions", "≈ 40 kg CO2e"),
+            ("Estimation sur l'année", "≈ 1 400 kg"),
         ];
         assert_eq!(figures, expected.map(|(t, v)| (t, v.to_owned())));
         assert_eq!(
             assiette_domain::number::plain_spaces(&k.note),
-            "100 repas servis sur 1 jours mesurés. Coût : 2,4 €/kg ; émissions : 4 kg CO2e/kg (sources dans Réglages)."
+            "100 repas servis sur 1 jour mesuré. ≈ : estimation. Coût : 2,4 €/kg ; émissions : 4 kg CO2e/kg (sources dans Réglages)."
         );
         assert_eq!(
             k.warning.as_deref(),
@@ -993,6 +1161,213 @@ mod tests {
         // No yearly meal count: no yearly estimate. Nothing weighed: no key figures.
         assert_eq!(data.key_figures(&WasteFactors::default(), 0).unwrap().figures.len(), 4);
         assert_eq!(ChartData::prepare(&counts, &[], data.range, None).key_figures(&WasteFactors::default(), 14_000), None);
+    }
+
+    #[wasm_bindgen_test]
+    fn figures_are_as_precise_as_what_they_come_from() {
+        // The issue's figures: 63,447 kg weighed for 1 000 meals, 71 187 meals a year.
+        let s = site();
+        let counts: Vec<DailyMealCount> = (0..10).map(|i| count(s, d(2026, 3, 2) + Duration::days(i), 0, 100, 0)).collect();
+        let mut weighings: Vec<Weighing> =
+            (0..9).map(|i| weighing(s, d(2026, 3, 2) + Duration::days(i), Stage::Leftovers, None, 6_345)).collect();
+        weighings.push(weighing(s, d(2026, 3, 11), Stage::Leftovers, None, 6_342));
+        let data = ChartData::prepare(&counts, &weighings, DateRange::new(d(2026, 3, 2), d(2026, 3, 31)), None);
+        let k = data.key_figures(&WasteFactors::default(), 71_187).expect("waste weighed");
+        let figures: Vec<String> = k.figures.iter().map(|(_, v)| assiette_domain::number::plain_spaces(v)).collect();
+        // 63,447 kg × 2,4 = 152,27 €; × 4 = 253,788 kg CO2e; × 71,187 = 4 516,6 kg a year.
+        assert_eq!(figures, ["63 g/repas", "63,4 kg", "≈ 150 €", "≈ 250 kg CO2e", "≈ 4 517 kg"]);
+        // From a tonne, CO2e in t: 300 kg × 4 = 1 200 kg.
+        let heavy = vec![weighing(s, d(2026, 3, 2), Stage::Leftovers, None, 300_000)];
+        let data = ChartData::prepare(&counts, &heavy, data.range, None);
+        let k = data.key_figures(&WasteFactors::default(), 0).expect("waste weighed");
+        assert_eq!(assiette_domain::number::plain_spaces(&k.figures[3].1), "≈ 1,2 t CO2e");
+        assert_eq!(assiette_domain::number::plain_spaces(&k.figures[1].1), "300 kg");
+        // Measured edible part: no ≈.
+        let sorted = vec![Weighing { sorted: Some(EdibleSplit { edible_grams: 240_000, inedible_grams: 60_000 }), ..heavy[0].clone() }];
+        let t = assiette_domain::number::plain_spaces(&ChartData::prepare(&counts, &sorted, data.range, None).trend_summary());
+        assert!(t.contains("(300 kg pour 100 repas), dont partie comestible 2 400 g/repas."), "{t}");
+    }
+
+    /// A fake text measure: 0,6 em per character.
+    fn measure(s: &str) -> f64 {
+        s.chars().count() as f64 * TEXT_PX * 0.6
+    }
+
+    /// Checks what [`place_line_labels`] promises: every box in `area` (or stacked under
+    /// `below`), none overlapping or closer than the spacing to another, none near a line.
+    fn check_placement(area: Rect, lines: &[f64], boxes: &[Rect], below: f64) {
+        let case = format!("area {area:?}, lines {lines:?}, boxes {boxes:?}");
+        for (i, b) in boxes.iter().enumerate() {
+            let inside = b.y >= area.y - 1e-9 && b.bottom() <= area.bottom() + 1e-9 && b.x >= area.x - 1e-9;
+            let fits = b.right() <= area.right() + 1e-9 || b.x == area.x;
+            assert!((inside && fits) || b.y >= below, "label {i} out of place: {case}");
+            for &y in lines {
+                assert!(y <= b.y - LINE_CLEARANCE + 1e-9 || y >= b.bottom() + LINE_CLEARANCE - 1e-9, "label {i} on line {y}: {case}");
+            }
+            for o in &boxes[..i] {
+                let apart = o.right() + LABEL_SPACING <= b.x + 1e-9
+                    || b.right() + LABEL_SPACING <= o.x + 1e-9
+                    || o.bottom() + LABEL_SPACING <= b.y + 1e-9
+                    || b.bottom() + LABEL_SPACING <= o.y + 1e-9;
+                assert!(apart, "label {i} on another: {case}");
+            }
+        }
+    }
+
+    /// Whether a box sits right next to the line at `y`, above or below it.
+    fn next_to(b: &Rect, y: f64) -> bool {
+        (b.y - (y + LINE_CLEARANCE)).abs() < 1e-9 || (b.bottom() - (y - LINE_CLEARANCE)).abs() < 1e-9
+    }
+
+    #[wasm_bindgen_test]
+    fn the_issues_reference_labels_sit_each_by_its_line() {
+        // The site's 110 g and ADEME's 100 g, 20 px apart: too close for a label between them.
+        let c = march(Some(110.0)).trend_chart(800.0);
+        let l = c.layout(800.0, 360.0, measure);
+        let (ademe, own) = (l.notes[0], l.notes[1]);
+        let area_right = l.plot.right() - 4.0;
+        assert!(l.y(100.0) - l.y(110.0) < LABEL_HEIGHT + 2.0 * LINE_CLEARANCE);
+        // ADEME's under its line, the site's above its own, both at the lines' right end.
+        assert_eq!((ademe.y, ademe.right()), (l.y(100.0) + LINE_CLEARANCE, area_right));
+        assert_eq!((own.bottom(), own.right()), (l.y(110.0) - LINE_CLEARANCE, area_right));
+        assert_eq!(ademe.w, measure("ADEME 2024 : 100 g (tirets)") + 2.0 * LABEL_PAD);
+        assert_eq!((l.height, l.plot), (360.0, Rect { x: 40.0, y: 34.0, w: 746.0, h: 290.0 }));
+        check_placement(Rect { x: l.plot.x + 4.0, w: l.plot.w - 8.0, ..l.plot }, &[l.y(100.0), l.y(110.0)], &l.notes, f64::INFINITY);
+
+        // Equal values: one above the line, one below, both at the right end.
+        let c = march(Some(100.0)).trend_chart(800.0);
+        let l = c.layout(800.0, 360.0, measure);
+        let y = l.y(100.0);
+        assert_eq!((l.notes[0].bottom(), l.notes[1].y), (y - LINE_CLEARANCE, y + LINE_CLEARANCE));
+        assert_eq!(l.notes[0].right(), l.notes[1].right());
+    }
+
+    #[wasm_bindgen_test]
+    fn labels_avoid_the_data_markers_when_they_can() {
+        let area = Rect { x: 0.0, y: 0.0, w: 600.0, h: 300.0 };
+        // Free right end: above the line.
+        let boxes = place_line_labels(area, &[150.0], &[(200.0, 20.0)], &[(550.0, 160.0)], 400.0);
+        assert_eq!(boxes, vec![Rect { x: 400.0, y: 126.0, w: 200.0, h: 20.0 }]);
+        // A marker above the right end of the line: the label goes below it.
+        let boxes = place_line_labels(area, &[150.0], &[(200.0, 20.0)], &[(550.0, 140.0)], 400.0);
+        assert_eq!(boxes, vec![Rect { x: 400.0, y: 154.0, w: 200.0, h: 20.0 }]);
+        // Markers above and below the right end: the left end.
+        let boxes = place_line_labels(area, &[150.0], &[(200.0, 20.0)], &[(550.0, 160.0), (500.0, 140.0)], 400.0);
+        assert_eq!(boxes, vec![Rect { x: 0.0, y: 126.0, w: 200.0, h: 20.0 }]);
+        // Next to its line first, even over a marker.
+        let points: Vec<(f64, f64)> = (0..=60).flat_map(|i| [(f64::from(i) * 10.0, 140.0), (f64::from(i) * 10.0, 160.0)]).collect();
+        let boxes = place_line_labels(area, &[150.0], &[(200.0, 20.0)], &points, 400.0);
+        assert!(next_to(&boxes[0], 150.0), "{boxes:?}");
+    }
+
+    #[wasm_bindgen_test]
+    fn labels_at_the_edges_go_inside_and_crowded_ones_under_the_plot() {
+        let area = Rect { x: 10.0, y: 20.0, w: 500.0, h: 200.0 };
+        // Lines on the top and bottom edges: below the first, above the second.
+        let boxes = place_line_labels(area, &[20.0, 220.0], &[(150.0, 20.0), (150.0, 20.0)], &[], 260.0);
+        assert_eq!((boxes[0].y, boxes[1].bottom()), (24.0, 216.0));
+        check_placement(area, &[20.0, 220.0], &boxes, 260.0);
+        // Lines 18 px apart fill the plot: no room for any label, all under it, stacked.
+        let lines: Vec<f64> = (0..12).map(|i| 20.0 + 18.0 * f64::from(i)).collect();
+        let boxes = place_line_labels(area, &lines, &[(100.0, 20.0); 12], &[], 260.0);
+        assert_eq!(
+            boxes.iter().map(|b| (b.x, b.y)).collect::<Vec<_>>(),
+            (0..12).map(|i| (10.0, 260.0 + 22.0 * f64::from(i))).collect::<Vec<_>>()
+        );
+        // A label wider than the plot starts at its left edge.
+        let boxes = place_line_labels(area, &[120.0], &[(800.0, 20.0)], &[], 260.0);
+        assert_eq!((boxes[0].x, boxes[0].bottom()), (10.0, 116.0));
+        // Nothing to place.
+        assert_eq!(place_line_labels(area, &[], &[], &[], 260.0), vec![]);
+    }
+
+    #[wasm_bindgen_test]
+    fn two_reference_labels_never_collide_whatever_the_values() {
+        for (width, height) in [(800.0, 360.0), (1200.0, 420.0), (320.0, 240.0), (600.0, 200.0)] {
+            for a in 0..=60 {
+                for b in 0..=60 {
+                    // 0 to 150 g in steps of 2,5 g, the plot's top edge included.
+                    let (ya, yb) = (f64::from(a) * 2.5, f64::from(b) * 2.5);
+                    let mut c = march(None).trend_chart(width);
+                    c.notes = vec![
+                        Note { y: ya, text: "ADEME 2024 : 100 g (tirets)".into() },
+                        Note { y: yb, text: "Référence du restaurant : 110 g (pointillés)".into() },
+                    ];
+                    let l = c.layout(width, height, measure);
+                    let lines = [l.y(ya), l.y(yb)];
+                    let area = Rect { x: l.plot.x + 4.0, w: l.plot.w - 8.0, ..l.plot };
+                    check_placement(area, &lines, &l.notes, l.plot.bottom() + TEXT_PX + 14.0);
+                    let case = format!("{width}×{height}, {ya} and {yb} g: {:?}", l.notes);
+                    // Two lines leave three gaps of a label or more: no label under the plot.
+                    assert!(l.notes.iter().all(|n| n.bottom() <= l.plot.bottom()), "{case}");
+                    assert_eq!(l.height, height, "{case}");
+                    // A line with room on both sides always has its label right next to it.
+                    let room = |y: f64| y - area.y >= LABEL_HEIGHT + LINE_CLEARANCE && area.bottom() - y >= LABEL_HEIGHT + LINE_CLEARANCE;
+                    for (n, y) in l.notes.iter().zip(lines) {
+                        assert!(!(room(lines[0]) && room(lines[1])) || next_to(n, y), "{case}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A small deterministic generator (xorshift) for the randomised placements.
+    struct Xorshift(u64);
+    impl Xorshift {
+        fn next(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn many_labels_never_collide_and_leave_the_plot_only_when_it_is_full() {
+        let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut under = 0;
+        for case in 0..400 {
+            let area = Rect { x: 40.0, y: 28.0, w: 150.0 + rng.next() * 700.0, h: 60.0 + rng.next() * 300.0 };
+            let n = 1 + (rng.next() * 6.0) as usize;
+            let lines: Vec<f64> = (0..n)
+                .map(|_| match (rng.next() * 4.0) as u32 {
+                    // On an edge, close to another line, or anywhere.
+                    0 => {
+                        if rng.next() < 0.5 {
+                            area.y
+                        } else {
+                            area.bottom()
+                        }
+                    }
+                    1 => area.y + (rng.next() * area.h / 10.0).round() * 10.0,
+                    _ => area.y + rng.next() * area.h,
+                })
+                .collect();
+            let sizes: Vec<(f64, f64)> = (0..n).map(|_| (40.0 + rng.next() * 400.0, LABEL_HEIGHT)).collect();
+            let points: Vec<(f64, f64)> = (0..20).map(|_| (area.x + rng.next() * area.w, area.y + rng.next() * area.h)).collect();
+            let below = area.bottom() + 30.0;
+            let boxes = place_line_labels(area, &lines, &sizes, &points, below);
+            assert_eq!(boxes.len(), n);
+            check_placement(area, &lines, &boxes, below);
+            // A label under the plot had no free place in it, given the labels before it:
+            // none found on a 1 px grid either.
+            for (i, b) in boxes.iter().enumerate().filter(|(_, b)| b.y >= below) {
+                under += 1;
+                let (w, h) = sizes[i];
+                let free = |x: f64, y: f64| {
+                    let c = Rect { x, y, w, h };
+                    lines.iter().all(|&l| l <= y - LINE_CLEARANCE || l >= y + h + LINE_CLEARANCE)
+                        && boxes[..i].iter().all(|o| !c.grown(LABEL_SPACING - 1e-6).overlaps(o))
+                };
+                let xs: Vec<f64> =
+                    if w > area.w { vec![area.x] } else { (0..=(area.w - w) as u32).map(|k| area.x + f64::from(k)).collect() };
+                for y in (0..=(area.h - h).max(-1.0) as i32).map(|k| area.y + f64::from(k)) {
+                    assert!(!xs.iter().any(|&x| free(x, y)), "case {case}: label {i} {b:?} had room at y {y}");
+                }
+            }
+        }
+        // The cases do crowd some plots.
+        assert!(under > 0);
     }
 
     #[wasm_bindgen_test]

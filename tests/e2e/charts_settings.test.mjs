@@ -71,6 +71,24 @@ async function inkRatio(page, testid) {
   });
 }
 
+/// Records every text the page writes on a canvas from now on (window.__canvasTexts): its
+/// canvas, size in CSS pixels and box, to check sizes and overlaps.
+async function recordCanvasTexts(page) {
+  await page.evaluate(() => {
+    window.__canvasTexts = [];
+    const fillText = CanvasRenderingContext2D.prototype.fillText;
+    CanvasRenderingContext2D.prototype.fillText = function (text, x, y, ...rest) {
+      const dpr = devicePixelRatio;
+      const px = Number(/([\d.]+)px/.exec(this.font)?.[1] ?? 0) / dpr;
+      const width = this.measureText(text).width / dpr;
+      const left = x / dpr - (this.textAlign === "center" ? width / 2 : this.textAlign === "end" ? width : 0);
+      const top = y / dpr - (this.textBaseline === "middle" ? px / 2 : this.textBaseline === "bottom" ? px : 0);
+      window.__canvasTexts.push({ canvas: this.canvas.dataset.testid, text, px, left, top, right: left + width, bottom: top + px });
+      return fillText.call(this, text, x, y, ...rest);
+    };
+  });
+}
+
 async function draws(page) {
   return Number(await page.getAttribute("[data-testid=charts]", "data-draws"));
 }
@@ -141,6 +159,7 @@ export const tests = {
       await addWeighing(page, "unserved", "platprotidique", "3,1");
       await addWeighing(page, "preparation", "tout", "1,1");
 
+      await recordCanvasTexts(page);
       await go(page, "Graphiques");
       await page.waitForSelector("[data-testid=chart-trend][data-points='1']");
       await page.waitForSelector("[data-testid=chart-stage][data-points='3']");
@@ -161,6 +180,19 @@ export const tests = {
       const meals = plain(await page.textContent("#meals-summary"));
       assert(meals.startsWith("1 jour compté : 124 repas servis"), `meals summary: ${meals}`);
       assertEqual(await page.getAttribute("[data-testid=chart-trend]", "role"), "img", "canvas exposed as an image");
+      // Weighed figures to the tenth of a kg; estimates from the factors marked ≈ with two
+      // figures: 10,4 kg × 2,4 €/kg = 24,96 €; × 4 kg CO2e/kg = 41,6 kg; 10,4 ÷ 124 × 14 000 = 1 174,2 kg.
+      const figures = plain(await page.textContent("[data-testid=key-figures] dl"));
+      for (const f of ["Total pesé10,4 kg", "Coût des denrées≈ 25 €", "Émissions≈ 42 kg CO2e", "Estimation sur l'année≈ 1 174 kg"]) {
+        assert(figures.includes(f), `key figures: ${figures} (${f})`);
+      }
+      assert(plain(await page.textContent("[data-testid=key-figures]")).includes("≈ : estimation"), "≈ explained");
+      // Every text on the charts is 14 px or more on a tablet.
+      const texts = await page.evaluate(() => window.__canvasTexts);
+      assert(texts.length > 20, `canvas texts recorded (${texts.length})`);
+      const small = texts.filter((t) => t.px < 14);
+      assert(small.length === 0, `canvas texts under 14 px: ${JSON.stringify(small.slice(0, 3))}`);
+      assert(texts.some((t) => t.canvas === "chart-stage" && plain(t.text) === "59,6 % · 6,2 kg"), "bar values written on the canvas");
       // The data table opens on demand.
       await page.click("#stage-title ~ details summary");
       // The table is built when the details open: wait for it rather than race the render.
@@ -197,11 +229,21 @@ export const tests = {
       // The site's own baseline appears once set.
       await go(page, "Réglages");
       await page.waitForFunction(() => (document.querySelector("#name")?.value ?? "") !== "");
-      await page.fill("#baseline", "120");
+      // 110 g, 10 g above ADEME's 100 g: their labels once crossed each other's lines.
+      await page.fill("#baseline", "110");
       await page.click("button:has-text('Enregistrer le profil')");
       await page.waitForSelector("[data-testid=profile-saved]:has-text('enregistré')");
+      await page.evaluate(() => (window.__canvasTexts = []));
       await go(page, "Graphiques");
-      await page.waitForFunction(() => document.querySelector("#trend-summary")?.textContent.includes("référence du restaurant, 120"));
+      await page.waitForFunction(() => document.querySelector("#trend-summary")?.textContent.includes("référence du restaurant, 110"));
+      await page.waitForFunction(() => window.__canvasTexts.some((t) => t.text.startsWith("Référence du restaurant")));
+      const labels = (await page.evaluate(() => window.__canvasTexts)).filter((t) => /^(ADEME 2024|Référence du restaurant) :/.test(t.text));
+      const last = (prefix) => labels.filter((t) => t.text.startsWith(prefix)).at(-1);
+      const [ademe, own] = [last("ADEME 2024"), last("Référence du restaurant")];
+      assert(ademe && own, `both reference labels written: ${JSON.stringify(labels)}`);
+      const apart = ademe.right <= own.left || own.right <= ademe.left || ademe.bottom <= own.top || own.bottom <= ademe.top;
+      assert(apart, `reference labels apart: ${JSON.stringify([ademe, own])}`);
+      assert(ademe.px >= 14 && own.px >= 14, "reference labels 14 px or more");
     }),
 
   "a backup exported on one tablet restores on a new one, and a bad file changes nothing": () =>
