@@ -624,6 +624,14 @@ fn BackupCard() -> impl IntoView {
     }
 }
 
+/// « 1 saisie », « 16 saisies »: the unit every count of entries uses.
+fn entries_fr(n: usize) -> String {
+    match n {
+        1 => "1 saisie".to_owned(),
+        n => format!("{} saisies", group_thousands(n as u64)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -730,13 +738,5 @@ mod tests {
         assert!(e.iter().any(|(f, m)| f == "co2e_per_kg" && m.starts_with("Indiquez la source du facteur")), "{e:?}");
         let v = build_factors("2000", "x", "4", "y").unwrap_err();
         assert_eq!(errors(&v), vec![("cost_per_kg".into(), "Facteur impossible (plus de 1 000 par kg) : vérifiez l'unité.".into())]);
-    }
-}
-
-/// « 1 saisie », « 16 saisies »: the unit every count of entries uses.
-fn entries_fr(n: usize) -> String {
-    match n {
-        1 => "1 saisie".to_owned(),
-        n => format!("{} saisies", group_thousands(n as u64)),
     }
 }
