@@ -605,11 +605,19 @@ fn check_row(
         }
     }
 
-    let description = c(1).to_owned();
+    // Line breaks inside a cell become spaces; other invisible characters are refused (the
+    // description here, the supplier by the record's validation below).
+    let description = crate::text::breaks_to_spaces(c(1)).trim().to_owned();
     if description.is_empty() {
         err("description", "La description du produit est obligatoire (par exemple « Pommes de terre »).".to_owned());
+    } else {
+        let mut v = crate::validation::Validation::default();
+        crate::text::check_text(&mut v, "description", &description, "La description", crate::text::MAX_DESCRIPTION_CHARS);
+        for e in v.errors {
+            err("description", e.message);
+        }
     }
-    let supplier = c(2).to_owned();
+    let supplier = crate::text::breaks_to_spaces(c(2)).trim().to_owned();
 
     let date = match parse_iso_date(c(3)) {
         _ if c(3).is_empty() => {

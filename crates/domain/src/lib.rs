@@ -13,6 +13,7 @@ pub mod purchase;
 pub mod record;
 pub mod site;
 pub mod sync;
+pub mod text;
 pub mod time;
 pub mod validation;
 pub mod waste;

@@ -271,15 +271,23 @@ impl Purchase {
     /// Rules of the national model; `today` is the user's date (dates after it are refused).
     pub fn validate(&self, today: NaiveDate) -> Validation {
         let mut v = Validation::default();
-        let siret: String = self.siret.chars().filter(|c| !c.is_whitespace()).collect();
-        if siret.is_empty() {
+        // Exactly 14 digits as stored: a space, a tab or a dot inside would be exported as is.
+        if self.siret.trim().is_empty() {
             v.error("siret", "Le SIRET de l'établissement est obligatoire.");
-        } else if siret.len() != 14 || !siret.bytes().all(|b| b.is_ascii_digit()) {
-            v.error("siret", format!("Le SIRET « {} » doit comporter exactement 14 chiffres.", self.siret));
+        } else if self.siret.len() != 14 || !self.siret.bytes().all(|b| b.is_ascii_digit()) {
+            v.error(
+                "siret",
+                format!(
+                    "Le SIRET « {} » doit comporter exactement 14 chiffres, sans espace ni autre caractère.",
+                    crate::text::excerpt(&self.siret, 40)
+                ),
+            );
         }
         if self.description.trim().is_empty() {
             v.error("description", "La description du produit est obligatoire.");
         }
+        crate::text::check_text(&mut v, "description", &self.description, "La description", crate::text::MAX_DESCRIPTION_CHARS);
+        crate::text::check_text(&mut v, "fournisseur", &self.supplier, "Le nom du fournisseur", crate::text::MAX_SUPPLIER_CHARS);
         if self.date > today {
             v.error(
                 "date",
@@ -297,6 +305,12 @@ impl Purchase {
         }
         if self.price_cents < 0 {
             v.error("prix_ht", "Le prix HT ne peut pas être négatif : indiquez un montant positif ou nul.");
+        } else if self.price_cents as u64 > crate::sync::MAX_SAFE_INTEGER {
+            // Beyond 2^53 a browser reads the number wrong.
+            v.error(
+                "prix_ht",
+                format!("Prix HT impossible ({} €) : vérifiez le montant.", format_euros(self.price_cents)),
+            );
         }
         if self.has(Characteristic::France) && self.has(Characteristic::Europe) {
             v.error(

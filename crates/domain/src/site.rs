@@ -97,6 +97,7 @@ impl Commune {
         if self.name.trim().is_empty() {
             v.error("name", "Saisissez le nom de la commune.");
         }
+        crate::text::check_text(&mut v, "name", &self.name, "Le nom de la commune", crate::text::MAX_COMMUNE_NAME_CHARS);
         v
     }
 
@@ -115,7 +116,10 @@ fn check_insee(v: &mut Validation, field: &str, code: &str) {
     } else if !insee_code_is_valid(code) {
         v.error(
             field,
-            format!("Le code INSEE « {code} » n'est pas valide : 5 caractères, par exemple 76351 (ou 2A004 en Corse)."),
+            format!(
+                "Le code INSEE « {} » n'est pas valide : 5 caractères, par exemple 76351 (ou 2A004 en Corse).",
+                crate::text::excerpt(code, 20)
+            ),
         );
     }
 }
@@ -307,11 +311,8 @@ impl Site {
         let mut v = Validation::default();
         if self.name.trim().is_empty() {
             v.error("name", "Saisissez le nom du restaurant.");
-        } else if self.name.chars().count() > 255 {
-            v.error(
-                "name",
-                "Le nom du restaurant est trop long (255 caractères au plus).",
-            );
+        } else {
+            crate::text::check_text(&mut v, "name", &self.name, "Le nom du restaurant", crate::text::MAX_SITE_NAME_CHARS);
         }
         check_siret(&mut v, "siret", &self.siret, "du restaurant");
         check_insee(&mut v, "city_insee_code", &self.city_insee_code);
@@ -410,7 +411,10 @@ fn check_siret(v: &mut Validation, field: &str, siret: &str, whose: &str) {
     } else if siret.len() != 14 || !siret.bytes().all(|b| b.is_ascii_digit()) {
         v.error(
             field,
-            format!("Le SIRET {whose} doit comporter exactement 14 chiffres, sans espace ni lettre (saisi : « {siret} »)."),
+            format!(
+                "Le SIRET {whose} doit comporter exactement 14 chiffres, sans espace ni lettre (saisi : « {} »).",
+                crate::text::excerpt(siret, 40)
+            ),
         );
     } else if !siret_is_valid(siret) {
         v.error(field, format!("Le SIRET {whose} « {siret} » n'est pas valide (clé de contrôle) : vérifiez chaque chiffre."));

@@ -43,6 +43,12 @@ pub const DEFAULT_PULL_LIMIT: u32 = 500;
 pub const MAX_PULL_LIMIT: u32 = 5000;
 /// Numbers stored by the server are signed 64-bit: larger revisions or seqs are refused.
 pub const MAX_STORED_NUMBER: u64 = i64::MAX as u64;
+/// The largest integer every JSON reader reads exactly (2^53 − 1, JavaScript's
+/// `Number.MAX_SAFE_INTEGER`): seqs, revisions and prices above it are refused.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+/// A pull page holds at most this many bytes of records (besides `limit`), unless its first
+/// record alone is bigger.
+pub const MAX_PULL_PAGE_BYTES: usize = 1024 * 1024;
 
 /// The kinds of records a tablet syncs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -379,7 +385,7 @@ impl RecordPayload {
                 text
             }
             RecordPayload::Purchase(r) => {
-                let desc: String = r.description.chars().take(40).collect();
+                let desc: String = r.description.chars().filter(|c| !crate::text::is_forbidden(*c)).take(40).collect();
                 format!("« {} », {} HT", desc, crate::number::format_euros(r.price_cents))
             }
         }
@@ -393,7 +399,7 @@ impl RecordPayload {
                 format!("pesée « {} » du {}", r.stage.label(), format_fr_date(r.service_date))
             }
             RecordPayload::Purchase(r) => {
-                let desc: String = r.description.chars().take(40).collect();
+                let desc: String = r.description.chars().filter(|c| !crate::text::is_forbidden(*c)).take(40).collect();
                 format!("achat « {} » du {}", desc, format_fr_date(r.date))
             }
         }
@@ -892,9 +898,9 @@ pub fn check_mutation(m: &Mutation, scope: &SiteScope, today: NaiveDate) -> Resu
     let r = &m.record;
     // The description is only written into refusals (built on those paths alone: hot loop).
     let what = || r.describe_fr();
-    if m.seq == 0 || m.seq > MAX_STORED_NUMBER {
+    if m.seq == 0 || m.seq > MAX_SAFE_INTEGER {
         return Err(Rejection::new(format!(
-            "Numéro de séquence {} invalide ({}) : il doit être compris entre 1 et {MAX_STORED_NUMBER}.",
+            "Numéro de séquence {} invalide ({}) : il doit être compris entre 1 et {MAX_SAFE_INTEGER}.",
             m.seq,
             what()
         )));
@@ -906,9 +912,9 @@ pub fn check_mutation(m: &Mutation, scope: &SiteScope, today: NaiveDate) -> Resu
             what()
         )));
     }
-    if meta.revision == 0 || meta.revision > MAX_STORED_NUMBER {
+    if meta.revision == 0 || meta.revision > MAX_SAFE_INTEGER {
         return Err(Rejection::new(format!(
-            "Révision {} invalide ({}) : elle doit être comprise entre 1 et {MAX_STORED_NUMBER}.",
+            "Révision {} invalide ({}) : elle doit être comprise entre 1 et {MAX_SAFE_INTEGER}.",
             meta.revision,
             what()
         )));
@@ -1630,14 +1636,21 @@ mod tests {
     }
 
     #[test]
-    fn purchases_are_scoped_by_siret_with_spaces_ignored() {
+    fn purchases_are_scoped_by_siret_of_14_digits() {
         let p: Purchase = serde_json::from_value(serde_json::json!({
-            "meta": j_meta(), "siret": "217 603 515 00008", "description": "Pommes", "fournisseur": "Ferme",
+            "meta": j_meta(), "siret": "21760351500008", "description": "Pommes", "fournisseur": "Ferme",
             "date": "2026-03-02", "prix_ht_cents": 1250, "famille_produits": "FRUITS_ET_LEGUMES", "caracteristiques": ["BIO"]
         }))
         .unwrap();
         let rec = RecordPayload::Purchase(p.clone());
         assert!(check_mutation(&m(1, rec), &scope(), TODAY()).is_ok());
+        // Stored as exported: spaces, a tab, dots are refused, not ignored.
+        for siret in ["217 603 515 00008", "2176035\t1500008", "217.603.515.00008"] {
+            let mut spaced = p.clone();
+            spaced.siret = siret.into();
+            let e = check_mutation(&m(1, RecordPayload::Purchase(spaced)), &scope(), TODAY()).unwrap_err();
+            assert!(e.reason.contains("exactement 14 chiffres"), "{}", e.reason);
+        }
         let mut other = p;
         other.siret = "21760351500016".into();
         let e = check_mutation(&m(1, RecordPayload::Purchase(other)), &scope(), TODAY()).unwrap_err();

@@ -87,15 +87,19 @@ fn parse_id(s: &str, what: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(s).map_err(|_| ApiError::bad_request("invalid_id", format!("Identifiant de {what} invalide : « {s} ».")))
 }
 
-/// A free-text label: trimmed, at most 100 characters, no control characters.
+/// A tablet's label: trimmed, checked like every free text of the domain (length, no control,
+/// bidi or separator character).
 fn clean_label(label: Option<String>) -> Result<Option<String>, ApiError> {
     let Some(l) = label else { return Ok(None) };
     let l = l.trim().to_owned();
     if l.is_empty() {
         return Ok(None);
     }
-    if l.chars().count() > 100 || l.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable("invalid_label", "Le nom de la tablette doit tenir en 100 caractères, sans caractère de contrôle."));
+    let mut v = assiette_domain::validation::Validation::default();
+    assiette_domain::text::check_text(&mut v, "label", &l, "Le nom de la tablette", assiette_domain::text::MAX_DEVICE_LABEL_CHARS);
+    if !v.is_ok() {
+        let msg = v.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
+        return Err(ApiError::unprocessable("invalid_label", msg).with_errors(v.errors));
     }
     Ok(Some(l))
 }

@@ -10,7 +10,7 @@ use std::future::Future;
 use assiette_domain::site::{ManagementType, ProductionType, Sector};
 use assiette_domain::sync::{
     AppliedKey, DeviceInfo, Mutation, MutationResult, MutationStatus, RecordPayload, SiteDetails, SiteInfo, SiteScope, StoredRecord,
-    MAX_STORED_NUMBER,
+    MAX_PULL_PAGE_BYTES, MAX_STORED_NUMBER,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::postgres::PgPool;
@@ -559,9 +559,11 @@ macro_rules! sql_store {
                     .bind(after.min(MAX_STORED_NUMBER) as i64)
                     // One more than the page: whether more changes wait, in the same read.
                     .bind(i64::from(limit) + 1)
+                    .bind(MAX_PULL_PAGE_BYTES as i64)
                     .fetch_one(&self.pool)
                     .await?;
-                PullPage::from_joined(joined.unwrap_or_default(), limit as usize).map_err(StoreError::Corrupt)
+                PullPage::from_joined_within(joined.unwrap_or_default(), limit as usize, MAX_PULL_PAGE_BYTES)
+                    .map_err(StoreError::Corrupt)
             }
 
             async fn site_records(&self, site_id: Uuid) -> StoreResult<Vec<RecordPayload>> {
@@ -695,8 +697,15 @@ const SQLITE_ROWS: usize = 500;
 impl SqliteStore {
     /// One pull page as one text: the `changes` elements joined in the page's order. SQLite's
     /// `format` writes each element in one go (`||` would copy the body once per operator).
+    /// Rows stop once the bodies before them pass `$4` bytes (the first two always come, so a
+    /// lone huge record still leaves `has_more` known): `PullPage::from_joined_within` then
+    /// cuts the page exactly, and no page reads much more than its byte budget.
     const PULL_PAGE_SQL: &'static str = "SELECT string_agg(format('{\"server_seq\":%d,\"record\":%s}', change_seq, body), ',') \
-         FROM (SELECT change_seq, body FROM records WHERE site_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3) AS page";
+         FROM (SELECT change_seq, body FROM (SELECT change_seq, body, \
+                 SUM(octet_length(body)) OVER w - octet_length(body) AS before, ROW_NUMBER() OVER w AS n \
+               FROM (SELECT change_seq, body FROM records WHERE site_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3) AS rows \
+               WINDOW w AS (ORDER BY change_seq ROWS UNBOUNDED PRECEDING)) AS sized \
+             WHERE n <= 2 OR before <= $4) AS page";
 
     pub fn new(pool: SqlitePool) -> Self {
         let store = SqliteStore { pool, checkpoints: std::sync::Arc::new(Checkpoints::default()) };
@@ -825,7 +834,11 @@ impl PgStore {
     /// One pull page as one text (see `SqliteStore::PULL_PAGE_SQL`); PostgreSQL's `||` is
     /// cheaper than its `format`.
     const PULL_PAGE_SQL: &'static str = "SELECT string_agg('{\"server_seq\":' || change_seq || ',\"record\":' || body || '}', ',') \
-         FROM (SELECT change_seq, body FROM records WHERE site_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3) AS page";
+         FROM (SELECT change_seq, body FROM (SELECT change_seq, body, \
+                 SUM(octet_length(body)) OVER w - octet_length(body) AS before, ROW_NUMBER() OVER w AS n \
+               FROM (SELECT change_seq, body FROM records WHERE site_id = $1 AND change_seq > $2 ORDER BY change_seq LIMIT $3) AS rows \
+               WINDOW w AS (ORDER BY change_seq ROWS UNBOUNDED PRECEDING)) AS sized \
+             WHERE n <= 2 OR before <= $4) AS page";
 
     pub fn new(pool: PgPool) -> Self {
         PgStore { pool }

@@ -42,6 +42,12 @@ impl PullPage {
     /// whether there were more (the one extra change read is how the store knows). Refuses text
     /// that is not a run of elements.
     pub fn from_joined(joined: String, limit: usize) -> Result<PullPage, String> {
+        Self::from_joined_within(joined, limit, usize::MAX)
+    }
+
+    /// [`from_joined`](Self::from_joined), the page also ending before the first element that
+    /// would take it past `max_bytes` (its first element is always kept, however big).
+    pub fn from_joined_within(joined: String, limit: usize, max_bytes: usize) -> Result<PullPage, String> {
         // (sequence, start) of every element; each ends where the next one starts, minus the comma.
         let mut heads: Vec<(u64, usize)> = Vec::new();
         for at in memchr::memmem::find_iter(joined.as_bytes(), ELEMENT_HEAD.as_bytes()) {
@@ -53,7 +59,6 @@ impl PullPage {
         if heads.first().is_some_and(|(_, at)| *at != 0) || (heads.is_empty() && !joined.is_empty()) {
             return Err("page de changements : élément inattendu".into());
         }
-        let has_more = heads.len() > limit;
         let ascending = heads.windows(2).all(|w| w[0].0 < w[1].0);
         let mut changes_json = if ascending {
             joined
@@ -74,10 +79,17 @@ impl PullPage {
             }).collect();
             elements.iter().map(|(_, e)| *e).collect::<Vec<_>>().join(",")
         };
+        // Elements kept: at most `limit`, and only while the page stays within `max_bytes`.
+        let end = |i: usize| heads.get(i + 1).map_or(changes_json.len(), |&(_, next)| next - 1);
+        let mut keep = heads.len().min(limit);
+        if let Some(i) = (1..keep).find(|&i| end(i) > max_bytes) {
+            keep = i;
+        }
+        let has_more = heads.len() > keep;
         if has_more {
-            // Cut before the comma that precedes the first element past the limit.
-            changes_json.truncate(heads[limit].1.saturating_sub(1));
-            heads.truncate(limit);
+            // Cut before the comma that precedes the first element left out.
+            changes_json.truncate(heads[keep].1.saturating_sub(1));
+            heads.truncate(keep);
         }
         Ok(PullPage { changes_json, count: heads.len(), last_seq: heads.last().map(|(seq, _)| *seq), has_more })
     }
@@ -228,6 +240,25 @@ mod tests {
         let empty = PullResponse { changes: vec![], next_cursor: "v1.0".into(), has_more: false };
         assert_eq!(pull_reply("", "v1.0", false), serde_json::to_vec(&empty).unwrap());
         assert_eq!(PullPage::from_joined(String::new(), 10).unwrap(), PullPage::default());
+    }
+
+    /// Pages stop before the element that would pass the byte budget, never before the first.
+    #[test]
+    fn pages_are_bounded_by_bytes() {
+        let at = t("2026-03-02T10:00:00.5Z");
+        let joined: Vec<String> =
+            (1..=4).map(|i| change_element(i, &serde_json::to_string(&weighing(i as u128, 100, at)).unwrap())).collect();
+        let one = joined[0].len();
+        let all = joined.join(",");
+        let page = PullPage::from_joined_within(all.clone(), 10, 2 * one + 1).unwrap();
+        assert_eq!((page.count, page.last_seq, page.has_more), (2, Some(2), true));
+        assert_eq!(page.changes_json, joined[..2].join(","));
+        let page = PullPage::from_joined_within(all.clone(), 10, 1).unwrap();
+        assert_eq!((page.count, page.last_seq, page.has_more), (1, Some(1), true), "the first element always goes");
+        let page = PullPage::from_joined_within(all.clone(), 10, all.len()).unwrap();
+        assert_eq!((page.count, page.has_more), (4, false));
+        let page = PullPage::from_joined_within(all, 3, usize::MAX).unwrap();
+        assert_eq!((page.count, page.has_more), (3, true));
     }
 
     /// A record whose text holds the element's head (escaped, as serde writes it) is one element.

@@ -37,8 +37,8 @@ async fn wire(backend: &Backend) {
     let site = admin.create_site("76351", "Le Havre", &site_siret, "Cantine « Les Goélands »").await;
     let mut a = Tablet::enrol(&server.base, &admin.code(site).await).await;
 
-    // Every kind, optional fields set, text that needs escaping (quotes, backslash, newline,
-    // accents, emoji, and the head of a pull element), a correction and a tombstone.
+    // Every kind, optional fields set, text that needs escaping (quotes, backslash, accents,
+    // emoji, and the head of a pull element; a newline is refused), a correction and a tombstone.
     let mut full = weighing(site, day(0), Stage::Unserved, 6_250);
     if let RecordPayload::Weighing(w) = &mut full {
         w.component = Some(Component::PlatProtidique);
@@ -50,7 +50,7 @@ async fn wire(backend: &Backend) {
     let m1 = a.meal_count(day(0), 118);
     let purchase: assiette_domain::purchase::Purchase = serde_json::from_value(json!({
         "meta": {"id": uuid::Uuid::now_v7(), "revision": 1, "modified_at": "2026-03-02T10:00:00.123Z"},
-        "siret": site_siret, "description": "Pommes \"bio\" \\ du verger\nÉpinettes 🍎 {\"server_seq\":1,\"record\":",
+        "siret": site_siret, "description": "Pommes \"bio\" \\ du verger Épinettes 🍎 {\"server_seq\":1,\"record\":",
         "fournisseur": "Ferme d'Étretat", "date": "2025-09-01", "prix_ht_cents": 1250,
         "famille_produits": "FRUITS_ET_LEGUMES", "caracteristiques": ["BIO"]
     }))
