@@ -177,7 +177,8 @@ async fn pull(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonB
 
 async fn login(State(st): State<AppState>, JsonBody(req): JsonBody<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
     let email = normalize_email(&req.email);
-    let admin = st.db.admin_by_email(&email).await?;
+    // An address no account can have is not looked up (it may be megabytes long).
+    let admin = if crate::auth::valid_email(&email) { st.db.admin_by_email(&email).await? } else { None };
     let password = req.password;
     // Verify even for an unknown e-mail (against a throwaway hash) so timing tells nothing.
     let hash = admin.as_ref().map(|a| a.password_hash.clone());
@@ -191,7 +192,8 @@ async fn login(State(st): State<AppState>, JsonBody(req): JsonBody<LoginRequest>
     .await
     .unwrap_or(false);
     let Some(admin) = admin.filter(|_| ok) else {
-        tracing::warn!(%email, "admin login refused");
+        // Never the raw e-mail: it is whatever the client sent (newlines, escapes, megabytes).
+        tracing::warn!(email = %crate::auth::loggable_email(&email), "admin login refused");
         return Err(ApiError::unauthorized("login_refused", "Adresse e-mail ou mot de passe incorrect."));
     };
     let token = random_token(ADMIN_TOKEN_PREFIX);

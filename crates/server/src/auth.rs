@@ -74,7 +74,20 @@ pub fn normalize_email(email: &str) -> String {
 
 pub fn valid_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else { return false };
-    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') && !email.chars().any(char::is_whitespace)
+    // 254 characters: the longest address SMTP carries.
+    email.chars().count() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || assiette_domain::text::is_forbidden(c))
+}
+
+/// An e-mail as it may be logged (a refused login): its first 24 characters with anything
+/// invisible written `U+XXXX` (no forged log line, no escape sequence, no megabyte of text),
+/// and a short SHA-256 so that repeated attempts on one address can still be told apart.
+pub fn loggable_email(email: &str) -> String {
+    format!("{} #{}", assiette_domain::text::excerpt(email, 24), &hash_secret(email)[..12])
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -165,8 +178,12 @@ mod tests {
     fn emails() {
         assert_eq!(normalize_email("  Chargee@LeHavre.fr "), "chargee@lehavre.fr");
         assert!(valid_email("a@b.fr"));
-        for bad in ["", "a", "a@b", "@b.fr", "a@.fr", "a b@c.fr", "a@b.fr."] {
+        for bad in ["", "a", "a@b", "@b.fr", "a@.fr", "a b@c.fr", "a@b.fr.", "a\u{1b}[31m@b.fr", "a\u{202e}@b.fr"] {
             assert!(!valid_email(bad), "{bad}");
         }
+        assert!(!valid_email(&format!("{}@b.fr", "a".repeat(250))));
+        let logged = loggable_email(&format!("x@y.fr\n2026-12-02T00:00:00Z  INFO forged\u{1b}[31m{}", "z".repeat(1_000_000)));
+        assert!(logged.starts_with("x@y.frU+000A2026-12-02T00:00:… #"), "{logged}");
+        assert!(logged.len() < 60 && !logged.contains('\n') && !logged.contains('\u{1b}'), "{logged}");
     }
 }

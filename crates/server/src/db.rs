@@ -9,6 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use uuid::Uuid;
 
+use crate::config::{redact_database_url, scrub_secrets};
 use crate::store::{AdminRow, DeviceRow, PgStore, SqliteStore, Store, StoreResult};
 use crate::wire::PullPage;
 
@@ -28,10 +29,14 @@ pub const DEMO_SITE_NAME: &str = "École des Tilleuls";
 pub const DEMO_COMMUNE_NAME: &str = "Commune de démonstration";
 
 impl Db {
+    /// Opens and migrates the database. Errors never show the password of `url` (they are
+    /// printed at start and by `create-admin`).
     pub async fn open(url: &str) -> Result<Self, String> {
+        // Whatever the driver quotes (the address, its password) is scrubbed before it is shown.
+        let shown = |message: String| scrub_secrets(&message, url);
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)
-                .map_err(|e| format!("adresse PostgreSQL invalide ({url}) : {e}"))?
+                .map_err(|e| shown(format!("adresse PostgreSQL invalide ({}) : {e}", redact_database_url(url))))?
                 // Every query here reads by key, or a key range in index order (a pull page).
                 // Bitmap scans only win on wrong row estimates (a table not analysed yet after
                 // a bulk load), and then a pull page read and sorted every change after the
@@ -41,8 +46,8 @@ impl Db {
                 .max_connections(16)
                 .connect_with(options)
                 .await
-                .map_err(|e| format!("connexion PostgreSQL impossible ({url}) : {e}"))?;
-            sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| format!("migration : {e}"))?;
+                .map_err(|e| shown(format!("connexion PostgreSQL impossible ({}) : {e}", redact_database_url(url))))?;
+            sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| shown(format!("migration : {e}")))?;
             Ok(Db::Postgres(PgStore::new(pool)))
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);

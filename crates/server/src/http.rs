@@ -131,7 +131,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
             "Aucun compte administrateur : définissez ASSIETTE_ADMIN_EMAIL et ASSIETTE_ADMIN_PASSWORD, ou lancez « assiette-server create-admin EMAIL »."
         );
     }
-    println!("Base de données : {}. Ctrl-C pour arrêter.", config.database_url);
+    println!("Base de données : {}. Ctrl-C pour arrêter.", crate::config::redact_database_url(&config.database_url));
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
