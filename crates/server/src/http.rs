@@ -26,10 +26,84 @@ pub fn router(state: AppState, config: &Config) -> Router {
     app(state, &config.static_dir)
 }
 
+/// The Content-Security-Policy of every response, with `script_hashes` (`'sha256-…'`) for the
+/// inline scripts of index.html. The app's own files come from this origin, its wasm needs
+/// `'wasm-unsafe-eval'` (compiling WebAssembly), nothing inline runs but those hashed scripts,
+/// and no other site may frame the app or be sent a form or a referrer.
+pub fn content_security_policy(script_hashes: &[String]) -> String {
+    let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
+    for h in script_hashes {
+        script_src.push(' ');
+        script_src.push_str(h);
+    }
+    format!(
+        "default-src 'self'; script-src {script_src}; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+         frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    )
+}
+
+/// `'sha256-…'` of every inline `<script>` of an HTML page (Trunk 0.21 writes one that loads
+/// the wasm), so the policy allows exactly those scripts and no other inline code.
+pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let mut hashes = Vec::new();
+    let lower = html.to_ascii_lowercase();
+    let mut at = 0;
+    while let Some(start) = lower[at..].find("<script").map(|i| at + i) {
+        let Some(open_end) = lower[start..].find('>').map(|i| start + i + 1) else { break };
+        let Some(close) = lower[open_end..].find("</script").map(|i| open_end + i) else { break };
+        let tag = &lower[start..open_end];
+        if !tag.contains(" src=") && !tag.contains("\tsrc=") && !tag.contains("\nsrc=") {
+            let digest = Sha256::digest(html[open_end..close].as_bytes());
+            hashes.push(format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest)));
+        }
+        at = close;
+    }
+    hashes
+}
+
+/// Serves nothing that is hidden or outside the PWA's folder: a path with a segment starting
+/// with `.` (`.env`, `.git/`), or one that resolves, through a symbolic link, outside the
+/// folder (its `.gz` copy and a folder's index.html included), gets a 404. `ServeDir` already
+/// refuses `..`; it follows symbolic links.
+async fn guard_static(root: std::sync::Arc<std::path::PathBuf>, req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let not_found = || (axum::http::StatusCode::NOT_FOUND, "Fichier introuvable.").into_response();
+    let decoded = percent_encoding::percent_decode_str(req.uri().path()).decode_utf8_lossy().into_owned();
+    let segments: Vec<&str> = decoded.split(['/', '\\']).filter(|s| !s.is_empty()).collect();
+    if segments.iter().any(|s| s.starts_with('.')) {
+        return not_found();
+    }
+    let path = segments.iter().fold(root.to_path_buf(), |p, s| p.join(s));
+    for candidate in [path.clone(), path.with_extension(gz_extension(&path)), path.join("index.html"), path.join("index.html.gz")] {
+        if let Ok(real) = tokio::fs::canonicalize(&candidate).await {
+            if !real.starts_with(root.as_path()) {
+                tracing::warn!(path = %req.uri().path(), "static file outside the app's folder refused");
+                return not_found();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+/// The extension of `path`'s `.gz` copy (`app.js` → `js.gz`).
+fn gz_extension(path: &Path) -> String {
+    match path.extension() {
+        Some(e) => format!("{}.gz", e.to_string_lossy()),
+        None => "gz".to_owned(),
+    }
+}
+
 /// The whole application: API (body limit, no-store) and PWA (index.html fallback, no-cache),
-/// gzip and request logs on both.
+/// gzip and request logs on both, security headers on every response.
 pub fn app(state: AppState, static_dir: &Path) -> Router {
     let index = static_dir.join("index.html");
+    // Hashed once at start: a rebuilt app is served by a restarted server (scripts/run.sh).
+    let hashes = std::fs::read_to_string(&index).map(|html| inline_script_hashes(&html)).unwrap_or_default();
+    let csp = HeaderValue::from_str(&content_security_policy(&hashes)).expect("the policy is ASCII");
+    let root = std::fs::canonicalize(static_dir).or_else(|_| std::path::absolute(static_dir)).unwrap_or_else(|_| static_dir.to_path_buf());
+    let root = std::sync::Arc::new(root);
     // Unknown paths fall back to index.html so client-side routes survive a reload. The build
     // writes Zopfli `.gz` copies of the app's files (crates/precompress): sent as they are to
     // clients that accept gzip, smaller than what the compression layer would make per request.
@@ -49,12 +123,20 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .with_state(state);
-    let pwa = pwa.layer(CompressionLayer::new());
+    let pwa = pwa
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(move |req, next| guard_static(root.clone(), req, next)));
     // One INFO line per request (method, path, status, latency); bodies are never logged.
     let trace = TraceLayer::new_for_http()
         .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
         .on_response(DefaultOnResponse::new().level(Level::INFO));
-    api.merge(pwa).layer(trace)
+    // On every response (the API's JSON too), unless a handler set its own.
+    api.merge(pwa)
+        .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, csp))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(trace)
 }
 
 /// First-start duties: demo commune and canteen, the administrator from the environment.

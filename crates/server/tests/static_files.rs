@@ -41,3 +41,66 @@ async fn precompressed_copies_are_sent_to_gzip_clients_and_plain_files_to_others
     assert_eq!(status, 200);
     server.stop().await;
 }
+
+/// Issue 11, item 9: security headers on every response (the page, the app's files, the API,
+/// errors), the policy allowing exactly the inline script Trunk writes; no dotfile served, no
+/// symbolic link followed out of the app's folder.
+#[tokio::test]
+async fn security_headers_everywhere_and_no_file_outside_the_app() {
+    // index.html as Trunk 0.21 writes it: an inline module script loads the wasm.
+    let inline = "\nimport init, * as bindings from '/assiette-1a2b.js';\nconst wasm = await init({ module_or_path: '/assiette-1a2b_bg.wasm' });\nwindow.wasmBindings = bindings;\n";
+    let static_dir = common::temp_dir("static");
+    std::fs::write(static_dir.join("index.html"), format!("<!doctype html><title>Assiette</title>\n<script type=\"module\">{inline}</script>\n<script src=\"/x.js\"></script>")).unwrap();
+    std::fs::write(static_dir.join("assiette-1a2b.js"), "export default function init() {}").unwrap();
+    std::fs::write(static_dir.join(".env"), "DATABASE_URL=postgres://u:SECRET@h/db").unwrap();
+    std::fs::create_dir_all(static_dir.join(".git")).unwrap();
+    std::fs::write(static_dir.join(".git/config"), "SECRET").unwrap();
+    std::fs::create_dir_all(static_dir.join("icons")).unwrap();
+    std::fs::write(static_dir.join("icons/.hidden.png"), "SECRET").unwrap();
+    let outside = common::temp_dir("outside");
+    std::fs::write(outside.join("passwd"), "SECRET").unwrap();
+    std::os::unix::fs::symlink(outside.join("passwd"), static_dir.join("leak.txt")).unwrap();
+    std::os::unix::fs::symlink(&outside, static_dir.join("etc")).unwrap();
+    // A link that stays inside the folder is fine.
+    std::os::unix::fs::symlink(static_dir.join("assiette-1a2b.js"), static_dir.join("alias.js")).unwrap();
+
+    let db = assiette_server::db::Db::open(&common::sqlite_backend().url).await.unwrap();
+    let server = TestServer::serve_dir(db, static_dir.clone()).await;
+    use sha2::Digest;
+    use base64::Engine;
+    let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(inline.as_bytes()));
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'sha256-{hash}'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    );
+    for (path, status) in [("/", 200), ("/historique", 200), ("/assiette-1a2b.js", 200), ("/alias.js", 200), ("/api/v1/health", 200), ("/api/v1/nope", 404)] {
+        for gzip in [false, true] {
+            let mut req = http().get(server.url(path));
+            if gzip {
+                req = req.header("Accept-Encoding", "gzip");
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status().as_u16(), status, "{path}");
+            let h = res.headers();
+            assert_eq!(h["content-security-policy"], csp.as_str(), "{path}");
+            assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+            assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        }
+    }
+    for path in ["/.env", "/.git/config", "/%2eenv", "/icons/.hidden.png", "/leak.txt", "/etc/passwd", "/etc/"] {
+        for gzip in [false, true] {
+            let mut req = http().get(server.url(path));
+            if gzip {
+                req = req.header("Accept-Encoding", "gzip");
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            assert!(res.headers().contains_key("content-security-policy"), "{path}");
+            let body = res.text().await.unwrap();
+            assert!(status == 404 || status == 400, "{path}: {status}");
+            assert!(!body.contains("SECRET"), "{path}: {body}");
+        }
+    }
+    server.stop().await;
+}

@@ -85,10 +85,15 @@ impl TestServer {
     }
 
     pub async fn serve(db: Db) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let static_dir = temp_dir("static");
         std::fs::write(static_dir.join("index.html"), "<!doctype html><title>Assiette</title>").unwrap();
+        Self::serve_dir(db, static_dir).await
+    }
+
+    /// Serves the PWA's folder `static_dir` as it is (index.html read when the app is built).
+    pub async fn serve_dir(db: Db, static_dir: PathBuf) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
         let router = app(AppState { db: db.clone() }, &static_dir);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
