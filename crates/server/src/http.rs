@@ -195,6 +195,101 @@ pub async fn create_admin(database_url: &str, email: &str, password: &str) -> Re
     })
 }
 
+/// What one client may hold of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// From the moment a connection waits for a request (new or kept alive) to its last header
+    /// line: a client that sends nothing, or headers a byte at a time, is disconnected.
+    pub header_timeout: std::time::Duration,
+    /// A whole request, body included, from its headers to its reply (408 beyond): a body
+    /// trickled a byte at a time no longer holds a connection for ever. A tablet's largest
+    /// push (2 MB) takes 20 s at 100 kB/s.
+    pub request_timeout: std::time::Duration,
+    /// Connections served at once; beyond, new ones wait in the kernel's queue until one ends
+    /// (the process never runs out of file descriptors on idle sockets).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: std::time::Duration::from_secs(15),
+            request_timeout: std::time::Duration::from_secs(60),
+            max_connections: 512,
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets the requests in flight end:
+/// `axum::serve`'s loop over hyper's HTTP/1.1 connections, with hyper's header timer set, a
+/// whole-request timeout (tower-http) and a cap on connections (a semaphore).
+pub async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    let app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        limits.request_timeout,
+    ));
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    // Dropped at shutdown: every connection task then shuts its connection down gracefully;
+    // each holds a receiver, so `closed()` tells when the last one ended.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let (done_tx, done_rx) = tokio::sync::watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            _ = &mut shutdown => break,
+        };
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors, a connection reset before accept...: try again shortly.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let mut stop = stop_rx.clone();
+        let done = done_rx.clone();
+        let header_timeout = limits.header_timeout;
+        tokio::spawn(async move {
+            // HTTP/1.1 only: hyper-util's auto builder first reads a connection's first bytes
+            // to tell HTTP/2 apart, with no timer, so a client that sends nothing would be held
+            // for ever. (A reverse proxy in front may speak HTTP/2 to the tablets.) The header
+            // timer also runs while a kept-alive connection waits for its next request.
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+            let mut conn = std::pin::pin!(builder.serve_connection(TokioIo::new(stream), service));
+            let mut stopping = false;
+            loop {
+                tokio::select! {
+                    _ = conn.as_mut() => break,
+                    // Resolves (with an error) once, when the server stops: no value is ever sent.
+                    _ = stop.changed(), if !stopping => {
+                        stopping = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop((slot, done));
+        });
+    }
+    drop(stop_tx);
+    drop(done_rx);
+    done_tx.closed().await;
+    Ok(())
+}
+
 pub async fn serve(config: Config) -> Result<(), String> {
     let db = Db::open(&config.database_url).await?;
     bootstrap(&db, &config).await?;
@@ -214,10 +309,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         );
     }
     println!("Base de données : {}. Ctrl-C pour arrêter.", crate::config::redact_database_url(&config.database_url));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    serve_app(listener, app, Limits::default(), shutdown_signal()).await.map_err(|e| e.to_string())?;
     db.close().await;
     println!("Assiette arrêté proprement.");
     Ok(())

@@ -92,17 +92,22 @@ impl TestServer {
 
     /// Serves the PWA's folder `static_dir` as it is (index.html read when the app is built).
     pub async fn serve_dir(db: Db, static_dir: PathBuf) -> TestServer {
+        Self::serve_with(db, static_dir, assiette_server::http::Limits::default()).await
+    }
+
+    /// The same with other timeouts and connection cap than the server's defaults.
+    pub async fn serve_with(db: Db, static_dir: PathBuf, limits: assiette_server::http::Limits) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = app(AppState { db: db.clone() }, &static_dir);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
+            // The server's own connection loop (timeouts, connection cap), as `serve` runs it.
+            assiette_server::http::serve_app(listener, router, limits, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
         });
         TestServer { base, db, static_dir, shutdown: Some(tx), handle: Some(handle) }
     }
