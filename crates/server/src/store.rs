@@ -77,7 +77,8 @@ pub struct DeviceRow {
 /// What every backend offers. Methods return `Send` futures so handlers can await them.
 pub trait Store: Clone + Send + Sync + 'static {
     fn admin_count(&self) -> impl Future<Output = StoreResult<i64>> + Send;
-    /// Creates the admin, or sets a new password when the e-mail exists. Returns true if created.
+    /// Creates the admin, or sets a new password when the e-mail exists and ends that admin's
+    /// sessions. Returns true if created.
     fn upsert_admin(&self, email: &str, password_hash: &str, now: DateTime<Utc>) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Creates the admin only when the e-mail is unknown. Returns true if created.
     fn create_admin_if_missing(&self, email: &str, password_hash: &str, now: DateTime<Utc>) -> impl Future<Output = StoreResult<bool>> + Send;
@@ -240,11 +241,19 @@ macro_rules! sql_store {
             async fn upsert_admin(&self, email: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
                 let created = self.create_admin_if_missing(email, password_hash, now).await?;
                 if !created {
+                    // A new password ends every session opened with the old one (a password is
+                    // changed because it leaked), in the same transaction.
+                    let mut tx = self.pool.begin().await?;
                     sqlx::query("UPDATE admins SET password_hash = $1 WHERE email = $2")
                         .bind(password_hash)
                         .bind(email)
-                        .execute(&self.pool)
+                        .execute(&mut *tx)
                         .await?;
+                    sqlx::query("DELETE FROM admin_sessions WHERE admin_id IN (SELECT id FROM admins WHERE email = $1)")
+                        .bind(email)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
                 }
                 Ok(created)
             }

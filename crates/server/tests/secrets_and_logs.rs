@@ -134,3 +134,22 @@ async fn the_database_password_is_never_printed() {
     assert!(out.contains("Compte administrateur"), "{out}");
     assert!(!out.contains(SECRET), "{out}");
 }
+
+/// A password changed (`create-admin` on an existing account) ends the sessions opened with
+/// the old one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_password_ends_the_old_sessions() {
+    for backend in backends().await {
+        let server = TestServer::start(&backend.url).await;
+        let before = Admin::login(&server.base).await;
+        assert_eq!(before.get("/api/v1/admin/sites").await.0, 200);
+        let msg = assiette_server::http::create_admin(&backend.url, ADMIN_EMAIL, "un tout nouveau mot de passe").await.unwrap();
+        assert!(msg.contains("changé"), "{msg}");
+        assert_error(&before.get("/api/v1/admin/sites").await, 401, "admin_session_expired");
+        let got = send(http().post(server.url("/api/v1/admin/login")).json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))).await;
+        assert_error(&got, 401, "login_refused");
+        let (s, _) = send(http().post(server.url("/api/v1/admin/login")).json(&json!({"email": ADMIN_EMAIL, "password": "un tout nouveau mot de passe"}))).await;
+        assert_eq!(s, 200);
+        server.stop().await;
+    }
+}
