@@ -94,6 +94,24 @@ impl Db {
         }
     }
 
+    /// Every stored record as (id, site, applied at, body), for `repair-records`.
+    pub async fn raw_records(&self) -> Result<Vec<(String, String, String, String)>, sqlx::Error> {
+        let sql = "SELECT id, site_id, server_updated_at, body FROM records ORDER BY site_id, change_seq";
+        match self {
+            Db::Sqlite(s) => sqlx::query_as(sql).fetch_all(&s.pool).await,
+            Db::Postgres(s) => sqlx::query_as(sql).fetch_all(&s.pool).await,
+        }
+    }
+
+    /// Replaces a record's body if it is still `old` (a push may have replaced it meanwhile).
+    pub async fn rewrite_record_body(&self, id: &str, old: &str, new: &str) -> Result<(), sqlx::Error> {
+        let sql = "UPDATE records SET body = $1 WHERE id = $2 AND body = $3";
+        match self {
+            Db::Sqlite(s) => sqlx::query(sql).bind(new).bind(id).bind(old).execute(&s.pool).await.map(|_| ()),
+            Db::Postgres(s) => sqlx::query(sql).bind(new).bind(id).bind(old).execute(&s.pool).await.map(|_| ()),
+        }
+    }
+
     /// Creates the demo commune and its canteen once, so a new user can try at once.
     pub async fn ensure_demo(&self) -> Result<(), String> {
         use assiette_domain::site::{ManagementType, ProductionType, Sector};

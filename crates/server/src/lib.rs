@@ -7,5 +7,6 @@ pub mod db;
 pub mod egalim_cli;
 pub mod error;
 pub mod http;
+pub mod repair;
 pub mod store;
 pub mod wire;

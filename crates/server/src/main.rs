@@ -6,6 +6,9 @@ use assiette_server::{config::Config, egalim_cli, http};
 const USAGE: &str = "Utilisation :
   assiette-server [serve]      démarre le serveur (app + API) sur 127.0.0.1:8080
   assiette-server egalim FILE  totaux EGalim annuels d'un fichier d'achats national (CSV ou XLSX)
+  assiette-server repair-records [--apply]
+                               liste les enregistrements que le serveur ne peut plus relire et,
+                               avec --apply, répare ceux dont seules les dates sont en cause
   assiette-server create-admin EMAIL
                                crée le compte administrateur de la métropole (ou change son mot de passe) ;
                                mot de passe lu dans ASSIETTE_ADMIN_PASSWORD ou sur l'entrée standard";
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("repair-records") => repair_records(args.get(1).is_some_and(|a| a == "--apply")),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -92,6 +96,48 @@ fn create_admin(email: &str) -> ExitCode {
         Err(e) => {
             eprintln!("Erreur : {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn repair_records(apply: bool) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let result = runtime.block_on(async {
+        let db = assiette_server::db::Db::open(&config.database_url).await?;
+        let found = assiette_server::repair::repair_records(&db, apply).await;
+        db.close().await;
+        found
+    });
+    match result {
+        Ok(found) if found.is_empty() => {
+            println!("Tous les enregistrements se relisent : rien à réparer.");
+            ExitCode::SUCCESS
+        }
+        Ok(found) => {
+            let mut manual = 0;
+            for u in &found {
+                match &u.repaired {
+                    Ok(_) if apply => println!("{} (restaurant {}) : dates illisibles remplacées par la date d'application.", u.id, u.site_id),
+                    Ok(_) => println!("{} (restaurant {}) : réparable (dates illisibles), relancez avec --apply.", u.id, u.site_id),
+                    Err(why) => {
+                        manual += 1;
+                        println!("{} (restaurant {}) : {why}.", u.id, u.site_id);
+                    }
+                }
+            }
+            println!("{} enregistrement(s) illisible(s), dont {manual} à corriger à la main.", found.len());
+            if manual > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+        }
+        Err(e) => {
+            eprintln!("Erreur : {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -148,6 +148,20 @@ async fn far_timestamps_are_refused_and_an_unreadable_row_refuses_only_its_mutat
             let reason = rejected_reason(r);
             assert!(reason.contains("illisible") && reason.contains(&poisoned.to_string()), "{reason}");
         }
+        // The metropolis repairs it (`assiette-server repair-records --apply`); the tablet's
+        // correction and deletion, sent again, then go through.
+        let listed = assiette_server::repair::repair_records(&server.db, false).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id, poisoned.to_string());
+        assert!(listed[0].repaired.is_ok());
+        assert_eq!(assiette_server::repair::repair_records(&server.db, true).await.unwrap().len(), 1);
+        assert!(assiette_server::repair::repair_records(&server.db, false).await.unwrap().is_empty());
+        let mut correction = value(&weighing(site, day(2), Stage::Leftovers, 2_500));
+        correction["meta"]["id"] = json!(poisoned);
+        correction["meta"]["revision"] = json!(2);
+        let results = push_raw(&a, vec![json!({"seq": 35, "record": correction})]).await;
+        assert!(matches!(results[0], MutationStatus::Applied { .. }), "{:?}", results[0]);
+        assert_eq!(server_records(&server.db, site).await.len(), 3);
         server.stop().await;
     }
 }
