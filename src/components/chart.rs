@@ -80,7 +80,12 @@ fn fit_canvas(canvas: &HtmlCanvasElement, width: f64, css_height: f64) -> f64 {
     let dpr = window.as_ref().map(|w| w.device_pixel_ratio()).filter(|r| r.is_finite() && *r > 0.0).unwrap_or(1.0);
     canvas.set_width((width * dpr).round() as u32);
     canvas.set_height((css_height * dpr).round() as u32);
-    let _ = canvas.set_attribute("style", &format!("width:{width}px;height:{css_height}px"));
+    // Through the element's style object (CSSOM), not a `style` attribute: the server's
+    // Content-Security-Policy (style-src 'self') refuses inline style attributes.
+    if let Ok(style) = js_sys::Reflect::get(canvas, &"style".into()) {
+        let _ = js_sys::Reflect::set(&style, &"width".into(), &format!("{width}px").into());
+        let _ = js_sys::Reflect::set(&style, &"height".into(), &format!("{css_height}px").into());
+    }
     dpr
 }
 

@@ -90,8 +90,18 @@ async function storedDay(page) {
   );
 }
 
-/// axe-core on the screen shown: no violation at all.
+/// Records the page's Content-Security-Policy violations (the server sends a strict policy:
+/// an inline style or script the app adds would be refused in the kitchen, silently).
+async function watchCsp(page) {
+  await page.evaluate(() => {
+    window.__csp = window.__csp || [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.sample || ""}`));
+  });
+}
+
+/// axe-core on the screen shown: no violation at all, and no CSP violation so far.
 async function checkAccessibility(page, screen) {
+  assertEqual(await page.evaluate(() => window.__csp || []), [], `${page.name}: Content-Security-Policy violations up to ${screen}`);
   const violations = await page.axe();
   const text = violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
   assertEqual(text, [], `${page.name}: axe-core violations on ${screen}`);
@@ -115,6 +125,7 @@ async function kitchenDay(engine, viewport) {
   try {
     await page.goto(server.url);
     await page.waitFor("body[data-ready]", { timeout: 30_000 });
+    await watchCsp(page);
     await chooseServiceDay(page);
     await checkWeighingCardInView(page, label);
     await checkAccessibility(page, "Aujourd'hui (vide)");
@@ -208,6 +219,7 @@ async function kitchenDay(engine, viewport) {
     await fill("#planned", "140");
     await page.reload();
     await page.waitFor("body[data-ready]", { timeout: 30_000 });
+    await watchCsp(page);
     await chooseServiceDay(page);
     await page.waitForFunction(() => document.querySelectorAll(".weighing").length === 12);
     assertEqual(await page.value("#planned"), "140", `${label}: unsaved count kept across a reload`);
