@@ -55,7 +55,8 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
         let Some(close) = lower[open_end..].find("</script").map(|i| open_end + i) else { break };
         let tag = &lower[start..open_end];
         if !tag.contains(" src=") && !tag.contains("\tsrc=") && !tag.contains("\nsrc=") {
-            let digest = Sha256::digest(html[open_end..close].as_bytes());
+            // Same offsets in `html`: ASCII lowering keeps every byte in place.
+            let digest = Sha256::digest(&html.as_bytes()[open_end..close]);
             hashes.push(format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest)));
         }
         at = close;
