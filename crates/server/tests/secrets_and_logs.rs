@@ -66,13 +66,14 @@ async fn logins_logs_and_errors_leak_nothing() {
     server.stop().await;
 
     let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    // (The other tests of this binary log too, concurrently: only what these logins wrote counts.)
     let refused: Vec<&str> = text.lines().filter(|l| l.contains("admin login refused")).collect();
-    assert_eq!(refused.len(), 2, "{text}");
-    assert!(refused[0].contains("x@y.frU+000A"), "{}", refused[0]);
-    assert!(refused[1].contains("chargee@lehavre-metropol… #"), "{}", refused[1]);
+    assert!(refused.iter().any(|l| l.contains("email=x@y.frU+000A")), "{text}");
+    assert!(refused.iter().any(|l| l.contains("email=chargee@lehavre-metropol… #")), "{text}");
+    assert!(refused.iter().all(|l| l.len() < 400), "{text}");
     assert!(!text.contains('\u{1b}'), "an escape sequence reached the log");
     assert!(!text.lines().any(|l| l.starts_with("2026-12-02T00:00:00.000000Z")), "a forged line");
-    assert!(text.len() < 20_000, "{} bytes of log", text.len());
+    assert!(text.len() < 200_000, "{} bytes of log", text.len());
 }
 
 /// Runs the real binary; its stdout and stderr joined.
