@@ -247,7 +247,7 @@ pub async fn serve_app(
             slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
             _ = &mut shutdown => break,
         };
-        let (stream, _) = tokio::select! {
+        let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 // Out of file descriptors, a connection reset before accept...: try again shortly.
@@ -259,7 +259,15 @@ pub async fn serve_app(
             },
             _ = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The client's address, as axum::serve's `into_make_service_with_connect_info` gives
+        // it (`ConnectInfo<SocketAddr>`): what a per-address throttle reads.
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+                req
+            },
+        ));
         let mut stop = stop_rx.clone();
         let done = done_rx.clone();
         let header_timeout = limits.header_timeout;

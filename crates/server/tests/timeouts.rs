@@ -104,3 +104,23 @@ async fn slow_and_idle_clients_are_cut_off() {
     drop(idle);
     server.stop().await;
 }
+
+/// The connection loop gives handlers the client's address, as axum::serve's connect-info
+/// service does (what per-address throttles need).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_see_the_client_address() {
+    use axum::extract::ConnectInfo;
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/ip", get(|ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>| async move { addr.ip().to_string() }));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(assiette_server::http::serve_app(listener, app, Limits::default(), async {
+        let _ = rx.await;
+    }));
+    let res = http().get(format!("{base}/ip")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "127.0.0.1");
+    let _ = tx.send(());
+    server.await.unwrap().unwrap();
+}
