@@ -360,23 +360,33 @@ impl Repository {
         let done = idb::completion(&tx);
         // A revision at or below the stored one was made from an older copy (another window
         // saved first, or a pull brought a newer one): writing it would silently replace the
-        // other version. Refuse, and hand back the stored one.
+        // other version. The stored copy is read by the transaction's first request; the
+        // writes are issued at once behind it (the commit then waits for one turn of the page,
+        // not two), and a stale revision aborts the whole transaction, writes included, before
+        // it can commit. The stored version is handed back.
         let records = tx.object_store(store).map_err(StorageError::from_js)?;
-        let stored = idb::request(&records.get(&JsValue::from_str(&id.to_string())).map_err(StorageError::from_js)?).await?;
+        let get = records.get(&JsValue::from_str(&id.to_string())).map_err(StorageError::from_js);
+        let put = records.put(&record_js).map_err(StorageError::from_js);
+        let add = tx.object_store(stores::OUTBOX).and_then(|s| s.add(&entry_js)).map_err(StorageError::from_js);
+        let (get, put, add) = match (get, put, add) {
+            (Ok(g), Ok(p), Ok(a)) => (g, p, a),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                let _ = tx.abort();
+                return Err(e);
+            }
+        };
+        let stored = match idb::request(&get).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                let _ = tx.abort();
+                return Err(e);
+            }
+        };
         if revision_of(&stored).is_some_and(|r| r >= revision) {
             let _ = tx.abort();
             let json = js_sys::JSON::stringify(&stored).ok().and_then(|t| t.as_string()).unwrap_or_default();
             return Err(StorageError::Stale(json));
         }
-        let put = records.put(&record_js).map_err(StorageError::from_js);
-        let add = tx.object_store(stores::OUTBOX).and_then(|s| s.add(&entry_js)).map_err(StorageError::from_js);
-        let (put, add) = match (put, add) {
-            (Ok(p), Ok(a)) => (p, a),
-            (Err(e), _) | (_, Err(e)) => {
-                let _ = tx.abort();
-                return Err(e);
-            }
-        };
         // Wait for the commit itself: the requests' success alone is not durability.
         done.await.map_err(StorageError::from_js)?;
         drop(put);

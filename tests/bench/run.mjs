@@ -155,14 +155,20 @@ async function benchSave() {
     await page.click("[data-stage=leftovers]");
     await page.click("[data-component=dessert]");
     // Tap "Enregistrer la pesée" → "✓ … enregistré", timed inside the page.
-    const once = (kg) =>
-      page.evaluate((kg) => {
+    // Tap the component and type the mass (untimed: a cook does it seconds before), let the
+    // page settle, then tap "Enregistrer la pesée" → "✓ … enregistré", timed inside the page.
+    const once = async (kg) => {
+      await page.evaluate((kg) => {
         const form = document.querySelector("form.weighing-form");
-        // The component is cleared after each save (the stage stays): tapped again, untimed.
+        // The component is cleared after each save (the stage stays).
         form.querySelector("[data-component=dessert]").click();
         const input = form.querySelector("#mass");
         input.value = kg;
         input.dispatchEvent(new Event("input", { bubbles: true }));
+      }, kg);
+      await page.evaluate(() => new Promise((r) => requestIdleCallback(() => r(), { timeout: 2000 })));
+      return page.evaluate(() => {
+        const form = document.querySelector("form.weighing-form");
         const note = form.querySelector("[data-testid=saved]");
         const button = form.querySelector("button[type=submit]");
         return new Promise((ok, ko) => {
@@ -179,7 +185,8 @@ async function benchSave() {
           const t0 = performance.now();
           button.click();
         });
-      }, kg);
+      });
+    };
     const measure = async (n) => {
       const times = [];
       for (let i = 0; i < n; i++) {
