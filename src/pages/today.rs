@@ -251,22 +251,7 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
         ev.prevent_default();
         saved.set(None);
         conflict.set(None);
-        match build() {
-            Ok(record) => {
-                let v = record.validate(today());
-                let confirmed = confirmable.get_untracked().unwrap_or_default();
-                if v.accepted_with(&confirmed) {
-                    save(record);
-                } else {
-                    confirmable.set(v.is_ok().then(|| v.warning_codes()));
-                    errors.set(v);
-                }
-            }
-            Err(v) => {
-                confirmable.set(None);
-                errors.set(v);
-            }
-        }
+        submit(build(), |r: &DailyMealCount| r.validate(today()), confirmable, errors, save);
     };
 
     let cancel = move |_| {
@@ -625,22 +610,7 @@ fn WeighingForm() -> impl IntoView {
         ev.prevent_default();
         saved.set(None);
         conflict.set(None);
-        match build() {
-            Ok(record) => {
-                let v = record.validate(today());
-                let confirmed = confirmable.get_untracked().unwrap_or_default();
-                if v.accepted_with(&confirmed) {
-                    save(record);
-                } else {
-                    confirmable.set(v.is_ok().then(|| v.warning_codes()));
-                    errors.set(v);
-                }
-            }
-            Err(v) => {
-                confirmable.set(None);
-                errors.set(v);
-            }
-        }
+        submit(build(), |r: &Weighing| r.validate(today()), confirmable, errors, save);
     };
 
     let cancel_edit = move || {
@@ -884,6 +854,33 @@ fn WeighingRow(w: Weighing, write: impl Fn(Weighing, String) + Copy + Send + Syn
                 }>"Supprimer"</button>
             </span>
         </li>
+    }
+}
+
+/// What the save button does with the record built from the form: saves it when it has no
+/// error and every warning was confirmed for the values shown; otherwise shows the errors and
+/// warnings, and remembers which warnings « Confirmer et enregistrer » will accept.
+fn submit<T>(
+    built: Result<T, Validation>,
+    validate: impl Fn(&T) -> Validation,
+    confirmable: RwSignal<Option<Vec<String>>>,
+    errors: RwSignal<Validation>,
+    save: impl Fn(T),
+) {
+    match built {
+        Ok(record) => {
+            let v = validate(&record);
+            if v.accepted_with(&confirmable.get_untracked().unwrap_or_default()) {
+                save(record);
+            } else {
+                confirmable.set(v.is_ok().then(|| v.warning_codes()));
+                errors.set(v);
+            }
+        }
+        Err(v) => {
+            confirmable.set(None);
+            errors.set(v);
+        }
     }
 }
 

@@ -530,9 +530,21 @@ async function openWebKit({ viewport, locale }) {
     async function setViewport(width, height) {
       let w = width;
       let h = height;
-      for (let i = 0; i < 3; i++) {
+      // The window manager applies a new size a little later: read the page's size once it
+      // has settled (two equal readings), then correct by the difference.
+      const settled = async () => {
+        let last = await evaluate("[window.innerWidth, window.innerHeight]");
+        for (let t = 0; t < 20; t++) {
+          await sleep(50);
+          const now = await evaluate("[window.innerWidth, window.innerHeight]");
+          if (now[0] === last[0] && now[1] === last[1]) return now;
+          last = now;
+        }
+        return last;
+      };
+      for (let i = 0; i < 6; i++) {
         await wd("POST", S("/window/rect"), { width: w, height: h });
-        const [iw, ih] = await evaluate("[window.innerWidth, window.innerHeight]");
+        const [iw, ih] = await settled();
         if (iw === width && ih === height) return;
         w += width - iw;
         h += height - ih;

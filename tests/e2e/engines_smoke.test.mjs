@@ -1,7 +1,7 @@
 // The kitchen day in each engine (Chromium, Firefox, WebKit): counts and one weighing saved,
 // still there after a reload, with the service worker and IndexedDB; axe-core's WCAG A/AA
 // violations are printed (not asserted yet).
-import { Server, assertEqual } from "./harness.mjs";
+import { Server, assertEqual, lastWeekday } from "./harness.mjs";
 import { ENGINES, byText, openEngine } from "./engines.mjs";
 
 // Today's screen: every selector of the scenario.
@@ -21,14 +21,6 @@ const UI = {
   weighingMass: ".weighing .mass",
 };
 
-/// The last weekday before today (a Sunday service date asks for confirmation).
-function lastWeekday() {
-  const d = new Date();
-  do d.setDate(d.getDate() - 1);
-  while (d.getDay() === 0 || d.getDay() === 6);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
 const SERVICE_DAY = lastWeekday();
 
 const waitText = (page, selector, text) =>

@@ -135,3 +135,12 @@ export async function waitForServiceWorker(page) {
   }
   await page.waitForFunction(() => !!navigator.serviceWorker.controller, null, { timeout: 30_000 });
 }
+
+/// The last weekday before today, as yyyy-mm-dd (a Sunday service date asks for confirmation).
+export function lastWeekday() {
+  const d = new Date();
+  do d.setDate(d.getDate() - 1);
+  while (d.getDay() === 0 || d.getDay() === 6);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}

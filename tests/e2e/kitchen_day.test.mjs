@@ -4,7 +4,7 @@
 // a draft kept across a reload, an empty count refused. Every stored value must be what was
 // typed last; the taps for the counts and the first five weighings are counted; axe-core
 // checks every screen.
-import { Server, assert, assertEqual } from "./harness.mjs";
+import { Server, assert, assertEqual, lastWeekday } from "./harness.mjs";
 import { openEngine } from "./engines.mjs";
 
 const PORTRAIT = { width: 800, height: 1280 };
@@ -12,14 +12,6 @@ const LANDSCAPE = { width: 1280, height: 800 };
 /// The goal for the day's counts and five weighings (issue « the weighing rhythm »).
 const TAP_GOAL = 25;
 
-/// The last weekday before today (a Sunday service date asks for confirmation).
-function lastWeekday() {
-  const d = new Date();
-  do d.setDate(d.getDate() - 1);
-  while (d.getDay() === 0 || d.getDay() === 6);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
 const SERVICE_DAY = lastWeekday();
 
 /// The twelve weighings, in the order they are typed: [stage, component (DOM code), kg].

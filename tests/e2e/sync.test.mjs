@@ -1,5 +1,5 @@
 // Sync end to end: entries typed while the server is down reach it exactly once, with no click.
-import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
+import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual, lastWeekday } from "./harness.mjs";
 
 const ADMIN = { email: "admin@example.org", password: "un-mot-de-passe-long" };
 const DEMO_CODE = "TEST-DEMX";
@@ -46,13 +46,6 @@ async function startServer() {
   });
 }
 
-/// A weekday before today, ISO.
-function lastWeekday() {
-  const d = new Date();
-  do d.setDate(d.getDate() - 1);
-  while (d.getDay() === 0 || d.getDay() === 6);
-  return d.toISOString().slice(0, 10);
-}
 
 async function enrolTablet(page) {
   await page.click("a[href='/synchronisation']");

@@ -1,5 +1,5 @@
 // The Today screen against the release build served by the real server binary.
-import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
+import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual, lastWeekday } from "./harness.mjs";
 
 async function withApp(fn) {
   const server = await Server.start();
@@ -14,14 +14,6 @@ async function withApp(fn) {
   }
 }
 
-/// The last weekday before today (a Sunday service date asks for confirmation).
-function lastWeekday() {
-  const d = new Date();
-  do d.setDate(d.getDate() - 1);
-  while (d.getDay() === 0 || d.getDay() === 6);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
 const SERVICE_DAY = lastWeekday();
 
 async function chooseServiceDay(page) {
