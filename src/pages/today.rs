@@ -143,6 +143,36 @@ fn ConflictBox(origin: &'static str, other: String, mine: String, keep_mine: Cal
     }
 }
 
+/// A form's conflict box while there is a conflict: « Garder ma saisie » saves this version as a
+/// revision above the other (undeleted), « Garder l'autre version » runs `keep_other`.
+fn conflict_view<T: StoredRecord + Send + Sync>(
+    conflict: RwSignal<Option<Conflict<T>>>,
+    payload: fn(T) -> RecordPayload,
+    with_meta: fn(T, RecordMeta) -> T,
+    save: impl Fn(T) + Copy + Send + Sync + 'static,
+    keep_other: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    move || {
+        conflict.get().map(|c| {
+            let keep = c.clone();
+            view! {
+                <ConflictBox origin=origin_fr(c.other.meta())
+                    other=payload(c.other.clone()).values_fr()
+                    mine=payload(c.mine.clone()).values_fr()
+                    keep_mine=Callback::new(move |_| {
+                        conflict.set(None);
+                        let meta = RecordMeta { deleted: false, ..keep.other.meta().revised(Utc::now()) };
+                        save(with_meta(keep.mine.clone(), meta));
+                    })
+                    keep_other=Callback::new(move |_| {
+                        conflict.set(None);
+                        keep_other();
+                    }) />
+            }
+        })
+    }
+}
+
 #[component]
 fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
     let ctx = expect_context::<AppContext>();
@@ -276,24 +306,7 @@ fn MealCountForm(day: Signal<DayData>) -> impl IntoView {
                 <TextField id="served_adults" label="Servis aux adultes" inputmode="numeric" value=adults errors=errors field="served_adults"
                     on_input=Callback::new(move |_| typed("served_adults", adults.get_untracked())) />
                 <Warnings validation=errors />
-                {move || conflict.get().map(|c| {
-                    let keep = c.clone();
-                    view! {
-                        <ConflictBox origin=origin_fr(&c.other.meta)
-                            other=RecordPayload::MealCount(c.other.clone()).values_fr()
-                            mine=RecordPayload::MealCount(c.mine.clone()).values_fr()
-                            keep_mine=Callback::new(move |_| {
-                                conflict.set(None);
-                                let mut mine = keep.mine.clone();
-                                mine.meta = RecordMeta { deleted: false, ..keep.other.meta.revised(Utc::now()) };
-                                save(mine);
-                            })
-                            keep_other=Callback::new(move |_| {
-                                conflict.set(None);
-                                cancel(());
-                            }) />
-                    }
-                })}
+                {conflict_view(conflict, RecordPayload::MealCount, |m, meta| DailyMealCount { meta, ..m }, save, move || cancel(()))}
                 <div class="button-row">
                     <button type="submit" class="primary" id="save-counts">
                         {move || if confirmable.get().is_some() { "Confirmer et enregistrer" } else { "Enregistrer les repas" }}
@@ -683,24 +696,7 @@ fn WeighingForm() -> impl IntoView {
                     </button>
                 </div>
                 <Warnings validation=errors />
-                {move || conflict.get().map(|c| {
-                    let keep = c.clone();
-                    view! {
-                        <ConflictBox origin=origin_fr(&c.other.meta)
-                            other=RecordPayload::Weighing(c.other.clone()).values_fr()
-                            mine=RecordPayload::Weighing(c.mine.clone()).values_fr()
-                            keep_mine=Callback::new(move |_| {
-                                conflict.set(None);
-                                let mut mine = keep.mine.clone();
-                                mine.meta = RecordMeta { deleted: false, ..keep.other.meta.revised(Utc::now()) };
-                                save(mine);
-                            })
-                            keep_other=Callback::new(move |_| {
-                                conflict.set(None);
-                                cancel_edit();
-                            }) />
-                    }
-                })}
+                {conflict_view(conflict, RecordPayload::Weighing, |w, meta| Weighing { meta, ..w }, save, cancel_edit)}
                 <button type="button" class="link details-toggle" aria-expanded=move || details_open.get().to_string()
                     aria-controls="weighing-details"
                     on:click=move |_| details_open.update(|o| *o = !*o)>
