@@ -43,6 +43,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// The configuration from the environment; a bad variable is said on stderr (exit code 2).
+fn config() -> Result<Config, ExitCode> {
+    Config::from_env().map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(2)
+    })
+}
+
 fn serve() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -50,12 +58,9 @@ fn serve() -> ExitCode {
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
         )
         .init();
-    let config = match Config::from_env() {
+    let config = match config() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(http::serve(config)) {
@@ -68,12 +73,9 @@ fn serve() -> ExitCode {
 }
 
 fn create_admin(email: &str) -> ExitCode {
-    let config = match Config::from_env() {
+    let config = match config() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let password = match config.admin_password.clone() {
         Some(p) => p,
@@ -101,12 +103,9 @@ fn create_admin(email: &str) -> ExitCode {
 }
 
 fn repair_records(apply: bool) -> ExitCode {
-    let config = match Config::from_env() {
+    let config = match config() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let result = runtime.block_on(async {
