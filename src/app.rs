@@ -1,5 +1,5 @@
-//! The shell: opens storage, provides [`AppContext`], shows the sync status and the
-//! blocking messages, and routes between the pages.
+//! The shell of both bundles: opens storage, provides [`AppContext`], shows the sync status
+//! and the blocking messages, and routes between the pages.
 
 use leptos::prelude::*;
 use leptos_router::components::{FlatRoutes, Route, Router, A};
@@ -10,17 +10,94 @@ use crate::pages::{charts::ChartsPage, history::HistoryPage, settings::SettingsP
 use crate::storage::{request_persistence, Repository};
 use crate::{pwa, sync};
 
-/// The tabs of the navigation bar: path and label.
-const TABS: [(&str, &str); 5] = [
-    ("/", "Aujourd'hui"),
-    ("/historique", "Historique"),
-    ("/graphiques", "Graphiques"),
-    ("/synchronisation", "Synchro"),
-    ("/reglages", "Réglages"),
+/// The two bundles of the app. The kitchen's (Today, History, Sync) is what a tablet loads
+/// first and must stay small; the office's (charts, settings, and the manager's screens) is a
+/// second wasm under `/bureau/`, loaded only when opened. Moving between them is a page load.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Bundle {
+    Kitchen,
+    Office,
+}
+
+/// The tabs of the navigation bar: path, label and the bundle that shows it.
+const TABS: [(&str, &str, Bundle); 5] = [
+    ("/", "Aujourd'hui", Bundle::Kitchen),
+    ("/historique", "Historique", Bundle::Kitchen),
+    ("/bureau/graphiques", "Graphiques", Bundle::Office),
+    ("/synchronisation", "Synchro", Bundle::Kitchen),
+    ("/bureau/reglages", "Réglages", Bundle::Office),
 ];
 
+/// The kitchen tablet's app: the first bundle.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn KitchenApp() -> impl IntoView {
+    start_shell();
+    view! {
+        <Router>
+            <Chrome bundle=Bundle::Kitchen />
+            <main id="contenu">
+                <FlatRoutes fallback=not_found>
+                    <Route path=path!("/") view=TodayPage />
+                    <Route path=path!("/historique") view=HistoryPage />
+                    <Route path=path!("/synchronisation") view=SyncPage />
+                </FlatRoutes>
+            </main>
+        </Router>
+    }
+}
+
+/// The office's app: the second bundle, the same shell around the screens the kitchen's hot
+/// path never needs.
+#[component]
+pub fn OfficeApp() -> impl IntoView {
+    start_shell();
+    view! {
+        <Router>
+            <Chrome bundle=Bundle::Office />
+            <main id="contenu">
+                <FlatRoutes fallback=not_found>
+                    <Route path=path!("/bureau/graphiques") view=ChartsPage />
+                    <Route path=path!("/bureau/reglages") view=SettingsPage />
+                </FlatRoutes>
+            </main>
+        </Router>
+    }
+}
+
+fn not_found() -> impl IntoView {
+    view! { <p>"Page introuvable."</p> }
+}
+
+/// The header, the blocking messages and the tabs. A tab of the other bundle is a plain link
+/// (`rel="external"`: the router lets the browser load that bundle's page).
+#[component]
+fn Chrome(bundle: Bundle) -> impl IntoView {
+    view! {
+        <header class="topbar">
+            <span class="brand">"Assiette"</span>
+            <SyncStatus />
+        </header>
+        <BlockingMessage />
+        <UpdateBanner />
+        <nav class="tabs" aria-label="Navigation principale">
+            // One link component built in a loop, not five inlined copies of it.
+            {TABS
+                .into_iter()
+                .map(|(href, label, tab_bundle)| {
+                    if tab_bundle == bundle {
+                        view! { <A href=href>{label}</A> }.into_any()
+                    } else {
+                        view! { <a href=href rel="external">{label}</a> }.into_any()
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
+/// Provides the app-wide state, opens storage and starts the sync engine: the same for both
+/// bundles.
+fn start_shell() -> AppContext {
     let ctx = AppContext {
         repo: RwSignal::new_local(None),
         storage_error: RwSignal::new(None),
@@ -84,29 +161,7 @@ pub fn App() -> impl IntoView {
     }
     on_version_change.forget();
 
-    view! {
-        <Router>
-            <header class="topbar">
-                <span class="brand">"Assiette"</span>
-                <SyncStatus />
-            </header>
-            <BlockingMessage />
-            <UpdateBanner />
-            <nav class="tabs" aria-label="Navigation principale">
-                // One link component built in a loop, not five inlined copies of it.
-                {TABS.into_iter().map(|(href, label)| view! { <A href=href>{label}</A> }).collect_view()}
-            </nav>
-            <main id="contenu">
-                <FlatRoutes fallback=|| view! { <p>"Page introuvable."</p> }>
-                    <Route path=path!("/") view=TodayPage />
-                    <Route path=path!("/historique") view=HistoryPage />
-                    <Route path=path!("/graphiques") view=ChartsPage />
-                    <Route path=path!("/synchronisation") view=SyncPage />
-                    <Route path=path!("/reglages") view=SettingsPage />
-                </FlatRoutes>
-            </main>
-        </Router>
-    }
+    ctx
 }
 
 /// Tells scripts and tests that the shell is interactive (storage opened or its failure shown).

@@ -14,7 +14,14 @@ pub mod pwa;
 pub mod storage;
 pub mod sync;
 
+/// The kitchen bundle (`src/main.rs`): Today, History, Sync.
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(app::App);
+    leptos::mount::mount_to_body(app::KitchenApp);
+}
+
+/// The office bundle (`src/bin/bureau.rs`), served under `/bureau/`: charts and settings.
+pub fn start_office() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::OfficeApp);
 }

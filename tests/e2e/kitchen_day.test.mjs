@@ -233,7 +233,8 @@ async function kitchenDay(engine, viewport) {
     assertEqual(masses, EXPECTED.map((w) => `${String(w.mass_grams / 1000).replace(".", ",")} kg`), `${label}: masses shown`);
 
     // Every other screen passes axe-core too.
-    for (const [href, screen] of [["/historique", "Historique"], ["/graphiques", "Graphiques"], ["/synchronisation", "Synchro"], ["/reglages", "Réglages"]]) {
+    // Graphiques and Réglages are the office bundle's (a page load): the other tabs come back.
+    for (const [href, screen] of [["/historique", "Historique"], ["/bureau/graphiques", "Graphiques"], ["/synchronisation", "Synchro"], ["/bureau/reglages", "Réglages"]]) {
       await page.click(`nav.tabs a[href="${href}"]`);
       await page.waitForFunction((h) => document.querySelector(`nav.tabs a[href="${h}"]`)?.getAttribute("aria-current") === "page", href);
       await page.waitFor("main h1, main h2");

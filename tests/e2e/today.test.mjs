@@ -150,7 +150,7 @@ export const tests = {
       // Three changes of two entries.
       await page.waitForSelector("[data-pending='2']");
       assert((await page.textContent("[data-testid=sync-status]")).includes("2 saisies à envoyer"), "header counts entries");
-      await page.click("nav.tabs a[href='/reglages']");
+      await page.click("nav.tabs a[href='/bureau/reglages']");
       await page.waitForSelector("text=2 saisies n'ont pas encore été envoyées au serveur.");
       const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=export]")]);
       await download.path();

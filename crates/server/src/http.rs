@@ -99,20 +99,33 @@ fn gz_extension(path: &Path) -> String {
 /// The whole application: API (body limit, no-store) and PWA (index.html fallback, no-cache),
 /// gzip and request logs on both, security headers on every response.
 pub fn app(state: AppState, static_dir: &Path) -> Router {
+    // The kitchen bundle's shell, and the office bundle's under /bureau/ (see the app's
+    // `app::Bundle`): each path falls back to the shell of the bundle that routes it.
     let index = static_dir.join("index.html");
+    let office_dir = static_dir.join("bureau");
+    let office_index = office_dir.join("index.html");
     // Hashed once at start: a rebuilt app is served by a restarted server (scripts/run.sh).
-    let hashes = std::fs::read_to_string(&index).map(|html| inline_script_hashes(&html)).unwrap_or_default();
+    let hashes: Vec<String> = [&index, &office_index]
+        .into_iter()
+        .filter_map(|page| std::fs::read_to_string(page).ok())
+        .flat_map(|html| inline_script_hashes(&html))
+        .collect();
     let csp = HeaderValue::from_str(&content_security_policy(&hashes)).expect("the policy is ASCII");
     let root = std::fs::canonicalize(static_dir).or_else(|_| std::path::absolute(static_dir)).unwrap_or_else(|_| static_dir.to_path_buf());
     let root = std::sync::Arc::new(root);
-    // Unknown paths fall back to index.html so client-side routes survive a reload. The build
-    // writes Zopfli `.gz` copies of the app's files (crates/precompress): sent as they are to
-    // clients that accept gzip, smaller than what the compression layer would make per request.
-    let pwa = ServeDir::new(static_dir)
+    // Unknown paths fall back to their bundle's index.html so client-side routes survive a
+    // reload. The build writes Zopfli `.gz` copies of the app's files (crates/precompress):
+    // sent as they are to clients that accept gzip, smaller than what the compression layer
+    // would make per request.
+    let office = ServeDir::new(&office_dir)
+        .precompressed_gzip()
+        .fallback(ServeFile::new(office_index).precompressed_gzip());
+    let kitchen = ServeDir::new(static_dir)
         .precompressed_gzip()
         .fallback(ServeFile::new(index).precompressed_gzip());
+    let pwa = Router::new().nest_service("/bureau", office).fallback_service(kitchen);
     // The worker and the page must always be revalidated, or a new version would never be seen.
-    let pwa = Router::new().fallback_service(pwa).layer(SetResponseHeaderLayer::overriding(
+    let pwa = pwa.layer(SetResponseHeaderLayer::overriding(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache"),
     ));

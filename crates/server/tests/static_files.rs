@@ -104,3 +104,47 @@ async fn security_headers_everywhere_and_no_file_outside_the_app() {
     }
     server.stop().await;
 }
+
+/// The office bundle lives under /bureau/ with its own index.html: its routes, reloaded, get
+/// that shell (not the kitchen's), the kitchen's routes still get theirs, and the policy allows
+/// the inline loader of both pages.
+#[tokio::test]
+async fn each_bundle_routes_fall_back_to_its_own_shell() {
+    let static_dir = common::temp_dir("static");
+    let kitchen_loader = "import init from '/assiette-1a2b.js'; await init();";
+    let office_loader = "import init from '/bureau/bureau-3c4d.js'; await init();";
+    std::fs::write(static_dir.join("index.html"), format!("<title>Cuisine</title><script type=\"module\">{kitchen_loader}</script>")).unwrap();
+    std::fs::create_dir_all(static_dir.join("bureau")).unwrap();
+    std::fs::write(static_dir.join("bureau/index.html"), format!("<title>Bureau</title><script type=\"module\">{office_loader}</script>")).unwrap();
+    std::fs::write(static_dir.join("bureau/bureau-3c4d.js"), "export default async function init() {}").unwrap();
+
+    let db = assiette_server::db::Db::open(&common::sqlite_backend().url).await.unwrap();
+    let server = TestServer::serve_dir(db, static_dir).await;
+    for (path, title) in [
+        ("/", "Cuisine"),
+        ("/historique", "Cuisine"),
+        ("/synchronisation", "Cuisine"),
+        ("/bureau/", "Bureau"),
+        ("/bureau/graphiques", "Bureau"),
+        ("/bureau/reglages", "Bureau"),
+    ] {
+        let (status, _, body) = get(&server, path, false).await;
+        let body = String::from_utf8(body).unwrap();
+        assert_eq!(status, 200, "{path}");
+        assert!(body.contains(&format!("<title>{title}</title>")), "{path}: {body}");
+        assert_eq!(get(&server, path, true).await.0, 200, "{path}, gzip");
+    }
+    let (status, _, body) = get(&server, "/bureau/bureau-3c4d.js", false).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8(body).unwrap().contains("export default"));
+
+    let res = http().get(server.url("/bureau/reglages")).send().await.unwrap();
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    use base64::Engine;
+    use sha2::Digest;
+    for loader in [kitchen_loader, office_loader] {
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(loader.as_bytes()));
+        assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
+    }
+    server.stop().await;
+}
