@@ -97,6 +97,9 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Stores a code (its hash); `Exists` if the same code is already stored.
     fn create_enrolment_code(&self, code_hash: &str, site_id: Uuid, label: Option<&str>, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Ends every unused code of `site_id` labelled `label` but the one hashed `keep_hash`
+    /// (the demo tablet's codes: one live at a time). Returns how many were ended.
+    fn cancel_unused_codes(&self, site_id: Uuid, label: &str, keep_hash: &str, now: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Consumes a live code and creates the device, atomically. `None`: unknown, used or expired code.
     fn enrol(&self, code_hash: &str, device_id: Uuid, token_hash: &str, label: Option<&str>, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Option<SiteInfo>>> + Send;
     fn device_by_token(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<DeviceRow>>> + Send;
@@ -175,10 +178,34 @@ macro_rules! sql_store {
         #[derive(Clone)]
         pub struct $store {
             pub pool: $pool,
+            /// The key of enrolment codes' HMAC, read by `load_code_key` when the database opens.
+            code_key: std::sync::Arc<std::sync::OnceLock<[u8; 32]>>,
             $($field: $ty,)*
         }
 
         impl $store {
+            /// Reads the key of enrolment codes' HMAC, generating it on a database that has none
+            /// (the first start): 256 random bits, kept in `server_keys`.
+            pub async fn load_code_key(&self) -> StoreResult<()> {
+                let mut fresh = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
+                sqlx::query("INSERT INTO server_keys (name, value) VALUES ('enrolment_codes', $1) ON CONFLICT (name) DO NOTHING")
+                    .bind(crate::auth::hex(&fresh))
+                    .execute(&self.pool)
+                    .await?;
+                let stored: String = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = 'enrolment_codes'")
+                    .fetch_one(&self.pool)
+                    .await?;
+                let key = crate::auth::unhex32(&stored).ok_or_else(|| StoreError::Corrupt("clé des codes d'enrôlement".into()))?;
+                let _ = self.code_key.set(key);
+                Ok(())
+            }
+
+            /// The key of enrolment codes' HMAC (`load_code_key` ran when the database opened).
+            pub fn code_key(&self) -> &[u8; 32] {
+                self.code_key.get().expect("Db::open loads the enrolment code key")
+            }
+
             fn row_site(row: &<$db as sqlx::Database>::Row) -> StoreResult<SiteDetails> {
                 use sqlx::Row;
                 site_details(
@@ -365,7 +392,33 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn cancel_unused_codes(&self, site_id: Uuid, label: &str, keep_hash: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+                let r = sqlx::query(
+                    "UPDATE enrolment_codes SET expires_at = $1 \
+                     WHERE site_id = $2 AND label = $3 AND code_hash <> $4 AND used_at IS NULL AND expires_at > $1",
+                )
+                .bind(ts(now))
+                .bind(site_id.to_string())
+                .bind(label)
+                .bind(keep_hash)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected())
+            }
+
             async fn enrol(&self, code_hash: &str, device_id: Uuid, token_hash: &str, label: Option<&str>, now: DateTime<Utc>) -> StoreResult<Option<SiteInfo>> {
+                // A wrong code (what a guesser sends) is answered from a read: SQLite's single
+                // write lock is only taken for a code that is live now (and checked again under it).
+                let live: Option<String> = sqlx::query_scalar(
+                    "SELECT site_id FROM enrolment_codes WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(code_hash)
+                .bind(ts(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                if live.is_none() {
+                    return Ok(None);
+                }
                 let mut tx = self.pool.begin_with($begin).await?;
                 // The first statement writes, so SQLite takes its write lock at once.
                 let code: Option<(String, Option<String>)> = sqlx::query_as(
@@ -717,7 +770,7 @@ impl SqliteStore {
              WHERE n <= 2 OR before <= $4) AS page";
 
     pub fn new(pool: SqlitePool) -> Self {
-        let store = SqliteStore { pool, checkpoints: std::sync::Arc::new(Checkpoints::default()) };
+        let store = SqliteStore { pool, code_key: Default::default(), checkpoints: std::sync::Arc::new(Checkpoints::default()) };
         store.spawn_checkpointer();
         store
     }
@@ -850,7 +903,7 @@ impl PgStore {
              WHERE n <= 2 OR before <= $4) AS page";
 
     pub fn new(pool: PgPool) -> Self {
-        PgStore { pool }
+        PgStore { pool, code_key: Default::default() }
     }
 
     /// PostgreSQL checkpoints by itself.
