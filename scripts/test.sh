@@ -38,6 +38,8 @@ browser() {
 e2e() {
   scripts/build.sh --debug-server
   ASSIETTE_SERVER_BIN="$PWD/target/debug/assiette-server" node tests/e2e/run.mjs
+  # TLS at a reverse proxy: docs/deploy/nginx.conf in front of the same binary, loopback only.
+  tests/deploy/nginx_tls.sh "$PWD/target/debug/assiette-server"
 }
 
 for layer in "${layers[@]}"; do
