@@ -237,12 +237,12 @@ macro_rules! sql_store {
             /// The device's recorded keys among `seqs` (sorted, distinct). Tablets number their
             /// outbox 1, 2, 3...: a batch is (nearly) one dense run, read as one range of the
             /// primary key and filtered here; scattered seqs are looked up one by one.
-            async fn read_dedup(conn: &mut <$db as sqlx::Database>::Connection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
+            async fn read_dedup(conn: &mut <$db as sqlx::Database>::Connection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<DedupRow>> {
                 let (Some(&lo), Some(&hi)) = (seqs.first(), seqs.last()) else { return Ok(Vec::new()) };
                 if ((hi - lo) as u64) >= 2 * seqs.len() as u64 + 64 {
                     return Self::read_dedup_list(conn, device, seqs).await;
                 }
-                let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+                let rows: Vec<DedupRow> = sqlx::query_as(
                     "SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
                 )
                 .bind(device)
@@ -476,6 +476,8 @@ macro_rules! sql_store {
                     .bind(device_id.to_string())
                     .execute(&self.pool)
                     .await?;
+                // A revoked tablet never pushes again (it enrols as a new device): its keys serve nothing.
+                sqlx::query("DELETE FROM applied_mutations WHERE device_id = $1").bind(device_id.to_string()).execute(&self.pool).await?;
                 let row = sqlx::query("SELECT id, site_id, label, created_at, revoked_at, last_seen_at FROM devices WHERE id = $1")
                     .bind(device_id.to_string())
                     .fetch_optional(&self.pool)
@@ -499,16 +501,17 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Err(StoreError::MissingReference);
                 };
-                let revoked: Option<Option<String>> =
-                    sqlx::query_scalar("SELECT revoked_at FROM devices WHERE id = $1 AND site_id = $2")
+                let device_row: Option<(Option<String>, i64)> =
+                    sqlx::query_as("SELECT revoked_at, dedup_floor FROM devices WHERE id = $1 AND site_id = $2")
                         .bind(&device)
                         .bind(&site)
                         .fetch_optional(&mut *tx)
                         .await?;
-                if !matches!(revoked, Some(None)) {
+                let Some((None, floor)) = device_row else {
                     tx.rollback().await?;
                     return Err(StoreError::Revoked);
-                }
+                };
+                let floor = floor.max(0) as u64;
 
                 let mut seqs: Vec<i64> =
                     mutations.iter().filter(|m| m.seq <= MAX_STORED_NUMBER).map(|m| m.seq as i64).collect();
@@ -590,7 +593,26 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2").bind(&at).bind(&device).execute(&mut *tx).await?;
+                // Tablets send their outbox oldest first and never send again an entry under
+                // review: this batch's smallest seq says the device holds nothing sendable below
+                // it, so no retry needs its keys there: they go, in this transaction. A late copy
+                // (another window's old request) is planned as new: never applied twice
+                // (docs/sync.md, « Dedup keys are pruned »).
+                let smallest = mutations.iter().map(|m| m.seq.min(MAX_STORED_NUMBER)).min().unwrap_or(0);
+                let new_floor = floor.max(smallest.saturating_sub(1));
+                if new_floor > floor {
+                    sqlx::query("DELETE FROM applied_mutations WHERE device_id = $1 AND seq <= $2")
+                        .bind(&device)
+                        .bind(new_floor as i64)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("UPDATE devices SET last_seen_at = $1, dedup_floor = $3 WHERE id = $2")
+                    .bind(&at)
+                    .bind(&device)
+                    .bind(new_floor as i64)
+                    .execute(&mut *tx)
+                    .await?;
                 let t_write = t0.elapsed();
                 // Durable before the reply: SQLite synchronous=FULL, PostgreSQL fsync on commit.
                 tx.commit().await?;
@@ -699,6 +721,9 @@ struct KeyRow {
     record_id: String,
     revision: i64,
 }
+
+/// A recorded dedup key as read: seq, record id, revision.
+type DedupRow = (i64, String, i64);
 
 /// The upsert of the current state. The WHERE keeps another site's record untouched even in a
 /// race on a shared id.
@@ -824,7 +849,7 @@ impl SqliteStore {
         });
     }
 
-    async fn read_dedup_list(conn: &mut sqlx::SqliteConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
+    async fn read_dedup_list(conn: &mut sqlx::SqliteConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<DedupRow>> {
         Ok(sqlx::query_as(
             "SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq IN (SELECT value FROM json_each($2))",
         )
@@ -908,7 +933,7 @@ impl PgStore {
 
     /// PostgreSQL checkpoints by itself.
     fn committed(&self) {}
-    async fn read_dedup_list(conn: &mut sqlx::PgConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
+    async fn read_dedup_list(conn: &mut sqlx::PgConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<DedupRow>> {
         Ok(sqlx::query_as("SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq = ANY($2::bigint[])")
             .bind(device)
             .bind(seqs)
