@@ -19,7 +19,8 @@ fi
 
 # Debian packages: Chromium and its driver for browser tests, Firefox ESR and WebKitGTK's
 # WebDriver (MiniBrowser under Xvfb) for the kitchen day in the other engines, PostgreSQL for the
-# server's story test.
+# server's story test, nginx for the reverse-proxy example (tests/deploy/nginx_tls.sh; its
+# package does not start it: that test runs its own instance on loopback ports).
 need_apt=()
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
@@ -27,6 +28,7 @@ command -v firefox-esr >/dev/null || need_apt+=(firefox-esr)
 command -v WebKitWebDriver >/dev/null || need_apt+=(webkit2gtk-driver)
 command -v xvfb-run >/dev/null || need_apt+=(xvfb)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v nginx >/dev/null || need_apt+=(nginx)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   say "apt-get install ${need_apt[*]}"

@@ -218,6 +218,7 @@ async function runOurs(databaseUrl, docs) {
       ASSIETTE_PORT: String(port),
       DATABASE_URL: databaseUrl,
       ASSIETTE_STATIC_DIR: join(work, "no-dist"),
+      ASSIETTE_DEMO: "1",
       ASSIETTE_DEMO_ENROLMENT_CODE: DEMO_CODE,
       RUST_LOG: "warn",
     },

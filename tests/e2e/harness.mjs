@@ -47,6 +47,8 @@ export class Server {
         ASSIETTE_PORT: String(this.port),
         DATABASE_URL: `sqlite://${join(this.dataDir, "assiette.sqlite3")}`,
         ASSIETTE_STATIC_DIR: STATIC_DIR,
+        // The tests enrol into the demo canteen, which a plain `serve` does not create.
+        ASSIETTE_DEMO: "1",
         RUST_LOG: "warn",
         ...this.env,
       },

@@ -93,7 +93,7 @@ async fn bench(name: &str, url: &str, n: usize) {
     db.ensure_demo().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = app(AppState { db: db.clone() }, &std::env::temp_dir());
+    let router = app(AppState::new(db.clone()), &std::env::temp_dir());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let client = reqwest::Client::new();
 

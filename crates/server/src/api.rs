@@ -17,10 +17,11 @@ use chrono::{Duration, Utc};
 use uuid::Uuid;
 
 use crate::auth::{
-    hash_password, hash_secret, new_enrolment_code, normalize_email, random_token, verify_password, AdminAuth, DeviceAuth,
+    hash_secret, new_enrolment_code, normalize_email, random_token, AdminAuth, DeviceAuth,
     ADMIN_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX,
 };
 use crate::error::{ApiError, JsonBody};
+use crate::guard::ClientAddr;
 use crate::http::AppState;
 use crate::store::{Store, StoreError};
 
@@ -104,21 +105,29 @@ fn clean_label(label: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(Some(l))
 }
 
-async fn enrol(State(st): State<AppState>, JsonBody(req): JsonBody<EnrolRequest>) -> Result<Json<EnrolResponse>, ApiError> {
+async fn enrol(
+    State(st): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    JsonBody(req): JsonBody<EnrolRequest>,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    st.guards.enrol_attempt(client)?;
     let code = normalize_enrolment_code(&req.code).map_err(|m| ApiError::unprocessable("invalid_enrolment_code", m))?;
     let label = clean_label(req.label)?;
     let token = random_token(DEVICE_TOKEN_PREFIX);
     let device_id = Uuid::now_v7();
-    let site = st.db.enrol(&hash_secret(&code), device_id, &hash_secret(&token), label.as_deref(), Utc::now()).await?;
+    let site = st.db.enrol(&st.db.code_hash(&code), device_id, &hash_secret(&token), label.as_deref(), Utc::now()).await?;
     match site {
         Some(site) => {
             tracing::info!(%device_id, site = %site.id, "tablet enrolled");
             Ok(Json(EnrolResponse { device_id, token, site }))
         }
-        None => Err(ApiError::unauthorized(
+        None => {
+            tracing::warn!(%client, "enrolment code refused");
+            Err(ApiError::unauthorized(
             "enrolment_code_refused",
             format!("Le code {code} est inconnu, déjà utilisé ou expiré : demandez un nouveau code d'enrôlement à la métropole."),
-        )),
+            ))
+        }
     }
 }
 
@@ -175,25 +184,24 @@ async fn pull(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonB
     Ok(RawJson(crate::wire::pull_reply(&page.changes_json, &next.encode(), page.has_more)))
 }
 
-async fn login(State(st): State<AppState>, JsonBody(req): JsonBody<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
+async fn login(
+    State(st): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
     let email = normalize_email(&req.email);
-    // An address no account can have is not looked up (it may be megabytes long).
-    let admin = if crate::auth::valid_email(&email) { st.db.admin_by_email(&email).await? } else { None };
-    let password = req.password;
-    // Verify even for an unknown e-mail (against a throwaway hash) so timing tells nothing.
+    // An address no account can have is neither looked up (it may be megabytes long) nor
+    // throttled per account (every such address would be a new key).
+    let valid = crate::auth::valid_email(&email);
+    st.guards.login_attempt(client, valid.then_some(email.as_str()))?;
+    let admin = if valid { st.db.admin_by_email(&email).await? } else { None };
+    // Verify even for an unknown e-mail (against a throwaway hash of the same cost) so timing
+    // tells nothing.
     let hash = admin.as_ref().map(|a| a.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || match hash {
-        Some(h) => verify_password(&password, &h),
-        None => {
-            let _ = hash_password(&password);
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
+    let ok = st.guards.verify_password(req.password, hash).await?;
     let Some(admin) = admin.filter(|_| ok) else {
         // Never the raw e-mail: it is whatever the client sent (newlines, escapes, megabytes).
-        tracing::warn!(email = %crate::auth::loggable_email(&email), "admin login refused");
+        tracing::warn!(email = %crate::auth::loggable_email(&email), %client, "admin login refused");
         return Err(ApiError::unauthorized("login_refused", "Adresse e-mail ou mot de passe incorrect."));
     };
     let token = random_token(ADMIN_TOKEN_PREFIX);
@@ -287,12 +295,12 @@ async fn create_site(
 }
 
 /// Issues a one-time enrolment code for a site (stored hashed; returned once).
-pub async fn issue_code(db: &impl Store, site_id: Uuid, label: Option<&str>, hours: u32) -> Result<EnrolmentCodeResponse, ApiError> {
+pub async fn issue_code(db: &crate::db::Db, site_id: Uuid, label: Option<&str>, hours: u32) -> Result<EnrolmentCodeResponse, ApiError> {
     let now = Utc::now();
     let expires_at = now + Duration::hours(i64::from(hours));
     for _ in 0..5 {
         let code = new_enrolment_code();
-        match db.create_enrolment_code(&hash_secret(&code), site_id, label, now, expires_at).await {
+        match db.create_enrolment_code(&db.code_hash(&code), site_id, label, now, expires_at).await {
             Ok(()) => return Ok(EnrolmentCodeResponse { code, site_id, expires_at }),
             Err(StoreError::Exists) => continue,
             Err(e) => return Err(e.into()),

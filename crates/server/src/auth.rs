@@ -1,5 +1,6 @@
-//! Secrets: argon2 password hashes for administrators; random bearer tokens and enrolment codes,
-//! of which only a SHA-256 hash is stored (they are long random strings, not passwords).
+//! Secrets: argon2 password hashes for administrators; random bearer tokens, of which only a
+//! SHA-256 hash is stored (256-bit random strings, not passwords); enrolment codes, of which
+//! only a keyed hash (HMAC-SHA256) is stored.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -23,8 +24,21 @@ pub const ADMIN_TOKEN_PREFIX: &str = "asa_";
 /// ANSSI / CNIL recommend at least 12 characters for a password alone.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 32 bytes from 64 hex digits.
+pub fn unhex32(s: &str) -> Option<[u8; 32]> {
+    let s = s.trim().as_bytes();
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in s.chunks_exact(2).enumerate() {
+        out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// A new bearer token: prefix + 256 random bits in hex.
@@ -34,9 +48,18 @@ pub fn random_token(prefix: &str) -> String {
     format!("{prefix}{}", hex(&b))
 }
 
-/// What is stored for a token or a (normalised) enrolment code.
+/// What is stored for a bearer token (256 random bits: a plain SHA-256 cannot be reversed).
 pub fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// What is stored for a (normalised) enrolment code: HMAC-SHA256 under the server's key
+/// (`Db::code_hash`). A code has only about 40 bits: a plain hash would be reversed by trying them all.
+pub fn hash_code(key: &[u8; 32], code: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(code.as_bytes());
+    hex(&mac.finalize().into_bytes())
 }
 
 /// A fresh `XXXX-XXXX` enrolment code (about 40 bits, one use, expiring).
@@ -61,6 +84,13 @@ pub fn hash_password(password: &str) -> Result<String, String> {
     rand::rngs::OsRng.fill_bytes(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
     Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
+}
+
+/// An argon2 hash of nothing anyone types, with the default parameters: what a login for an
+/// unknown e-mail is checked against, so that it costs what a known one costs.
+pub fn throwaway_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random_token("")).expect("argon2 with default parameters"))
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {

@@ -14,9 +14,15 @@ pub struct Config {
     /// first start (an existing account is left as is; `create-admin` changes its password).
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
+    /// ASSIETTE_DEMO=1: create the demo commune and canteen and print a code for its tablet
+    /// (`scripts/run.sh` sets it); a plain `serve` on a real database never creates them.
+    pub demo: bool,
     /// ASSIETTE_DEMO_ENROLMENT_CODE: a fixed demo enrolment code (scripts, end-to-end tests);
     /// otherwise a fresh one is issued and printed at every start.
     pub demo_enrolment_code: Option<String>,
+    /// ASSIETTE_TRUSTED_PROXIES: addresses of reverse proxies (comma-separated) whose
+    /// `X-Forwarded-For` names the client; otherwise the throttles see the proxy's address.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -32,6 +38,26 @@ impl Config {
             Err(_) => 8080,
         };
         let database_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://data/assiette.sqlite3".to_owned());
+        let trusted_proxies = match var("ASSIETTE_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(|a| {
+                    a.trim().parse::<std::net::IpAddr>().map_err(|_| {
+                        format!("ASSIETTE_TRUSTED_PROXIES : « {} » n'est pas une adresse IP (liste séparée par des virgules)", a.trim())
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let demo = match var("ASSIETTE_DEMO").as_deref().map(str::trim) {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(other) => return Err(format!("ASSIETTE_DEMO vaut 1 (démonstration) ou 0 (reçu « {other} »)")),
+        };
+        let demo_enrolment_code = var("ASSIETTE_DEMO_ENROLMENT_CODE");
+        if demo_enrolment_code.is_some() && !demo {
+            return Err("ASSIETTE_DEMO_ENROLMENT_CODE fixe le code de la tablette de démonstration : ajoutez ASSIETTE_DEMO=1".into());
+        }
         let static_dir = std::env::var("ASSIETTE_STATIC_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("dist"));
         Ok(Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
@@ -39,7 +65,9 @@ impl Config {
             static_dir,
             admin_email: var("ASSIETTE_ADMIN_EMAIL"),
             admin_password: var("ASSIETTE_ADMIN_PASSWORD"),
-            demo_enrolment_code: var("ASSIETTE_DEMO_ENROLMENT_CODE"),
+            demo,
+            demo_enrolment_code,
+            trusted_proxies,
         })
     }
 }
@@ -53,7 +81,9 @@ impl std::fmt::Debug for Config {
             .field("static_dir", &self.static_dir)
             .field("admin_email", &self.admin_email)
             .field("admin_password", &self.admin_password.as_ref().map(|_| "***"))
+            .field("demo", &self.demo)
             .field("demo_enrolment_code", &self.demo_enrolment_code.as_ref().map(|_| "***"))
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

@@ -27,6 +27,8 @@ pub const DEMO_SITE_SIRET: &str = "21760351500008";
 pub const DEMO_SITE_ID: Uuid = Uuid::from_u128(0x01900000_7635_7000_8000_021760351500);
 pub const DEMO_SITE_NAME: &str = "École des Tilleuls";
 pub const DEMO_COMMUNE_NAME: &str = "Commune de démonstration";
+/// The label of the demo tablet's codes (one live at a time: a new one ends the others).
+pub const DEMO_CODE_LABEL: &str = "Tablette de démonstration";
 
 impl Db {
     /// Opens and migrates the database. Errors never show the password of `url` (they are
@@ -48,7 +50,9 @@ impl Db {
                 .await
                 .map_err(|e| shown(format!("connexion PostgreSQL impossible ({}) : {e}", redact_database_url(url))))?;
             sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| shown(format!("migration : {e}")))?;
-            Ok(Db::Postgres(PgStore::new(pool)))
+            let store = PgStore::new(pool);
+            store.load_code_key().await.map_err(|e| shown(e.to_string()))?;
+            Ok(Db::Postgres(store))
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
             if let Some(parent) = std::path::Path::new(path).parent() {
@@ -82,8 +86,21 @@ impl Db {
                 .await
                 .map_err(|e| format!("ouverture SQLite impossible ({path}) : {e}"))?;
             sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| format!("migration : {e}"))?;
-            Ok(Db::Sqlite(SqliteStore::new(pool)))
+            let store = SqliteStore::new(pool);
+            store.load_code_key().await.map_err(|e| e.to_string())?;
+            Ok(Db::Sqlite(store))
         }
+    }
+
+    /// What is stored for an enrolment code (normalised): its HMAC-SHA256 under this
+    /// database's key, so that the codes table alone (a dump, an export) does not give the
+    /// codes away by a search of their 31^8 values.
+    pub fn code_hash(&self, code: &str) -> String {
+        let key = match self {
+            Db::Sqlite(s) => s.code_key(),
+            Db::Postgres(s) => s.code_key(),
+        };
+        crate::auth::hash_code(key, code)
     }
 
     /// Closes the pool (waits for connections to return), e.g. before reopening the same file.
@@ -194,6 +211,9 @@ impl Store for Db {
     }
     async fn create_enrolment_code(&self, code_hash: &str, site_id: Uuid, label: Option<&str>, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
         delegate!(self, s => s.create_enrolment_code(code_hash, site_id, label, now, expires_at).await)
+    }
+    async fn cancel_unused_codes(&self, site_id: Uuid, label: &str, keep_hash: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+        delegate!(self, s => s.cancel_unused_codes(site_id, label, keep_hash, now).await)
     }
     async fn enrol(&self, code_hash: &str, device_id: Uuid, token_hash: &str, label: Option<&str>, now: DateTime<Utc>) -> StoreResult<Option<SiteInfo>> {
         delegate!(self, s => s.enrol(code_hash, device_id, token_hash, label, now).await)

@@ -17,11 +17,13 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub errors: Vec<FieldError>,
+    /// Seconds to wait before trying again (`Retry-After`), for a throttled request.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), errors: Vec::new() }
+        Self { status, code, message: message.into(), errors: Vec::new(), retry_after: None }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -46,6 +48,11 @@ impl ApiError {
 
     pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 429 with `Retry-After: retry_after_secs`.
+    pub fn too_many_requests(code: &'static str, message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self { retry_after: Some(retry_after_secs.max(1)), ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
@@ -105,6 +112,9 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res
     }

@@ -14,12 +14,25 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
-use crate::db::{Db, DEMO_SITE_ID};
+use crate::db::{Db, DEMO_CODE_LABEL, DEMO_SITE_ID};
 use crate::store::Store;
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// Throttles and the password gate (`crate::guard`), shared by every request.
+    pub guards: std::sync::Arc<crate::guard::Guards>,
+}
+
+impl AppState {
+    /// The default throttles and password gate.
+    pub fn new(db: Db) -> Self {
+        Self::with_guards(db, crate::guard::GuardSettings::default())
+    }
+
+    pub fn with_guards(db: Db, settings: crate::guard::GuardSettings) -> Self {
+        AppState { db, guards: std::sync::Arc::new(crate::guard::Guards::new(settings)) }
+    }
 }
 
 pub fn router(state: AppState, config: &Config) -> Router {
@@ -153,9 +166,12 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .layer(trace)
 }
 
-/// First-start duties: demo commune and canteen, the administrator from the environment.
+/// First-start duties: the demo commune and canteen when asked for (ASSIETTE_DEMO=1), the
+/// administrator from the environment.
 pub async fn bootstrap(db: &Db, config: &Config) -> Result<(), String> {
-    db.ensure_demo().await?;
+    if config.demo {
+        db.ensure_demo().await?;
+    }
     if let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) {
         let email = crate::auth::normalize_email(email);
         if !crate::auth::valid_email(&email) {
@@ -171,23 +187,24 @@ pub async fn bootstrap(db: &Db, config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// A fresh one-time code for the demo canteen (or the one fixed by ASSIETTE_DEMO_ENROLMENT_CODE).
+/// A fresh one-time code for the demo canteen (or the one fixed by ASSIETTE_DEMO_ENROLMENT_CODE);
+/// the demo tablet's earlier unused codes end (each start would otherwise add a live 30-day code).
 pub async fn demo_enrolment_code(db: &Db, config: &Config) -> Result<String, String> {
     let hours = 24 * 30;
-    if let Some(code) = &config.demo_enrolment_code {
-        let code = assiette_domain::sync::normalize_enrolment_code(code).map_err(|e| format!("ASSIETTE_DEMO_ENROLMENT_CODE : {e}"))?;
-        let now = Utc::now();
-        let hash = crate::auth::hash_secret(&code);
-        return match db.create_enrolment_code(&hash, DEMO_SITE_ID, Some("Tablette de démonstration"), now, now + chrono::Duration::hours(hours)).await {
-            // Already issued on an earlier start: it stays valid until used or expired.
-            Ok(()) | Err(crate::store::StoreError::Exists) => Ok(code),
-            Err(e) => Err(e.to_string()),
-        };
-    }
-    crate::api::issue_code(db, DEMO_SITE_ID, Some("Tablette de démonstration"), hours as u32)
-        .await
-        .map(|c| c.code)
-        .map_err(|e| e.message)
+    let now = Utc::now();
+    let code = match &config.demo_enrolment_code {
+        Some(code) => {
+            let code = assiette_domain::sync::normalize_enrolment_code(code).map_err(|e| format!("ASSIETTE_DEMO_ENROLMENT_CODE : {e}"))?;
+            match db.create_enrolment_code(&db.code_hash(&code), DEMO_SITE_ID, Some(DEMO_CODE_LABEL), now, now + chrono::Duration::hours(hours)).await {
+                // Already issued on an earlier start: it stays valid until used or expired.
+                Ok(()) | Err(crate::store::StoreError::Exists) => code,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        None => crate::api::issue_code(db, DEMO_SITE_ID, Some(DEMO_CODE_LABEL), hours as u32).await.map(|c| c.code).map_err(|e| e.message)?,
+    };
+    db.cancel_unused_codes(DEMO_SITE_ID, DEMO_CODE_LABEL, &db.code_hash(&code), now).await.map_err(|e| e.to_string())?;
+    Ok(code)
 }
 
 /// `assiette-server create-admin EMAIL`: creates the administrator or sets a new password.
@@ -198,7 +215,6 @@ pub async fn create_admin(database_url: &str, email: &str, password: &str) -> Re
     }
     crate::auth::check_password_strength(password)?;
     let db = Db::open(database_url).await?;
-    db.ensure_demo().await?;
     let hash = crate::auth::hash_password(password)?;
     let created = db.upsert_admin(&email, &hash, Utc::now()).await.map_err(|e| e.to_string())?;
     db.close().await;
@@ -315,16 +331,19 @@ pub async fn serve_app(
 pub async fn serve(config: Config) -> Result<(), String> {
     let db = Db::open(&config.database_url).await?;
     bootstrap(&db, &config).await?;
-    let demo_code = demo_enrolment_code(&db, &config).await?;
+    let demo_code = if config.demo { Some(demo_enrolment_code(&db, &config).await?) } else { None };
     let no_admin = db.admin_count().await.map_err(|e| e.to_string())? == 0;
-    let app = router(AppState { db: db.clone() }, &config);
+    let guards = crate::guard::GuardSettings { trusted_proxies: config.trusted_proxies.clone(), ..Default::default() };
+    let app = router(AppState::with_guards(db.clone(), guards), &config);
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| format!("impossible d'écouter sur {} : {e}", config.addr))?;
     let url = format!("http://{}/", listener.local_addr().map_err(|e| e.to_string())?);
     println!("Assiette est prêt : ouvrez {url} dans Chromium ou Chrome.");
-    println!("Une commune de démonstration (« Commune de démonstration », cantine « École des Tilleuls ») est prête à essayer.");
-    println!("Code d'enrôlement de la tablette de démonstration : {demo_code}");
+    if let Some(demo_code) = demo_code {
+        println!("Une commune de démonstration (« Commune de démonstration », cantine « École des Tilleuls ») est prête à essayer.");
+        println!("Code d'enrôlement de la tablette de démonstration : {demo_code}");
+    }
     if no_admin {
         println!(
             "Aucun compte administrateur : définissez ASSIETTE_ADMIN_EMAIL et ASSIETTE_ADMIN_PASSWORD, ou lancez « assiette-server create-admin EMAIL »."

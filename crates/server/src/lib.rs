@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod egalim_cli;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod repair;
 pub mod store;

@@ -97,6 +97,9 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Stores a code (its hash); `Exists` if the same code is already stored.
     fn create_enrolment_code(&self, code_hash: &str, site_id: Uuid, label: Option<&str>, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Ends every unused code of `site_id` labelled `label` but the one hashed `keep_hash`
+    /// (the demo tablet's codes: one live at a time). Returns how many were ended.
+    fn cancel_unused_codes(&self, site_id: Uuid, label: &str, keep_hash: &str, now: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Consumes a live code and creates the device, atomically. `None`: unknown, used or expired code.
     fn enrol(&self, code_hash: &str, device_id: Uuid, token_hash: &str, label: Option<&str>, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Option<SiteInfo>>> + Send;
     fn device_by_token(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<DeviceRow>>> + Send;
@@ -175,10 +178,34 @@ macro_rules! sql_store {
         #[derive(Clone)]
         pub struct $store {
             pub pool: $pool,
+            /// The key of enrolment codes' HMAC, read by `load_code_key` when the database opens.
+            code_key: std::sync::Arc<std::sync::OnceLock<[u8; 32]>>,
             $($field: $ty,)*
         }
 
         impl $store {
+            /// Reads the key of enrolment codes' HMAC, generating it on a database that has none
+            /// (the first start): 256 random bits, kept in `server_keys`.
+            pub async fn load_code_key(&self) -> StoreResult<()> {
+                let mut fresh = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut fresh);
+                sqlx::query("INSERT INTO server_keys (name, value) VALUES ('enrolment_codes', $1) ON CONFLICT (name) DO NOTHING")
+                    .bind(crate::auth::hex(&fresh))
+                    .execute(&self.pool)
+                    .await?;
+                let stored: String = sqlx::query_scalar("SELECT value FROM server_keys WHERE name = 'enrolment_codes'")
+                    .fetch_one(&self.pool)
+                    .await?;
+                let key = crate::auth::unhex32(&stored).ok_or_else(|| StoreError::Corrupt("clé des codes d'enrôlement".into()))?;
+                let _ = self.code_key.set(key);
+                Ok(())
+            }
+
+            /// The key of enrolment codes' HMAC (`load_code_key` ran when the database opened).
+            pub fn code_key(&self) -> &[u8; 32] {
+                self.code_key.get().expect("Db::open loads the enrolment code key")
+            }
+
             fn row_site(row: &<$db as sqlx::Database>::Row) -> StoreResult<SiteDetails> {
                 use sqlx::Row;
                 site_details(
@@ -210,12 +237,12 @@ macro_rules! sql_store {
             /// The device's recorded keys among `seqs` (sorted, distinct). Tablets number their
             /// outbox 1, 2, 3...: a batch is (nearly) one dense run, read as one range of the
             /// primary key and filtered here; scattered seqs are looked up one by one.
-            async fn read_dedup(conn: &mut <$db as sqlx::Database>::Connection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
+            async fn read_dedup(conn: &mut <$db as sqlx::Database>::Connection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<DedupRow>> {
                 let (Some(&lo), Some(&hi)) = (seqs.first(), seqs.last()) else { return Ok(Vec::new()) };
                 if ((hi - lo) as u64) >= 2 * seqs.len() as u64 + 64 {
                     return Self::read_dedup_list(conn, device, seqs).await;
                 }
-                let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+                let rows: Vec<DedupRow> = sqlx::query_as(
                     "SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq BETWEEN $2 AND $3",
                 )
                 .bind(device)
@@ -365,7 +392,33 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn cancel_unused_codes(&self, site_id: Uuid, label: &str, keep_hash: &str, now: DateTime<Utc>) -> StoreResult<u64> {
+                let r = sqlx::query(
+                    "UPDATE enrolment_codes SET expires_at = $1 \
+                     WHERE site_id = $2 AND label = $3 AND code_hash <> $4 AND used_at IS NULL AND expires_at > $1",
+                )
+                .bind(ts(now))
+                .bind(site_id.to_string())
+                .bind(label)
+                .bind(keep_hash)
+                .execute(&self.pool)
+                .await?;
+                Ok(r.rows_affected())
+            }
+
             async fn enrol(&self, code_hash: &str, device_id: Uuid, token_hash: &str, label: Option<&str>, now: DateTime<Utc>) -> StoreResult<Option<SiteInfo>> {
+                // A wrong code (what a guesser sends) is answered from a read: SQLite's single
+                // write lock is only taken for a code that is live now (and checked again under it).
+                let live: Option<String> = sqlx::query_scalar(
+                    "SELECT site_id FROM enrolment_codes WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(code_hash)
+                .bind(ts(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                if live.is_none() {
+                    return Ok(None);
+                }
                 let mut tx = self.pool.begin_with($begin).await?;
                 // The first statement writes, so SQLite takes its write lock at once.
                 let code: Option<(String, Option<String>)> = sqlx::query_as(
@@ -423,6 +476,8 @@ macro_rules! sql_store {
                     .bind(device_id.to_string())
                     .execute(&self.pool)
                     .await?;
+                // A revoked tablet never pushes again (it enrols as a new device): its keys serve nothing.
+                sqlx::query("DELETE FROM applied_mutations WHERE device_id = $1").bind(device_id.to_string()).execute(&self.pool).await?;
                 let row = sqlx::query("SELECT id, site_id, label, created_at, revoked_at, last_seen_at FROM devices WHERE id = $1")
                     .bind(device_id.to_string())
                     .fetch_optional(&self.pool)
@@ -446,16 +501,17 @@ macro_rules! sql_store {
                     tx.rollback().await?;
                     return Err(StoreError::MissingReference);
                 };
-                let revoked: Option<Option<String>> =
-                    sqlx::query_scalar("SELECT revoked_at FROM devices WHERE id = $1 AND site_id = $2")
+                let device_row: Option<(Option<String>, i64)> =
+                    sqlx::query_as("SELECT revoked_at, dedup_floor FROM devices WHERE id = $1 AND site_id = $2")
                         .bind(&device)
                         .bind(&site)
                         .fetch_optional(&mut *tx)
                         .await?;
-                if !matches!(revoked, Some(None)) {
+                let Some((None, floor)) = device_row else {
                     tx.rollback().await?;
                     return Err(StoreError::Revoked);
-                }
+                };
+                let floor = floor.max(0) as u64;
 
                 let mut seqs: Vec<i64> =
                     mutations.iter().filter(|m| m.seq <= MAX_STORED_NUMBER).map(|m| m.seq as i64).collect();
@@ -537,7 +593,26 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE id = $2").bind(&at).bind(&device).execute(&mut *tx).await?;
+                // Tablets send their outbox oldest first and never send again an entry under
+                // review: this batch's smallest seq says the device holds nothing sendable below
+                // it, so no retry needs its keys there: they go, in this transaction. A late copy
+                // (another window's old request) is planned as new: never applied twice
+                // (docs/sync.md, « Dedup keys are pruned »).
+                let smallest = mutations.iter().map(|m| m.seq.min(MAX_STORED_NUMBER)).min().unwrap_or(0);
+                let new_floor = floor.max(smallest.saturating_sub(1));
+                if new_floor > floor {
+                    sqlx::query("DELETE FROM applied_mutations WHERE device_id = $1 AND seq <= $2")
+                        .bind(&device)
+                        .bind(new_floor as i64)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("UPDATE devices SET last_seen_at = $1, dedup_floor = $3 WHERE id = $2")
+                    .bind(&at)
+                    .bind(&device)
+                    .bind(new_floor as i64)
+                    .execute(&mut *tx)
+                    .await?;
                 let t_write = t0.elapsed();
                 // Durable before the reply: SQLite synchronous=FULL, PostgreSQL fsync on commit.
                 tx.commit().await?;
@@ -647,6 +722,9 @@ struct KeyRow {
     revision: i64,
 }
 
+/// A recorded dedup key as read: seq, record id, revision.
+type DedupRow = (i64, String, i64);
+
 /// The upsert of the current state. The WHERE keeps another site's record untouched even in a
 /// race on a shared id.
 const RECORDS_ON_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, revision = excluded.revision, \
@@ -717,7 +795,7 @@ impl SqliteStore {
              WHERE n <= 2 OR before <= $4) AS page";
 
     pub fn new(pool: SqlitePool) -> Self {
-        let store = SqliteStore { pool, checkpoints: std::sync::Arc::new(Checkpoints::default()) };
+        let store = SqliteStore { pool, code_key: Default::default(), checkpoints: std::sync::Arc::new(Checkpoints::default()) };
         store.spawn_checkpointer();
         store
     }
@@ -771,7 +849,7 @@ impl SqliteStore {
         });
     }
 
-    async fn read_dedup_list(conn: &mut sqlx::SqliteConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
+    async fn read_dedup_list(conn: &mut sqlx::SqliteConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<DedupRow>> {
         Ok(sqlx::query_as(
             "SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq IN (SELECT value FROM json_each($2))",
         )
@@ -850,12 +928,12 @@ impl PgStore {
              WHERE n <= 2 OR before <= $4) AS page";
 
     pub fn new(pool: PgPool) -> Self {
-        PgStore { pool }
+        PgStore { pool, code_key: Default::default() }
     }
 
     /// PostgreSQL checkpoints by itself.
     fn committed(&self) {}
-    async fn read_dedup_list(conn: &mut sqlx::PgConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<(i64, String, i64)>> {
+    async fn read_dedup_list(conn: &mut sqlx::PgConnection, device: &str, seqs: Vec<i64>) -> StoreResult<Vec<DedupRow>> {
         Ok(sqlx::query_as("SELECT seq, record_id, revision FROM applied_mutations WHERE device_id = $1 AND seq = ANY($2::bigint[])")
             .bind(device)
             .bind(seqs)

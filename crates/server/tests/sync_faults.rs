@@ -439,7 +439,7 @@ async fn admin_api_refusals_are_french_and_codes_expire() {
     let code = "ABCD-EFGH";
     server
         .db
-        .create_enrolment_code(&assiette_server::auth::hash_secret(code), demo, None, now - chrono::Duration::hours(2), now - chrono::Duration::hours(1))
+        .create_enrolment_code(&server.db.code_hash(code), demo, None, now - chrono::Duration::hours(2), now - chrono::Duration::hours(1))
         .await
         .unwrap();
     use assiette_server::store::Store;

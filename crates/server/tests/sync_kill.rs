@@ -29,6 +29,8 @@ fn start(db_url: &str) -> Proc {
         .env("ASSIETTE_STATIC_DIR", &static_dir)
         .env("ASSIETTE_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("ASSIETTE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        // The tablets enrol into the demo canteen, which only ASSIETTE_DEMO=1 creates.
+        .env("ASSIETTE_DEMO", "1")
         .env("ASSIETTE_DEMO_ENROLMENT_CODE", DEMO_CODE)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())

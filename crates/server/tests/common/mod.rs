@@ -63,6 +63,17 @@ pub async fn backends() -> Vec<Backend> {
     v
 }
 
+/// Opens (migrates) the database and seeds the demo canteen and an admin.
+pub async fn seeded_db(url: &str) -> Db {
+    let db = Db::open(url).await.expect("open db");
+    db.ensure_demo().await.unwrap();
+    if db.admin_by_email(ADMIN_EMAIL).await.unwrap().is_none() {
+        let hash = assiette_server::auth::hash_password(ADMIN_PASSWORD).unwrap();
+        db.create_admin_if_missing(ADMIN_EMAIL, &hash, Utc::now()).await.unwrap();
+    }
+    db
+}
+
 pub struct TestServer {
     pub base: String,
     pub db: Db,
@@ -75,13 +86,7 @@ pub struct TestServer {
 impl TestServer {
     /// Opens (migrates) the database, seeds the demo and an admin, serves on 127.0.0.1:0.
     pub async fn start(url: &str) -> TestServer {
-        let db = Db::open(url).await.expect("open db");
-        db.ensure_demo().await.unwrap();
-        if db.admin_by_email(ADMIN_EMAIL).await.unwrap().is_none() {
-            let hash = assiette_server::auth::hash_password(ADMIN_PASSWORD).unwrap();
-            db.create_admin_if_missing(ADMIN_EMAIL, &hash, Utc::now()).await.unwrap();
-        }
-        Self::serve(db).await
+        Self::serve(seeded_db(url).await).await
     }
 
     pub async fn serve(db: Db) -> TestServer {
@@ -97,9 +102,21 @@ impl TestServer {
 
     /// The same with other timeouts and connection cap than the server's defaults.
     pub async fn serve_with(db: Db, static_dir: PathBuf, limits: assiette_server::http::Limits) -> TestServer {
+        Self::serve_state(AppState::new(db), static_dir, limits).await
+    }
+
+    /// The same with other throttles than the server's defaults (`crate::guard`).
+    pub async fn serve_guarded(db: Db, guards: assiette_server::guard::GuardSettings) -> TestServer {
+        let static_dir = temp_dir("static");
+        std::fs::write(static_dir.join("index.html"), "<!doctype html><title>Assiette</title>").unwrap();
+        Self::serve_state(AppState::with_guards(db, guards), static_dir, assiette_server::http::Limits::default()).await
+    }
+
+    pub async fn serve_state(state: AppState, static_dir: PathBuf, limits: assiette_server::http::Limits) -> TestServer {
+        let db = state.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let router = app(AppState { db: db.clone() }, &static_dir);
+        let router = app(state, &static_dir);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             // The server's own connection loop (timeouts, connection cap), as `serve` runs it.
@@ -142,6 +159,44 @@ pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     let status = res.status().as_u16();
     let text = res.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+// Throttled doors (logins, enrolment codes).
+
+/// A client whose connections leave from `ip` (any 127.0.0.0/8 address reaches the server).
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+/// Status, JSON body and `Retry-After` (seconds) of a request.
+pub async fn send_timed(req: reqwest::RequestBuilder) -> (u16, Value, Option<u64>) {
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let retry = res.headers().get("retry-after").map(|v| v.to_str().unwrap().parse::<u64>().expect("Retry-After in seconds"));
+    (status, res.json().await.unwrap_or(Value::Null), retry)
+}
+
+pub async fn login(c: &reqwest::Client, base: &str, email: &str, password: &str) -> (u16, Value, Option<u64>) {
+    send_timed(c.post(format!("{base}/api/v1/admin/login")).json(&json!({"email": email, "password": password}))).await
+}
+
+pub fn quota(burst: u32, one_per: std::time::Duration) -> governor::Quota {
+    governor::Quota::with_period(one_per).unwrap().allow_burst(std::num::NonZeroU32::new(burst).unwrap())
+}
+
+/// A throttled reply: 429, its code, a French message saying when to retry, `Retry-After`.
+pub fn assert_throttled(got: &(u16, Value, Option<u64>), code: &str) -> u64 {
+    assert_eq!(got.0, 429, "{:?}", got.1);
+    assert_eq!(got.1["code"], code, "{:?}", got.1);
+    let msg = got.1["error"].as_str().unwrap();
+    assert!(msg.contains("réessayez dans"), "{msg}");
+    let wait = got.2.expect("Retry-After");
+    assert!(wait >= 1, "Retry-After: {wait}");
+    wait
 }
 
 /// Asserts a French JSON error with the given status and code.
