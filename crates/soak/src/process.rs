@@ -86,6 +86,10 @@ impl ServerProcess {
 
     /// SIGKILL, then reaps the process.
     pub fn kill(mut self) {
+        self.reap();
+    }
+
+    fn reap(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -95,5 +99,12 @@ impl ServerProcess {
         let sent = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().is_ok_and(|s| s.success());
         let exit = self.child.wait().map(|s| s.success()).unwrap_or(false);
         (sent && exit, self.lines.iter().collect())
+    }
+}
+
+/// A server is never left running behind a failed run or test (a reaped one is not signalled).
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.reap();
     }
 }
