@@ -4,66 +4,29 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use assiette_domain::waste::Stage;
+use assiette_soak::process::ServerProcess;
 use common::*;
 
 const DEMO_CODE: &str = "TEST-2345";
 
-struct Proc {
-    child: Child,
-    base: String,
-    lines: mpsc::Receiver<String>,
-}
-
-fn start(db_url: &str) -> Proc {
-    let static_dir = temp_dir("kill-static");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_assiette-server"))
-        .arg("serve")
-        .env("DATABASE_URL", db_url)
-        .env("ASSIETTE_PORT", "0")
-        .env("ASSIETTE_STATIC_DIR", &static_dir)
-        .env("ASSIETTE_ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("ASSIETTE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+fn start(db_url: &str) -> ServerProcess {
+    let p = ServerProcess::start(
+        std::path::Path::new(env!("CARGO_BIN_EXE_assiette-server")),
+        db_url,
+        &temp_dir("kill-static"),
+        &temp_dir("kill-log").join("server.log"),
         // The tablets enrol into the demo canteen, which only ASSIETTE_DEMO=1 creates.
-        .env("ASSIETTE_DEMO", "1")
-        .env("ASSIETTE_DEMO_ENROLMENT_CODE", DEMO_CODE)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start assiette-server");
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut printed = Vec::new();
-    let base = loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("the server prints its URL");
-        printed.push(line.clone());
-        if let Some(rest) = line.split("ouvrez ").nth(1) {
-            break rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
-        }
-    };
+        &[("ASSIETTE_DEMO", "1"), ("ASSIETTE_DEMO_ENROLMENT_CODE", DEMO_CODE)],
+    )
+    .expect("start assiette-server");
     // The demo code line follows the URL.
-    let code_line = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    let code_line = if code_line.contains("Code d'enrôlement") { code_line } else { rx.recv_timeout(Duration::from_secs(10)).unwrap() };
-    assert_eq!(code_line, format!("Code d'enrôlement de la tablette de démonstration : {DEMO_CODE}"), "{printed:?}");
-    Proc { child, base, lines: rx }
-}
-
-fn kill(mut p: Proc) {
-    p.child.kill().unwrap(); // SIGKILL: no graceful shutdown, no flush beyond what was committed.
-    p.child.wait().unwrap();
+    let code_line = p.lines.recv_timeout(Duration::from_secs(10)).unwrap();
+    let code_line = if code_line.contains("Code d'enrôlement") { code_line } else { p.lines.recv_timeout(Duration::from_secs(10)).unwrap() };
+    assert_eq!(code_line, format!("Code d'enrôlement de la tablette de démonstration : {DEMO_CODE}"));
+    p
 }
 
 async fn killed_mid_batch(backend: &Backend) {
@@ -86,7 +49,7 @@ async fn killed_mid_batch(backend: &Backend) {
             (tablet, ok)
         });
         tokio::time::sleep(Duration::from_millis(150 + 200 * round)).await;
-        kill(p.take().unwrap());
+        p.take().unwrap().kill();
         let (tablet, finished) = pusher.await.unwrap();
         a = tablet;
         eprintln!("tour {round} : {} en attente (tout envoyé avant l'arrêt : {finished})", a.outbox.len());
@@ -105,12 +68,8 @@ async fn killed_mid_batch(backend: &Backend) {
     assert_eq!(live_grams(b.local.values()), grams);
 
     // SIGTERM stops it cleanly.
-    let mut p = p.take().unwrap();
-    let status = Command::new("kill").arg("-TERM").arg(p.child.id().to_string()).status().unwrap();
-    assert!(status.success());
-    let exit = p.child.wait().unwrap();
-    assert!(exit.success(), "{exit:?}");
-    let rest: Vec<String> = p.lines.iter().collect();
+    let (clean, rest) = p.take().unwrap().terminate();
+    assert!(clean, "{rest:?}");
     assert!(rest.iter().any(|l| l.contains("arrêté proprement")), "{rest:?}");
 
     // The server's own records agree with the tablets.

@@ -40,7 +40,7 @@ async fn story(backend: &Backend) {
     a.sync().await;
     assert!(a.outbox.is_empty() && a.review.is_empty());
     assert_eq!(server_state(&server.db, site).await, a.state());
-    // The server stamped its timestamps, and the tablet stored them from the push reply.
+    // The server stamped its timestamps, and the tablet holds them (its pull brought the server's copies).
     let on_server = server_records(&server.db, site).await;
     for id in [count, w1, w2] {
         assert!(on_server[&id].meta().server_updated_at.is_some());
