@@ -77,6 +77,20 @@ fn negative_price_refused() {
     assert_eq!(good(&csv(&["21010034300016,Pommes,,2026-01-05,-0.004,AUTRES,,,,,,"]))[0].price_cents, 0);
 }
 
+/// Found by fuzzing: a price past 2^53 cents (what every JSON reader reads exactly) was
+/// imported, a purchase the domain's own validation refuses.
+#[test]
+fn price_beyond_what_json_readers_agree_on_refused() {
+    let (line, col, msg) = one_error(&csv(&["21010034300016,Pommes,,2026-01-05,91000000000000,AUTRES,,,,,,"]));
+    assert_eq!((line, col.as_deref()), (Some(2), Some("prix_ht")));
+    assert!(msg.contains("91000000000000") && msg.contains("trop grand"), "{msg}");
+    // The largest accepted: 2^53 − 1 cents.
+    let ps = good(&csv(&["21010034300016,Pommes,,2026-01-05,90071992547409.91,AUTRES,,,,,,"]));
+    assert_eq!(ps[0].price_cents, (1 << 53) - 1);
+    let (_, col, _) = one_error(&csv(&["21010034300016,Pommes,,2026-01-05,90071992547409.92,AUTRES,,,,,,"]));
+    assert_eq!(col.as_deref(), Some("prix_ht"));
+}
+
 #[test]
 fn decimal_comma_says_use_a_point() {
     let (_, col, msg) = one_error(&csv(&["21010034300016;Pommes;;2026-01-05;12,5;AUTRES;;;;;;"]).replace(',', ";").replace("12;5", "12,5"));
