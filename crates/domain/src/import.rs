@@ -752,12 +752,13 @@ fn check_row(
         opts.now,
         Uuid::nil(),
     );
-    // Cross-field rules of the national model (local definition, km, origins).
+    // The domain's rules on the whole purchase (ranges, local definition, km, origins): the row
+    // has no error of its own here, so none of these repeats one already listed.
     let mut ok = true;
     for e in purchase.validate(opts.today).errors {
         let column = match e.field.as_str() {
-            // Already checked above (and a canteen id is not a SIRET).
-            "siret" | "description" | "date" | "prix_ht" => continue,
+            // Checked above, against the registry when there is one (a canteen id is no SIRET).
+            "siret" => continue,
             "caracteristiques" => "categories_egalim",
             other => other,
         };

@@ -91,6 +91,16 @@ fn price_beyond_what_json_readers_agree_on_refused() {
     assert_eq!(col.as_deref(), Some("prix_ht"));
 }
 
+/// Found by fuzzing: a purchase dated before 2000 was imported (the validation's rule was
+/// skipped), a purchase the domain's own validation refuses.
+#[test]
+fn date_before_2000_refused() {
+    let (line, col, msg) = one_error(&csv(&["21010034300016,Pommes,,1022-05-03,9.10,AUTRES,,,,,,"]));
+    assert_eq!((line, col.as_deref()), (Some(2), Some("date")));
+    assert!(msg.contains("03/05/1022") && msg.contains("2000"), "{msg}");
+    assert_eq!(good(&csv(&["21010034300016,Pommes,,2000-01-01,9.10,AUTRES,,,,,,"])).len(), 1);
+}
+
 #[test]
 fn decimal_comma_says_use_a_point() {
     let (_, col, msg) = one_error(&csv(&["21010034300016;Pommes;;2026-01-05;12,5;AUTRES;;;;;;"]).replace(',', ";").replace("12;5", "12,5"));
