@@ -101,6 +101,16 @@ fn date_before_2000_refused() {
     assert_eq!(good(&csv(&["21010034300016,Pommes,,2000-01-01,9.10,AUTRES,,,,,,"])).len(), 1);
 }
 
+/// Found by fuzzing: a workbook whose cell names a shared string past the table made calamine
+/// panic (an index out of bounds) instead of refusing the file.
+#[test]
+fn workbook_naming_a_missing_shared_string_refused() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz/shared_string_past_the_table.xlsx");
+    let e = import_purchases(&std::fs::read(path).unwrap(), &opts(), &mut nil).unwrap_err();
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert!(e.errors[0].message.contains("classeur Excel n'est pas lisible"), "{e}");
+}
+
 #[test]
 fn decimal_comma_says_use_a_point() {
     let (_, col, msg) = one_error(&csv(&["21010034300016;Pommes;;2026-01-05;12,5;AUTRES;;;;;;"]).replace(',', ";").replace("12;5", "12,5"));
