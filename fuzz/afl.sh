@@ -6,7 +6,7 @@
 #   fuzz/afl.sh smoke [SECONDS]            each target for SECONDS (10) from its corpus, in a
 #                                          temporary folder: fails on any crash or hang
 # Targets: push_body purchase_import backup_records timestamps.
-# Needs cargo-afl (`cargo install cargo-afl --locked`; scripts/setup.sh installs it).
+# Needs cargo-afl: `scripts/setup.sh --fuzz` installs it.
 set -euo pipefail
 cd "$(dirname "$0")"
 TARGETS=(push_body purchase_import backup_records timestamps)
