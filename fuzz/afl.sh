@@ -49,10 +49,21 @@ case "${1:?usage: afl.sh TARGET [options] | cmin TARGET | smoke [SECONDS]}" in
   cmin)
     t=${2:?target}; dict "$t" >/dev/null
     build
+    # cargo-afl's `cmin` runs AFL++'s Python afl-cmin, which finds no coverage in these persistent
+    # targets here; the awk one does. -e: edges only (hit counts would keep every loop length).
+    bin=$(ls -d "${XDG_DATA_HOME:-$HOME/.local/share}"/afl.rs/rustc-*/afl.rs-*/afl/bin | tail -n 1)
     tmp=$(mktemp -d)
-    cargo afl cmin -i "out/$t/default/queue" -o "$tmp/min" -- "target/release/$t" >&2
+    mkdir "$tmp/in"
+    # Candidates: the committed corpus and the queue of every run in out/ (out/T, out/T-run1...).
+    i=0
+    for f in "corpus/$t"/* out/"$t"*/default/queue/*; do
+      [ -f "$f" ] && cp "$f" "$tmp/in/$((i++))-$(basename "$f" | tr -c 'A-Za-z0-9_.\n-' '_' | cut -c1-60)"
+    done
+    AFL_PATH=$bin "$bin/afl-cmin.awk" -e -i "$tmp/in" -o "$tmp/min" -- "target/release/$t" >"$tmp/log" 2>&1 || { tail -n 20 "$tmp/log"; exit 1; }
+    # Inputs that once broke a target stay, whatever their coverage (regressions).
+    cp corpus/"$t"/found-* "$tmp/min/" 2>/dev/null || true
     rm -rf "corpus/$t" && mv "$tmp/min" "corpus/$t" && rm -rf "$tmp"
-    echo "corpus/$t: $(ls "corpus/$t" | wc -l) inputs, $(du -sh "corpus/$t" | cut -f1)"
+    echo "corpus/$t: $(find "corpus/$t" -type f | wc -l) inputs, $(du -sh --apparent-size "corpus/$t" | cut -f1)"
     ;;
   *)
     t=$1; shift
