@@ -2,8 +2,11 @@
 # Installs what Assiette needs to build, run and test, and skips what is already there.
 # Used by scripts/run.sh, scripts/test.sh and .ci/run. Idempotent: a second run takes seconds.
 # Every tool comes from a package registry (cargo's, apt's, npm's); nothing else is downloaded.
+# `--fuzz` also installs cargo-afl, for the coverage-guided fuzz runs (fuzz/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+FUZZ=0
+[ "${1:-}" = --fuzz ] && FUZZ=1
 
 TRUNK_VERSION=0.21.14
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -46,6 +49,14 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERS
   say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # No --locked: its own lockfile pins a crate version the registry no longer serves.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# AFL++ for Rust, built from the sources the crate ships (≈ 6 min once, on a busy machine); its
+# version matches the fuzz package's `afl` runtime.
+AFL_VERSION=$(awk '/^name = "afl"$/ { getline; gsub(/version = |"/, ""); print; exit }' fuzz/Cargo.lock)
+if [ "$FUZZ" = 1 ] && [ "$(cargo afl --version 2>/dev/null | awk '{ print $2 }')" != "$AFL_VERSION" ]; then
+  say "cargo install cargo-afl $AFL_VERSION (AFL++ built from source, a few minutes, once)"
+  cargo install cargo-afl --version "$AFL_VERSION" --locked
 fi
 
 # npm tools from the lockfile: playwright-core (drives /usr/bin/chromium) and binaryen's wasm-opt.

@@ -28,7 +28,11 @@ host() {
   local pg_env
   pg_env=$(scripts/pg.sh start) || { echo "PostgreSQL n'a pas démarré (scripts/pg.sh start)"; return 1; }
   eval "$pg_env"
-  cargo test --workspace
+  cargo test --workspace || return 1
+  # The fuzz targets' short run: their committed corpus and a few thousand seeded mutations,
+  # without AFL (its own package; the workspace's build folder, so dependencies are reused).
+  # The coverage-guided runs: fuzz/README.md.
+  CARGO_TARGET_DIR="$PWD/target" cargo test --manifest-path fuzz/Cargo.toml
 }
 
 browser() {

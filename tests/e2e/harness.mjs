@@ -23,25 +23,28 @@ export async function freePort() {
 }
 
 /// A running assiette-server. `stop()` kills it (SIGTERM) and waits; `start()` again reuses the
-/// same port and database, as after a crash or a restart.
+/// same port and database, as after a crash or a restart. `nofile` caps its file descriptors.
 export class Server {
-  constructor({ port, dataDir, env = {} }) {
+  constructor({ port, dataDir, env = {}, nofile }) {
     this.port = port;
     this.dataDir = dataDir;
     this.env = env;
+    this.nofile = nofile;
     this.url = `http://127.0.0.1:${port}`;
     this.output = "";
   }
 
-  static async start(env = {}) {
+  static async start(env = {}, { nofile } = {}) {
     const dataDir = mkdtempSync(join(tmpdir(), "assiette-e2e-"));
-    const server = new Server({ port: await freePort(), dataDir, env });
+    const server = new Server({ port: await freePort(), dataDir, env, nofile });
     await server.start();
     return server;
   }
 
   async start() {
-    this.proc = spawn(SERVER_BIN, ["serve"], {
+    // prlimit sets the limit, then execs the server (same process: signals reach it).
+    const [cmd, args] = this.nofile ? ["prlimit", [`--nofile=${this.nofile}`, SERVER_BIN, "serve"]] : [SERVER_BIN, ["serve"]];
+    this.proc = spawn(cmd, args, {
       env: {
         ...process.env,
         ASSIETTE_PORT: String(this.port),

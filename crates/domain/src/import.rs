@@ -752,12 +752,13 @@ fn check_row(
         opts.now,
         Uuid::nil(),
     );
-    // Cross-field rules of the national model (local definition, km, origins).
+    // The domain's rules on the whole purchase (ranges, local definition, km, origins): the row
+    // has no error of its own here, so none of these repeats one already listed.
     let mut ok = true;
     for e in purchase.validate(opts.today).errors {
         let column = match e.field.as_str() {
-            // Already checked above (and a canteen id is not a SIRET).
-            "siret" | "description" | "date" | "prix_ht" => continue,
+            // Checked above, against the registry when there is one (a canteen id is no SIRET).
+            "siret" => continue,
             "caracteristiques" => "categories_egalim",
             other => other,
         };
@@ -789,11 +790,17 @@ fn read_xlsx(
 ) -> Result<(Vec<Purchase>, KeyColumn), Vec<ImportError>> {
     use calamine::{Reader, Xlsx};
     let unreadable = |e: String| vec![file_error(format!("Ce classeur Excel n'est pas lisible ({e}) : enregistrez-le de nouveau au format .xlsx ou .csv."))];
-    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(e.to_string()))?;
-    let range = match book.worksheet_range_at(0) {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(unreadable(e.to_string())),
-        None => return Err(vec![file_error("Ce classeur ne contient aucune feuille.")]),
+    // calamine panics on some malformed workbooks (a cell naming a shared string past the
+    // table): such a file is refused as unreadable, like those calamine refuses itself.
+    let read = std::panic::catch_unwind(|| {
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
+        book.worksheet_range_at(0).transpose().map_err(|e| e.to_string())
+    });
+    let range = match read {
+        Ok(Ok(Some(r))) => r,
+        Ok(Ok(None)) => return Err(vec![file_error("Ce classeur ne contient aucune feuille.")]),
+        Ok(Err(e)) => return Err(unreadable(e)),
+        Err(_) => return Err(unreadable("contenu incohérent".to_owned())),
     };
     let (row0, col0) = range.start().unwrap_or((0, 0));
     let mut errors = Vec::new();

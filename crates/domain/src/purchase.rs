@@ -372,7 +372,7 @@ impl PriceError {
             PriceError::NotANumber => format!(
                 "« {raw} » n'est pas un prix : la valeur ne doit comporter que des chiffres et le point comme séparateur décimal, par exemple 1234.99."
             ),
-            PriceError::TooLarge => format!("« {raw} » est un montant trop grand."),
+            PriceError::TooLarge => format!("« {raw} » est un montant trop grand : vérifiez le prix HT, en euros (par exemple 1234.99)."),
         }
     }
 }
@@ -438,6 +438,10 @@ pub fn parse_price_cents(raw: &str) -> Result<i64, PriceError> {
     };
     if round_up {
         cents = cents.checked_add(1).ok_or(PriceError::TooLarge)?;
+    }
+    // Beyond 2^53 cents a browser reads the number wrong (and `Purchase::validate` refuses it).
+    if cents as u64 > crate::sync::MAX_SAFE_INTEGER {
+        return Err(PriceError::TooLarge);
     }
     Ok(if negative { -cents } else { cents })
 }
@@ -508,6 +512,9 @@ mod tests {
         assert_eq!(parse_price_cents("12€"), Err(PriceError::NotANumber));
         assert_eq!(parse_price_cents("99999999999999999999"), Err(PriceError::TooLarge));
         assert_eq!(parse_price_cents("1e500"), Err(PriceError::TooLarge));
+        assert_eq!(parse_price_cents("90071992547409.91"), Ok((1 << 53) - 1));
+        assert_eq!(parse_price_cents("90071992547409.92"), Err(PriceError::TooLarge));
+        assert_eq!(parse_price_cents("-90071992547409.92"), Err(PriceError::TooLarge));
         assert!(PriceError::DecimalComma.message("90,11").contains("90.11"));
     }
 

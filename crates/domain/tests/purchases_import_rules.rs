@@ -77,6 +77,40 @@ fn negative_price_refused() {
     assert_eq!(good(&csv(&["21010034300016,Pommes,,2026-01-05,-0.004,AUTRES,,,,,,"]))[0].price_cents, 0);
 }
 
+/// Found by fuzzing: a price past 2^53 cents (what every JSON reader reads exactly) was
+/// imported, a purchase the domain's own validation refuses.
+#[test]
+fn price_beyond_what_json_readers_agree_on_refused() {
+    let (line, col, msg) = one_error(&csv(&["21010034300016,Pommes,,2026-01-05,91000000000000,AUTRES,,,,,,"]));
+    assert_eq!((line, col.as_deref()), (Some(2), Some("prix_ht")));
+    assert!(msg.contains("91000000000000") && msg.contains("trop grand"), "{msg}");
+    // The largest accepted: 2^53 − 1 cents.
+    let ps = good(&csv(&["21010034300016,Pommes,,2026-01-05,90071992547409.91,AUTRES,,,,,,"]));
+    assert_eq!(ps[0].price_cents, (1 << 53) - 1);
+    let (_, col, _) = one_error(&csv(&["21010034300016,Pommes,,2026-01-05,90071992547409.92,AUTRES,,,,,,"]));
+    assert_eq!(col.as_deref(), Some("prix_ht"));
+}
+
+/// Found by fuzzing: a purchase dated before 2000 was imported (the validation's rule was
+/// skipped), a purchase the domain's own validation refuses.
+#[test]
+fn date_before_2000_refused() {
+    let (line, col, msg) = one_error(&csv(&["21010034300016,Pommes,,1022-05-03,9.10,AUTRES,,,,,,"]));
+    assert_eq!((line, col.as_deref()), (Some(2), Some("date")));
+    assert!(msg.contains("03/05/1022") && msg.contains("2000"), "{msg}");
+    assert_eq!(good(&csv(&["21010034300016,Pommes,,2000-01-01,9.10,AUTRES,,,,,,"])).len(), 1);
+}
+
+/// Found by fuzzing: a workbook whose cell names a shared string past the table made calamine
+/// panic (an index out of bounds) instead of refusing the file.
+#[test]
+fn workbook_naming_a_missing_shared_string_refused() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz/shared_string_past_the_table.xlsx");
+    let e = import_purchases(&std::fs::read(path).unwrap(), &opts(), &mut nil).unwrap_err();
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert!(e.errors[0].message.contains("classeur Excel n'est pas lisible"), "{e}");
+}
+
 #[test]
 fn decimal_comma_says_use_a_point() {
     let (_, col, msg) = one_error(&csv(&["21010034300016;Pommes;;2026-01-05;12,5;AUTRES;;;;;;"]).replace(',', ";").replace("12;5", "12,5"));

@@ -12,7 +12,7 @@ use assiette_server::db::Db;
 use assiette_server::http::{app, AppState};
 use assiette_server::store::Store;
 use chrono::Utc;
-use serde_json::Value;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
 pub use assiette_soak::client::{http, send, Admin, ADMIN_EMAIL, ADMIN_PASSWORD};

@@ -1,0 +1,2 @@
+siret,description,fournisseur,date,prix_ht,famille_produits,categories_egalim,origine,est_circuit_court,est_local,definition_local,definition_local_km,,,a,
+21010034300016,"Pommes, rouges, local",Le bon traiteur ,2022-05-02,90.11, PRODUITS_LAITIERS ,BIO,,,x
