@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use assiette_domain::meals::DailyMealCount;
 use assiette_domain::record::RecordMeta;
 use assiette_domain::sync::{
-    plan_outbox, pulled_supersedes, EnrolResponse, Mutation, MutationStatus, PullResponse, PushRequest, PushResponse, RecordPayload, Review,
+    pulled_supersedes, EnrolResponse, Mutation, MutationStatus, PullResponse, PushRequest, PushResponse, RecordPayload,
     SiteInfo,
 };
+use assiette_tablet::outbox::{plan_outbox, Review};
 use assiette_domain::waste::{Stage, Weighing};
 use assiette_server::db::Db;
 use assiette_server::http::{app, AppState};
