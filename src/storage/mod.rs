@@ -472,11 +472,6 @@ impl Repository {
         listed(self.read(T::STORE, Read::All).await?)
     }
 
-    /// Every value of a store as the browser holds it (records, or outbox entries in sequence
-    /// order), for readers that need a few fields or the JSON as it is, not the types.
-    pub async fn all_js(&self, store: &str) -> Result<js_sys::Array, StorageError> {
-        Ok(self.read(store, Read::All).await?.unchecked_into())
-    }
 
     /// Records whose date (service date, or purchase date) lies in `[from, to]` (ISO dates).
     /// A row that does not read as its type is skipped and counted.

@@ -396,7 +396,23 @@ async fn an_open_held_back_by_another_tab_says_to_close_it_then_completes() {
     let name = unique_db("blocked");
     // Another tab on an older schema, which does not close when asked.
     let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
-    let old: IdbDatabase = idb::request(&factory.open_with_u32(&name, 1).unwrap()).await.unwrap().unchecked_into();
+    let req = factory.open_with_u32(&name, 1).unwrap();
+    let upgrade_req = req.clone();
+    // The first schema, as version 1 of the app made it.
+    let on_upgrade = Closure::once_into_js(move |_e: web_sys::Event| {
+        let db: IdbDatabase = upgrade_req.result().unwrap().unchecked_into();
+        for store in [stores::MEAL_COUNTS, stores::WEIGHINGS] {
+            let params = IdbObjectStoreParameters::new();
+            params.set_key_path(&"meta.id".into());
+            db.create_object_store_with_optional_parameters(store, &params).unwrap().create_index_with_str(BY_DATE, "service_date").unwrap();
+        }
+        let params = IdbObjectStoreParameters::new();
+        params.set_key_path(&"seq".into());
+        params.set_auto_increment(true);
+        db.create_object_store_with_optional_parameters(stores::OUTBOX, &params).unwrap();
+    });
+    req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+    let old: IdbDatabase = idb::request(&req).await.unwrap().unchecked_into();
     let told = Rc::new(RefCell::new(None::<StorageError>));
     let opened = Rc::new(RefCell::new(None::<Result<Repository, StorageError>>));
     let (t, o) = (told.clone(), opened.clone());
