@@ -78,6 +78,7 @@ fn Chrome(bundle: Bundle) -> impl IntoView {
             <SyncStatus />
         </header>
         <BlockingMessage />
+        <UnreadableRows />
         <UpdateBanner />
         <nav class="tabs" aria-label="Navigation principale">
             // One link component built in a loop, not five inlined copies of it.
@@ -108,6 +109,7 @@ fn start_shell() -> AppContext {
         profile: RwSignal::new(None),
         data_version: RwSignal::new(0),
         service_date: RwSignal::new(today()),
+        unreadable: RwSignal::new(0),
     };
     provide_context(ctx);
     let sync_state = sync::SyncState {
@@ -120,8 +122,10 @@ fn start_shell() -> AppContext {
     provide_context(sync_state);
 
     leptos::task::spawn_local(async move {
-        match Repository::open().await {
+        // Held back by another tab: say what to close; the open then completes by itself.
+        match Repository::open(move |e| ctx.report(e)).await {
             Ok(repo) => {
+                ctx.storage_error.set(None);
                 let profile = match repo.setting::<SiteProfile>(PROFILE_KEY).await {
                     Ok(Some(p)) => Some(p),
                     Ok(None) => {
@@ -213,6 +217,24 @@ fn BlockingMessage() -> impl IntoView {
                     </div>
                 </div>
             }
+        })
+    }
+}
+
+/// Rows of this tablet's storage that a screen skipped because they cannot be read: the rest is
+/// shown, and the person knows something is missing.
+#[component]
+fn UnreadableRows() -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    move || {
+        let n = ctx.unreadable.get();
+        (n > 0).then(|| {
+            let text = if n == 1 {
+                "⚠ 1 saisie enregistrée sur cette tablette est illisible : elle n'est pas affichée. Exportez une sauvegarde (Réglages) et signalez-le.".to_owned()
+            } else {
+                format!("⚠ {n} saisies enregistrées sur cette tablette sont illisibles : elles ne sont pas affichées. Exportez une sauvegarde (Réglages) et signalez-le.")
+            };
+            view! { <p class="warnings" role="status" data-testid="unreadable-rows">{text}</p> }
         })
     }
 }

@@ -9,8 +9,10 @@
 //!   sharing it would break the server's (device, seq) deduplication, and a token in a file is
 //!   a credential lying around. Only the profile and the date of the last sync travel.
 //! - Import reads and checks the whole file first (format, version, every record validated by
-//!   the domain, ids unique, outbox consistent). Any problem: a French list of what is wrong and
-//!   nothing is written.
+//!   the domain, ids unique, outbox consistent). A file that is not a readable backup of a
+//!   version this tablet reads is refused whole, with a French message. Otherwise what is valid
+//!   is imported and the rest is listed in French (each record or outbox entry left out, and
+//!   why) before the import is confirmed: one damaged record never keeps the others out.
 //! - A record is imported when its id is unknown here or its revision is higher than the local
 //!   one; otherwise it is counted as already present. Importing the same file twice changes
 //!   nothing the second time, so an import interrupted by a storage failure can simply be redone.
@@ -34,6 +36,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
+use wasm_bindgen::JsCast;
 
 use crate::context::SiteProfile;
 use crate::storage::{stores, Batch, OutboxEntry, Repository, StorageError};
@@ -197,9 +200,27 @@ fn read<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Option<T> {
     raw.and_then(|r| serde_json::from_str(r.get()).ok())
 }
 
+/// A backup file as read: what is valid in it, and what was left out (French lines).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub backup: Backup,
+    /// Each record, outbox entry or part of the file left out, and why (at most
+    /// [`MAX_LISTED_ERRORS`] lines, then a count).
+    pub left_out: Vec<String>,
+}
+
+impl Parsed {
+    /// What was left out, in one French text (`None` when nothing was).
+    pub fn left_out_fr(&self) -> Option<String> {
+        (!self.left_out.is_empty())
+            .then(|| format!("Non importé (le reste de la sauvegarde est importé) : {}", self.left_out.join(" ")))
+    }
+}
+
 /// Reads and checks a backup file. `today` is the device's date (records dated after it are
-/// refused, as at entry).
-pub fn parse(text: &str, today: NaiveDate) -> Result<Backup, ImportError> {
+/// refused, as at entry). Refused whole only when it is not a readable backup of a version this
+/// tablet reads; otherwise its valid part, with what was left out.
+pub fn parse(text: &str, today: NaiveDate) -> Result<Parsed, ImportError> {
     let raw: RawBackup = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             ImportError::one(format!(
@@ -230,18 +251,18 @@ pub fn parse(text: &str, today: NaiveDate) -> Result<Backup, ImportError> {
         Some(p) => match serde_json::from_str::<Option<SiteProfile>>(p.get()) {
             Ok(p) => p,
             Err(e) => {
-                errors.push(format!("le profil du restaurant est illisible ({e})."));
+                errors.push(format!("Le profil du restaurant est illisible ({e}) : il n'est pas repris."));
                 None
             }
         },
     };
     let exported_at = read::<Rfc3339>(raw.exported_at).map_or(DateTime::<Utc>::UNIX_EPOCH, |t| t.0);
-    let meal_counts: Vec<DailyMealCount> = records(raw.meal_counts, "meal_counts", "le comptage de repas", typed, &mut errors);
-    let weighings: Vec<Weighing> = records(raw.weighings, "weighings", "la pesée", typed, &mut errors);
-    let purchases: Vec<Purchase> = records(raw.purchases, "purchases", "l'achat", typed, &mut errors);
+    let meal_counts: Vec<DailyMealCount> = records(raw.meal_counts, "meal_counts", "Le comptage de repas", typed, &mut errors);
+    let weighings: Vec<Weighing> = records(raw.weighings, "weighings", "La pesée", typed, &mut errors);
+    let purchases: Vec<Purchase> = records(raw.purchases, "purchases", "L'achat", typed, &mut errors);
     // Outbox entries are read as the storage reads them (no serde reader for them in the wasm).
     let entry = |text: &str| OutboxEntry::from_js_value(&js_sys::JSON::parse(text).unwrap_or_default());
-    let outbox: Vec<OutboxEntry> = records(raw.outbox, "outbox", "l'envoi en attente", entry, &mut errors);
+    let outbox: Vec<OutboxEntry> = records(raw.outbox, "outbox", "L'envoi en attente", entry, &mut errors);
     let backup = Backup {
         format: BACKUP_FORMAT.to_owned(),
         version: BACKUP_VERSION,
@@ -254,14 +275,9 @@ pub fn parse(text: &str, today: NaiveDate) -> Result<Backup, ImportError> {
         purchases,
         outbox,
     };
-    if errors.is_empty() {
-        check(&backup, today, &mut errors);
-    }
-    if errors.is_empty() {
-        Ok(backup)
-    } else {
-        Err(ImportError(limit(errors)))
-    }
+    let mut backup = backup;
+    keep_valid(&mut backup, today, &mut errors);
+    Ok(Parsed { backup, left_out: limit(errors) })
 }
 
 fn not_a_backup() -> String {
@@ -292,73 +308,96 @@ fn typed<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
 fn records<T>(raw: Option<&RawValue>, key: &str, what: &str, read: impl Fn(&str) -> Result<T, String>, errors: &mut Vec<String>) -> Vec<T> {
     let Some(raw) = raw else { return Vec::new() };
     let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
-        errors.push(format!("la liste « {key} » de la sauvegarde est abîmée (ce n'est pas une liste)."));
+        errors.push(format!("La liste « {key} » de la sauvegarde est abîmée (ce n'est pas une liste) : rien n'en est importé."));
         return Vec::new();
     };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         match read(item.get()) {
             Ok(r) => out.push(r),
-            Err(e) => errors.push(format!("{what} n° {} de la sauvegarde est illisible (détail : {e}).", i + 1)),
+            Err(e) => errors.push(format!("{what} n° {} de la sauvegarde est illisible (détail : {e}) : non importé.", i + 1)),
         }
     }
     out
 }
 
-fn validation_lines(v: Validation, what: String, errors: &mut Vec<String>) {
-    for e in v.errors {
-        errors.push(format!("{what} : {}", e.message));
+/// Keeps what is valid: records that pass the domain's validation, with a valid id and
+/// revision, each id once (the first), of the profile's site; outbox entries that are revisions
+/// of a record kept. Each thing left out is named in `errors`.
+fn keep_valid(b: &mut Backup, today: NaiveDate, errors: &mut Vec<String>) {
+    fn meta_ok(m: &assiette_domain::record::RecordMeta) -> bool {
+        !m.id.is_nil() && m.revision > 0
     }
-}
-
-/// Domain validation of every record, unique ids, and an outbox that matches its records.
-fn check(b: &Backup, today: NaiveDate, errors: &mut Vec<String>) {
-    fn unique<'a>(ids: impl Iterator<Item = &'a Uuid>, what: &str, errors: &mut Vec<String>) {
-        let mut seen = HashSet::new();
-        for id in ids {
-            if !seen.insert(*id) {
-                errors.push(format!("{what} {id} figure deux fois : le fichier a été modifié ou assemblé à la main."));
+    fn problems(v: Validation, meta_ok: bool) -> Vec<String> {
+        let mut lines: Vec<String> = v.errors.into_iter().map(|e| e.message).collect();
+        if !meta_ok {
+            lines.push("identifiant ou révision invalide".to_owned());
+        }
+        lines
+    }
+    // One pass per list: the record's problems (validation, meta), then its id seen before.
+    fn keep<T>(
+        list: &mut Vec<T>,
+        seen: &mut HashSet<Uuid>,
+        errors: &mut Vec<String>,
+        describe: impl Fn(usize, &T) -> String,
+        check: impl Fn(&T) -> (Uuid, Vec<String>),
+    ) {
+        let mut i = 0;
+        list.retain(|r| {
+            i += 1;
+            let (id, lines) = check(r);
+            if !lines.is_empty() {
+                errors.push(format!("{}, non importé : {}.", describe(i, r), lines.join(" ; ").trim_end_matches('.')));
+                false
+            } else if !seen.insert(id) {
+                errors.push(format!("{} ({id}) figure deux fois dans le fichier : seule la première est importée.", describe(i, r)));
+                false
+            } else {
+                true
             }
-        }
+        });
     }
-    let meta_ok = |m: &assiette_domain::record::RecordMeta, what: &str, errors: &mut Vec<String>| {
-        if m.id.is_nil() || m.revision == 0 {
-            errors.push(format!("{what} a un identifiant ou une révision invalide."));
-        }
-    };
-    for (i, c) in b.meal_counts.iter().enumerate() {
-        let what = format!("comptage de repas n° {} (service du {})", i + 1, format_fr_date(c.service_date));
-        meta_ok(&c.meta, &what, errors);
-        validation_lines(c.validate(today), what, errors);
+    let mut seen = HashSet::new();
+    keep(
+        &mut b.meal_counts,
+        &mut seen,
+        errors,
+        |i, c| format!("Le comptage de repas n° {i} (service du {})", format_fr_date(c.service_date)),
+        |c| (c.meta.id, problems(c.validate(today), meta_ok(&c.meta))),
+    );
+    keep(
+        &mut b.weighings,
+        &mut seen,
+        errors,
+        |i, w| format!("La pesée n° {i} (service du {})", format_fr_date(w.service_date)),
+        |w| (w.meta.id, problems(w.validate(today), meta_ok(&w.meta))),
+    );
+    keep(
+        &mut b.purchases,
+        &mut seen,
+        errors,
+        |i, p| format!("L'achat n° {i} (du {})", format_fr_date(p.date)),
+        |p| (p.meta.id, problems(p.validate(today), meta_ok(&p.meta))),
+    );
+    if b.profile.as_ref().is_some_and(|p| p.site_id.is_nil()) {
+        errors.push("Le profil du restaurant n'a pas d'identifiant : il n'est pas repris.".to_owned());
+        b.profile = None;
     }
-    for (i, w) in b.weighings.iter().enumerate() {
-        let what = format!("pesée n° {} (service du {})", i + 1, format_fr_date(w.service_date));
-        meta_ok(&w.meta, &what, errors);
-        validation_lines(w.validate(today), what, errors);
-    }
-    for (i, p) in b.purchases.iter().enumerate() {
-        let what = format!("achat n° {} (du {})", i + 1, format_fr_date(p.date));
-        meta_ok(&p.meta, &what, errors);
-        validation_lines(p.validate(today), what, errors);
-    }
-    unique(b.meal_counts.iter().map(|c| &c.meta.id), "Le comptage de repas", errors);
-    unique(b.weighings.iter().map(|w| &w.meta.id), "La pesée", errors);
-    unique(b.purchases.iter().map(|p| &p.meta.id), "L'achat", errors);
     if let Some(p) = &b.profile {
-        if p.site_id.is_nil() {
-            errors.push("le profil du restaurant n'a pas d'identifiant.".to_owned());
-        }
-        let foreign =
-            b.meal_counts.iter().filter(|c| c.site_id != p.site_id).count() + b.weighings.iter().filter(|w| w.site_id != p.site_id).count();
+        let before = b.meal_counts.len() + b.weighings.len();
+        b.meal_counts.retain(|c| c.site_id == p.site_id);
+        b.weighings.retain(|w| w.site_id == p.site_id);
+        let foreign = before - b.meal_counts.len() - b.weighings.len();
         if foreign > 0 {
             errors.push(format!(
-                "{} saisie(s) appartiennent à un autre restaurant que « {} » : le fichier mélange plusieurs tablettes.",
+                "{} saisie(s) appartiennent à un autre restaurant que « {} » (le fichier mélange plusieurs tablettes) : elles ne sont pas importées.",
                 group_thousands(foreign as u64),
                 p.name
             ));
         }
     }
-    // Every outbox entry must be a readable revision of a record of the file.
+    // Every outbox entry must be a revision of a record kept.
     let known: HashMap<Uuid, (&str, u64)> = b
         .meal_counts
         .iter()
@@ -366,16 +405,22 @@ fn check(b: &Backup, today: NaiveDate, errors: &mut Vec<String>) {
         .chain(b.weighings.iter().map(|w| (w.meta.id, (stores::WEIGHINGS, w.meta.revision))))
         .chain(b.purchases.iter().map(|p| (p.meta.id, (stores::PURCHASES, p.meta.revision))))
         .collect();
-    for (i, e) in b.outbox.iter().enumerate() {
-        let what = format!("l'envoi en attente n° {}", i + 1);
+    let mut i = 0;
+    b.outbox.retain(|e| {
+        i += 1;
+        let what = format!("L'envoi en attente n° {i}");
         match known.get(&e.record_id) {
-            Some((store, revision)) if *store == e.store && e.revision <= *revision => {}
+            Some((store, revision)) if *store == e.store && e.revision <= *revision => true,
             Some(_) => {
-                errors.push(format!("{what} ne correspond pas à la saisie qu'il concerne (type ou révision) : le fichier a été modifié."))
+                errors.push(format!("{what} ne correspond pas à la saisie qu'il concerne (type ou révision) : il n'est pas importé."));
+                false
             }
-            None => errors.push(format!("{what} concerne une saisie absente du fichier : le fichier a été modifié.")),
+            None => {
+                errors.push(format!("{what} concerne une saisie absente du fichier ou non importée : il n'est pas importé."));
+                false
+            }
         }
-    }
+    });
 }
 
 /// What this tablet already holds, as the import needs it.
@@ -542,14 +587,20 @@ struct ExportHead<'a> {
 /// Everything the repository holds that a backup carries, as a file: the JSON of a [`Backup`]
 /// whose records and outbox entries are the stored objects as the browser holds them
 /// (JSON.stringify), not read into their types to be written back.
+/// Everything is read in one read transaction: a save made meanwhile is wholly in the file
+/// (record and outbox entry) or wholly out of it.
 pub async fn export(repo: &Repository, profile: Option<&SiteProfile>, now: DateTime<Utc>) -> Result<Exported, StorageError> {
-    let settings = BackupSettings { last_sync: repo.setting::<String>(crate::sync::LAST_SYNC_KEY).await? };
+    let parts = [("meal_counts", stores::MEAL_COUNTS), ("weighings", stores::WEIGHINGS), ("purchases", stores::PURCHASES), ("outbox", stores::OUTBOX)];
+    let mut what: Vec<(&str, Option<&str>)> = parts.iter().map(|(_, store)| (*store, None)).collect();
+    what.push((stores::KV, Some(crate::sync::LAST_SYNC_KEY)));
+    let mut values = repo.read_together(&what).await?;
+    let settings = BackupSettings { last_sync: values.pop().and_then(|v| v.as_string()) };
     let head = ExportHead { format: BACKUP_FORMAT, version: BACKUP_VERSION, exported_at: now, app_version: env!("CARGO_PKG_VERSION"), profile, settings: &settings };
     let mut json = serde_json::to_string(&head).map_err(|e| StorageError::Serialization(e.to_string()))?;
     json.pop(); // the head's closing brace: the stores follow
     let (mut records, mut unsent) = (0, 0);
-    for (key, store) in [("meal_counts", stores::MEAL_COUNTS), ("weighings", stores::WEIGHINGS), ("purchases", stores::PURCHASES), ("outbox", stores::OUTBOX)] {
-        let all = repo.all_js(store).await?;
+    for ((key, store), all) in parts.into_iter().zip(values) {
+        let all: js_sys::Array = all.unchecked_into();
         if store == stores::OUTBOX {
             // Entries, not changes: a record corrected twice offline is one entry to send, as
             // the header counts it.
@@ -574,8 +625,10 @@ pub async fn local_state(repo: &Repository, profile: Option<SiteProfile>) -> Res
     let site = profile.as_ref().map(|p| p.site_id);
     let mut revisions = HashMap::new();
     let mut has_own_records = false;
-    for store in [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::PURCHASES] {
-        for record in repo.all_js(store).await?.iter() {
+    let names = [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::PURCHASES];
+    let all = repo.read_together(&names.map(|store| (store, None))).await?;
+    for (store, records) in names.into_iter().zip(all) {
+        for record in records.unchecked_into::<js_sys::Array>().iter() {
             let meta = get(&record, "meta");
             if let (Some(id), Some(revision)) = (uuid(get(&meta, "id")), get(&meta, "revision").as_f64()) {
                 revisions.insert(id, revision as u64);
@@ -629,7 +682,6 @@ pub async fn apply(repo: &Repository, plan: &ImportPlan, progress: impl Fn(usize
 
 /// Offers `text` as a file download (Blob + object URL + a temporary link).
 pub fn download(file_name: &str, text: &str) -> Result<(), String> {
-    use wasm_bindgen::JsCast;
     let fail =
         |what: &str| format!("Le fichier de sauvegarde n'a pas pu être créé ({what}) : réessayez, ou libérez de la place sur la tablette.");
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
@@ -718,6 +770,7 @@ mod tests {
             revision: w.meta.revision,
             record: crate::storage::RecordJson::of(w).unwrap(),
             rejected: None,
+            server: None,
         }
     }
     fn sample() -> Backup {
@@ -737,8 +790,9 @@ mod tests {
     fn round_trip_through_json() {
         let b = sample();
         let parsed = parse(&b.to_json(), today()).expect("own export reads back");
-        assert_eq!(parsed, b);
-        assert_eq!(parsed.record_count(), 3);
+        assert_eq!(parsed, Parsed { backup: b, left_out: vec![] });
+        assert_eq!(parsed.backup.record_count(), 3);
+        assert_eq!(parsed.left_out_fr(), None);
     }
 
     #[wasm_bindgen_test]
@@ -768,30 +822,45 @@ mod tests {
     }
 
     #[wasm_bindgen_test]
-    fn every_record_is_validated_by_the_domain() {
+    fn invalid_records_are_left_out_and_named_and_the_rest_is_kept() {
         let mut b = sample();
         b.weighings[0].mass_grams = 0; // refused at entry
         b.meal_counts[0].service_date = d(25); // after "today"
-        let errors = parse(&b.to_json(), today()).unwrap_err().0;
+        let parsed = parse(&b.to_json(), today()).unwrap();
+        let errors = &parsed.left_out;
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(
-            errors[0].starts_with("comptage de repas n° 1 (service du 25/03/2026) : La date du service (25/03/2026) est dans le futur"),
+            errors[0].starts_with("Le comptage de repas n° 1 (service du 25/03/2026), non importé : La date du service (25/03/2026) est dans le futur"),
             "{errors:?}"
         );
-        assert!(errors[1].starts_with("pesée n° 1 (service du 03/03/2026) : Saisissez la masse pesée"), "{errors:?}");
+        assert!(errors[1].starts_with("La pesée n° 1 (service du 03/03/2026), non importé : Saisissez la masse pesée"), "{errors:?}");
+        // The valid weighing and its outbox entry are kept.
+        assert!(parsed.backup.meal_counts.is_empty());
+        assert_eq!(parsed.backup.weighings, vec![b.weighings[1].clone()]);
+        assert_eq!(parsed.backup.outbox, b.outbox);
+        let text = parsed.left_out_fr().unwrap();
+        assert!(text.starts_with("Non importé (le reste de la sauvegarde est importé) : Le comptage de repas n° 1"), "{text}");
     }
 
     #[wasm_bindgen_test]
-    fn unreadable_records_are_named_by_their_number() {
+    fn unreadable_records_are_named_by_their_number_and_left_out_with_their_outbox_entry() {
         let mut v: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
         v["weighings"][1]["stage"] = serde_json::json!("poubelle");
-        let errors = parse(&v.to_string(), today()).unwrap_err().0;
-        assert_eq!(errors.len(), 1);
-        assert!(errors[0].starts_with("la pesée n° 2 de la sauvegarde est illisible"), "{errors:?}");
+        let parsed = parse(&v.to_string(), today()).unwrap();
+        let errors = &parsed.left_out;
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("La pesée n° 2 de la sauvegarde est illisible"), "{errors:?}");
+        assert_eq!(errors[1], "L'envoi en attente n° 1 concerne une saisie absente du fichier ou non importée : il n'est pas importé.");
+        assert_eq!((parsed.backup.meal_counts.len(), parsed.backup.weighings.len(), parsed.backup.outbox.len()), (1, 1, 0));
+        // A whole list damaged: the others are still read.
+        v["weighings"] = serde_json::json!({"a": 1});
+        let parsed = parse(&v.to_string(), today()).unwrap();
+        assert!(parsed.left_out[0].starts_with("La liste « weighings » de la sauvegarde est abîmée"), "{:?}", parsed.left_out);
+        assert_eq!(parsed.backup.meal_counts.len(), 1);
     }
 
     #[wasm_bindgen_test]
-    fn duplicates_foreign_records_and_stray_outbox_entries_are_refused() {
+    fn duplicates_foreign_records_and_stray_outbox_entries_are_left_out() {
         let mut b = sample();
         b.weighings.push(b.weighings[0].clone());
         b.meal_counts.push(count(20, 2, 1));
@@ -800,21 +869,25 @@ mod tests {
         let mut newer = outbox_for(&b.weighings[1]);
         newer.revision = 5;
         b.outbox.push(newer);
-        let errors = parse(&b.to_json(), today()).unwrap_err().0;
-        let text = errors.join("\n");
-        assert!(text.contains("figure deux fois"), "{text}");
+        let parsed = parse(&b.to_json(), today()).unwrap();
+        let text = parsed.left_out.join("\n");
+        assert!(text.contains("figure deux fois dans le fichier : seule la première est importée"), "{text}");
         assert!(text.contains("1 saisie(s) appartiennent à un autre restaurant que « École Jean-Jaurès »"), "{text}");
-        assert!(text.contains("l'envoi en attente n° 2 concerne une saisie absente du fichier"), "{text}");
-        assert!(text.contains("l'envoi en attente n° 3 ne correspond pas"), "{text}");
-        assert_eq!(errors.len(), 4, "{text}");
+        assert!(text.contains("L'envoi en attente n° 2 concerne une saisie absente du fichier"), "{text}");
+        assert!(text.contains("L'envoi en attente n° 3 ne correspond pas"), "{text}");
+        assert_eq!(parsed.left_out.len(), 4, "{text}");
+        let sample = sample();
+        assert_eq!(parsed.backup.meal_counts, sample.meal_counts);
+        assert_eq!(parsed.backup.weighings, sample.weighings);
+        assert_eq!(parsed.backup.outbox, sample.outbox);
     }
 
     #[wasm_bindgen_test]
-    fn long_error_lists_are_cut_with_a_count() {
+    fn long_lists_of_what_is_left_out_are_cut_with_a_count() {
         let mut b = sample();
         b.weighings = (0..40).map(|i| weighing(1000 + i, 1, 1, 0)).collect();
         b.outbox.clear();
-        let errors = parse(&b.to_json(), today()).unwrap_err().0;
+        let errors = parse(&b.to_json(), today()).unwrap().left_out;
         assert_eq!(errors.len(), MAX_LISTED_ERRORS + 1);
         assert_eq!(errors.last().unwrap(), "… et 25 autres problèmes.");
     }
@@ -837,7 +910,7 @@ mod tests {
         let p = plan(&sample(), &local).unwrap();
         let report = apply(&repo, &p, |_, _| {}).await.unwrap();
         assert_eq!((report.meal_counts, report.weighings, report.unsent), (1, 2, 1));
-        assert_eq!(repo.all::<Weighing>().await.unwrap().len(), 2);
+        assert_eq!(repo.all::<Weighing>().await.unwrap().rows.len(), 2);
         let queued: Vec<Uuid> = repo.outbox_batch(10).await.unwrap().iter().map(|e| e.record_id).collect();
         assert_eq!(queued, vec![Uuid::from_u128(11)]);
     }
@@ -859,7 +932,7 @@ mod tests {
         repo.save_many(&[w1.clone(), w2], |w| w.meta.id == w1.meta.id).await.unwrap();
         repo.save_many(&[count(10, 1, 1)], |_| false).await.unwrap();
         repo.save_many(&[purchase(13)], |_| false).await.unwrap();
-        repo.acknowledge(&[], &[(1, "Refusé par le serveur : non".to_owned())], &[]).await.unwrap();
+        repo.acknowledge(&[], &[crate::storage::ToReview::new(1, "Refusé par le serveur : non")], &[]).await.unwrap();
         repo.set_setting(crate::sync::LAST_SYNC_KEY, &"2026-03-19T16:00:00Z").await.unwrap();
         repo
     }
@@ -881,7 +954,7 @@ mod tests {
             vec![purchase(13)],
             outbox,
         );
-        assert_eq!(parse(&exported.json, today()).unwrap(), expected);
+        assert_eq!(parse(&exported.json, today()).unwrap(), Parsed { backup: expected.clone(), left_out: vec![] });
         // The JSON the typed backup writes, but for the order of each outbox entry's keys.
         assert!(exported.json.starts_with(&serde_json::to_string(&expected).unwrap()[..120]), "{}", exported.json);
         let as_value = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
@@ -892,6 +965,36 @@ mod tests {
         let nothing = Backup::new(now(), None, BackupSettings::default(), vec![], vec![], vec![], vec![]);
         assert_eq!(exported.json, nothing.to_json());
         assert_eq!((exported.records, exported.unsent), (0, 0));
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_export_is_one_snapshot_that_a_save_started_meanwhile_is_wholly_out_of() {
+        let repo = filled_repo().await;
+        let exporting = export(&repo, None, now());
+        let late = weighing(40, 1, 1, 900);
+        let saved = std::rc::Rc::new(std::cell::Cell::new(false));
+        let (r, w, flag) = (repo.clone(), late.clone(), saved.clone());
+        // Starts once the export has begun reading (it is polled first, below).
+        wasm_bindgen_futures::spawn_local(async move {
+            r.save(&w).await.unwrap();
+            flag.set(true);
+        });
+        let exported = exporting.await.unwrap();
+        let parsed = parse(&exported.json, today()).unwrap();
+        assert_eq!(parsed.left_out, Vec::<String>::new());
+        assert!(!parsed.backup.weighings.iter().any(|x| x.meta.id == late.meta.id), "the save is not half in the file");
+        assert!(!parsed.backup.outbox.iter().any(|e| e.record_id == late.meta.id));
+        assert_eq!((exported.records, exported.unsent), (4, 1));
+        for _ in 0..200 {
+            if saved.get() {
+                break;
+            }
+            let tick = js_sys::Promise::new(&mut |resolve, _| {
+                let _ = web_sys::window().unwrap().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10);
+            });
+            let _ = wasm_bindgen_futures::JsFuture::from(tick).await;
+        }
+        assert_eq!(repo.get::<Weighing>(late.meta.id).await.unwrap(), Some(late));
     }
 
     #[wasm_bindgen_test]

@@ -67,6 +67,8 @@ pub struct AppContext {
     pub data_version: RwSignal<u64>,
     /// The service date being worked on (Today screen), shared with History's "corriger".
     pub service_date: RwSignal<NaiveDate>,
+    /// Stored rows the screen just read that could not be read as their type (skipped).
+    pub unreadable: RwSignal<u32>,
 }
 
 impl AppContext {
@@ -94,6 +96,13 @@ impl AppContext {
                 Ok(n) => self.outbox_len.set(n),
                 Err(e) => self.report(e),
             }
+        }
+    }
+
+    /// Tells the person that the screen's last read skipped `n` unreadable rows (0: none).
+    pub fn note_unreadable(&self, n: u32) {
+        if self.unreadable.get_untracked() != n {
+            self.unreadable.set(n);
         }
     }
 

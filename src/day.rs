@@ -14,13 +14,16 @@ pub struct DayData {
     /// Live weighings, oldest first. (Undoing a deletion uses the row just deleted, kept by the
     /// list itself: the day's deleted weighings are not needed.)
     pub weighings: Vec<Weighing>,
+    /// Stored rows of the day that could not be read (skipped).
+    pub unreadable: u32,
 }
 
 impl DayData {
     pub async fn load(repo: &Repository, site_id: Uuid, date: NaiveDate) -> Result<Self, StorageError> {
-        let counts: Vec<DailyMealCount> = repo.between_dates(date, date).await?;
-        let weighings: Vec<Weighing> = repo.between_dates(date, date).await?;
-        Ok(Self::from_records(site_id, counts, weighings))
+        let counts = repo.between_dates::<DailyMealCount>(date, date).await?;
+        let weighings = repo.between_dates::<Weighing>(date, date).await?;
+        let unreadable = counts.unreadable + weighings.unreadable;
+        Ok(Self { unreadable, ..Self::from_records(site_id, counts.rows, weighings.rows) })
     }
 
     pub fn from_records(site_id: Uuid, counts: Vec<DailyMealCount>, weighings: Vec<Weighing>) -> Self {
@@ -31,7 +34,7 @@ impl DayData {
         let mut live: Vec<Weighing> = weighings.into_iter().filter(|w| w.site_id == site_id && !w.meta.deleted).collect();
         // UUID v7 ids are time-ordered: creation order.
         live.sort_by_key(|w| w.meta.id);
-        Self { meal_count, weighings: live }
+        Self { meal_count, weighings: live, unreadable: 0 }
     }
 
     /// Grams weighed per stage, every stage listed.

@@ -1,7 +1,7 @@
 //! The IndexedDB repository in headless Chromium: real IndexedDB, no mocks.
 #![cfg(target_arch = "wasm32")]
 
-use assiette::storage::{stores, Repository, StorageError, DB_VERSION};
+use assiette::storage::{stores, Repository, StorageError, ToReview, DB_VERSION};
 use assiette_domain::meals::DailyMealCount;
 use assiette_domain::record::RecordMeta;
 use assiette_domain::waste::{Stage, Weighing};
@@ -57,7 +57,7 @@ async fn a_saved_record_reads_back_after_reopening() {
     let repo = Repository::open_named(&name).await.unwrap();
     let back: Option<DailyMealCount> = repo.get(record.meta.id).await.unwrap();
     assert_eq!(back, Some(record.clone()));
-    let all: Vec<DailyMealCount> = repo.all().await.unwrap();
+    let all: Vec<DailyMealCount> = repo.all().await.unwrap().rows;
     assert_eq!(all, vec![record]);
 }
 
@@ -86,7 +86,7 @@ async fn every_save_queues_one_outbox_entry_with_the_revision() {
     assert_eq!(back.mass_grams, 12_000);
 
     // Acknowledging the first removes it; rejecting the second keeps it, marked.
-    repo.acknowledge(&[first_seq], &[(second_seq, "refusé".into())], &[("pull_cursor", "42")])
+    repo.acknowledge(&[first_seq], &[ToReview::new(second_seq, "refusé")], &[("pull_cursor", "42")])
         .await
         .unwrap();
     let left = repo.outbox_batch(10).await.unwrap();
@@ -103,11 +103,11 @@ async fn records_are_found_by_service_date() {
     for (d, g) in [(2, 1000), (3, 2000), (3, 3000), (9, 4000)] {
         repo.save(&weighing(site, day(d), g)).await.unwrap();
     }
-    let on_third: Vec<Weighing> = repo.between_dates(day(3), day(3)).await.unwrap();
+    let on_third: Vec<Weighing> = repo.between_dates(day(3), day(3)).await.unwrap().rows;
     let mut grams: Vec<u64> = on_third.iter().map(|w| w.mass_grams).collect();
     grams.sort();
     assert_eq!(grams, vec![2000, 3000]);
-    let week: Vec<Weighing> = repo.between_dates(day(2), day(8)).await.unwrap();
+    let week: Vec<Weighing> = repo.between_dates(day(2), day(8)).await.unwrap().rows;
     assert_eq!(week.len(), 3);
 }
 

@@ -27,6 +27,8 @@ struct Records {
     from: Option<NaiveDate>,
     /// Time to read and decode them (shown to benchmarks).
     load_ms: f64,
+    /// Stored rows that could not be read (skipped).
+    unreadable: u32,
 }
 
 /// What the page shows for the chosen period, with the records it was prepared from.
@@ -124,17 +126,19 @@ fn now_ms() -> f64 {
 /// Reads the site's records dated from `from` on (all of them for `None`).
 async fn load(repo: &Repository, site: Uuid, from: Option<NaiveDate>) -> Result<Records, StorageError> {
     let started = now_ms();
-    let (mut counts, mut weighings): (Vec<DailyMealCount>, Vec<Weighing>) = match from {
-        None => (repo.all().await?, repo.all().await?),
+    let (counts, weighings) = match from {
+        None => (repo.all::<DailyMealCount>().await?, repo.all::<Weighing>().await?),
         // Records dated after today (a wrong device clock) are still read.
         Some(from) => {
             // Dates are compared as ISO strings by IndexedDB: a four-digit year keeps the order.
             let to = NaiveDate::from_ymd_opt(9999, 12, 31).expect("valid date");
-            (repo.between_dates(from, to).await?, repo.between_dates(from, to).await?)
+            (repo.between_dates::<DailyMealCount>(from, to).await?, repo.between_dates::<Weighing>(from, to).await?)
         }
     };
+    let unreadable = counts.unreadable + weighings.unreadable;
+    let (mut counts, mut weighings) = (counts.rows, weighings.rows);
     keep_site(&mut counts, &mut weighings, site);
-    Ok(Records { counts, weighings, from, load_ms: now_ms() - started })
+    Ok(Records { counts, weighings, from, load_ms: now_ms() - started, unreadable })
 }
 
 #[component]
@@ -179,7 +183,10 @@ pub fn ChartsPage() -> impl IntoView {
             // A later read was started, or the page was left.
             let Some(p) = period.try_get_untracked().filter(|_| latest.get() == n) else { return };
             match result {
-                Ok(r) => shown.set(ctx.profile.get_untracked().and_then(|profile| show(Arc::new(r), version, profile, p))),
+                Ok(r) => {
+                    ctx.note_unreadable(r.unreadable);
+                    shown.set(ctx.profile.get_untracked().and_then(|profile| show(Arc::new(r), version, profile, p)))
+                }
                 Err(e) => {
                     ctx.report(e);
                     shown.set(None);

@@ -40,9 +40,10 @@ pub fn HistoryPage() -> impl IntoView {
         async move {
             let (repo, site) = (repo?, site?);
             let loaded = async {
-                let counts: Vec<DailyMealCount> = repo.all().await?;
-                let weighings: Vec<Weighing> = repo.all().await?;
-                Ok::<_, crate::storage::StorageError>(days(site, counts, weighings))
+                let counts = repo.all::<DailyMealCount>().await?;
+                let weighings = repo.all::<Weighing>().await?;
+                ctx.note_unreadable(counts.unreadable + weighings.unreadable);
+                Ok::<_, crate::storage::StorageError>(days(site, counts.rows, weighings.rows))
             };
             match loaded.await {
                 Ok(d) => Some(d),

@@ -471,6 +471,8 @@ struct ReadyImport {
     file: String,
     backup: Backup,
     plan: ImportPlan,
+    /// What the file holds that will not be imported, and why (French).
+    left_out: Option<String>,
 }
 
 #[component]
@@ -528,8 +530,11 @@ fn BackupCard() -> impl IntoView {
                 Ok(l) => l,
                 Err(e) => return ctx.report(e),
             };
-            match backup::plan(&parsed, &local) {
-                Ok(plan) => ready.set(Some(ReadyImport { file: file.name(), backup: parsed, plan })),
+            match backup::plan(&parsed.backup, &local) {
+                Ok(plan) => {
+                    let left_out = parsed.left_out_fr();
+                    ready.set(Some(ReadyImport { file: file.name(), backup: parsed.backup, plan, left_out }))
+                }
                 Err(e) => import_error.set(Some(e.message())),
             }
         });
@@ -547,7 +552,8 @@ fn BackupCard() -> impl IntoView {
             ready.set(None);
             match result {
                 Ok(report) => {
-                    import_note.set(Some(report.message()));
+                    let left_out = r.left_out.as_ref().map(|l| format!(" {l}")).unwrap_or_default();
+                    import_note.set(Some(format!("{}{left_out}", report.message())));
                     if let ProfileAction::Adopt(p) = &r.plan.profile {
                         ctx.profile.set(Some(p.clone()));
                     }
@@ -609,6 +615,7 @@ fn BackupCard() -> impl IntoView {
                 view! {
                     <div class="import-confirm" role="group" aria-label="Confirmer l'import" data-testid="import-confirm">
                         <p>{summary}</p>
+                        {r.left_out.clone().map(|l| view! { <p class="warnings" data-testid="import-left-out">{format!("⚠ {l}")}</p> })}
                         {adopt.then(|| view! { <p>"Le profil du restaurant de la sauvegarde remplacera celui de cette tablette, qui n'a encore aucune saisie."</p> })}
                         <div class="button-row">
                             <button type="button" class="primary" data-testid="import-confirm-button" disabled=move || busy.get()

@@ -126,7 +126,7 @@ pub fn SyncPage() -> impl IntoView {
 enum Resolution {
     /// A new revision of the tablet's version, above the server's: sent at the next sync.
     Resend,
-    /// The tablet's version is dropped; the server's (pulled at each sync) stays.
+    /// The tablet's version is dropped; the server's (kept with a conflict) is written locally.
     Discard,
 }
 
@@ -163,7 +163,7 @@ fn review_item(entry: OutboxEntry) -> impl IntoView {
             let Some(repo) = ctx.repo() else { return };
             let done = match (choice, entry.seq) {
                 (Resolution::Resend, _) => repo.requeue(&entry, chrono::Utc::now()).await.map(|_| ()),
-                (Resolution::Discard, Some(seq)) => repo.acknowledge(&[seq], &[], &[]).await,
+                (Resolution::Discard, Some(_)) => repo.discard(&entry).await,
                 (Resolution::Discard, None) => Ok(()),
             };
             match done {

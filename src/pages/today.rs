@@ -31,7 +31,10 @@ pub fn use_day(ctx: AppContext) -> ReadSignal<Option<DayData>, LocalStorage> {
         async move {
             let (repo, site) = (repo?, site?);
             match DayData::load(&repo, site, date).await {
-                Ok(d) => Some(d),
+                Ok(d) => {
+                    ctx.note_unreadable(d.unreadable);
+                    Some(d)
+                }
                 Err(e) => {
                     ctx.report(e);
                     None

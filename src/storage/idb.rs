@@ -99,11 +99,13 @@ pub fn transaction(db: &IdbDatabase, stores: &[&str], write: bool) -> Result<Idb
 }
 
 /// Opens (and upgrades) a database. `upgrade` runs inside the version-change transaction
-/// with the old version number; `on_version_change` runs when another tab wants to upgrade.
+/// with the old version number; `on_blocked` runs if another connection (a tab still on an
+/// older version) does not close when asked, while the open waits for it.
 pub async fn open(
     name: &str,
     version: u32,
     upgrade: impl FnOnce(&IdbDatabase, &IdbTransaction, u32) -> Result<(), JsValue> + 'static,
+    on_blocked: impl FnOnce() + 'static,
 ) -> Result<IdbDatabase, StorageError> {
     let window = web_sys::window().ok_or(StorageError::Unavailable("pas de fenêtre".into()))?;
     let factory = window
@@ -125,8 +127,12 @@ pub async fn open(
     });
     open_req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
     // Another tab still holds the old version: it is asked to close (versionchange) and the
-    // open completes once it has; nothing to do here but wait.
+    // open completes once it has. If it does not (an older Assiette without the handler, or a
+    // page frozen in the background), the person is told what to close.
+    let on_blocked = Closure::once_into_js(on_blocked);
+    open_req.set_onblocked(Some(on_blocked.unchecked_ref()));
     let result = request(&open_req).await;
+    open_req.set_onblocked(None);
     if let Some(err) = upgrade_failed.borrow_mut().take() {
         return Err(StorageError::from_js(err));
     }

@@ -50,6 +50,8 @@ pub enum StorageError {
     Serialization(String),
     /// Any other browser error, with its name and message.
     Other(String),
+    /// Another tab of Assiette, on an older version, keeps the database open: this one waits.
+    Blocked,
     /// The record changed since it was read (another window of this tablet, or a pull): the
     /// stored version's JSON, so the person can choose between the two. Nothing was written.
     Stale(String),
@@ -87,6 +89,9 @@ impl StorageError {
                 .to_owned(),
             StorageError::Serialization(detail) => format!("Erreur interne de conversion ({detail}) : rien n'a été enregistré."),
             StorageError::Other(detail) => format!("L'enregistrement a échoué ({detail}). Rien n'a été enregistré : réessayez."),
+            StorageError::Blocked => "Assiette est ouverte dans un autre onglet ou une autre fenêtre avec une version précédente : \
+                                      fermez les autres onglets d'Assiette, et cette page s'ouvrira d'elle-même."
+                .to_owned(),
             StorageError::Stale(_) => "Cette saisie a été modifiée entre-temps ailleurs : rien n'a été enregistré, choisissez la version à garder.".to_owned(),
         }
     }
@@ -118,6 +123,10 @@ pub struct OutboxEntry {
     /// Set when the server refused the change: kept on the device and listed "à vérifier".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
+    /// The server's version of the record (its JSON, without `kind`) when it answered with a
+    /// conflict: written locally if the person gives up the tablet's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<RecordJson>,
 }
 
 impl OutboxEntry {
@@ -142,16 +151,20 @@ impl OutboxEntry {
         let store = field("store").as_string().ok_or_else(|| bad("store"))?;
         let record_id = field("record_id").as_string().and_then(|id| Uuid::parse_str(&id).ok()).ok_or_else(|| bad("record_id"))?;
         let revision = whole(field("revision")).ok_or_else(|| bad("revision"))?;
-        let record = field("record");
-        let record = js_sys::JSON::stringify(&record)
-            .ok()
-            .and_then(|t| t.as_string())
-            .filter(|_| !record.is_undefined())
-            .and_then(|t| RawValue::from_string(t).ok())
-            .ok_or_else(|| bad("record"))?;
+        let json = |value: &JsValue| {
+            js_sys::JSON::stringify(value)
+                .ok()
+                .and_then(|t| t.as_string())
+                .filter(|_| !value.is_undefined())
+                .and_then(|t| RawValue::from_string(t).ok())
+                .map(RecordJson)
+        };
+        let record = json(&field("record")).ok_or_else(|| bad("record"))?;
         let rejected = field("rejected");
         let rejected = if absent(&rejected) { None } else { Some(rejected.as_string().ok_or_else(|| bad("rejected"))?) };
-        Ok(OutboxEntry { seq, store, record_id, revision, record: RecordJson(record), rejected })
+        let server = field("server");
+        let server = if absent(&server) { None } else { Some(json(&server).ok_or_else(|| bad("server"))?) };
+        Ok(OutboxEntry { seq, store, record_id, revision, record, rejected, server })
     }
 }
 
@@ -190,6 +203,11 @@ impl PartialEq for RecordJson {
 // them field by field across the JS boundary.
 fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, StorageError> {
     parse_js(&serde_json::to_string(value).map_err(|e| StorageError::Serialization(e.to_string()))?)
+}
+
+/// The JS object of any serialisable value, as the repository stores it.
+pub fn js_of<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, StorageError> {
+    to_js(value)
 }
 
 fn parse_js(json: &str) -> Result<JsValue, StorageError> {
@@ -304,14 +322,20 @@ pub struct Repository {
 }
 
 impl Repository {
-    /// Opens the app's database.
-    pub async fn open() -> Result<Self, StorageError> {
-        Self::open_named(DB_NAME).await
+    /// Opens the app's database; `on_blocked` is called (with [`StorageError::Blocked`]) if
+    /// another tab keeps an older version open, while this one waits for it to close.
+    pub async fn open(on_blocked: impl FnOnce(StorageError) + 'static) -> Result<Self, StorageError> {
+        Self::open_named_reporting(DB_NAME, on_blocked).await
     }
 
     /// Opens a database by name (tests use their own names).
     pub async fn open_named(name: &str) -> Result<Self, StorageError> {
-        let db = idb::open(name, DB_VERSION, upgrade).await?;
+        Self::open_named_reporting(name, |_| {}).await
+    }
+
+    /// [`Repository::open_named`], telling `on_blocked` when another connection holds it back.
+    pub async fn open_named_reporting(name: &str, on_blocked: impl FnOnce(StorageError) + 'static) -> Result<Self, StorageError> {
+        let db = idb::open(name, DB_VERSION, upgrade, move || on_blocked(StorageError::Blocked)).await?;
         let version_changed = Rc::new(RefCell::new(false));
         // Another tab wants a newer schema: close at once so it is not blocked, and make every
         // later call fail with VersionChanged (the UI asks to reload).
@@ -442,20 +466,43 @@ impl Repository {
         }
     }
 
-    /// Every record of a store, deleted ones (tombstones) included.
-    pub async fn all<T: StoredRecord>(&self) -> Result<Vec<T>, StorageError> {
-        from_js(self.read(T::STORE, Read::All).await?)
+    /// Every record of a store, deleted ones (tombstones) included; a row that does not read
+    /// as its type is skipped and counted.
+    pub async fn all<T: StoredRecord>(&self) -> Result<Listed<T>, StorageError> {
+        listed(self.read(T::STORE, Read::All).await?)
     }
 
-    /// Every value of a store as the browser holds it (records, or outbox entries in sequence
-    /// order), for readers that need a few fields or the JSON as it is, not the types.
-    pub async fn all_js(&self, store: &str) -> Result<js_sys::Array, StorageError> {
-        Ok(self.read(store, Read::All).await?.unchecked_into())
-    }
 
     /// Records whose date (service date, or purchase date) lies in `[from, to]` (ISO dates).
-    pub async fn between_dates<T: StoredRecord>(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Vec<T>, StorageError> {
-        from_js(self.read(T::STORE, Read::Dates(from, to)).await?)
+    /// A row that does not read as its type is skipped and counted.
+    pub async fn between_dates<T: StoredRecord>(&self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<Listed<T>, StorageError> {
+        listed(self.read(T::STORE, Read::Dates(from, to)).await?)
+    }
+
+    /// Reads several stores (every value, or one key's) in one read transaction: a consistent
+    /// snapshot, which a write started meanwhile is wholly in or wholly out of.
+    pub async fn read_together(&self, what: &[(&str, Option<&str>)]) -> Result<Vec<JsValue>, StorageError> {
+        self.check_open()?;
+        let mut names: Vec<&str> = what.iter().map(|(store, _)| *store).collect();
+        names.sort_unstable();
+        names.dedup();
+        let tx = idb::transaction(&self.db, &names, false)?;
+        let requests = what
+            .iter()
+            .map(|(store, key)| {
+                let store = tx.object_store(store)?;
+                match key {
+                    Some(key) => store.get(&JsValue::from_str(key)),
+                    None => store.get_all(),
+                }
+            })
+            .collect::<Result<Vec<_>, JsValue>>()
+            .map_err(StorageError::from_js)?;
+        let mut values = Vec::with_capacity(requests.len());
+        for request in &requests {
+            values.push(idb::request(request).await?);
+        }
+        Ok(values)
     }
 
     /// One read-only request, untyped: the typed readers above share this one future instead
@@ -496,35 +543,46 @@ impl Repository {
         entries_from_js(idb::request(&req).await?)
     }
 
-    /// Removes acknowledged entries and marks rejected ones, in one durable transaction, together
-    /// with text settings (such as the sync cursor) that must move with them.
-    pub async fn acknowledge(&self, acknowledged: &[u64], rejected: &[(u64, String)], settings: &[(&str, &str)]) -> Result<(), StorageError> {
+    /// Removes acknowledged entries and marks the ones set aside for a person, in one durable
+    /// transaction, together with text settings (such as the sync cursor) that must move with
+    /// them. An error means nothing was written (the transaction is aborted, never left to
+    /// commit what was issued before the failure).
+    pub async fn acknowledge(&self, acknowledged: &[u64], review: &[ToReview], settings: &[(&str, &str)]) -> Result<(), StorageError> {
         self.check_open()?;
         let tx = idb::transaction(&self.db, &[stores::OUTBOX, stores::KV], true)?;
         let done = idb::completion(&tx);
-        let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
-        let result = (|| -> Result<(), JsValue> {
-            for seq in acknowledged {
-                outbox.delete(&JsValue::from_f64(*seq as f64))?;
-            }
-            let kv = tx.object_store(stores::KV)?;
-            for (key, value) in settings {
-                kv.put_with_key(&JsValue::from_str(value), &JsValue::from_str(key))?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            let _ = tx.abort();
-            return Err(StorageError::from_js(e));
-        }
-        // Marking rejections needs each entry read first; the reason is set on its JS object.
-        for (seq, reason) in rejected {
-            let req = outbox.get(&JsValue::from_f64(*seq as f64)).map_err(StorageError::from_js)?;
-            let entry = idb::request(&req).await?;
-            if entry.is_object() {
-                js_sys::Reflect::set(&entry, &"rejected".into(), &JsValue::from_str(reason)).map_err(StorageError::from_js)?;
+        let outcome: Result<(), StorageError> = async {
+            let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
+            let kv = tx.object_store(stores::KV).map_err(StorageError::from_js)?;
+            let issued = (|| -> Result<Vec<web_sys::IdbRequest>, JsValue> {
+                // Entries to mark are read first; the reason is then set on each JS object.
+                let reads = review.iter().map(|r| outbox.get(&JsValue::from_f64(r.seq as f64))).collect::<Result<Vec<_>, _>>()?;
+                for seq in acknowledged {
+                    outbox.delete(&JsValue::from_f64(*seq as f64))?;
+                }
+                for (key, value) in settings {
+                    kv.put_with_key(&JsValue::from_str(value), &JsValue::from_str(key))?;
+                }
+                Ok(reads)
+            })()
+            .map_err(StorageError::from_js)?;
+            for (r, read) in review.iter().zip(&issued) {
+                let entry = idb::request(read).await?;
+                if !entry.is_object() {
+                    continue;
+                }
+                js_sys::Reflect::set(&entry, &"rejected".into(), &JsValue::from_str(&r.reason)).map_err(StorageError::from_js)?;
+                if let Some(server) = &r.server {
+                    js_sys::Reflect::set(&entry, &"server".into(), server).map_err(StorageError::from_js)?;
+                }
                 outbox.put(&entry).map_err(StorageError::from_js)?;
             }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = outcome {
+            let _ = tx.abort();
+            return Err(e);
         }
         done.await.map_err(StorageError::from_js)?;
         Ok(())
@@ -557,6 +615,78 @@ impl Repository {
         done.await.map_err(StorageError::from_js)?;
         Ok(())
     }
+}
+
+/// Sets the server's site id `to` on every record of the two site-bound stores, and every
+/// outbox entry's record, that holds the provisional one `from`, inside `tx`. Returns the
+/// number of records (not outbox entries) changed.
+async fn restamp_site(tx: &web_sys::IdbTransaction, from: Uuid, to: Uuid) -> Result<u32, StorageError> {
+    let from_s = from.to_string();
+    let to_js_id = JsValue::from_str(&to.to_string());
+    let site_id = JsValue::from_str("site_id");
+    let restamp = |record: &JsValue| -> Result<bool, StorageError> {
+        let current = js_sys::Reflect::get(record, &site_id).ok().and_then(|v| v.as_string());
+        if current.as_deref() != Some(from_s.as_str()) {
+            return Ok(false);
+        }
+        js_sys::Reflect::set(record, &site_id, &to_js_id).map_err(StorageError::from_js)
+    };
+    let mut changed = 0;
+    for name in [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::OUTBOX] {
+        let store = tx.object_store(name).map_err(StorageError::from_js)?;
+        let all: js_sys::Array = idb::request(&store.get_all().map_err(StorageError::from_js)?).await?.unchecked_into();
+        for value in all.iter() {
+            // An outbox entry holds its record under `record`.
+            let record =
+                if name == stores::OUTBOX { js_sys::Reflect::get(&value, &"record".into()).map_err(StorageError::from_js)? } else { value.clone() };
+            if record.is_object() && restamp(&record)? {
+                store.put(&value).map_err(StorageError::from_js)?;
+                changed += u32::from(name != stores::OUTBOX);
+            }
+        }
+    }
+    Ok(changed)
+}
+
+/// An outbox entry set aside for a person (« à vérifier »).
+#[derive(Debug, Clone)]
+pub struct ToReview {
+    pub seq: u64,
+    /// Why, in French.
+    pub reason: String,
+    /// The server's version of the record (its JS object, without `kind`), when it said which
+    /// one it keeps (a conflict).
+    pub server: Option<JsValue>,
+}
+
+impl ToReview {
+    pub fn new(seq: u64, reason: impl Into<String>) -> Self {
+        ToReview { seq, reason: reason.into(), server: None }
+    }
+}
+
+/// Records read from a store: those that read as their type, and how many rows did not (they
+/// are skipped: one unreadable row never hides the others).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed<T> {
+    pub rows: Vec<T>,
+    pub unreadable: u32,
+}
+
+fn listed<T: DeserializeOwned>(value: JsValue) -> Result<Listed<T>, StorageError> {
+    let text = js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|t| t.as_string())
+        .ok_or_else(|| StorageError::Serialization("valeur illisible".to_owned()))?;
+    let rows: Vec<&RawValue> = serde_json::from_str(&text).map_err(|e| StorageError::Serialization(e.to_string()))?;
+    let mut list = Listed { rows: Vec::with_capacity(rows.len()), unreadable: 0 };
+    for row in rows {
+        match serde_json::from_str::<T>(row.get()) {
+            Ok(record) => list.rows.push(record),
+            Err(_) => list.unreadable += 1,
+        }
+    }
+    Ok(list)
 }
 
 /// What [`Repository::read`] fetches from one store.
@@ -632,37 +762,34 @@ impl Repository {
         if from == to {
             return Ok(0);
         }
-        let names = [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::OUTBOX];
-        let tx = idb::transaction(&self.db, &names, true)?;
+        let tx = idb::transaction(&self.db, &[stores::MEAL_COUNTS, stores::WEIGHINGS, stores::OUTBOX], true)?;
         let done = idb::completion(&tx);
-        let from_s = from.to_string();
-        let to_js_id = JsValue::from_str(&to.to_string());
-        let site_id = JsValue::from_str("site_id");
-        // Sets `site_id` on a record's JS object that holds the provisional one.
-        let restamp = |record: &JsValue| -> Result<bool, StorageError> {
-            let current = js_sys::Reflect::get(record, &site_id).ok().and_then(|v| v.as_string());
-            if current.as_deref() != Some(from_s.as_str()) {
-                return Ok(false);
+        let changed = match restamp_site(&tx, from, to).await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.abort();
+                return Err(e);
             }
-            js_sys::Reflect::set(record, &site_id, &to_js_id).map_err(StorageError::from_js)
         };
-        let mut changed = 0;
+        done.await.map_err(StorageError::from_js)?;
+        Ok(changed)
+    }
+
+    /// Writes an enrolment in one durable transaction: the records made before it restamped
+    /// from the provisional site id to the server's (`rebind`), and the settings (profile,
+    /// cursor, credentials). A failure writes none of it: the tablet is never left with the
+    /// code used up and no token, or a profile of one canteen and the token of another.
+    pub async fn write_enrolment(&self, rebind: Option<(Uuid, Uuid)>, settings: &[(&str, JsValue)]) -> Result<(), StorageError> {
+        self.check_open()?;
+        let tx = idb::transaction(&self.db, &[stores::MEAL_COUNTS, stores::WEIGHINGS, stores::OUTBOX, stores::KV], true)?;
+        let done = idb::completion(&tx);
         let outcome: Result<(), StorageError> = async {
-            for name in [stores::MEAL_COUNTS, stores::WEIGHINGS, stores::OUTBOX] {
-                let store = tx.object_store(name).map_err(StorageError::from_js)?;
-                let all: js_sys::Array = idb::request(&store.get_all().map_err(StorageError::from_js)?).await?.unchecked_into();
-                for value in all.iter() {
-                    // An outbox entry holds its record under `record`.
-                    let record = if name == stores::OUTBOX {
-                        js_sys::Reflect::get(&value, &"record".into()).map_err(StorageError::from_js)?
-                    } else {
-                        value.clone()
-                    };
-                    if record.is_object() && restamp(&record)? {
-                        store.put(&value).map_err(StorageError::from_js)?;
-                        changed += u32::from(name != stores::OUTBOX);
-                    }
-                }
+            if let Some((from, to)) = rebind.filter(|(from, to)| from != to) {
+                restamp_site(&tx, from, to).await?;
+            }
+            let kv = tx.object_store(stores::KV).map_err(StorageError::from_js)?;
+            for (key, value) in settings {
+                kv.put_with_key(value, &JsValue::from_str(key)).map_err(StorageError::from_js)?;
             }
             Ok(())
         }
@@ -671,8 +798,52 @@ impl Repository {
             let _ = tx.abort();
             return Err(e);
         }
-        done.await.map_err(StorageError::from_js)?;
-        Ok(changed)
+        done.await.map(drop).map_err(StorageError::from_js)
+    }
+
+    /// Gives up an entry set aside for a person: the entry is removed and, when the server said
+    /// which version it keeps (a conflict), that version is written locally, in one durable
+    /// transaction, when the local copy is not newer than it or is one of the tablet's own
+    /// versions that nothing left in the outbox will send (an abandoned or refused correction).
+    /// A newer pulled copy, or a correction still waiting to be sent, is kept. So the tablet
+    /// never keeps a version of its own that the server will never have.
+    pub async fn discard(&self, entry: &OutboxEntry) -> Result<(), StorageError> {
+        self.check_open()?;
+        let seq = entry.seq.ok_or_else(|| StorageError::Serialization("saisie sans numéro d'envoi".to_owned()))?;
+        let server = entry.server.as_ref().map(|s| parse_js(s.get())).transpose()?;
+        let names = [entry.store.as_str(), stores::OUTBOX];
+        let tx = idb::transaction(&self.db, if server.is_some() { &names } else { &names[1..] }, true)?;
+        let done = idb::completion(&tx);
+        let outcome: Result<(), StorageError> = async {
+            let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
+            let Some(server) = server else {
+                return outbox.delete(&JsValue::from_f64(seq as f64)).map(drop).map_err(StorageError::from_js);
+            };
+            let revision = revision_of(&server).ok_or_else(|| StorageError::Serialization("version du serveur sans révision".to_owned()))?;
+            let id = JsValue::from_str(&entry.record_id.to_string());
+            let others = outbox.index(BY_RECORD).and_then(|i| i.get_all_with_key(&id)).map_err(StorageError::from_js)?;
+            let others = entries_from_js(idb::request(&others).await?)?;
+            outbox.delete(&JsValue::from_f64(seq as f64)).map_err(StorageError::from_js)?;
+            // The tablet's own revisions of the record still in the outbox, this one included,
+            // and whether one of them is still to be sent.
+            let own_max = others.iter().map(|e| e.revision).max().unwrap_or(entry.revision).max(entry.revision);
+            let pending = others.iter().any(|e| e.seq != Some(seq) && e.rejected.is_none());
+            let store = tx.object_store(&entry.store).map_err(StorageError::from_js)?;
+            let write = match stored_revision(&store, entry.record_id).await? {
+                None => true,
+                Some(local) => revision >= local || (local <= own_max && !pending),
+            };
+            if write {
+                store.put(&server).map_err(StorageError::from_js)?;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = outcome {
+            let _ = tx.abort();
+            return Err(e);
+        }
+        done.await.map(drop).map_err(StorageError::from_js)
     }
 
     /// Sends a refused entry again as a new revision, above both its own and the local

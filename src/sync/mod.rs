@@ -2,15 +2,15 @@
 //! sync (push the outbox in batches, then pull pages); `start` wires the browser's triggers
 //! (start-up, saves, `online`, `visibilitychange`, a backoff timer) and one lock across tabs.
 
-pub mod machine;
+pub use assiette_tablet::machine;
 pub mod transport;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use assiette_domain::sync::{
-    plan_outbox, EnrolRequest, EnrolResponse, PullRequest, PushResponse, RecordKind, Review, SiteInfo,
-};
+use assiette_domain::sync::{EnrolRequest, EnrolResponse, PullRequest, PushResponse, RecordKind, RecordPayload, SiteInfo, MAX_BODY_BYTES};
+use assiette_tablet::outbox::plan_outbox;
+use assiette_tablet::push::{mutation_len, plan_batches, push_body, Outgoing, PushQueue, Refusal};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::context::{AppContext, PROFILE_KEY};
-use crate::storage::{stores, OutboxEntry, PulledRecord, Repository, StorageError};
+use crate::storage::{js_of, stores, OutboxEntry, PulledRecord, Repository, StorageError, ToReview};
 use machine::{Command, Event, Machine};
 use transport::TransportError;
 
@@ -79,52 +79,61 @@ impl From<TransportError> for SyncError {
     }
 }
 
+/// The record store of each kind.
+fn store_of(kind: RecordKind) -> &'static str {
+    match kind {
+        RecordKind::MealCount => stores::MEAL_COUNTS,
+        RecordKind::Weighing => stores::WEIGHINGS,
+        RecordKind::Purchase => stores::PURCHASES,
+    }
+}
+
+/// A record's JSON read as its kind's type, with the storage's reader (a `kind` key in it is
+/// ignored): one reader per type for the outbox, the pull and the push reply.
+fn read_record(kind: RecordKind, json: &str) -> Option<RecordPayload> {
+    use assiette_domain::{meals::DailyMealCount, purchase::Purchase, waste::Weighing};
+    Some(match kind {
+        RecordKind::MealCount => RecordPayload::MealCount(serde_json::from_str::<DailyMealCount>(json).ok()?),
+        RecordKind::Weighing => RecordPayload::Weighing(serde_json::from_str::<Weighing>(json).ok()?),
+        RecordKind::Purchase => RecordPayload::Purchase(serde_json::from_str::<Purchase>(json).ok()?),
+    })
+}
+
+/// A record's JS object as the storage holds it (its own type's JSON, without `kind`).
+fn stored_js(record: &RecordPayload) -> Result<JsValue, StorageError> {
+    match record {
+        RecordPayload::MealCount(r) => js_of(r),
+        RecordPayload::Weighing(r) => js_of(r),
+        RecordPayload::Purchase(r) => js_of(r),
+    }
+}
+
 /// The seq (the device's sequence number) and kind of an outbox entry the server can read:
 /// its record must read as its own type (with the same `from_str` as the storage), or the
 /// server would refuse the whole batch for it.
 fn sendable(entry: &OutboxEntry) -> Option<(u64, RecordKind)> {
-    use assiette_domain::{meals::DailyMealCount, purchase::Purchase, waste::Weighing};
-    let text = entry.record.get();
-    let kind = match entry.store.as_str() {
-        stores::MEAL_COUNTS => serde_json::from_str::<DailyMealCount>(text).ok().map(|_| RecordKind::MealCount),
-        stores::WEIGHINGS => serde_json::from_str::<Weighing>(text).ok().map(|_| RecordKind::Weighing),
-        stores::PURCHASES => serde_json::from_str::<Purchase>(text).ok().map(|_| RecordKind::Purchase),
-        _ => None,
-    };
-    Some((entry.seq?, kind?))
-}
-
-/// The JSON of the domain's `PushRequest` for these outbox entries (seq, kind, the record's
-/// stored JSON): each record goes as it is stored, its `kind` put first as serde writes it,
-/// instead of being serialised again from its type.
-fn push_body(device_id: Uuid, mutations: &[(u64, RecordKind, &str)]) -> String {
-    let mut body = format!(r#"{{"device_id":"{device_id}","mutations":["#);
-    for (i, (seq, kind, record)) in mutations.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        let fields = record.trim().strip_prefix('{').unwrap_or(record);
-        let comma = if fields.trim_start().starts_with('}') { "" } else { "," };
-        body.push_str(&format!(r#"{{"seq":{seq},"record":{{"kind":"{}"{comma}{fields}}}"#, kind.code()));
-    }
-    body.push_str("]}");
-    body
+    let kind = RecordKind::ALL.into_iter().find(|k| store_of(*k) == entry.store)?;
+    read_record(kind, entry.record.get())?;
+    Some((entry.seq?, kind))
 }
 
 /// A pull page as the tablet reads it (the JSON of the domain's `PullResponse`), parsed by the
-/// browser's JSON: each change's record is stored as the JS object the server's JSON gives (the
-/// server validated the record when it was pushed), so only its head is read here, not the
-/// whole record to write it back.
+/// browser's JSON: each record that reads as its type and passes `check_pulled` is stored as the
+/// JS object the server's JSON gives; the others are skipped and reported.
 #[derive(Debug)]
 struct PullPage {
     records: Vec<PulledRecord>,
+    /// Why each skipped change was skipped (French).
+    skipped: Vec<String>,
     next_cursor: String,
     has_more: bool,
 }
 
-/// Reads a pull reply. What the storage needs of each record, `kind` (its store), `meta.id`
-/// and `meta.revision`, must be there and well-formed: otherwise the page is refused, as an
-/// unreadable record always refused it, and nothing of it is stored.
+/// Reads a pull reply. A page without its changes, cursor or `has_more` is refused (nothing of
+/// it is stored). A change whose record cannot be stored (its head, `server_seq`, `kind`,
+/// `meta.id`, `meta.revision`, missing or malformed; the record unreadable as its type or
+/// refused by the domain's validation) is skipped and reported, and the rest of the page is
+/// stored: one bad record never stalls the site's pull nor breaks a screen.
 fn read_pull_page(text: &str) -> Result<PullPage, String> {
     use js_sys::Array;
     let (get, is_object, whole) = (js_get, js_is_object, js_whole);
@@ -140,6 +149,7 @@ fn read_pull_page(text: &str) -> Result<PullPage, String> {
     };
     let changes: Array = changes.unchecked_into();
     let mut records = Vec::with_capacity(changes.length() as usize);
+    let mut skipped = Vec::new();
     for (i, change) in changes.iter().enumerate() {
         let record = get(&change, "record");
         let meta = get(&record, "meta");
@@ -151,16 +161,21 @@ fn read_pull_page(text: &str) -> Result<PullPage, String> {
         );
         let (Some(_), Some(kind), Some(id), Some(revision), true, true) = (head.0, head.1, head.2, head.3, is_object(&record), is_object(&meta))
         else {
-            return Err(format!("changement n° {} : server_seq, kind, meta.id ou meta.revision absent ou invalide", i + 1));
+            skipped.push(format!("changement n° {} : server_seq, kind, meta.id ou meta.revision absent ou invalide", i + 1));
+            continue;
         };
-        let store = match kind {
-            RecordKind::MealCount => stores::MEAL_COUNTS,
-            RecordKind::Weighing => stores::WEIGHINGS,
-            RecordKind::Purchase => stores::PURCHASES,
+        let json = js_sys::JSON::stringify(&record).ok().and_then(|t| t.as_string()).unwrap_or_default();
+        let checked = match read_record(kind, &json) {
+            None => Err(format!("{} {id} : illisible", kind.label_fr())),
+            Some(typed) if typed.id() != id || typed.revision() != revision => Err(format!("{} {id} : illisible", kind.label_fr())),
+            Some(typed) => assiette_tablet::pull::check_pulled(&typed),
         };
-        records.push(PulledRecord { store, id, revision, record });
+        match checked {
+            Ok(()) => records.push(PulledRecord { store: store_of(kind), id, revision, record }),
+            Err(why) => skipped.push(why),
+        }
     }
-    Ok(PullPage { records, next_cursor, has_more })
+    Ok(PullPage { records, skipped, next_cursor, has_more })
 }
 
 /// `value[key]` (undefined when absent or when `value` is not an object).
@@ -184,9 +199,8 @@ fn js_whole(value: JsValue) -> Option<u64> {
 /// storage's `from_str`. A result that is missing a field of its status, or has one of the wrong
 /// type, refuses the reply (nothing of it is applied), as the domain's reader does.
 fn read_push_reply(text: &str) -> Result<PushResponse, String> {
-    use assiette_domain::sync::{MutationResult, MutationStatus, RecordPayload};
+    use assiette_domain::sync::{MutationResult, MutationStatus};
     use assiette_domain::validation::FieldError;
-    use assiette_domain::{meals::DailyMealCount, purchase::Purchase, waste::Weighing};
     let reply = js_sys::JSON::parse(text).map_err(|_| "JSON invalide".to_owned())?;
     let results = js_get(&reply, "results");
     if !js_is_object(&reply) || !js_sys::Array::is_array(&results) {
@@ -197,12 +211,7 @@ fn read_push_reply(text: &str) -> Result<PushResponse, String> {
         if !js_is_object(&v) {
             return None;
         }
-        let json = text_of(&v);
-        Some(match RecordKind::from_code(&js_get(&v, "kind").as_string()?)? {
-            RecordKind::MealCount => RecordPayload::MealCount(serde_json::from_str::<DailyMealCount>(&json).ok()?),
-            RecordKind::Weighing => RecordPayload::Weighing(serde_json::from_str::<Weighing>(&json).ok()?),
-            RecordKind::Purchase => RecordPayload::Purchase(serde_json::from_str::<Purchase>(&json).ok()?),
-        })
+        read_record(RecordKind::from_code(&js_get(&v, "kind").as_string()?)?, &text_of(&v))
     };
     let errors = |v: JsValue| -> Option<Vec<FieldError>> {
         if v.is_undefined() {
@@ -243,58 +252,110 @@ fn read_push_reply(text: &str) -> Result<PushResponse, String> {
 pub struct Progress {
     pub sent: u32,
     pub pulled: u32,
+    /// Pulled records that could not be stored (unreadable or invalid): skipped, reported.
+    pub skipped: u32,
+    /// Entries set aside « à vérifier » in this run.
+    pub to_review: u32,
 }
 
-/// One full sync: push every pending entry in batches, then pull every page.
+impl Progress {
+    /// What the person is told after a run that skipped pulled records, in French.
+    pub fn skipped_fr(&self) -> Option<String> {
+        (self.skipped > 0).then(|| {
+            let n = self.skipped;
+            format!(
+                "{n} enregistrement{s} reçu{s} du serveur {verb} illisible{s} ou invalide{s} : {ignored} (les autres sont à jour). \
+                 Signalez-le à la métropole, qui peut les réparer (assiette-server repair-records).",
+                s = if n > 1 { "s" } else { "" },
+                verb = if n > 1 { "sont" } else { "est" },
+                ignored = if n > 1 { "ils sont ignorés" } else { "il est ignoré" },
+            )
+        })
+    }
+}
+
+const PUSH_PATH: &str = "/api/v1/sync/push";
+
+/// One full sync: push every pending entry in batches, then pull every page. The pull runs even
+/// when the push failed (other tablets' entries still arrive), and the push's failure is then
+/// the run's result; a refused token stops at once (the pull would be refused too).
 pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn Fn(Progress)) -> Result<Progress, SyncError> {
     let mut progress = Progress::default();
+    let pushed = push_outbox(repo, creds, &mut progress, on_progress).await;
+    if let Err(SyncError::Transport(TransportError::Unauthorized)) = pushed {
+        return Err(TransportError::Unauthorized.into());
+    }
+    let pulled = pull_all(repo, creds, &mut progress, on_progress).await;
+    pushed?;
+    pulled?;
+    Ok(progress)
+}
+
+/// Pushes the outbox in batches that fit the server's limits (`assiette_tablet::push`): a batch
+/// refused whole as too large is split, one the server cannot read is bisected until the
+/// unreadable entry is alone, and a single entry refused that way is set aside « à vérifier ».
+async fn push_outbox(repo: &Repository, creds: &Credentials, progress: &mut Progress, on_progress: &dyn Fn(Progress)) -> Result<(), SyncError> {
     let mut after = 0u64;
     loop {
         let entries = repo.outbox_after(after, PUSH_BATCH).await?;
         let Some(last) = entries.last().and_then(|e| e.seq) else { break };
         after = last;
-        let mut mutations = Vec::new();
+        let mut outgoing = Vec::new();
         let mut unreadable = Vec::new();
         for e in entries.iter().filter(|e| e.rejected.is_none()) {
             match sendable(e) {
-                Some((seq, kind)) => mutations.push((seq, kind, e.record.get())),
-                None => unreadable.extend(e.seq.map(|s| (s, "Saisie illisible pour le serveur : à vérifier.".to_owned()))),
+                Some((seq, kind)) => outgoing.push(Outgoing { seq, kind, record: e.record.get() }),
+                None => unreadable.extend(e.seq.map(|s| ToReview::new(s, "Saisie illisible pour le serveur : à vérifier."))),
             }
         }
         if !unreadable.is_empty() {
             repo.acknowledge(&[], &unreadable, &[]).await?;
+            progress.to_review += unreadable.len() as u32;
         }
-        if mutations.is_empty() {
-            continue;
-        }
-        let sent: Vec<u64> = mutations.iter().map(|m| m.0).collect();
-        let body = push_body(creds.device_id, &mutations);
-        let response = transport::post_reading("/api/v1/sync/push", Some(&creds.token), body, read_push_reply).await?;
-        let plan = plan_outbox(&sent, &response);
-        let review: Vec<(u64, String)> = plan
-            .review
-            .iter()
-            .map(|(seq, r)| {
-                let reason = match r {
-                    Review::Rejected { reason, .. } => format!("Refusé par le serveur : {reason}"),
-                    Review::Conflict { current } => format!(
-                        "Conflit : une autre tablette (ou la métropole) a enregistré une autre version de cette {} : {} (révision {}).",
-                        current.describe_fr(),
-                        current.values_fr(),
-                        current.revision()
-                    ),
-                };
-                (*seq, reason)
-            })
-            .collect();
-        repo.acknowledge(&plan.delete, &review, &[]).await?;
-        progress.sent += plan.delete.len() as u32;
-        on_progress(progress);
-        if !plan.retry.is_empty() {
-            // The server answered only part of the batch: stop here, the rest goes next run.
-            return Err(SyncError::Transport(TransportError::Network));
+        let sizes: Vec<(u64, usize)> = outgoing.iter().map(|m| (m.seq, mutation_len(m))).collect();
+        let mut queue = PushQueue::new(plan_batches(&sizes, PUSH_BATCH as usize, MAX_BODY_BYTES));
+        while let Some(batch) = queue.next_batch() {
+            // A batch is a run of consecutive entries of `outgoing` (which is in seq order).
+            let start = outgoing.partition_point(|m| m.seq < batch[0]);
+            let mutations = &outgoing[start..start + batch.len()];
+            let body = push_body(creds.device_id, mutations);
+            let refusal = match transport::post_reading(PUSH_PATH, Some(&creds.token), body, read_push_reply).await {
+                Ok(response) => {
+                    let plan = plan_outbox(&batch, &response);
+                    let mut review = Vec::with_capacity(plan.review.len());
+                    for (seq, r) in &plan.review {
+                        // The server's version goes with the entry: giving up the tablet's
+                        // version writes it locally.
+                        let server = r.current().map(stored_js).transpose()?;
+                        review.push(ToReview { seq: *seq, reason: r.reason_fr(), server });
+                    }
+                    repo.acknowledge(&plan.delete, &review, &[]).await?;
+                    progress.sent += plan.delete.len() as u32;
+                    progress.to_review += review.len() as u32;
+                    on_progress(*progress);
+                    if !plan.retry.is_empty() {
+                        // The server answered only part of the batch: the rest goes next run.
+                        return Err(SyncError::Transport(TransportError::Network));
+                    }
+                    continue;
+                }
+                Err(TransportError::Refused { status: 413, .. }) => Refusal::TooLarge,
+                Err(TransportError::Refused { status: 422, message }) => Refusal::Unreadable(message),
+                Err(e) => return Err(e.into()),
+            };
+            if let Some((seq, reason)) = queue.refused(batch, &refusal) {
+                repo.acknowledge(&[], &[ToReview::new(seq, reason)], &[]).await?;
+                progress.to_review += 1;
+                on_progress(*progress);
+            }
         }
     }
+    Ok(())
+}
+
+/// Pulls every page from the stored cursor, each page's storable records and the next cursor
+/// in one transaction (`Repository::apply_pull`).
+async fn pull_all(repo: &Repository, creds: &Credentials, progress: &mut Progress, on_progress: &dyn Fn(Progress)) -> Result<(), SyncError> {
     // Null after a new enrolment: start from the beginning of the site's log.
     let mut cursor: Option<String> = repo.setting::<Option<String>>(CURSOR_KEY).await?.flatten();
     loop {
@@ -303,13 +364,17 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
         let page = transport::post_reading("/api/v1/sync/pull", Some(&creds.token), request, read_pull_page).await?;
         repo.apply_pull(&page.records, &[(CURSOR_KEY, &page.next_cursor)]).await?;
         progress.pulled += page.records.len() as u32;
-        on_progress(progress);
+        progress.skipped += page.skipped.len() as u32;
+        for why in &page.skipped {
+            web_sys::console::warn_1(&format!("Enregistrement reçu ignoré : {why}").into());
+        }
+        on_progress(*progress);
         cursor = Some(page.next_cursor);
         if !page.has_more {
             break;
         }
     }
-    Ok(progress)
+    Ok(())
 }
 
 /// Enrols the tablet with a one-time code; restamps records made before with the server's site id.
@@ -324,11 +389,10 @@ pub async fn enrol(ctx: AppContext, code: &str, label: &str) -> Result<SiteInfo,
     let creds = Credentials { device_id: response.device_id, token: response.token, site: response.site.clone() };
     let mut profile = ctx.profile.get_untracked().unwrap_or_else(crate::context::SiteProfile::new_local);
     let previous: Option<Credentials> = repo.setting(CREDENTIALS_KEY).await.map_err(|e| e.message_fr())?;
+    let mut rebind = None;
     match previous {
         // First enrolment: what was typed before belongs to this canteen.
-        None => {
-            repo.rebind_site(profile.site_id, creds.site.id).await.map_err(|e| e.message_fr())?;
-        }
+        None => rebind = Some((profile.site_id, creds.site.id)),
         // Another canteen: the entries of the previous one stay its own (never restamped), and
         // none may be left unsent, or they would be pushed with the new canteen's token.
         Some(old) if old.site.id != creds.site.id => {
@@ -349,10 +413,13 @@ pub async fn enrol(ctx: AppContext, code: &str, label: &str) -> Result<SiteInfo,
     profile.site_id = creds.site.id;
     profile.name = creds.site.name.clone();
     profile.siret = creds.site.siret.clone();
-    repo.set_setting(PROFILE_KEY, &profile).await.map_err(|e| e.message_fr())?;
-    // A new enrolment starts the pull from the beginning of the site's log.
-    repo.set_setting(CURSOR_KEY, &None::<String>).await.map_err(|e| e.message_fr())?;
-    repo.set_setting(CREDENTIALS_KEY, &creds).await.map_err(|e| e.message_fr())?;
+    // All of it in one transaction (restamped records, profile, cursor, token): a crash or a
+    // failure in the middle never leaves the code used up and no token stored. A new enrolment
+    // starts the pull from the beginning of the site's log.
+    let settings = [(PROFILE_KEY, js_of(&profile)), (CURSOR_KEY, js_of(&None::<String>)), (CREDENTIALS_KEY, js_of(&creds))];
+    let settings: Vec<(&str, JsValue)> =
+        settings.into_iter().map(|(k, v)| v.map(|v| (k, v))).collect::<Result<_, _>>().map_err(|e| e.message_fr())?;
+    repo.write_enrolment(rebind, &settings).await.map_err(|e| e.message_fr())?;
     ctx.profile.set(Some(profile));
     ctx.after_write();
     dispatch(Event::Enrolled);
@@ -484,14 +551,14 @@ impl Engine {
         match outcome {
             // Another tab holds the lock and does the work.
             None => self.handle(Event::Succeeded),
-            Some(Ok(_)) => {
+            Some(Ok(progress)) => {
                 self.state.connection.set(Connection::Online);
                 let at = chrono::Utc::now().to_rfc3339();
                 if let Some(repo) = ctx.repo() {
                     let _ = repo.set_setting(LAST_SYNC_KEY, &at).await;
                 }
                 ctx.last_sync.set(Some(at));
-                self.state.last_error.set(None);
+                self.state.last_error.set(progress.skipped_fr());
                 self.handle(Event::Succeeded);
             }
             Some(Err(SyncError::Transport(TransportError::Unauthorized))) => {
@@ -623,33 +690,8 @@ mod tests {
             revision: 1,
             record: crate::storage::RecordJson::of(record).unwrap(),
             rejected: None,
+            server: None,
         }
-    }
-
-    #[wasm_bindgen_test]
-    fn the_push_body_is_the_domains_push_request_as_serde_writes_it() {
-        use assiette_domain::sync::{Mutation, PushRequest};
-        let records = [weighing(1, 2), purchase(2), weighing(3, 1)];
-        let entries: Vec<OutboxEntry> = records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| match r {
-                RecordPayload::Weighing(w) => entry(i as u64 + 5, stores::WEIGHINGS, w),
-                RecordPayload::Purchase(p) => entry(i as u64 + 5, stores::PURCHASES, p),
-                RecordPayload::MealCount(c) => entry(i as u64 + 5, stores::MEAL_COUNTS, c),
-            })
-            .collect();
-        let sendable: Vec<(u64, RecordKind, &str)> =
-            entries.iter().map(|e| sendable(e).map(|(seq, kind)| (seq, kind, e.record.get())).unwrap()).collect();
-        let device = Uuid::from_u128(77);
-        let body = push_body(device, &sendable);
-        let typed = PushRequest {
-            device_id: device,
-            mutations: records.iter().enumerate().map(|(i, r)| Mutation { seq: i as u64 + 5, record: r.clone() }).collect(),
-        };
-        assert_eq!(body, serde_json::to_string(&typed).unwrap());
-        assert_eq!(serde_json::from_str::<PushRequest>(&body).unwrap(), typed);
-        assert_eq!(push_body(device, &[]), serde_json::to_string(&PushRequest { device_id: device, mutations: vec![] }).unwrap());
     }
 
     #[wasm_bindgen_test]
@@ -754,14 +796,14 @@ mod tests {
             assert_eq!(js_sys::JSON::stringify(&r.record).unwrap().as_string().unwrap(), serde_json::to_string(record).unwrap());
         }
         // The head is read wherever `kind` and `meta` are, and whatever follows them.
-        let text = r#"{"changes":[{"record":{"site_id":"x","meta":{"deleted":true,"revision":7,"id":"00000000-0000-0000-0000-000000000005"},"kind":"meal_count"},"server_seq":1}],"has_more":false,"next_cursor":"v1.1"}"#;
+        let text = r#"{"changes":[{"record":{"site_id":"00000000-0000-0000-0000-000000000009","service_date":"2026-03-02","planned":0,"served_children":0,"served_adults":0,"meta":{"deleted":true,"revision":7,"modified_at":"2026-03-02T10:00:00Z","id":"00000000-0000-0000-0000-000000000005"},"kind":"meal_count"},"server_seq":1}],"has_more":false,"next_cursor":"v1.1"}"#;
         let page = read_pull_page(text).unwrap();
         let r = &page.records[0];
         assert_eq!((r.store, r.id, r.revision), (stores::MEAL_COUNTS, Uuid::from_u128(5), 7));
     }
 
     #[wasm_bindgen_test]
-    fn a_record_without_a_readable_head_refuses_the_page() {
+    fn a_record_that_cannot_be_stored_is_skipped_and_the_rest_of_the_page_kept() {
         let meta = r#""meta":{"id":"00000000-0000-0000-0000-000000000005","revision":1}"#;
         let bad = [
             r#"{"kind":"weighing","meta":{"id":"00000000-0000-0000-0000-000000000005","revision":1.5}}"#.to_owned(),
@@ -778,22 +820,43 @@ mod tests {
             r#"{"kind":"weighing","meta":null}"#.to_owned(),
             r#"["weighing"]"#.to_owned(),
             "null".to_owned(),
+            // A good head, but not a weighing the domain reads.
+            format!(r#"{{"kind":"weighing",{meta}}}"#),
         ];
-        for record in bad {
-            let text = format!(r#"{{"changes":[{{"server_seq":1,"record":{record}}}],"next_cursor":"v1.1","has_more":false}}"#);
-            let e = read_pull_page(&text).unwrap_err();
-            assert!(e.starts_with("changement n° 1 : "), "{text}: {e}");
+        let good = serde_json::to_string(&weighing(1, 2)).unwrap();
+        // A weighing that reads but that the domain's validation refuses (no mass).
+        let invalid = good.replace("\"mass_grams\":1250", "\"mass_grams\":0");
+        assert_ne!(invalid, good);
+        for record in bad.iter().chain([&invalid]) {
+            let text = format!(
+                r#"{{"changes":[{{"server_seq":1,"record":{good}}},{{"server_seq":2,"record":{record}}}],"next_cursor":"v1.2","has_more":false}}"#
+            );
+            let page = read_pull_page(&text).unwrap();
+            assert_eq!(page.records.len(), 1, "{text}");
+            assert_eq!(page.records[0].id, Uuid::from_u128(1));
+            assert_eq!(page.skipped.len(), 1, "{text}");
+            assert_eq!((page.next_cursor.as_str(), page.has_more), ("v1.2", false));
         }
-        // A change without its sequence, a page without its cursor: refused as before.
-        let ok = format!(r#"{{"kind":"weighing",{meta}}}"#);
+        let text = format!(r#"{{"changes":[{{"server_seq":1,"record":{invalid}}}],"next_cursor":"v1.2","has_more":false}}"#);
+        let why = &read_pull_page(&text).unwrap().skipped[0];
+        assert!(why.contains("00000000-0000-0000-0000-000000000001") && why.contains("masse"), "{why}");
+        // A change without its sequence: skipped too.
         let page = |changes: &str| format!(r#"{{"changes":[{changes}],"next_cursor":"v1.1","has_more":false}}"#);
-        assert!(read_pull_page(&page(&format!(r#"{{"server_seq":1,"record":{ok}}}"#))).is_ok());
-        // The second change is bad: the whole page is refused.
-        let e = read_pull_page(&page(&format!(r#"{{"server_seq":1,"record":{ok}}},{{"record":{ok}}}"#))).unwrap_err();
-        assert!(e.starts_with("changement n° 2 : "), "{e}");
-        assert!(read_pull_page(&page(&format!(r#"{{"server_seq":-1,"record":{ok}}}"#))).is_err());
+        let p = read_pull_page(&page(&format!(r#"{{"server_seq":1,"record":{good}}},{{"record":{good}}}"#))).unwrap();
+        assert_eq!((p.records.len(), p.skipped.len()), (1, 1));
+        assert!(p.skipped[0].starts_with("changement n° 2 : "), "{:?}", p.skipped);
+        // A page without its cursor, its flag or its list: refused whole.
         for text in [r#"{"changes":[],"has_more":false}"#, r#"{"changes":{},"next_cursor":"v1.1","has_more":false}"#, r#"{"changes":[],"next_cursor":"v1.1","has_more":"no"}"#, "[]", "null", "{"] {
             assert!(read_pull_page(text).is_err(), "{text}");
         }
+    }
+
+    #[wasm_bindgen_test]
+    fn skipped_records_are_told_in_french() {
+        assert_eq!(Progress::default().skipped_fr(), None);
+        let one = Progress { skipped: 1, ..Default::default() }.skipped_fr().unwrap();
+        assert!(one.starts_with("1 enregistrement reçu du serveur est illisible ou invalide : il est ignoré"), "{one}");
+        let two = Progress { skipped: 2, ..Default::default() }.skipped_fr().unwrap();
+        assert!(two.starts_with("2 enregistrements reçus du serveur sont illisibles ou invalides : ils sont ignorés"), "{two}");
     }
 }

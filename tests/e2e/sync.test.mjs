@@ -112,6 +112,27 @@ async function localWeighingSites(page) {
   );
 }
 
+/// Purchases written into the tablet's IndexedDB as the app writes them (record + outbox entry,
+/// in one transaction), for sizes the screens would never let anyone type.
+async function injectPurchases(page, purchases) {
+  await page.evaluate(
+    (records) =>
+      new Promise((ok, ko) => {
+        const req = indexedDB.open("assiette");
+        req.onsuccess = () => {
+          const tx = req.result.transaction(["purchases", "outbox"], "readwrite");
+          for (const record of records) {
+            tx.objectStore("purchases").put(record);
+            tx.objectStore("outbox").add({ store: "purchases", record_id: record.meta.id, revision: record.meta.revision, record });
+          }
+          tx.oncomplete = () => ok();
+          tx.onerror = () => ko(tx.error);
+        };
+      }),
+    purchases,
+  );
+}
+
 export const tests = {
   "changing canteen: refused while the first canteen's entries are unsent, and never moves them": () =>
     withEnrolledTablet(async ({ server, context, page }) => {
@@ -239,5 +260,75 @@ export const tests = {
       const records = (await serverRecords(server, other)).filter((r) => r.meta.id === weighing(1, 0).meta.id);
       const latest = records.reduce((a, b) => (b.meta.revision > a.meta.revision ? b : a));
       assertEqual([latest.meta.revision, latest.mass_grams], [3, 1500], "the tablet's version, as a new revision, on the server");
+    }),
+  "an entry too large for the server goes alone and is set aside « à vérifier »: the entries around it reach the server": () =>
+    withEnrolledTablet(async ({ server, page }) => {
+      const now = new Date().toISOString();
+      const purchase = (n, description) => ({
+        meta: { id: `0190a000-0000-7000-8000-00000000b00${n}`, revision: 1, deleted: false, modified_at: now },
+        siret: "21760351500008",
+        description,
+        fournisseur: "Ferme des Hauts",
+        date: lastWeekday(),
+        prix_ht_cents: 1250 + n,
+        famille_produits: "FRUITS_ET_LEGUMES",
+        caracteristiques: ["BIO"],
+      });
+      // Together over the server's 2 MB: the middle one alone is.
+      await injectPurchases(page, [purchase(1, "Pommes"), purchase(2, "x".repeat(2_200_000)), purchase(3, "Poires")]);
+      await page.click("a[href='/']");
+      await page.click("a[href='/synchronisation']");
+      await page.click("#sync-now");
+      const item = page.locator("[data-testid=review-item]");
+      await item.waitFor({ timeout: 60_000 });
+      const listed = await item.textContent();
+      assert(listed.includes("Trop volumineuse : le serveur refuse de la recevoir"), `French reason: ${listed.slice(0, 300)}`);
+      await page.waitForSelector("[data-pending='1']");
+      const onServer = (await serverRecords(server)).filter((r) => r.kind === "purchase");
+      assertEqual(onServer.map((p) => p.description).sort(), ["Poires", "Pommes"], "the two others are on the server");
+      // The next run sends nothing again: the entry waits for a person.
+      await page.click("#sync-now");
+      await page.waitForSelector("[data-testid=sync-state]:has-text('1 saisie à envoyer')");
+      assertEqual((await page.locator("[data-testid=review-item]").count()), 1, "one entry to review");
+    }),
+
+  "a push that fails still pulls: the other tablet's weighing arrives while this tablet's entry waits": () =>
+    withEnrolledTablet(async ({ server, context, page }) => {
+      const other = await otherDevice(server, "tablette B");
+      const record = {
+        kind: "weighing",
+        meta: { id: "0190a000-0000-7000-8000-00000000c0f2", revision: 1, deleted: false, modified_at: new Date().toISOString() },
+        site_id: other.site.id,
+        service_date: lastWeekday(),
+        stage: "leftovers",
+        component: "dessert",
+        mass_grams: 2000,
+      };
+      await api(server, "/sync/push", { device_id: other.device_id, mutations: [{ seq: 1, record }] }, other.token);
+      // Only the push fails; this tablet has an entry to send.
+      await context.route("**/api/v1/sync/push", (route) => route.abort());
+      await page.click("a[href='/']");
+      await page.fill("#service-date", lastWeekday());
+      await page.click("[data-stage=leftovers]");
+      await page.click("[data-component=pain]");
+      await page.fill("#mass", "0,7");
+      await page.click("#save-weighing");
+      await page.waitForSelector("[data-pending='1']");
+      await page.click("a[href='/synchronisation']");
+      await page.click("#sync-now");
+      await page.waitForFunction(
+        (id) =>
+          new Promise((ok) => {
+            const req = indexedDB.open("assiette");
+            req.onsuccess = () => {
+              const get = req.result.transaction("weighings").objectStore("weighings").get(id);
+              get.onsuccess = () => ok(get.result?.mass_grams === 2000);
+            };
+          }),
+        record.meta.id,
+        { timeout: 30_000, polling: 250 },
+      );
+      await page.waitForSelector("text=Serveur injoignable");
+      await page.waitForSelector("[data-pending='1']");
     }),
 };

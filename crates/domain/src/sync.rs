@@ -6,7 +6,6 @@
 //! - [`check_mutation`]: may this device write this record at all (site scope, validation)?
 //! - [`decide`]: given the server's current state of a record, apply, duplicate or conflict?
 //! - [`plan_push`]: a whole batch against the stored state (what the server writes and replies).
-//! - [`plan_outbox`]: what the tablet does with its outbox once the reply arrives.
 //!
 //! Rules in one place:
 //! - Dedup key: `(device_id, seq)`; a replayed mutation is answered `duplicate`, never applied twice.
@@ -1159,59 +1158,6 @@ impl Planner<'_> {
     }
 }
 
-/// Why an outbox entry waits for the manager ("à vérifier") instead of being sent again.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Review {
-    Rejected { reason: String, errors: Vec<FieldError> },
-    /// The server kept another state: show both; to keep the tablet's version, save it again
-    /// as a new revision on top of `current`.
-    Conflict { current: RecordPayload },
-}
-
-/// What the tablet does with its outbox after a push reply.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct OutboxPlan {
-    /// Acknowledged (applied or duplicate): delete from the outbox in the transaction that records it.
-    pub delete: Vec<u64>,
-    /// Applied now: the server's timestamp to stamp on the local record.
-    pub stamped: Vec<(u64, DateTime<Utc>)>,
-    /// Keep, mark « à vérifier », don't send again; never blocks the rest of the queue.
-    pub review: Vec<(u64, Review)>,
-    /// Sent but not answered: keep pending, send again.
-    pub retry: Vec<u64>,
-}
-
-/// Applies a push reply to the seqs that were sent. Results for seqs not sent are ignored;
-/// if a seq is answered twice, the first answer counts.
-pub fn plan_outbox(sent: &[u64], response: &PushResponse) -> OutboxPlan {
-    let mut first: HashMap<u64, &MutationStatus> = HashMap::new();
-    for r in &response.results {
-        first.entry(r.seq).or_insert(&r.status);
-    }
-    let mut plan = OutboxPlan::default();
-    let mut seen = std::collections::HashSet::new();
-    for &seq in sent {
-        if !seen.insert(seq) {
-            continue;
-        }
-        match first.get(&seq) {
-            None => plan.retry.push(seq),
-            Some(MutationStatus::Applied { server_updated_at, .. }) => {
-                plan.delete.push(seq);
-                plan.stamped.push((seq, *server_updated_at));
-            }
-            Some(MutationStatus::Duplicate) => plan.delete.push(seq),
-            Some(MutationStatus::Conflict { current }) => {
-                plan.review.push((seq, Review::Conflict { current: current.clone() }))
-            }
-            Some(MutationStatus::Rejected { reason, errors }) => {
-                plan.review.push((seq, Review::Rejected { reason: reason.clone(), errors: errors.clone() }))
-            }
-        }
-    }
-    plan
-}
-
 /// Whether a pulled record replaces the tablet's copy: a higher or equal revision does (equal:
 /// the server's copy carries the authoritative timestamp). A local copy with a higher revision
 /// is a pending correction that the next push will send.
@@ -1773,28 +1719,6 @@ mod tests {
         assert!(matches!(p.results[0].status, MutationStatus::Rejected { .. }));
         assert!(matches!(p.results[1].status, MutationStatus::Rejected { .. }));
         assert!(matches!(p.results[2].status, MutationStatus::Applied { server_seq: 1, .. }));
-    }
-
-    #[test]
-    fn outbox_plan() {
-        let at = t("2026-03-03T08:00:00Z");
-        let resp = PushResponse {
-            results: vec![
-                MutationResult { seq: 1, status: MutationStatus::Applied { server_seq: 1, server_updated_at: at } },
-                MutationResult { seq: 2, status: MutationStatus::Duplicate },
-                MutationResult { seq: 3, status: MutationStatus::Rejected { reason: "r".into(), errors: vec![] } },
-                MutationResult { seq: 4, status: MutationStatus::Conflict { current: weighing(1, 2, 1) } },
-                MutationResult { seq: 99, status: MutationStatus::Duplicate },
-                MutationResult { seq: 1, status: MutationStatus::Duplicate },
-            ],
-        };
-        let p = plan_outbox(&[1, 2, 3, 4, 5, 5], &resp);
-        assert_eq!(p.delete, vec![1, 2]);
-        assert_eq!(p.stamped, vec![(1, at)]);
-        assert_eq!(p.review.len(), 2);
-        assert_eq!(p.review[0].0, 3);
-        assert!(matches!(&p.review[1], (4, Review::Conflict { .. })));
-        assert_eq!(p.retry, vec![5]);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 mod common;
 
-use assiette_domain::sync::{MutationStatus, PushResponse, RecordPayload, Review};
+use assiette_domain::sync::{MutationStatus, PushResponse, RecordPayload};
+use assiette_tablet::outbox::Review;
 use assiette_domain::waste::Stage;
 use common::*;
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! A simulated kitchen tablet that syncs as the app does (`src/sync/mod.rs` `run_once`,
 //! `src/storage/mod.rs`): every save is one outbox entry with the next seq, a correction is the
 //! next revision of the same id, a deletion is a tombstone revision; a push sends the outbox in
-//! seq order by batches, and the reply is planned by the domain's `plan_outbox` (acknowledged
+//! seq order by batches, and the reply is planned by the app's own `plan_outbox` (assiette-tablet) (acknowledged
 //! entries deleted, refused or conflicting ones kept « à vérifier » and never sent again, a
 //! partial reply stops the run); then every pull page is stored with its cursor, a pulled record
 //! replacing the local copy unless a higher local revision waits. « Renvoyer ma version » and
@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 
-use assiette_domain::sync::{plan_outbox, pulled_supersedes, EnrolResponse, Mutation, PullResponse, PushRequest, PushResponse, RecordPayload, Review, SiteInfo};
+use assiette_domain::sync::{pulled_supersedes, EnrolResponse, Mutation, PullResponse, PushRequest, PushResponse, RecordPayload, SiteInfo};
+use assiette_tablet::outbox::{plan_outbox, Review};
 use assiette_domain::waste::Stage;
 use chrono::{NaiveDate, Utc};
 use serde_json::{json, Value};

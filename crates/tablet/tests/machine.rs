@@ -1,19 +1,14 @@
 //! The sync state machine's rules (pure: no network, no clock).
-#![cfg(target_arch = "wasm32")]
+use assiette_tablet::machine::*;
 
-use assiette::sync::machine::*;
-use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
-
-#[wasm_bindgen_test]
+#[test]
 fn start_up_runs_at_once_when_enrolled_and_online() {
     let mut m = Machine::new(true, true);
     assert_eq!(m.handle(Event::Started, 1_000, 0.0), Command::Run);
     assert_eq!(m.phase, Phase::Running);
 }
 
-#[wasm_bindgen_test]
+#[test]
 fn nothing_is_sent_before_enrolment_and_enrolment_starts_a_run() {
     let mut m = Machine::new(false, true);
     for e in [Event::Started, Event::Saved, Event::SyncNow, Event::TimerFired, Event::Visible] {
@@ -22,7 +17,7 @@ fn nothing_is_sent_before_enrolment_and_enrolment_starts_a_run() {
     assert_eq!(m.handle(Event::Enrolled, 10, 0.0), Command::Run);
 }
 
-#[wasm_bindgen_test]
+#[test]
 fn saves_are_debounced_into_one_run() {
     let mut m = Machine::new(true, true);
     m.handle(Event::Started, 0, 0.0);
@@ -33,7 +28,7 @@ fn saves_are_debounced_into_one_run() {
     assert_eq!(m.handle(Event::TimerFired, 3_000, 0.0), Command::Run);
 }
 
-#[wasm_bindgen_test]
+#[test]
 fn failures_back_off_exponentially_with_jitter_up_to_five_minutes() {
     assert_eq!(Machine::backoff_ms(1, 1.0), BASE_BACKOFF_MS);
     assert_eq!(Machine::backoff_ms(2, 1.0), 2 * BASE_BACKOFF_MS);
@@ -61,7 +56,7 @@ fn failures_back_off_exponentially_with_jitter_up_to_five_minutes() {
     assert_eq!(m.failures, 0);
 }
 
-#[wasm_bindgen_test]
+#[test]
 fn work_arriving_during_a_run_triggers_a_second_run() {
     let mut m = Machine::new(true, true);
     m.handle(Event::Started, 0, 0.0);
@@ -70,7 +65,7 @@ fn work_arriving_during_a_run_triggers_a_second_run() {
     assert_eq!(m.handle(Event::Succeeded, 30, 0.0), Command::Schedule { due_ms: 30 + IDLE_PULL_MS });
 }
 
-#[wasm_bindgen_test]
+#[test]
 fn a_refused_token_stops_syncing_until_re_enrolment() {
     let mut m = Machine::new(true, true);
     m.handle(Event::Started, 0, 0.0);
@@ -80,7 +75,7 @@ fn a_refused_token_stops_syncing_until_re_enrolment() {
     assert_eq!(m.handle(Event::Enrolled, 7, 0.0), Command::Run);
 }
 
-#[wasm_bindgen_test]
+#[test]
 fn offline_waits_instead_of_running() {
     let mut m = Machine::new(true, false);
     assert!(matches!(m.handle(Event::Started, 0, 0.0), Command::Schedule { .. }));

@@ -1,0 +1,14 @@
+//! The kitchen tablet's sync decisions, pure (no browser, no network, no clock): the app runs
+//! them in the browser, `cargo test` runs them on the host, and the server's tests can drive a
+//! simulated tablet with the same rules.
+//!
+//! - [`machine`]: when to sync (events in, a command out).
+//! - [`push`]: the push body, batches that fit the server's limits, and what to do with a batch
+//!   the server refuses whole (split on 413, isolate the unreadable entry on 422).
+//! - [`outbox`]: what each entry becomes once the server has answered (delete, review, retry).
+//! - [`pull`]: which pulled records may be stored.
+
+pub mod machine;
+pub mod outbox;
+pub mod pull;
+pub mod push;
