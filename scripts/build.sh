@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 # The kitchen bundle first: Trunk empties its dist folder, dist/bureau/ included.
 trunk build --release
-trunk build --release bureau.html --dist dist/bureau --public-url /bureau/
+trunk build bureau.html --release --dist dist/bureau --public-url /bureau/
 node scripts/sw-precache.mjs dist
 # Zopfli .gz copies of the app's files, sent as they are by the server (crates/precompress).
 cargo run -q --release -p assiette-precompress -- dist
