@@ -68,28 +68,11 @@ pub fn live_grams<'a>(records: impl IntoIterator<Item = &'a RecordPayload>) -> u
         .sum()
 }
 
-/// A Luhn-valid SIRET from 13 digits (appends the check digit).
+/// A valid SIRET from 13 digits (the check digit the domain's rule accepts appended).
 pub fn siret(first13: &str) -> String {
     assert_eq!(first13.len(), 13);
-    for check in 0..10u32 {
-        let s = format!("{first13}{check}");
-        let sum: u32 = s
-            .bytes()
-            .rev()
-            .enumerate()
-            .map(|(i, b)| {
-                let d = u32::from(b - b'0');
-                if i % 2 == 1 {
-                    let x = d * 2;
-                    if x > 9 { x - 9 } else { x }
-                } else {
-                    d
-                }
-            })
-            .sum();
-        if sum.is_multiple_of(10) {
-            return s;
-        }
-    }
-    unreachable!()
+    (0..10)
+        .map(|check| format!("{first13}{check}"))
+        .find(|s| assiette_domain::site::siret_is_valid(s))
+        .expect("one check digit makes a valid SIRET")
 }
