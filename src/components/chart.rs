@@ -17,7 +17,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
-use super::chart_data::{Bar, Figure, LineChart, LineLayout, Pen, LABEL_PAD, TEXT_PX};
+use assiette_tablet::chart_data::{Bar, Figure, LineChart, LineLayout, Pen, LABEL_PAD, TEXT_PX};
 use assiette_domain::number::{format_kg_rounded, format_per_mille};
 
 const INK: RGBColor = RGBColor(0x1a, 0x1a, 0x1a);
@@ -287,7 +287,7 @@ fn draw_bars(canvas: &HtmlCanvasElement, bars: &[Bar], dpr: f64) -> Result<usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::components::chart_data::{Line, Note};
+    use assiette_tablet::chart_data::{Line, Note};
     use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 

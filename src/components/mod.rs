@@ -1,4 +1,3 @@
 //! Reusable pieces of the pages.
 pub mod chart;
-pub mod chart_data;
 pub mod field_error;

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::components::chart::{container_width, draw};
-use crate::components::chart_data::{covers, earliest_needed, first_date, keep_site, tenths, ChartData, ChartKind, Period};
+use assiette_tablet::chart_data::{covers, earliest_needed, first_date, keep_site, tenths, ChartData, ChartKind, Period};
 use crate::context::{today, AppContext, SiteProfile};
 use crate::storage::{Repository, StorageError};
 

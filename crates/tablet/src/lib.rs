@@ -1,4 +1,4 @@
-//! The kitchen tablet's sync decisions, pure (no browser, no network, no clock): the app runs
+//! The app's pure logic (no browser, no network, no clock): the app runs
 //! them in the browser, `cargo test` runs them on the host, and the server's tests can drive a
 //! simulated tablet with the same rules.
 //!
@@ -7,7 +7,9 @@
 //!   the server refuses whole (split on 413, isolate the unreadable entry on 422).
 //! - [`outbox`]: what each entry becomes once the server has answered (delete, review, retry).
 //! - [`pull`]: which pulled records may be stored.
+//! - [`chart_data`]: what the charts show, laid out, with their French text alternatives.
 
+pub mod chart_data;
 pub mod machine;
 pub mod outbox;
 pub mod pull;

@@ -805,7 +805,6 @@ mod tests {
     use assiette_domain::record::RecordMeta;
     use assiette_domain::waste::{Component, EdibleSplit};
     use chrono::{TimeZone, Utc};
-    use wasm_bindgen_test::wasm_bindgen_test;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -823,7 +822,7 @@ mod tests {
         Uuid::from_u128(0x1234)
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn school_year_starts_on_the_first_of_september() {
         assert_eq!(school_year_start(d(2026, 11, 20)), d(2026, 9, 1));
         assert_eq!(school_year_start(d(2026, 9, 1)), d(2026, 9, 1));
@@ -831,7 +830,7 @@ mod tests {
         assert_eq!(school_year_start(d(2027, 1, 5)), d(2026, 9, 1));
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn periods_end_today() {
         let today = d(2026, 3, 31);
         assert_eq!(Period::Last30Days.range(today, None), DateRange::new(d(2026, 3, 2), today));
@@ -842,7 +841,7 @@ mod tests {
         assert_eq!(Period::All.range(today, Some(d(2026, 4, 2))), DateRange::new(today, today));
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn records_needed_by_a_period() {
         let today = d(2026, 3, 31);
         assert_eq!(earliest_needed(Period::Last30Days, today), Some(d(2026, 3, 2)));
@@ -854,7 +853,7 @@ mod tests {
         assert!(!covers(Some(d(2026, 3, 2)), Some(d(2025, 9, 1))));
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn meal_days_sum_live_counts_of_the_site_per_date() {
         let s = site();
         let mut deleted = count(s, d(2026, 3, 3), 500, 500, 0);
@@ -880,7 +879,7 @@ mod tests {
         assert_eq!(meal_days(&counts, DateRange::new(d(2026, 3, 3), d(2026, 3, 2))), vec![]);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn only_the_sites_records_are_kept() {
         let (s, other) = (site(), Uuid::from_u128(77));
         let mut counts = vec![count(other, d(2026, 3, 1), 50, 50, 0), count(s, d(2026, 3, 2), 110, 100, 0)];
@@ -896,7 +895,7 @@ mod tests {
         assert_eq!(first_date(&[], &[]), None);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn prepare_gives_shares_with_references() {
         let s = site();
         let range = DateRange::new(d(2026, 3, 2), d(2026, 3, 6));
@@ -939,7 +938,7 @@ mod tests {
         assert_eq!((data.day_index(d(2026, 3, 3)), data.span_days()), (1, 5));
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn summaries_state_the_figures_in_french() {
         let s = site();
         let range = DateRange::new(d(2026, 3, 2), d(2026, 3, 6));
@@ -970,7 +969,7 @@ mod tests {
         );
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn empty_data_says_so() {
         let data = ChartData::prepare(&[], &[], DateRange::new(d(2026, 3, 2), d(2026, 3, 2)), Some(f64::NAN));
         assert!(!data.has_waste());
@@ -981,7 +980,7 @@ mod tests {
         assert_eq!(ChartData::bars_summary(&data.stages), "Aucune pesée sur la période.");
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn tick_steps_are_round() {
         assert_eq!(tick_step(120.0, 6), 20.0);
         assert_eq!(tick_step(150.0, 6), 25.0);
@@ -1006,7 +1005,7 @@ mod tests {
         ChartData::prepare(&counts, &weighings, DateRange::new(d(2026, 3, 2), d(2026, 3, 31)), baseline)
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn trend_chart_has_the_days_the_references_and_round_axes() {
         let c = march(Some(110.4)).trend_chart(800.0);
         // 30 days, 10 labels wanted: a tick every 5 days.
@@ -1037,7 +1036,7 @@ mod tests {
         assert_eq!(c.notes.len(), 1);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn meals_chart_leaves_out_unplanned_days() {
         let c = march(None).meals_chart(800.0);
         assert_eq!(
@@ -1060,7 +1059,7 @@ mod tests {
         assert_eq!(c.lines[0].points, vec![]);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn markers_only_while_points_stay_distinct() {
         let s = site();
         let start = d(2025, 9, 1);
@@ -1072,7 +1071,7 @@ mod tests {
         assert!(data.meals_chart(800.0).marked);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn each_chart_says_whether_it_has_data_and_what_it_shows() {
         let data = march(None);
         assert!(ChartKind::ALL.iter().all(|k| data.has(*k)));
@@ -1097,7 +1096,7 @@ mod tests {
         rows.into_iter().map(|r| r.map(|c| assiette_domain::number::plain_spaces(&c))).collect()
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn data_tables_have_one_row_per_day_stage_or_component() {
         let data = march(None);
         let row = |a: &str, b: &str, c: &str, e: &str| [a.to_owned(), b.to_owned(), c.to_owned(), e.to_owned()];
@@ -1130,7 +1129,7 @@ mod tests {
         );
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn key_figures_give_totals_cost_emissions_and_unmatched_days() {
         let s = site();
         let counts = vec![count(s, d(2026, 3, 2), 0, 100, 0)];
@@ -1163,7 +1162,7 @@ mod tests {
         assert_eq!(ChartData::prepare(&counts, &[], data.range, None).key_figures(&WasteFactors::default(), 14_000), None);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn figures_are_as_precise_as_what_they_come_from() {
         // The issue's figures: 63,447 kg weighed for 1 000 meals, 71 187 meals a year.
         let s = site();
@@ -1219,7 +1218,7 @@ mod tests {
         (b.y - (y + LINE_CLEARANCE)).abs() < 1e-9 || (b.bottom() - (y - LINE_CLEARANCE)).abs() < 1e-9
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn the_issues_reference_labels_sit_each_by_its_line() {
         // The site's 110 g and ADEME's 100 g, 20 px apart: too close for a label between them.
         let c = march(Some(110.0)).trend_chart(800.0);
@@ -1242,7 +1241,7 @@ mod tests {
         assert_eq!(l.notes[0].right(), l.notes[1].right());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn labels_avoid_the_data_markers_when_they_can() {
         let area = Rect { x: 0.0, y: 0.0, w: 600.0, h: 300.0 };
         // Free right end: above the line.
@@ -1260,7 +1259,7 @@ mod tests {
         assert!(next_to(&boxes[0], 150.0), "{boxes:?}");
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn labels_at_the_edges_go_inside_and_crowded_ones_under_the_plot() {
         let area = Rect { x: 10.0, y: 20.0, w: 500.0, h: 200.0 };
         // Lines on the top and bottom edges: below the first, above the second.
@@ -1281,7 +1280,7 @@ mod tests {
         assert_eq!(place_line_labels(area, &[], &[], &[], 260.0), vec![]);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn two_reference_labels_never_collide_whatever_the_values() {
         for (width, height) in [(800.0, 360.0), (1200.0, 420.0), (320.0, 240.0), (600.0, 200.0)] {
             for a in 0..=60 {
@@ -1322,7 +1321,7 @@ mod tests {
         }
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn many_labels_never_collide_and_leave_the_plot_only_when_it_is_full() {
         let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
         let mut under = 0;
@@ -1370,7 +1369,7 @@ mod tests {
         assert!(under > 0);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn milliseconds_keep_one_decimal_with_a_point() {
         assert_eq!(tenths(12.34), "12.3");
         assert_eq!(tenths(12.35), "12.4");
@@ -1379,7 +1378,7 @@ mod tests {
         assert_eq!(tenths(-0.01), "0.0");
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn ticks_and_ceilings() {
         assert_eq!(date_tick(d(2026, 3, 4), 30), "04/03");
         assert_eq!(date_tick(d(2026, 3, 4), 800), "03/2026");
