@@ -7,19 +7,16 @@
 use std::collections::HashMap;
 
 use assiette_domain::import::{self, ImportOptions, KeyColumn};
-use assiette_domain::meals::DailyMealCount;
-use assiette_domain::number::{format_fr_date, group_thousands};
-use assiette_domain::purchase::Purchase;
+use assiette_tablet::backup;
+use assiette_domain::number::format_fr_date;
 use assiette_domain::sync::{
     check_mutation, plan_push, server_today, AppliedKey, MutationStatus, PushRequest, PushResponse,
     SiteRef, SiteScope, StoredRecord,
 };
 use assiette_domain::time::{self, Rfc3339};
-use assiette_domain::waste::Weighing;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use uuid::Uuid;
 
 /// The server's and the tablet's clock in every target: fixed, so that a crash replays.
@@ -32,12 +29,6 @@ fn reads_back<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(val
     let text = serde_json::to_string(value).unwrap_or_else(|e| panic!("{what} does not serialise: {e}"));
     let back: T = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{what} written as {text} does not read back: {e}"));
     assert_eq!(&back, value, "{what} written as {text} reads back otherwise");
-}
-
-/// Whether every timestamp of a record's meta can be written in RFC 3339's four-digit years.
-fn meta_writable(meta: &assiette_domain::record::RecordMeta) -> bool {
-    let ok = |t: DateTime<Utc>| (0..=9999).contains(&t.year());
-    ok(meta.modified_at) && meta.server_updated_at.is_none_or(ok)
 }
 
 /// The body of `POST /api/v1/sync/push`, read as the server's `JsonBody<PushRequest>` reads it
@@ -136,66 +127,54 @@ pub fn purchase_import(data: &[u8]) {
     }
 }
 
-/// The top level of a tablet backup, each part kept as raw JSON as the app's `backup::parse`
-/// keeps it (the app crate is wasm-only: its profile and outbox readers are not built here).
-#[derive(Deserialize)]
-struct RawBackup<'a> {
-    #[serde(borrow)]
-    format: Option<&'a RawValue>,
-    #[serde(borrow)]
-    version: Option<&'a RawValue>,
-    #[serde(borrow)]
-    exported_at: Option<&'a RawValue>,
-    #[serde(borrow)]
-    meal_counts: Option<&'a RawValue>,
-    #[serde(borrow)]
-    weighings: Option<&'a RawValue>,
-    #[serde(borrow)]
-    purchases: Option<&'a RawValue>,
-}
-
-/// Each element of a backup's array, read on its own with the domain's reader, as the app does.
-fn records_of<T: DeserializeOwned>(raw: Option<&RawValue>) -> Vec<T> {
-    let Some(raw) = raw else { return Vec::new() };
-    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else { return Vec::new() };
-    items.iter().filter_map(|item| serde_json::from_str(item.get()).ok()).collect()
-}
-
-/// A tablet backup file, through the domain readers and checks the app's `backup::parse` uses:
-/// every record it reads and validates is written back (the next backup) and reads back equal.
+/// A tablet backup file through the app's own reader and planner (`assiette_tablet::backup`):
+/// what `parse` keeps validates, has its timestamps in the server's years, each id once, every
+/// outbox entry a revision of a kept record; written back (the next backup) it reads back to
+/// itself with nothing left out; planned on an empty tablet it imports everything, and planned
+/// again once imported it imports nothing.
 pub fn backup_records(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(raw) = serde_json::from_str::<RawBackup>(text.trim_start_matches('\u{feff}')) else { return };
-    let _ = (
-        raw.format.and_then(|f| serde_json::from_str::<&str>(f.get()).ok()),
-        raw.version.and_then(|v| serde_json::from_str::<u64>(v.get()).ok()),
-    );
-    if let Some(t) = raw.exported_at.and_then(|r| serde_json::from_str::<Rfc3339>(r.get()).ok()) {
-        let _ = t.0.to_rfc3339();
-    }
     let today = now().date_naive();
-    let meal_counts: Vec<DailyMealCount> = records_of(raw.meal_counts);
-    let weighings: Vec<Weighing> = records_of(raw.weighings);
-    let purchases: Vec<Purchase> = records_of(raw.purchases);
-    for c in &meal_counts {
+    let Ok(parsed) = backup::parse(text, today) else { return };
+    let _ = parsed.left_out_fr();
+    let b = &parsed.backup;
+    let mut ids = std::collections::HashSet::new();
+    let mut check = |meta: &assiette_domain::record::RecordMeta, valid: bool, what: &str| {
+        assert!(valid, "{what} kept though invalid");
+        assert!(time::timestamp_in_range(meta.modified_at) && meta.server_updated_at.is_none_or(time::timestamp_in_range), "{what} kept with {meta:?}");
+        assert!(ids.insert(meta.id), "{what} kept twice: {}", meta.id);
+        reads_back(meta, what);
+    };
+    for c in &b.meal_counts {
+        check(&c.meta, c.validate(today).is_ok(), "a meal count");
         let _ = format_fr_date(c.service_date);
-        if c.validate(today).is_ok() && meta_writable(&c.meta) {
-            reads_back(c, "a backed-up meal count");
-        }
     }
-    for w in &weighings {
-        let _ = (format_fr_date(w.service_date), w.edible_inedible(), w.counts_as_waste());
-        if w.validate(today).is_ok() && meta_writable(&w.meta) {
-            reads_back(w, "a backed-up weighing");
-        }
+    for w in &b.weighings {
+        check(&w.meta, w.validate(today).is_ok(), "a weighing");
+        let _ = (w.edible_inedible(), w.counts_as_waste());
     }
-    for p in &purchases {
-        let _ = (format_fr_date(p.date), p.egalim_group(), p.origin());
-        if p.validate(today).is_ok() && meta_writable(&p.meta) {
-            reads_back(p, "a backed-up purchase");
-        }
+    for p in &b.purchases {
+        check(&p.meta, p.validate(today).is_ok(), "a purchase");
+        let _ = (p.egalim_group(), p.origin());
     }
-    let _ = group_thousands((meal_counts.len() + weighings.len() + purchases.len()) as u64);
+    for e in &b.outbox {
+        assert!(ids.contains(&e.record_id), "an outbox entry kept for a record left out: {}", e.record_id);
+    }
+    let again = backup::parse(&b.to_json(), today).unwrap_or_else(|e| panic!("a backup's valid part does not read back: {e:?}"));
+    assert_eq!(&again, &backup::Parsed { backup: b.clone(), left_out: vec![] }, "a backup's valid part reads back otherwise");
+    let empty = backup::LocalState::default();
+    let Ok(first) = backup::plan(b, &empty) else { panic!("a backup refused by an empty tablet") };
+    assert_eq!(first.record_count(), b.record_count(), "an empty tablet imports every kept record");
+    let after = backup::LocalState {
+        revisions: b.meal_counts.iter().map(|c| (c.meta.id, c.meta.revision))
+            .chain(b.weighings.iter().map(|w| (w.meta.id, w.meta.revision)))
+            .chain(b.purchases.iter().map(|p| (p.meta.id, p.meta.revision)))
+            .collect(),
+        profile: b.profile.clone(),
+        has_own_records: true,
+    };
+    let second = backup::plan(b, &after).expect("the same file on the tablet it was imported to");
+    assert_eq!((second.record_count(), second.already_present), (0, b.record_count()), "importing again imports nothing");
 }
 
 /// The date and timestamp readers (`time::parse_rfc3339`, `time::parse_date`, and their serde

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::components::field_error::FieldError;
 use crate::context::{stored, AppContext};
-use crate::storage::OutboxEntry;
+use crate::storage::{EntryJs, OutboxEntry};
 use crate::sync::{self, machine::Event, Credentials, SyncState, CREDENTIALS_KEY};
 
 #[component]

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use assiette_domain::record::RecordMeta;
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 use wasm_bindgen::prelude::*;
@@ -26,9 +26,7 @@ pub const DB_VERSION: u32 = 2;
 
 /// Object stores of the schema.
 pub mod stores {
-    pub const MEAL_COUNTS: &str = "meal_counts";
-    pub const WEIGHINGS: &str = "weighings";
-    pub const PURCHASES: &str = "purchases";
+    pub use assiette_tablet::stores::{MEAL_COUNTS, PURCHASES, WEIGHINGS};
     pub const OUTBOX: &str = "outbox";
     pub const KV: &str = "kv";
 }
@@ -109,36 +107,24 @@ pub trait StoredRecord: Serialize + DeserializeOwned + Clone + 'static {
     fn meta(&self) -> &RecordMeta;
 }
 
-/// One queued change for the server: the full record revision, so the outbox alone is enough
-/// to sync even if the record changes again meanwhile.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    /// Assigned by IndexedDB (auto-increment): the device's sequence number for the change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<u64>,
-    pub store: String,
-    pub record_id: Uuid,
-    pub revision: u64,
-    pub record: RecordJson,
-    /// Set when the server refused the change: kept on the device and listed "à vérifier".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rejected: Option<String>,
-    /// The server's version of the record (its JSON, without `kind`) when it answered with a
-    /// conflict: written locally if the person gives up the tablet's version.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<RecordJson>,
+pub use assiette_tablet::outbox::{OutboxEntry, RecordJson};
+
+/// An outbox entry as the browser holds it (a JS object in IndexedDB).
+pub trait EntryJs: Sized {
+    fn record_js(&self) -> Result<JsValue, StorageError>;
+    fn from_js_value(value: &JsValue) -> Result<Self, String>;
 }
 
-impl OutboxEntry {
+impl EntryJs for OutboxEntry {
     /// The entry's record as a JS object.
-    pub fn record_js(&self) -> Result<JsValue, StorageError> {
+    fn record_js(&self) -> Result<JsValue, StorageError> {
         parse_js(self.record.get())
     }
 
-    /// An entry from its JS object (as stored, or parsed from a backup), read field by field
+    /// An entry from its JS object (as stored), read field by field
     /// as its serde form reads it (`seq` and `rejected` may be absent or null); the error names
     /// the first field missing or of the wrong type. (No serde reader for it in the wasm.)
-    pub fn from_js_value(value: &JsValue) -> Result<OutboxEntry, String> {
+    fn from_js_value(value: &JsValue) -> Result<OutboxEntry, String> {
         if !value.is_object() || js_sys::Array::is_array(value) {
             return Err("ce n'est pas un objet".to_owned());
         }
@@ -156,8 +142,7 @@ impl OutboxEntry {
                 .ok()
                 .and_then(|t| t.as_string())
                 .filter(|_| !value.is_undefined())
-                .and_then(|t| RawValue::from_string(t).ok())
-                .map(RecordJson)
+                .and_then(|t| RecordJson::from_text(t).ok())
         };
         let record = json(&field("record")).ok_or_else(|| bad("record"))?;
         let rejected = field("rejected");
@@ -172,29 +157,6 @@ impl OutboxEntry {
 fn entries_from_js(value: JsValue) -> Result<Vec<OutboxEntry>, StorageError> {
     let list: js_sys::Array = value.dyn_into().map_err(|_| StorageError::Serialization("valeur illisible".to_owned()))?;
     list.iter().map(|e| OutboxEntry::from_js_value(&e).map_err(StorageError::Serialization)).collect()
-}
-
-/// A record's JSON text, kept as it was read: the outbox never needs it as a tree (the sync
-/// reads it as its own type, the storage hands it to the browser as is). Equal when the texts are.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct RecordJson(Box<RawValue>);
-
-impl RecordJson {
-    /// The JSON of any serialisable value.
-    pub fn of<T: Serialize + ?Sized>(value: &T) -> Result<Self, StorageError> {
-        serde_json::value::to_raw_value(value).map(RecordJson).map_err(|e| StorageError::Serialization(e.to_string()))
-    }
-
-    pub fn get(&self) -> &str {
-        self.0.get()
-    }
-}
-
-impl PartialEq for RecordJson {
-    fn eq(&self, other: &Self) -> bool {
-        self.get() == other.get()
-    }
 }
 
 // Conversions go through JSON text (serde_json + the browser's JSON): one serializer for the

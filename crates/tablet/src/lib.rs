@@ -7,10 +7,21 @@
 //!   the server refuses whole (split on 413, isolate the unreadable entry on 422).
 //! - [`outbox`]: what each entry becomes once the server has answered (delete, review, retry).
 //! - [`pull`]: which pulled records may be stored.
+//! - [`backup`]: the tablet's backup file, read and checked, and what importing it would write.
+//! - [`profile`]: what the tablet knows of its canteen.
 //! - [`chart_data`]: what the charts show, laid out, with their French text alternatives.
 
+pub mod backup;
 pub mod chart_data;
 pub mod machine;
 pub mod outbox;
+pub mod profile;
 pub mod pull;
 pub mod push;
+
+/// The IndexedDB stores of the records, by kind: an outbox entry names its record's store.
+pub mod stores {
+    pub const MEAL_COUNTS: &str = "meal_counts";
+    pub const WEIGHINGS: &str = "weighings";
+    pub const PURCHASES: &str = "purchases";
+}

@@ -5,6 +5,9 @@ use std::collections::{HashMap, HashSet};
 use assiette_domain::sync::{MutationStatus, PushResponse, RecordPayload};
 use assiette_domain::validation::FieldError;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use uuid::Uuid;
 
 /// Why an outbox entry waits for the manager ("à vérifier") instead of being sent again.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,3 +83,49 @@ pub fn plan_outbox(sent: &[u64], response: &PushResponse) -> OutboxPlan {
     plan
 }
 
+/// One queued change for the server: the full record revision, so the outbox alone is enough
+/// to sync even if the record changes again meanwhile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Assigned by IndexedDB (auto-increment): the device's sequence number for the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    pub store: String,
+    pub record_id: Uuid,
+    pub revision: u64,
+    pub record: RecordJson,
+    /// Set when the server refused the change: kept on the device and listed "à vérifier".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+    /// The server's version of the record (its JSON, without `kind`) when it answered with a
+    /// conflict: written locally if the person gives up the tablet's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<RecordJson>,
+}
+
+/// A record's JSON text, kept as it was read: the outbox never needs it as a tree (the sync
+/// reads it as its own type, the storage hands it to the browser as is). Equal when the texts are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordJson(Box<RawValue>);
+
+impl RecordJson {
+    /// The JSON of any serialisable value.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Self> {
+        serde_json::value::to_raw_value(value).map(RecordJson)
+    }
+
+    pub fn from_text(text: String) -> serde_json::Result<Self> {
+        RawValue::from_string(text).map(RecordJson)
+    }
+
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for RecordJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
