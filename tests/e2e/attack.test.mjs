@@ -5,7 +5,7 @@
 // server's own 60 s request timeout being the longest wait).
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -434,6 +434,114 @@ async function passwordChange(server, admin) {
   assertEqual((await call(server, "GET", "/api/v1/admin/sites", { token: admin })).status, 401, "the old session after a new password");
 }
 
+/// Resident memory of a process, in MiB (Linux).
+function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/// A fresh client address for `X-Forwarded-For` (the server trusts loopback as its proxy here).
+let forwarded = 0;
+function nextAddress() {
+  forwarded++;
+  return `10.${(forwarded >> 16) & 255}.${(forwarded >> 8) & 255}.${forwarded & 255}`;
+}
+
+function throttled(r, what) {
+  assertEqual(r.status, 429, `${what}: ${r.text.slice(0, 300)}`);
+  const wait = Number(r.headers.get("retry-after"));
+  assert(Number.isInteger(wait) && wait >= 1, `${what}: Retry-After « ${r.headers.get("retry-after")} »`);
+  assert(/réessayez/i.test(r.json?.error ?? ""), `${what}: a French message saying when to retry: ${r.text}`);
+  return r.json.code;
+}
+
+/// Items 2 and 3, against a server behind a trusted proxy (loopback), so that the attacker can
+/// come from as many addresses as it likes.
+async function guessing(server) {
+  const login = (email, password, address) =>
+    call(server, "POST", "/api/v1/admin/login", { body: { email, password }, headers: address ? { "x-forwarded-for": address } : {} });
+
+  // Item 2, one address: its burst of wrong passwords, then 429 with Retry-After.
+  const one = nextAddress();
+  for (let i = 0; i < 10; i++) assertEqual((await login(`personne${i}@example.org`, "pas-le-bon-mot-de-passe", one)).status, 401, `wrong login ${i}`);
+  assertEqual(throttled(await login("personne@example.org", "pas-le-bon-mot-de-passe", one), "the 11th wrong login from one address"), "too_many_attempts");
+  // One account from many addresses: its own burst, then 429 (the owner waits too: the trade-off).
+  for (let i = 0; i < 5; i++) assertEqual((await login(ADMIN.email, `mauvais-mot-de-passe-${i}`, nextAddress())).status, 401, `wrong password ${i}`);
+  throttled(await login(ADMIN.email, "mauvais-mot-de-passe-6", nextAddress()), "the 6th wrong password on one account");
+
+  // Item 2, the flood that took gigabytes: 16 clients, each request from a new address on a new
+  // account (no throttle applies), for 6 s. Password checks beyond the workers are refused at
+  // once (429 server_busy), and memory stays bounded.
+  const before = rssMiB(server.proc.pid);
+  let peak = before;
+  const counts = new Map();
+  const until = Date.now() + 6_000;
+  await Promise.all(
+    Array.from({ length: 16 }, async (_, k) => {
+      for (let i = 0; Date.now() < until; i++) {
+        const r = await login(`flood-${k}-${i}@example.org`, "pas-le-bon-mot-de-passe", nextAddress());
+        const key = r.status === 429 ? `429 ${r.json?.code}` : String(r.status);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        if (r.status === 429) throttled(r, "a login refused while the workers are busy");
+        peak = Math.max(peak, rssMiB(server.proc.pid));
+      }
+    }),
+  );
+  const summary = JSON.stringify(Object.fromEntries(counts));
+  assert((counts.get("401") ?? 0) > 0, `some passwords were checked: ${summary}`);
+  assert((counts.get("429 server_busy") ?? 0) > 0, `checks beyond the workers refused at once: ${summary}`);
+  assert([...counts.keys()].every((k) => k === "401" || k === "429 server_busy"), `only refusals: ${summary}`);
+  // 19 MiB per argon2 worker (a handful of cores) plus the server: far below the 1.4–3.2 GB of before.
+  assert(peak - before < 200, `memory grew from ${before.toFixed(0)} to ${peak.toFixed(0)} MiB under the flood (${summary})`);
+  // The real administrator gets in once the account's Retry-After has passed (the wrong
+  // passwords above were on that account).
+  let r = await login(ADMIN.email, ADMIN.password, nextAddress());
+  if (r.status === 429) {
+    await sleep(Number(r.headers.get("retry-after")) * 1000);
+    r = await login(ADMIN.email, ADMIN.password, nextAddress());
+  }
+  assertEqual(r.status, 200, `the administrator's own login after the flood: ${r.text}`);
+  const admin = r.json.token;
+
+  // Item 3: a site and one live code.
+  const adminCall = (method, path, body) => call(server, method, path, { token: admin, body });
+  assertEqual((await adminCall("GET", "/api/v1/admin/sites")).json.length, 0, "a plain serve (ASSIETTE_DEMO unset) creates no demo canteen");
+  assertEqual((await adminCall("POST", "/api/v1/admin/communes", { insee_code: "69123", name: "Lyon" })).status, 201, "commune");
+  const site = await adminCall("POST", "/api/v1/admin/sites", {
+    name: "École des Pentes",
+    siret: SITE_SIRET,
+    commune_insee: "69123",
+    management_type: "direct",
+    production_type: "site",
+    sectors: ["education_primaire"],
+    daily_meal_count: 150,
+    yearly_meal_count: 21000,
+  });
+  assertEqual(site.status, 201, `site: ${site.text}`);
+  const { code } = await ok(server, "POST", `/api/v1/admin/sites/${site.json.id}/enrolment-codes`, { token: admin, body: { label: "cuisine" } });
+  const enrol = (guess, address) => call(server, "POST", "/api/v1/enrol", { body: { code: guess, label: "x" }, headers: { "x-forwarded-for": address } });
+  const wrong = (i) => `ZZZZ-${String(i).padStart(4, "2").replace(/[01]/g, "2").slice(-4)}`;
+  // One address: its burst of wrong codes, then 429 with Retry-After.
+  const guesser = nextAddress();
+  for (let i = 0; i < 20; i++) assertEqual((await enrol(wrong(i), guesser)).status, 401, `wrong code ${i}`);
+  throttled(await enrol(code, guesser), "the 21st code from one address, even the right one");
+  // Many addresses: the overall throttle (its burst of 60, minus the 20 above), then 429.
+  let first429 = null;
+  for (let i = 0; i < 80 && first429 === null; i++) {
+    const r = await enrol(wrong(100 + i), nextAddress());
+    if (r.status === 429) first429 = i;
+    else assertEqual(r.status, 401, `wrong code from address ${i}`);
+  }
+  assert(first429 !== null && first429 <= 60, `the overall throttle stops a guesser with many addresses (429 after ${first429} guesses)`);
+  // The code is stored as a keyed hash: neither it nor its plain SHA-256 is in the database.
+  const plain = code.replace("-", "");
+  const files = ["assiette.sqlite3", "assiette.sqlite3-wal"].map((f) => join(server.dataDir, f)).filter(existsSync);
+  const bytes = Buffer.concat(files.map((f) => readFileSync(f))).toString("latin1");
+  for (const shown of [plain, code, createHash("sha256").update(plain).digest("hex"), createHash("sha256").update(code).digest("hex")]) {
+    assert(!bytes.includes(shown), `the database holds « ${shown} »`);
+  }
+}
+
 export const tests = {
   "an attacker replays the hardening issue's items 1, 4–9 against the real server": async () => {
     const root = mkdtempSync(join(tmpdir(), "assiette-attack-"));
@@ -463,6 +571,20 @@ export const tests = {
     } finally {
       await server.dispose();
       rmSync(root, { recursive: true, force: true });
+    }
+  },
+  "an attacker guesses passwords and enrolment codes from many addresses (items 2 and 3)": async () => {
+    const server = await Server.start({
+      ASSIETTE_ADMIN_EMAIL: ADMIN.email,
+      ASSIETTE_ADMIN_PASSWORD: ADMIN.password,
+      ASSIETTE_TRUSTED_PROXIES: "127.0.0.1",
+      ASSIETTE_DEMO: "0",
+    });
+    try {
+      await guessing(server);
+      assertEqual((await call(server, "GET", "/api/v1/health")).status, 200, "health at the end");
+    } finally {
+      await server.dispose();
     }
   },
 };
