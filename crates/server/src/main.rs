@@ -57,6 +57,8 @@ fn serve() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
         )
+        // Colours only on a terminal: piped into a file or a journal, logs stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let config = match config() {
         Ok(c) => c,

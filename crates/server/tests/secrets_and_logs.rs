@@ -154,3 +154,52 @@ async fn a_new_password_ends_the_old_sessions() {
         server.stop().await;
     }
 }
+
+/// Logs piped to a file or a journal are plain text: no terminal colour codes.
+#[test]
+fn piped_logs_carry_no_colour_codes() {
+    use std::io::Write;
+    use std::time::Duration;
+    let dir = temp_dir("plain-logs");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_assiette-server"))
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}", dir.join("assiette.sqlite3").display()))
+        .env("ASSIETTE_PORT", "0")
+        .env("ASSIETTE_STATIC_DIR", &dir)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(60));
+    let mut lines = Vec::new();
+    // The start-up line gives the port; a wrong enrolment code then writes a warning.
+    let first = next().expect("the start-up line");
+    let port = first.split("127.0.0.1:").nth(1).and_then(|r| r.split('/').next()).and_then(|p| p.parse::<u16>().ok()).expect(&first);
+    lines.push(first);
+    let body = r#"{"code":"ZZZZ-2222","label":"x"}"#;
+    let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(socket, "POST /api/v1/enrol HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    std::io::Read::read_to_end(&mut socket, &mut Vec::new()).unwrap();
+    while let Ok(line) = next() {
+        let logged = line.contains("WARN");
+        lines.push(line);
+        if logged {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = lines.join("\n");
+    assert!(out.contains("WARN") && out.contains("enrolment code refused"), "a log line was written: {out}");
+    assert!(!out.contains('\x1b'), "{out:?}");
+}
