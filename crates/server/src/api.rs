@@ -279,7 +279,8 @@ async fn login(
     let ok = st.guards.verify_password(req.password, hash).await?;
     let Some(account) = account.filter(|_| ok) else {
         // Never the raw e-mail: it is whatever the client sent (newlines, escapes, megabytes).
-        tracing::warn!(email = %crate::auth::loggable_email(&email), %client, "login refused");
+        // The words stay those that log watchers already match, whatever the role.
+        tracing::warn!(email = %crate::auth::loggable_email(&email), %client, "admin login refused");
         return Err(ApiError::unauthorized("login_refused", "Adresse e-mail ou mot de passe incorrect."));
     };
     if account.disabled {
