@@ -366,6 +366,22 @@ mod tests {
     }
 
     #[test]
+    fn sessions_slide_at_most_once_an_hour_and_never_past_their_cap() {
+        use chrono::Duration;
+        let p = SessionPolicy::of(Role::CommuneManager);
+        let t0 = Utc::now();
+        let (idle, cap) = p.expiries(t0);
+        assert_eq!((idle - t0, cap - t0), (Duration::days(30), Duration::days(90)));
+        assert_eq!(p.renewal(t0 + Duration::minutes(30), idle, cap), None, "used again within the hour: no write");
+        assert_eq!(p.renewal(t0 + Duration::hours(2), idle, cap), Some(t0 + Duration::hours(2) + Duration::days(30)));
+        let late = t0 + Duration::days(80);
+        assert_eq!(p.renewal(late, late + Duration::days(1), cap), Some(cap), "never past the cap");
+        assert_eq!(p.renewal(late, cap, cap), None);
+        let m = SessionPolicy::of(Role::Metropolis);
+        assert_eq!((m.idle, m.cap), (Duration::hours(12), Duration::days(7)));
+    }
+
+    #[test]
     fn passwords() {
         let h = hash_password("correct horse battery").unwrap();
         assert!(h.starts_with("$argon2id$"));
