@@ -359,7 +359,7 @@ async fn pull_all(repo: &Repository, creds: &Credentials, progress: &mut Progres
     // Null after a new enrolment: start from the beginning of the site's log.
     let mut cursor: Option<String> = repo.setting::<Option<String>>(CURSOR_KEY).await?.flatten();
     loop {
-        let request = PullRequest { cursor: cursor.clone(), limit: Some(PULL_PAGE) };
+        let request = PullRequest { cursor: cursor.clone(), limit: Some(PULL_PAGE), site_id: None };
         let request = serde_json::to_string(&request).map_err(|e| TransportError::Refused { status: 0, message: e.to_string() })?;
         let page = transport::post_reading("/api/v1/sync/pull", Some(&creds.token), request, read_pull_page).await?;
         repo.apply_pull(&page.records, &[(CURSOR_KEY, &page.next_cursor)]).await?;

@@ -674,6 +674,10 @@ pub struct PullRequest {
     /// Changes per page (default [`DEFAULT_PULL_LIMIT`], at most [`MAX_PULL_LIMIT`]).
     #[serde(default)]
     pub limit: Option<u32>,
+    /// The site to pull, for a signed-in person (one cursor per site): required with a session
+    /// token, checked against the account's communes. A tablet pulls its own site and may omit it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<Uuid>,
 }
 
 /// The current state of a record that changed after the cursor (tombstones included).
@@ -772,10 +776,101 @@ pub struct LoginRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginResponse {
-    /// Send it as `Authorization: Bearer <token>` on `/api/v1/admin/...`.
+    /// Send it as `Authorization: Bearer <token>` on `/api/v1/admin/...`, `/api/v1/account...`
+    /// and (a person's browser) `/api/v1/sync/...`.
     pub token: String,
+    /// When the session ends if it is not used before (each use moves it forward, up to its cap).
     #[serde(with = "crate::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
+    /// Who signed in, with the communes in scope.
+    #[serde(default)]
+    pub account: Option<AccountInfo>,
+}
+
+/// What an account may see: `metropolis` every commune, `commune_manager` the communes listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Metropolis,
+    CommuneManager,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Metropolis => "metropolis",
+            Role::CommuneManager => "commune_manager",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Role> {
+        match code {
+            "metropolis" => Some(Role::Metropolis),
+            "commune_manager" => Some(Role::CommuneManager),
+            _ => None,
+        }
+    }
+}
+
+/// A person's account (`GET /api/v1/account`, the login reply, the metropolis' list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    /// The communes in scope (empty for `metropolis`: every commune).
+    pub communes: Vec<crate::site::Commune>,
+    #[serde(default, with = "crate::time::rfc3339_option")]
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/admin/invitations` (metropolis): invite a commune manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationRequest {
+    pub email: String,
+    /// INSEE codes of the communes the manager will serve (at least one).
+    pub communes: Vec<String>,
+    /// Hours before the code expires (default 168, at most 720).
+    #[serde(default)]
+    pub valid_hours: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationResponse {
+    /// Shown once (the server keeps a keyed hash): `XXXX-XXXX-XXXX-XXXX`.
+    pub code: String,
+    pub email: String,
+    pub communes: Vec<String>,
+    #[serde(with = "crate::time::rfc3339")]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/invitations/accept`: the invitee chooses a password and is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcceptInvitationRequest {
+    pub code: String,
+    pub password: String,
+}
+
+/// `POST /api/v1/account/password`: ends every other session of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordChangeRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `POST /api/v1/account/clients`: a browser of a signed-in person that will push.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRequest {
+    /// e.g. « Portable de la mairie ».
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientResponse {
+    /// Send it as `device_id` in every push of this browser (its outbox seqs are its own).
+    pub client_id: Uuid,
 }
 
 /// `POST /api/v1/admin/sites`: a canteen of a registered commune (ma cantine codes).
@@ -801,6 +896,9 @@ pub struct SiteDetails {
     pub sectors: Vec<crate::site::Sector>,
     pub daily_meal_count: u32,
     pub yearly_meal_count: u32,
+    /// From the commune's INSEE code: which EGalim thresholds apply.
+    #[serde(default)]
+    pub region_group: crate::site::RegionGroup,
 }
 
 /// `POST /api/v1/admin/sites/{site_id}/enrolment-codes`.
@@ -849,6 +947,30 @@ pub fn normalize_enrolment_code(input: &str) -> Result<String, String> {
     Ok(format!("{}-{}", &s[..4], &s[4..]))
 }
 
+/// Characters in an invitation code (80 bits), shown as four groups of four.
+pub const INVITATION_CODE_LEN: usize = 16;
+
+/// Normalises a typed invitation code (case, spaces, dashes) to `XXXX-XXXX-XXXX-XXXX`, or says
+/// what is wrong. Same alphabet as enrolment codes.
+pub fn normalize_invitation_code(input: &str) -> Result<String, String> {
+    let chars: Vec<char> = input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-' && *c != '\u{2010}' && *c != '\u{2011}')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if chars.len() != INVITATION_CODE_LEN {
+        return Err(format!(
+            "Le code d'invitation comporte {INVITATION_CODE_LEN} caractères (par exemple ABCD-EF23-GH45-JK67) : recopiez-le depuis l'invitation."
+        ));
+    }
+    if let Some(bad) = chars.iter().find(|c| !c.is_ascii() || !ENROLMENT_CODE_ALPHABET.contains(&(**c as u8))) {
+        return Err(format!(
+            "Le caractère « {bad} » n'existe pas dans les codes d'invitation (ni 0, O, 1, I ni L) : recopiez le code depuis l'invitation."
+        ));
+    }
+    Ok(chars.chunks(4).map(|g| g.iter().collect::<String>()).collect::<Vec<_>>().join("-"))
+}
+
 /// Formats `ENROLMENT_CODE_LEN` alphabet indices (from the server's random source) as a code.
 pub fn enrolment_code_from_indices(indices: &[usize; ENROLMENT_CODE_LEN]) -> String {
     let s: String = indices
@@ -864,6 +986,33 @@ pub struct SiteScope {
     pub site_id: Uuid,
     pub siret: String,
     pub name: String,
+}
+
+/// Which of `scopes` (the sites a signed-in person may write) each mutation belongs to, by its
+/// record's `site_id` or purchase SIRET; a record of any other site is refused with the same
+/// words whether that site exists or not (nothing about other communes is revealed).
+pub fn assign_sites(mutations: &[Mutation], scopes: &[SiteScope]) -> Vec<Result<usize, Rejection>> {
+    let by_id: HashMap<Uuid, usize> = scopes.iter().enumerate().map(|(i, s)| (s.site_id, i)).collect();
+    let by_siret: HashMap<&str, usize> = scopes.iter().enumerate().map(|(i, s)| (s.siret.as_str(), i)).collect();
+    mutations
+        .iter()
+        .map(|m| {
+            let found = match m.record.site_ref() {
+                SiteRef::Id(id) => by_id.get(&id).copied(),
+                SiteRef::Siret(s) => by_siret.get(normalize_siret(s).as_str()).copied(),
+            };
+            found.ok_or_else(|| {
+                let which = match m.record.site_ref() {
+                    SiteRef::Siret(s) => format!(" (SIRET {})", crate::text::excerpt(s, 20)),
+                    SiteRef::Id(_) => String::new(),
+                };
+                Rejection::new(format!(
+                    "Le restaurant de cette entrée{which} n'est pas dans les communes de votre compte : {} n'a pas été enregistré(e). Vérifiez le restaurant choisi.",
+                    m.record.describe_fr()
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The server's "today" for validating dates: the date in the most advanced time zone (UTC+14),
@@ -1601,6 +1750,40 @@ mod tests {
         other.siret = "21760351500016".into();
         let e = check_mutation(&m(1, RecordPayload::Purchase(other)), &scope(), TODAY()).unwrap_err();
         assert!(e.reason.contains("autre restaurant"));
+    }
+
+    /// A person's batch: each record goes to the site of the scope it names, by id or SIRET;
+    /// another site's is refused with the same words whether it exists or not.
+    #[test]
+    fn a_persons_mutations_go_to_the_sites_in_scope() {
+        let scopes = [scope(), SiteScope { site_id: OTHER, siret: "21760351500016".into(), name: "Autre".into() }];
+        let RecordPayload::Purchase(p) = purchase_record() else { unreachable!() };
+        let mut p_other = p.clone();
+        p_other.siret = "21760351500016".into();
+        let mut p_out = p.clone();
+        p_out.siret = "21760351500024".into();
+        let third = Uuid::from_u128(3);
+        let batch = [
+            m(1, RecordPayload::Purchase(p)),
+            m(2, RecordPayload::Purchase(p_other)),
+            m(3, meal(9, OTHER)),
+            m(4, RecordPayload::Purchase(p_out)),
+            m(5, meal(10, third)),
+        ];
+        let got = assign_sites(&batch, &scopes);
+        assert_eq!(got[..3].iter().map(|r| *r.as_ref().unwrap()).collect::<Vec<_>>(), vec![0, 1, 1]);
+        let out = got[3].as_ref().unwrap_err();
+        assert!(out.reason.contains("SIRET 21760351500024") && out.reason.contains("pas dans les communes de votre compte"), "{}", out.reason);
+        let unknown = got[4].as_ref().unwrap_err();
+        assert!(unknown.reason.contains("pas dans les communes de votre compte") && !unknown.reason.contains(&third.to_string()), "{}", unknown.reason);
+        assert!(assign_sites(&batch, &[]).iter().all(|r| r.is_err()));
+    }
+
+    #[test]
+    fn invitation_codes_are_normalised() {
+        assert_eq!(normalize_invitation_code(" abcd efgh-jkmn\u{2011}pqrs ").unwrap(), "ABCD-EFGH-JKMN-PQRS");
+        assert!(normalize_invitation_code("ABCD-EFGH").unwrap_err().contains("16 caractères"));
+        assert!(normalize_invitation_code("ABCD-EFGH-JKMN-PQR0").unwrap_err().contains("« 0 »"));
     }
 
     #[test]

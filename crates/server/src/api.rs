@@ -4,9 +4,10 @@
 use assiette_domain::site::{normalize_siret, Commune, RegionGroup, Site};
 use assiette_domain::record::RecordMeta;
 use assiette_domain::sync::{
-    normalize_enrolment_code, Cursor, DeviceInfo, EnrolRequest, EnrolResponse, EnrolmentCodeRequest, EnrolmentCodeResponse,
-    LoginRequest, LoginResponse, PullRequest, PushRequest, SiteDetails, SiteInfo, SiteRequest,
-    SiteScope, DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_MUTATIONS,
+    normalize_enrolment_code, normalize_invitation_code, AcceptInvitationRequest, AccountInfo, ClientRequest, ClientResponse, Cursor,
+    DeviceInfo, EnrolRequest, EnrolResponse, EnrolmentCodeRequest, EnrolmentCodeResponse, InvitationRequest, InvitationResponse,
+    LoginRequest, LoginResponse, PasswordChangeRequest, PullRequest, PushRequest, Role, SiteDetails, SiteInfo, SiteRequest, SiteScope,
+    DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_MUTATIONS,
 };
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -17,8 +18,8 @@ use chrono::{Duration, Utc};
 use uuid::Uuid;
 
 use crate::auth::{
-    hash_secret, new_enrolment_code, normalize_email, random_token, AdminAuth, DeviceAuth,
-    ADMIN_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX,
+    check_password_strength, hash_secret, new_enrolment_code, new_invitation_code, normalize_email, random_token, DeviceAuth,
+    Metropolis, Person, SessionPolicy, SyncAuth, ADMIN_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX,
 };
 use crate::error::{ApiError, JsonBody};
 use crate::guard::ClientAddr;
@@ -38,6 +39,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/sync/pull"),
     ("post", "/api/v1/admin/login"),
     ("post", "/api/v1/admin/logout"),
+    ("get", "/api/v1/account"),
+    ("post", "/api/v1/account/password"),
+    ("post", "/api/v1/account/clients"),
+    ("post", "/api/v1/invitations/accept"),
+    ("get", "/api/v1/admin/accounts"),
+    ("post", "/api/v1/admin/accounts/{account_id}/disable"),
+    ("post", "/api/v1/admin/invitations"),
     ("get", "/api/v1/admin/communes"),
     ("post", "/api/v1/admin/communes"),
     ("get", "/api/v1/admin/sites"),
@@ -47,8 +55,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/devices/{device_id}/revoke"),
 ];
 
-/// How long an administrator session lasts.
-pub const ADMIN_SESSION_HOURS: i64 = 12;
+/// Invitations: default and longest validity.
+pub const DEFAULT_INVITATION_HOURS: u32 = 7 * 24;
+pub const MAX_INVITATION_HOURS: u32 = 720;
 /// Enrolment codes: default and longest validity.
 pub const DEFAULT_CODE_HOURS: u32 = 72;
 pub const MAX_CODE_HOURS: u32 = 720;
@@ -63,6 +72,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sync/pull", post(pull))
         .route("/api/v1/admin/login", post(login))
         .route("/api/v1/admin/logout", post(logout))
+        .route("/api/v1/account", get(account))
+        .route("/api/v1/account/password", post(change_password))
+        .route("/api/v1/account/clients", post(register_client))
+        .route("/api/v1/invitations/accept", post(accept_invitation))
+        .route("/api/v1/admin/accounts", get(list_accounts))
+        .route("/api/v1/admin/accounts/{account_id}/disable", post(disable_account))
+        .route("/api/v1/admin/invitations", post(invite))
         .route("/api/v1/admin/communes", get(list_communes).post(create_commune))
         .route("/api/v1/admin/sites", get(list_sites).post(create_site))
         .route("/api/v1/admin/sites/{site_id}/enrolment-codes", post(create_code))
@@ -154,13 +170,7 @@ impl IntoResponse for RawJson {
     }
 }
 
-async fn push(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonBody<PushRequest>) -> Result<RawJson, ApiError> {
-    if req.device_id != auth.device_id {
-        return Err(ApiError::forbidden(
-            "device_mismatch",
-            "Cet envoi porte l'identifiant d'une autre tablette que celle du jeton : enrôlez de nouveau la tablette.",
-        ));
-    }
+fn check_batch_size(req: &PushRequest) -> Result<(), ApiError> {
     if req.mutations.len() > MAX_PUSH_MUTATIONS {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -168,22 +178,90 @@ async fn push(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonB
             format!("Lot de {} entrées : {MAX_PUSH_MUTATIONS} au plus par envoi, envoyez-les en plusieurs lots.", req.mutations.len()),
         ));
     }
-    let results = st.db.push(auth.device_id, &scope(&auth.site), &req.mutations, Utc::now()).await?;
-    let applied = results.iter().filter(|r| matches!(r.status, assiette_domain::sync::MutationStatus::Applied { .. })).count();
-    tracing::info!(device = %auth.device_id, received = req.mutations.len(), applied, "push");
+    Ok(())
+}
+
+/// The sites a person may write, as the planner scopes them.
+fn site_scopes(sites: &[SiteDetails]) -> Vec<SiteScope> {
+    sites.iter().map(|s| scope(&s.info)).collect()
+}
+
+async fn push(State(st): State<AppState>, auth: SyncAuth, JsonBody(req): JsonBody<PushRequest>) -> Result<RawJson, ApiError> {
+    let results = match auth {
+        SyncAuth::Device(auth) => {
+            if req.device_id != auth.device_id {
+                return Err(ApiError::forbidden(
+                    "device_mismatch",
+                    "Cet envoi porte l'identifiant d'une autre tablette que celle du jeton : enrôlez de nouveau la tablette.",
+                ));
+            }
+            check_batch_size(&req)?;
+            let results = st.db.push(auth.device_id, &scope(&auth.site), &req.mutations, Utc::now()).await?;
+            let applied = results.iter().filter(|r| matches!(r.status, assiette_domain::sync::MutationStatus::Applied { .. })).count();
+            tracing::info!(device = %auth.device_id, received = req.mutations.len(), applied, "push");
+            results
+        }
+        SyncAuth::Person(person) => {
+            // The browser's id must be one this account registered (`POST /api/v1/account/clients`).
+            if st.db.client_account(req.device_id).await? != Some(person.account_id) {
+                return Err(ApiError::forbidden(
+                    "device_mismatch",
+                    "Cet envoi porte l'identifiant d'un appareil qui n'est pas enregistré pour votre compte : enregistrez de nouveau cet appareil.",
+                ));
+            }
+            check_batch_size(&req)?;
+            let scopes = site_scopes(&person.sites(&st.db).await?);
+            let results = st.db.push_scoped(req.device_id, &scopes, &req.mutations, Utc::now()).await?;
+            let applied = results.iter().filter(|r| matches!(r.status, assiette_domain::sync::MutationStatus::Applied { .. })).count();
+            tracing::info!(client = %req.device_id, account = %person.account_id, received = req.mutations.len(), applied, "push");
+            results
+        }
+    };
     // The domain's `PushResponse`, serialised by `wire::push_reply`.
     Ok(RawJson(crate::wire::push_reply(&results)))
 }
 
-async fn pull(State(st): State<AppState>, auth: DeviceAuth, JsonBody(req): JsonBody<PullRequest>) -> Result<RawJson, ApiError> {
+async fn pull(State(st): State<AppState>, auth: SyncAuth, JsonBody(req): JsonBody<PullRequest>) -> Result<RawJson, ApiError> {
+    let unknown_site = || ApiError::not_found("unknown_site", "Restaurant inconnu.");
+    let site_id = match auth {
+        SyncAuth::Device(auth) => match req.site_id {
+            Some(id) if id != auth.site.id => return Err(unknown_site()),
+            _ => auth.site.id,
+        },
+        SyncAuth::Person(person) => {
+            let Some(id) = req.site_id else {
+                return Err(ApiError::unprocessable(
+                    "site_required",
+                    "Indiquez le restaurant à recevoir (site_id) : un compte reçoit les saisies restaurant par restaurant, chacun avec son curseur.",
+                ));
+            };
+            person.site(&st.db, id).await?.info.id
+        }
+    };
     let cursor = Cursor::decode(req.cursor.as_deref()).map_err(|m| ApiError::bad_request("invalid_cursor", m))?;
     let limit = req.limit.unwrap_or(DEFAULT_PULL_LIMIT).clamp(1, MAX_PULL_LIMIT);
-    let page = st.db.pull(auth.site.id, cursor.0, limit).await?;
+    let page = st.db.pull(site_id, cursor.0, limit).await?;
     let next = page.last_seq.map(Cursor).unwrap_or(cursor);
     // The domain's `PullResponse`, with every record's stored JSON copied as it is.
     Ok(RawJson(crate::wire::pull_reply(&page.changes_json, &next.encode(), page.has_more)))
 }
 
+/// The account as its owner and the metropolis see it (communes named).
+async fn account_info(db: &crate::db::Db, id: Uuid, email: &str, role: Role, communes: &[String]) -> Result<AccountInfo, ApiError> {
+    let communes = if role == Role::Metropolis {
+        Vec::new()
+    } else {
+        db.list_communes()
+            .await?
+            .into_iter()
+            .filter(|(code, _)| communes.contains(code))
+            .map(|(insee_code, name)| Commune { insee_code, name })
+            .collect()
+    };
+    Ok(AccountInfo { id, email: email.to_owned(), role, communes, disabled_at: None })
+}
+
+/// Sign-in of every account (metropolis and commune managers).
 async fn login(
     State(st): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -194,37 +272,203 @@ async fn login(
     // throttled per account (every such address would be a new key).
     let valid = crate::auth::valid_email(&email);
     st.guards.login_attempt(client, valid.then_some(email.as_str()))?;
-    let admin = if valid { st.db.admin_by_email(&email).await? } else { None };
+    let account = if valid { st.db.account_by_email(&email).await? } else { None };
     // Verify even for an unknown e-mail (against a throwaway hash of the same cost) so timing
     // tells nothing.
-    let hash = admin.as_ref().map(|a| a.password_hash.clone());
+    let hash = account.as_ref().map(|a| a.password_hash.clone());
     let ok = st.guards.verify_password(req.password, hash).await?;
-    let Some(admin) = admin.filter(|_| ok) else {
+    let Some(account) = account.filter(|_| ok) else {
         // Never the raw e-mail: it is whatever the client sent (newlines, escapes, megabytes).
+        // The words stay those that log watchers already match, whatever the role.
         tracing::warn!(email = %crate::auth::loggable_email(&email), %client, "admin login refused");
         return Err(ApiError::unauthorized("login_refused", "Adresse e-mail ou mot de passe incorrect."));
     };
+    if account.disabled {
+        return Err(ApiError::unauthorized("account_disabled", "Ce compte a été désactivé par la métropole : demandez-lui une nouvelle invitation."));
+    }
     let token = random_token(ADMIN_TOKEN_PREFIX);
-    let now = Utc::now();
-    let expires_at = now + Duration::hours(ADMIN_SESSION_HOURS);
-    st.db.create_session(&hash_secret(&token), admin.id, now, expires_at).await?;
-    tracing::info!(email = %admin.email, "admin logged in");
-    Ok(Json(LoginResponse { token, expires_at }))
+    let now = st.clock.now();
+    let (idle_expires_at, expires_at) = SessionPolicy::of(account.role).expiries(now);
+    st.db.create_session(&hash_secret(&token), account.id, now, idle_expires_at, expires_at).await?;
+    tracing::info!(email = %account.email, role = account.role.code(), "signed in");
+    let communes = st.db.list_accounts().await?.into_iter().find(|a| a.id == account.id).map(|a| a.communes).unwrap_or_default();
+    let codes: Vec<String> = communes.into_iter().map(|c| c.insee_code).collect();
+    let info = account_info(&st.db, account.id, &account.email, account.role, &codes).await?;
+    Ok(Json(LoginResponse { token, expires_at: idle_expires_at, account: Some(info) }))
 }
 
-async fn logout(State(st): State<AppState>, auth: AdminAuth) -> Result<StatusCode, ApiError> {
-    st.db.delete_session(&auth.token_hash).await?;
+async fn logout(State(st): State<AppState>, person: Person) -> Result<StatusCode, ApiError> {
+    st.db.delete_session(&person.token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_communes(State(st): State<AppState>, _auth: AdminAuth) -> Result<Json<Vec<Commune>>, ApiError> {
+#[derive(serde::Serialize)]
+struct Me {
+    #[serde(flatten)]
+    account: AccountInfo,
+    /// When this session ends if unused from now on.
+    #[serde(with = "assiette_domain::time::rfc3339")]
+    session_expires_at: chrono::DateTime<Utc>,
+}
+
+async fn account(State(st): State<AppState>, person: Person) -> Result<Json<Me>, ApiError> {
+    let account = account_info(&st.db, person.account_id, &person.email, person.role, &person.communes).await?;
+    Ok(Json(Me { account, session_expires_at: person.idle_expires_at }))
+}
+
+fn weak_password(message: String) -> ApiError {
+    ApiError::unprocessable("weak_password", message)
+}
+
+/// A new password (the current one checked like a sign-in, behind the same throttles); every
+/// other session of the account ends.
+async fn change_password(
+    State(st): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    person: Person,
+    JsonBody(req): JsonBody<PasswordChangeRequest>,
+) -> Result<StatusCode, ApiError> {
+    st.guards.login_attempt(client, Some(&person.email))?;
+    check_password_strength(&req.new_password).map_err(weak_password)?;
+    let hash = st.db.account_by_email(&person.email).await?.map(|a| a.password_hash);
+    if !st.guards.verify_password(req.current_password, hash).await? {
+        return Err(ApiError::forbidden("wrong_password", "Mot de passe actuel incorrect : rien n'a été changé."));
+    }
+    let new_hash = st.guards.hash_password(req.new_password).await?;
+    st.db.set_password(person.account_id, &new_hash, &person.token_hash).await?;
+    tracing::info!(email = %person.email, "password changed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn register_client(
+    State(st): State<AppState>,
+    person: Person,
+    JsonBody(req): JsonBody<ClientRequest>,
+) -> Result<(StatusCode, Json<ClientResponse>), ApiError> {
+    let label = clean_label(req.label)?;
+    let client_id = Uuid::now_v7();
+    st.db.create_client(client_id, person.account_id, label.as_deref(), Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(ClientResponse { client_id })))
+}
+
+async fn invite(
+    State(st): State<AppState>,
+    Metropolis(person): Metropolis,
+    JsonBody(req): JsonBody<InvitationRequest>,
+) -> Result<(StatusCode, Json<InvitationResponse>), ApiError> {
+    let email = normalize_email(&req.email);
+    if !crate::auth::valid_email(&email) {
+        return Err(ApiError::unprocessable(
+            "invalid_email",
+            format!("Adresse e-mail invalide « {} » : vérifiez la saisie.", assiette_domain::text::excerpt(&email, 60)),
+        ));
+    }
+    let mut communes: Vec<String> = req.communes.iter().map(|c| c.trim().to_uppercase()).collect();
+    communes.sort();
+    communes.dedup();
+    if communes.is_empty() {
+        return Err(ApiError::unprocessable("invalid_communes", "Choisissez au moins une commune pour ce responsable."));
+    }
+    let known = st.db.list_communes().await?;
+    if let Some(missing) = communes.iter().find(|c| !known.iter().any(|(code, _)| code == *c)) {
+        return Err(ApiError::unprocessable(
+            "unknown_commune",
+            format!("La commune de code INSEE {} n'est pas enregistrée : ajoutez-la d'abord.", assiette_domain::text::excerpt(missing, 10)),
+        ));
+    }
+    let hours = req.valid_hours.unwrap_or(DEFAULT_INVITATION_HOURS);
+    if hours == 0 || hours > MAX_INVITATION_HOURS {
+        return Err(ApiError::unprocessable(
+            "invalid_validity",
+            format!("Durée de validité de l'invitation : entre 1 et {MAX_INVITATION_HOURS} heures."),
+        ));
+    }
+    if st.db.account_by_email(&email).await?.is_some() {
+        return Err(ApiError::conflict("account_exists", format!("Un compte existe déjà pour {email}.")));
+    }
+    let now = st.clock.now();
+    let expires_at = now + Duration::hours(i64::from(hours));
+    for _ in 0..5 {
+        let code = new_invitation_code();
+        match st.db.create_invitation(&st.db.code_hash(&code), &email, &communes, person.account_id, now, expires_at).await {
+            Ok(()) => {
+                tracing::info!(%email, communes = ?communes, "manager invited");
+                return Ok((StatusCode::CREATED, Json(InvitationResponse { code, email, communes, expires_at })));
+            }
+            Err(StoreError::Exists) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::internal())
+}
+
+/// The invitee's password: the account is created and signed in.
+async fn accept_invitation(
+    State(st): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    JsonBody(req): JsonBody<AcceptInvitationRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    st.guards.invitation_attempt(client)?;
+    let code = normalize_invitation_code(&req.code).map_err(|m| ApiError::unprocessable("invalid_invitation_code", m))?;
+    check_password_strength(&req.password).map_err(weak_password)?;
+    let refused = || {
+        ApiError::unauthorized(
+            "invitation_refused",
+            "Ce code d'invitation est inconnu, déjà utilisé ou expiré : demandez une nouvelle invitation à la métropole.",
+        )
+    };
+    let now = st.clock.now();
+    let code_hash = st.db.code_hash(&code);
+    // A wrong code is answered from a read, before any password is hashed.
+    let Some(invitation) = st.db.live_invitation(&code_hash, now).await? else {
+        tracing::warn!(%client, "invitation code refused");
+        return Err(refused());
+    };
+    let password_hash = st.guards.hash_password(req.password).await?;
+    let token = random_token(ADMIN_TOKEN_PREFIX);
+    let (idle_expires_at, expires_at) = SessionPolicy::of(Role::CommuneManager).expiries(now);
+    let account_id = Uuid::now_v7();
+    match st.db.accept_invitation(&code_hash, account_id, &password_hash, &hash_secret(&token), now, idle_expires_at, expires_at).await {
+        Ok(Some(account)) => {
+            tracing::info!(email = %account.email, "invitation accepted");
+            let info = account_info(&st.db, account.id, &account.email, account.role, &invitation.communes).await?;
+            Ok(Json(LoginResponse { token, expires_at: idle_expires_at, account: Some(info) }))
+        }
+        Ok(None) => Err(refused()),
+        Err(StoreError::Exists) => Err(ApiError::conflict(
+            "account_exists",
+            format!("Un compte existe déjà pour {} : connectez-vous avec son mot de passe.", invitation.email),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn list_accounts(State(st): State<AppState>, _m: Metropolis) -> Result<Json<Vec<AccountInfo>>, ApiError> {
+    Ok(Json(st.db.list_accounts().await?))
+}
+
+async fn disable_account(State(st): State<AppState>, Metropolis(person): Metropolis, Path(id): Path<String>) -> Result<Json<AccountInfo>, ApiError> {
+    let id = parse_id(&id, "compte")?;
+    if id == person.account_id {
+        return Err(ApiError::conflict("own_account", "Vous ne pouvez pas désactiver votre propre compte."));
+    }
+    match st.db.disable_account(id, st.clock.now()).await? {
+        Some(a) => {
+            tracing::info!(account = %id, "account disabled");
+            Ok(Json(a))
+        }
+        None => Err(ApiError::not_found("unknown_account", "Compte inconnu.")),
+    }
+}
+
+async fn list_communes(State(st): State<AppState>, person: Person) -> Result<Json<Vec<Commune>>, ApiError> {
     let list = st.db.list_communes().await?;
-    Ok(Json(list.into_iter().map(|(insee_code, name)| Commune { insee_code, name }).collect()))
+    Ok(Json(list.into_iter().filter(|(code, _)| person.covers(code)).map(|(insee_code, name)| Commune { insee_code, name }).collect()))
 }
 
 async fn create_commune(
     State(st): State<AppState>,
-    _auth: AdminAuth,
+    _m: Metropolis,
     JsonBody(c): JsonBody<Commune>,
 ) -> Result<(StatusCode, Json<Commune>), ApiError> {
     let c = Commune { insee_code: c.insee_code.trim().to_uppercase(), name: c.name.trim().to_owned() };
@@ -242,13 +486,13 @@ async fn create_commune(
     }
 }
 
-async fn list_sites(State(st): State<AppState>, _auth: AdminAuth) -> Result<Json<Vec<SiteDetails>>, ApiError> {
-    Ok(Json(st.db.list_sites().await?))
+async fn list_sites(State(st): State<AppState>, person: Person) -> Result<Json<Vec<SiteDetails>>, ApiError> {
+    Ok(Json(person.sites(&st.db).await?))
 }
 
 async fn create_site(
     State(st): State<AppState>,
-    _auth: AdminAuth,
+    _m: Metropolis,
     JsonBody(req): JsonBody<SiteRequest>,
 ) -> Result<(StatusCode, Json<SiteDetails>), ApiError> {
     let id = Uuid::now_v7();
@@ -284,6 +528,7 @@ async fn create_site(
         sectors: site.sectors,
         daily_meal_count: site.daily_meal_count,
         yearly_meal_count: site.yearly_meal_count,
+        region_group: site.region_group,
     };
     match st.db.create_site(&details).await {
         Err(StoreError::Exists) => Err(ApiError::conflict(
@@ -311,14 +556,12 @@ pub async fn issue_code(db: &crate::db::Db, site_id: Uuid, label: Option<&str>, 
 
 async fn create_code(
     State(st): State<AppState>,
-    _auth: AdminAuth,
+    person: Person,
     Path(site_id): Path<String>,
     JsonBody(req): JsonBody<EnrolmentCodeRequest>,
 ) -> Result<(StatusCode, Json<EnrolmentCodeResponse>), ApiError> {
     let site_id = parse_id(&site_id, "restaurant")?;
-    if st.db.site(site_id).await?.is_none() {
-        return Err(ApiError::not_found("unknown_site", "Restaurant inconnu."));
-    }
+    person.site(&st.db, site_id).await?;
     let hours = req.valid_hours.unwrap_or(DEFAULT_CODE_HOURS);
     if hours == 0 || hours > MAX_CODE_HOURS {
         return Err(ApiError::unprocessable(
@@ -331,13 +574,18 @@ async fn create_code(
     Ok((StatusCode::CREATED, Json(code)))
 }
 
-async fn list_devices(State(st): State<AppState>, _auth: AdminAuth, Path(site_id): Path<String>) -> Result<Json<Vec<DeviceInfo>>, ApiError> {
+async fn list_devices(State(st): State<AppState>, person: Person, Path(site_id): Path<String>) -> Result<Json<Vec<DeviceInfo>>, ApiError> {
     let site_id = parse_id(&site_id, "restaurant")?;
+    person.site(&st.db, site_id).await?;
     Ok(Json(st.db.list_devices(site_id).await?))
 }
 
-async fn revoke_device(State(st): State<AppState>, _auth: AdminAuth, Path(device_id): Path<String>) -> Result<Json<DeviceInfo>, ApiError> {
+async fn revoke_device(State(st): State<AppState>, person: Person, Path(device_id): Path<String>) -> Result<Json<DeviceInfo>, ApiError> {
     let device_id = parse_id(&device_id, "tablette")?;
+    let unknown = || ApiError::not_found("unknown_device", "Tablette inconnue.");
+    // A tablet of a site outside the scope is as unknown as a tablet that does not exist.
+    let Some(device) = st.db.device(device_id).await? else { return Err(unknown()) };
+    person.site(&st.db, device.site_id).await.map_err(|_| unknown())?;
     match st.db.revoke_device(device_id, Utc::now()).await? {
         Some(d) => {
             tracing::info!(%device_id, "device revoked");

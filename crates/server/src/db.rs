@@ -3,14 +3,14 @@
 
 use std::str::FromStr;
 
-use assiette_domain::sync::{DeviceInfo, Mutation, MutationResult, RecordPayload, SiteDetails, SiteInfo, SiteScope};
+use assiette_domain::sync::{AccountInfo, DeviceInfo, Mutation, MutationResult, RecordPayload, SiteDetails, SiteInfo, SiteScope};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use uuid::Uuid;
 
 use crate::config::{redact_database_url, scrub_secrets};
-use crate::store::{AdminRow, DeviceRow, PgStore, SqliteStore, Store, StoreResult};
+use crate::store::{AccountRow, DeviceRow, InvitationRow, PgStore, SessionRow, SqliteStore, Store, StoreResult};
 use crate::wire::PullPage;
 
 /// The configured backend; implements [`Store`] by delegating to it.
@@ -150,6 +150,7 @@ impl Db {
                     sectors: vec![Sector::EducationPrimaire],
                     daily_meal_count: 120,
                     yearly_meal_count: 16800,
+                    region_group: assiette_domain::site::RegionGroup::Mainland,
                 })
                 .await?;
             }
@@ -179,17 +180,44 @@ impl Store for Db {
     async fn create_admin_if_missing(&self, email: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         delegate!(self, s => s.create_admin_if_missing(email, password_hash, now).await)
     }
-    async fn admin_by_email(&self, email: &str) -> StoreResult<Option<AdminRow>> {
-        delegate!(self, s => s.admin_by_email(email).await)
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRow>> {
+        delegate!(self, s => s.account_by_email(email).await)
     }
-    async fn create_session(&self, token_hash: &str, admin_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        delegate!(self, s => s.create_session(token_hash, admin_id, now, expires_at).await)
+    async fn create_session(&self, token_hash: &str, account_id: Uuid, now: DateTime<Utc>, idle_expires_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        delegate!(self, s => s.create_session(token_hash, account_id, now, idle_expires_at, expires_at).await)
     }
-    async fn session_admin(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
-        delegate!(self, s => s.session_admin(token_hash, now).await)
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
+        delegate!(self, s => s.session(token_hash).await)
+    }
+    async fn touch_session(&self, token_hash: &str, idle_expires_at: DateTime<Utc>) -> StoreResult<()> {
+        delegate!(self, s => s.touch_session(token_hash, idle_expires_at).await)
     }
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
         delegate!(self, s => s.delete_session(token_hash).await)
+    }
+    async fn set_password(&self, account_id: Uuid, password_hash: &str, keep_token_hash: &str) -> StoreResult<()> {
+        delegate!(self, s => s.set_password(account_id, password_hash, keep_token_hash).await)
+    }
+    async fn list_accounts(&self) -> StoreResult<Vec<AccountInfo>> {
+        delegate!(self, s => s.list_accounts().await)
+    }
+    async fn disable_account(&self, account_id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<AccountInfo>> {
+        delegate!(self, s => s.disable_account(account_id, now).await)
+    }
+    async fn create_invitation(&self, code_hash: &str, email: &str, communes: &[String], invited_by: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        delegate!(self, s => s.create_invitation(code_hash, email, communes, invited_by, now, expires_at).await)
+    }
+    async fn live_invitation(&self, code_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<InvitationRow>> {
+        delegate!(self, s => s.live_invitation(code_hash, now).await)
+    }
+    async fn accept_invitation(&self, code_hash: &str, account_id: Uuid, password_hash: &str, token_hash: &str, now: DateTime<Utc>, idle_expires_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<Option<AccountRow>> {
+        delegate!(self, s => s.accept_invitation(code_hash, account_id, password_hash, token_hash, now, idle_expires_at, expires_at).await)
+    }
+    async fn create_client(&self, client_id: Uuid, account_id: Uuid, label: Option<&str>, now: DateTime<Utc>) -> StoreResult<()> {
+        delegate!(self, s => s.create_client(client_id, account_id, label, now).await)
+    }
+    async fn client_account(&self, client_id: Uuid) -> StoreResult<Option<Uuid>> {
+        delegate!(self, s => s.client_account(client_id).await)
     }
     async fn create_commune(&self, insee_code: &str, name: &str) -> StoreResult<()> {
         delegate!(self, s => s.create_commune(insee_code, name).await)
@@ -221,6 +249,9 @@ impl Store for Db {
     async fn device_by_token(&self, token_hash: &str) -> StoreResult<Option<DeviceRow>> {
         delegate!(self, s => s.device_by_token(token_hash).await)
     }
+    async fn device(&self, device_id: Uuid) -> StoreResult<Option<DeviceInfo>> {
+        delegate!(self, s => s.device(device_id).await)
+    }
     async fn list_devices(&self, site_id: Uuid) -> StoreResult<Vec<DeviceInfo>> {
         delegate!(self, s => s.list_devices(site_id).await)
     }
@@ -229,6 +260,9 @@ impl Store for Db {
     }
     async fn push(&self, device_id: Uuid, scope: &SiteScope, mutations: &[Mutation], now: DateTime<Utc>) -> StoreResult<Vec<MutationResult>> {
         delegate!(self, s => s.push(device_id, scope, mutations, now).await)
+    }
+    async fn push_scoped(&self, client_id: Uuid, scopes: &[SiteScope], mutations: &[Mutation], now: DateTime<Utc>) -> StoreResult<Vec<MutationResult>> {
+        delegate!(self, s => s.push_scoped(client_id, scopes, mutations, now).await)
     }
     async fn pull(&self, site_id: Uuid, after: u64, limit: u32) -> StoreResult<PullPage> {
         delegate!(self, s => s.pull(site_id, after, limit).await)

@@ -1,4 +1,4 @@
-//! What keeps the server's two guessable doors (administrator login, tablet enrolment) from
+//! What keeps the server's guessable doors (sign-in, tablet enrolment, invitations) from
 //! being worn down: keyed throttles of attempts per client address, per account and overall
 //! (governor), and a gate that bounds the work and memory of password verification.
 
@@ -136,16 +136,19 @@ impl Guards {
 
     /// One enrolment attempt from `client` (every attempt counts, as for logins).
     pub fn enrol_attempt(&self, client: IpAddr) -> Result<(), ApiError> {
+        self.code_attempt(client, "Trop de codes d'enrôlement essayés", "en recopiant le code donné par la métropole")
+    }
+
+    /// One invitation code tried from `client`: the enrolment door's throttles (per address and
+    /// overall), which both kinds of one-time codes share.
+    pub fn invitation_attempt(&self, client: IpAddr) -> Result<(), ApiError> {
+        self.code_attempt(client, "Trop de codes d'invitation essayés", "en recopiant le code de votre invitation")
+    }
+
+    fn code_attempt(&self, client: IpAddr, what: &str, how: &str) -> Result<(), ApiError> {
         let throttled = |wait: Duration| {
             let s = retry_after(wait);
-            ApiError::too_many_requests(
-                "too_many_attempts",
-                format!(
-                    "Trop de codes d'enrôlement essayés : réessayez dans {}, en recopiant le code donné par la métropole.",
-                    wait_fr(s)
-                ),
-                s,
-            )
+            ApiError::too_many_requests("too_many_attempts", format!("{what} : réessayez dans {}, {how}.", wait_fr(s)), s)
         };
         self.enrol_per_address.check(&client).map_err(throttled)?;
         self.enrol_overall.check().map_err(|n| throttled(n.wait_time_from(DefaultClock::default().now())))
@@ -155,6 +158,12 @@ impl Guards {
     /// against `auth::throwaway_hash` at the same cost) on one of the gate's workers.
     pub async fn verify_password(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
         self.passwords.verify(password, hash).await
+    }
+
+    /// The argon2 hash of a new password, on one of the same workers (a password set is as
+    /// costly as one checked).
+    pub async fn hash_password(&self, password: String) -> Result<String, ApiError> {
+        self.passwords.hash(password).await
     }
 
     /// The client's address: the peer's, or, when the peer is a trusted reverse proxy, the
@@ -220,14 +229,29 @@ impl PasswordGate {
         PasswordGate { permits: Arc::new(tokio::sync::Semaphore::new(workers.max(1))), buffers: Arc::new(Mutex::new(Vec::new())) }
     }
 
+    fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.permits.clone().try_acquire_owned().map_err(|_| {
+            ApiError::too_many_requests("server_busy", "Le serveur vérifie déjà d'autres mots de passe : réessayez dans 1 seconde.", 1)
+        })
+    }
+
+    async fn hash(&self, password: String) -> Result<String, ApiError> {
+        let permit = self.permit()?;
+        tokio::task::spawn_blocking(move || {
+            let hash = crate::auth::hash_password(&password);
+            drop(permit);
+            hash
+        })
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|e| {
+            tracing::error!(error = %e, "argon2 hash failed");
+            ApiError::internal()
+        })
+    }
+
     async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, ApiError> {
-        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            return Err(ApiError::too_many_requests(
-                "server_busy",
-                "Le serveur vérifie déjà d'autres mots de passe : réessayez dans 1 seconde.",
-                1,
-            ));
-        };
+        let permit = self.permit()?;
         let buffers = self.buffers.clone();
         let ok = tokio::task::spawn_blocking(move || {
             let mut memory = buffers.lock().map(|mut b| b.pop()).unwrap_or(None).unwrap_or_default();

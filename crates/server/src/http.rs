@@ -22,6 +22,8 @@ pub struct AppState {
     pub db: Db,
     /// Throttles and the password gate (`crate::guard`), shared by every request.
     pub guards: std::sync::Arc<crate::guard::Guards>,
+    /// What sessions and invitations are timed by.
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -31,7 +33,24 @@ impl AppState {
     }
 
     pub fn with_guards(db: Db, settings: crate::guard::GuardSettings) -> Self {
-        AppState { db, guards: std::sync::Arc::new(crate::guard::Guards::new(settings)) }
+        AppState { db, guards: std::sync::Arc::new(crate::guard::Guards::new(settings)), clock: Clock::default() }
+    }
+}
+
+/// The system clock, moved forward by tests (a week of idleness, an expired invitation) without
+/// waiting: every clone shares the offset.
+#[derive(Clone, Default)]
+pub struct Clock {
+    offset_seconds: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        Utc::now() + chrono::Duration::seconds(self.offset_seconds.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_seconds.fetch_add(by.num_seconds(), std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -178,7 +197,7 @@ pub async fn bootstrap(db: &Db, config: &Config) -> Result<(), String> {
             return Err(format!("ASSIETTE_ADMIN_EMAIL : adresse e-mail invalide « {email} »."));
         }
         crate::auth::check_password_strength(password).map_err(|e| format!("ASSIETTE_ADMIN_PASSWORD : {e}"))?;
-        if db.admin_by_email(&email).await.map_err(|e| e.to_string())?.is_none() {
+        if db.account_by_email(&email).await.map_err(|e| e.to_string())?.is_none() {
             let hash = crate::auth::hash_password(password)?;
             db.create_admin_if_missing(&email, &hash, Utc::now()).await.map_err(|e| e.to_string())?;
             println!("Compte administrateur créé : {email}.");
@@ -207,7 +226,8 @@ pub async fn demo_enrolment_code(db: &Db, config: &Config) -> Result<String, Str
     Ok(code)
 }
 
-/// `assiette-server create-admin EMAIL`: creates the administrator or sets a new password.
+/// `assiette-server create-admin EMAIL`: creates the metropolis account or sets a new password
+/// (which ends its sessions).
 pub async fn create_admin(database_url: &str, email: &str, password: &str) -> Result<String, String> {
     let email = crate::auth::normalize_email(email);
     if !crate::auth::valid_email(&email) {
@@ -216,7 +236,13 @@ pub async fn create_admin(database_url: &str, email: &str, password: &str) -> Re
     crate::auth::check_password_strength(password)?;
     let db = Db::open(database_url).await?;
     let hash = crate::auth::hash_password(password)?;
-    let created = db.upsert_admin(&email, &hash, Utc::now()).await.map_err(|e| e.to_string())?;
+    let created = match db.upsert_admin(&email, &hash, Utc::now()).await {
+        Err(crate::store::StoreError::Exists) => {
+            db.close().await;
+            return Err(format!("{email} est le compte d'un responsable de commune : choisissez une autre adresse pour le compte de la métropole."));
+        }
+        r => r.map_err(|e| e.to_string())?,
+    };
     db.close().await;
     Ok(if created {
         format!("Compte administrateur créé : {email}.")

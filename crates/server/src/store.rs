@@ -8,9 +8,10 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use assiette_domain::site::{ManagementType, ProductionType, Sector};
+use assiette_domain::site::Commune;
 use assiette_domain::sync::{
-    AppliedKey, DeviceInfo, Mutation, MutationResult, MutationStatus, RecordPayload, SiteDetails, SiteInfo, SiteScope, StoredRecord,
-    MAX_PULL_PAGE_BYTES, MAX_STORED_NUMBER,
+    AccountInfo, AppliedKey, DeviceInfo, Mutation, MutationResult, MutationStatus, RecordPayload, Role, SiteDetails, SiteInfo, SiteScope,
+    StoredRecord, MAX_PULL_PAGE_BYTES, MAX_STORED_NUMBER,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::postgres::PgPool;
@@ -61,10 +62,30 @@ impl From<sqlx::Error> for StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[derive(Debug, Clone)]
-pub struct AdminRow {
+pub struct AccountRow {
     pub id: Uuid,
     pub email: String,
     pub password_hash: String,
+    pub role: Role,
+    pub disabled: bool,
+}
+
+/// A session with its account, as every request signed by a person reads it.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub account: AccountRow,
+    /// INSEE codes of the account's communes (empty for the metropolis).
+    pub communes: Vec<String>,
+    /// The absolute cap, and the end if unused (moved forward on use, never past the cap).
+    pub expires_at: DateTime<Utc>,
+    pub idle_expires_at: DateTime<Utc>,
+}
+
+/// A live invitation: who is invited, for which communes.
+#[derive(Debug, Clone)]
+pub struct InvitationRow {
+    pub email: String,
+    pub communes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,17 +97,39 @@ pub struct DeviceRow {
 
 /// What every backend offers. Methods return `Send` futures so handlers can await them.
 pub trait Store: Clone + Send + Sync + 'static {
+    /// Metropolis accounts.
     fn admin_count(&self) -> impl Future<Output = StoreResult<i64>> + Send;
-    /// Creates the admin, or sets a new password when the e-mail exists and ends that admin's
-    /// sessions. Returns true if created.
+    /// Creates the metropolis account, or sets a new password when the e-mail exists and ends
+    /// that account's sessions. Returns true if created; `Exists` when the e-mail is a commune
+    /// manager's.
     fn upsert_admin(&self, email: &str, password_hash: &str, now: DateTime<Utc>) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Creates the admin only when the e-mail is unknown. Returns true if created.
+    /// Creates the metropolis account only when the e-mail is unknown. Returns true if created.
     fn create_admin_if_missing(&self, email: &str, password_hash: &str, now: DateTime<Utc>) -> impl Future<Output = StoreResult<bool>> + Send;
-    fn admin_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<AdminRow>>> + Send;
-    fn create_session(&self, token_hash: &str, admin_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
-    /// The admin of a live session.
-    fn session_admin(&self, token_hash: &str, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Option<Uuid>>> + Send;
+    fn account_by_email(&self, email: &str) -> impl Future<Output = StoreResult<Option<AccountRow>>> + Send;
+    /// Opens a session (and drops the expired ones of every account).
+    fn create_session(&self, token_hash: &str, account_id: Uuid, now: DateTime<Utc>, idle_expires_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A session and its account, expired or not (the caller checks the times).
+    fn session(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<SessionRow>>> + Send;
+    /// Moves a session's idle expiry.
+    fn touch_session(&self, token_hash: &str, idle_expires_at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_session(&self, token_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A new password; every session of the account but `keep_token_hash` ends, in the same transaction.
+    fn set_password(&self, account_id: Uuid, password_hash: &str, keep_token_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_accounts(&self) -> impl Future<Output = StoreResult<Vec<AccountInfo>>> + Send;
+    /// Disables the account and ends every session of it. `None`: unknown account.
+    fn disable_account(&self, account_id: Uuid, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Option<AccountInfo>>> + Send;
+    /// Stores an invitation (its code's keyed hash) and ends the unused earlier ones of the same e-mail.
+    fn create_invitation(&self, code_hash: &str, email: &str, communes: &[String], invited_by: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// An invitation that is unused and unexpired at `now` (a read: no write lock for a wrong code).
+    fn live_invitation(&self, code_hash: &str, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Option<InvitationRow>>> + Send;
+    /// Consumes a live invitation, creates the commune manager's account and opens its first
+    /// session, atomically. `None`: unknown, used or expired code; `Exists`: the e-mail has an account.
+    #[allow(clippy::too_many_arguments)]
+    fn accept_invitation(&self, code_hash: &str, account_id: Uuid, password_hash: &str, token_hash: &str, now: DateTime<Utc>, idle_expires_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> impl Future<Output = StoreResult<Option<AccountRow>>> + Send;
+    /// Registers a browser of an account that will push (its dedup keys are `(client_id, seq)`).
+    fn create_client(&self, client_id: Uuid, account_id: Uuid, label: Option<&str>, now: DateTime<Utc>) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The account a registered browser belongs to.
+    fn client_account(&self, client_id: Uuid) -> impl Future<Output = StoreResult<Option<Uuid>>> + Send;
 
     fn create_commune(&self, insee_code: &str, name: &str) -> impl Future<Output = StoreResult<()>> + Send;
     fn list_communes(&self) -> impl Future<Output = StoreResult<Vec<(String, String)>>> + Send;
@@ -103,11 +146,16 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Consumes a live code and creates the device, atomically. `None`: unknown, used or expired code.
     fn enrol(&self, code_hash: &str, device_id: Uuid, token_hash: &str, label: Option<&str>, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Option<SiteInfo>>> + Send;
     fn device_by_token(&self, token_hash: &str) -> impl Future<Output = StoreResult<Option<DeviceRow>>> + Send;
+    fn device(&self, device_id: Uuid) -> impl Future<Output = StoreResult<Option<DeviceInfo>>> + Send;
     fn list_devices(&self, site_id: Uuid) -> impl Future<Output = StoreResult<Vec<DeviceInfo>>> + Send;
     fn revoke_device(&self, device_id: Uuid, now: DateTime<Utc>) -> impl Future<Output = StoreResult<Option<DeviceInfo>>> + Send;
 
     /// Applies a batch in one transaction, committed before returning.
     fn push(&self, device_id: Uuid, scope: &SiteScope, mutations: &[Mutation], now: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<MutationResult>>> + Send;
+    /// A signed-in person's batch from its registered browser `client_id`: each mutation goes to
+    /// the site of `scopes` its record names (`sync::assign_sites`; any other is refused alone),
+    /// planned per site by the same planner, in one transaction, committed before returning.
+    fn push_scoped(&self, client_id: Uuid, scopes: &[SiteScope], mutations: &[Mutation], now: DateTime<Utc>) -> impl Future<Output = StoreResult<Vec<MutationResult>>> + Send;
     /// Changes of a site after `after`, ascending, at most `limit`, each with its record's stored
     /// JSON (written by the push that applied it); and whether more wait.
     fn pull(&self, site_id: Uuid, after: u64, limit: u32) -> impl Future<Output = StoreResult<PullPage>> + Send;
@@ -136,6 +184,16 @@ fn enum_from<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| StoreError::Corrupt(format!("{s} : {e}")))
 }
 
+fn account_row(id: &str, email: String, password_hash: String, role: &str, disabled_at: Option<String>) -> StoreResult<AccountRow> {
+    Ok(AccountRow {
+        id: parse_uuid(id)?,
+        email,
+        password_hash,
+        role: Role::from_code(role).ok_or_else(|| StoreError::Corrupt(format!("rôle {role}")))?,
+        disabled: disabled_at.is_some(),
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 fn site_details(
     id: &str,
@@ -149,6 +207,7 @@ fn site_details(
     daily: i64,
     yearly: i64,
 ) -> StoreResult<SiteDetails> {
+    let region_group = assiette_domain::site::RegionGroup::for_insee_code(&commune_insee).unwrap_or_default();
     Ok(SiteDetails {
         info: SiteInfo { id: parse_uuid(id)?, name, siret, commune_insee, commune_name },
         management_type: enum_from::<ManagementType>(management)?,
@@ -156,6 +215,7 @@ fn site_details(
         sectors: serde_json::from_str::<Vec<Sector>>(sectors).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         daily_meal_count: daily.clamp(0, u32::MAX as i64) as u32,
         yearly_meal_count: yearly.clamp(0, u32::MAX as i64) as u32,
+        region_group,
     })
 }
 
@@ -253,6 +313,90 @@ macro_rules! sql_store {
                 Ok(rows.into_iter().filter(|(s, _, _)| seqs.binary_search(s).is_ok()).collect())
             }
 
+            /// Takes the site's write lock (its change counter row) and reads the counter.
+            /// `None`: no such site.
+            async fn lock_site(conn: &mut <$db as sqlx::Database>::Connection, site: &str) -> StoreResult<Option<i64>> {
+                Ok(sqlx::query_scalar("UPDATE sites SET change_seq = change_seq WHERE id = $1 RETURNING change_seq")
+                    .bind(site)
+                    .fetch_optional(&mut *conn)
+                    .await?)
+            }
+
+            /// What a batch is planned against: the device's recorded keys for its seqs and the
+            /// stored records of its ids (any site).
+            async fn read_batch(conn: &mut <$db as sqlx::Database>::Connection, device: &str, mutations: &[Mutation]) -> StoreResult<BatchState> {
+                let mut seqs: Vec<i64> =
+                    mutations.iter().filter(|m| m.seq <= MAX_STORED_NUMBER).map(|m| m.seq as i64).collect();
+                seqs.sort_unstable();
+                seqs.dedup();
+                let mut dedup: HashMap<u64, AppliedKey> = HashMap::with_capacity(seqs.len());
+                for (seq, rid, rev) in Self::read_dedup(&mut *conn, device, seqs).await? {
+                    dedup.insert(seq as u64, AppliedKey { record_id: parse_uuid(&rid)?, revision: rev as u64 });
+                }
+
+                let mut ids: Vec<String> = mutations.iter().map(|m| m.record.id().to_string()).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut current: HashMap<Uuid, StoredRecord> = HashMap::new();
+                // Stored rows that cannot be read back (written by an older version, edited by
+                // hand): only the mutations of those ids are refused, never the whole batch.
+                let mut unreadable: HashMap<Uuid, Uuid> = HashMap::new();
+                for (id, site_id, body) in Self::read_current(&mut *conn, ids).await? {
+                    let site_id = parse_uuid(&site_id)?;
+                    match serde_json::from_str::<RecordPayload>(&body) {
+                        Ok(record) => {
+                            current.insert(record.id(), StoredRecord { site_id, record });
+                        }
+                        Err(e) => {
+                            tracing::error!(record = %id, site = %site_id, error = %e, "stored record unreadable: its mutations are refused until it is repaired");
+                            unreadable.insert(parse_uuid(&id)?, site_id);
+                        }
+                    }
+                }
+                Ok(BatchState { dedup, current, unreadable })
+            }
+
+            /// Writes a site's planned records and moves its change counter (under its lock).
+            /// New ids (nothing stored when the batch was read) are plain inserts; revisions of
+            /// stored records update them. Both under the site's lock, so an id cannot appear in
+            /// between, except from another site sharing it (a forged id): then the insert fails
+            /// on the primary key, the batch rolls back and the client retries (503), and its
+            /// next attempt reads that record and refuses the mutation.
+            #[allow(clippy::too_many_arguments)]
+            async fn write_site(conn: &mut <$db as sqlx::Database>::Connection, site: &str, device: &str, at: &str, inserts: Vec<RecordRow>, updates: Vec<RecordRow>, last: i64, new_last: u64) -> StoreResult<()> {
+                let written: StoreResult<()> = async {
+                    Self::write_records(&mut *conn, site, device, at, inserts, false).await?;
+                    Self::write_records(&mut *conn, site, device, at, updates, true).await
+                }
+                .await;
+                if let Err(StoreError::Exists) = written {
+                    return Err(StoreError::Corrupt("identifiant d'enregistrement écrit en même temps par un autre restaurant".into()));
+                }
+                written?;
+                if new_last != last as u64 {
+                    sqlx::query("UPDATE sites SET change_seq = $1 WHERE id = $2").bind(new_last as i64).bind(site).execute(&mut *conn).await?;
+                }
+                Ok(())
+            }
+
+            /// Tablets (and a person's browser) send their outbox oldest first and never send
+            /// again an entry under review: a batch's smallest seq says the device holds nothing
+            /// sendable below it, so no retry needs its keys there: they go, in the push's
+            /// transaction. A late copy (another window's old request) is planned as new: never
+            /// applied twice (docs/sync.md, « Dedup keys are pruned »). Returns the new floor.
+            async fn prune_keys(conn: &mut <$db as sqlx::Database>::Connection, device: &str, floor: u64, mutations: &[Mutation]) -> StoreResult<u64> {
+                let smallest = mutations.iter().map(|m| m.seq.min(MAX_STORED_NUMBER)).min().unwrap_or(0);
+                let new_floor = floor.max(smallest.saturating_sub(1));
+                if new_floor > floor {
+                    sqlx::query("DELETE FROM applied_mutations WHERE device_id = $1 AND seq <= $2")
+                        .bind(device)
+                        .bind(new_floor as i64)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(new_floor)
+            }
+
             async fn sites_where(&self, clause: &'static str, value: String) -> StoreResult<Vec<SiteDetails>> {
                 let sql = sqlx::AssertSqlSafe(format!("{SITE_COLUMNS} {clause}"));
                 let rows = sqlx::query(sql).bind(value).fetch_all(&self.pool).await?;
@@ -262,7 +406,7 @@ macro_rules! sql_store {
 
         impl Store for $store {
             async fn admin_count(&self) -> StoreResult<i64> {
-                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM admins").fetch_one(&self.pool).await?)
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE role = 'metropolis'").fetch_one(&self.pool).await?)
             }
 
             async fn upsert_admin(&self, email: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
@@ -271,15 +415,18 @@ macro_rules! sql_store {
                     // A new password ends every session opened with the old one (a password is
                     // changed because it leaked), in the same transaction.
                     let mut tx = self.pool.begin().await?;
-                    sqlx::query("UPDATE admins SET password_hash = $1 WHERE email = $2")
-                        .bind(password_hash)
-                        .bind(email)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("DELETE FROM admin_sessions WHERE admin_id IN (SELECT id FROM admins WHERE email = $1)")
-                        .bind(email)
-                        .execute(&mut *tx)
-                        .await?;
+                    let id: Option<String> = sqlx::query_scalar(
+                        "UPDATE accounts SET password_hash = $1 WHERE email = $2 AND role = 'metropolis' RETURNING id",
+                    )
+                    .bind(password_hash)
+                    .bind(email)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(id) = id else {
+                        tx.rollback().await?;
+                        return Err(StoreError::Exists);
+                    };
+                    sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
                     tx.commit().await?;
                 }
                 Ok(created)
@@ -287,7 +434,8 @@ macro_rules! sql_store {
 
             async fn create_admin_if_missing(&self, email: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
                 let r = sqlx::query(
-                    "INSERT INTO admins (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING",
+                    "INSERT INTO accounts (id, email, password_hash, created_at, role) VALUES ($1, $2, $3, $4, 'metropolis') \
+                     ON CONFLICT (email) DO NOTHING",
                 )
                 .bind(Uuid::now_v7().to_string())
                 .bind(email)
@@ -298,40 +446,224 @@ macro_rules! sql_store {
                 Ok(r.rows_affected() == 1)
             }
 
-            async fn admin_by_email(&self, email: &str) -> StoreResult<Option<AdminRow>> {
-                let row: Option<(String, String, String)> =
-                    sqlx::query_as("SELECT id, email, password_hash FROM admins WHERE email = $1")
+            async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRow>> {
+                let row: Option<(String, String, String, String, Option<String>)> =
+                    sqlx::query_as("SELECT id, email, password_hash, role, disabled_at FROM accounts WHERE email = $1")
                         .bind(email)
                         .fetch_optional(&self.pool)
                         .await?;
-                row.map(|(id, email, password_hash)| Ok(AdminRow { id: parse_uuid(&id)?, email, password_hash })).transpose()
+                row.map(|(id, email, hash, role, disabled)| account_row(&id, email, hash, &role, disabled)).transpose()
             }
 
-            async fn create_session(&self, token_hash: &str, admin_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
-                sqlx::query("DELETE FROM admin_sessions WHERE expires_at <= $1").bind(ts(now)).execute(&self.pool).await?;
-                sqlx::query("INSERT INTO admin_sessions (token_hash, admin_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            async fn create_session(&self, token_hash: &str, account_id: Uuid, now: DateTime<Utc>, idle_expires_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR idle_expires_at <= $1").bind(ts(now)).execute(&self.pool).await?;
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, account_id, created_at, idle_expires_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(token_hash)
+                .bind(account_id.to_string())
+                .bind(ts(now))
+                .bind(ts(idle_expires_at))
+                .bind(ts(expires_at))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
+                let row: Option<(String, String, String, String, Option<String>, String, String)> = sqlx::query_as(
+                    "SELECT a.id, a.email, a.password_hash, a.role, a.disabled_at, s.expires_at, s.idle_expires_at \
+                     FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1",
+                )
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+                let Some((id, email, hash, role, disabled, expires, idle)) = row else { return Ok(None) };
+                let account = account_row(&id, email, hash, &role, disabled)?;
+                let communes: Vec<String> = if account.role == Role::Metropolis {
+                    Vec::new()
+                } else {
+                    sqlx::query_scalar("SELECT commune_insee FROM account_communes WHERE account_id = $1 ORDER BY commune_insee")
+                        .bind(&id)
+                        .fetch_all(&self.pool)
+                        .await?
+                };
+                Ok(Some(SessionRow { account, communes, expires_at: parse_ts(&expires)?, idle_expires_at: parse_ts(&idle)? }))
+            }
+
+            async fn touch_session(&self, token_hash: &str, idle_expires_at: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query("UPDATE sessions SET idle_expires_at = $1 WHERE token_hash = $2")
+                    .bind(ts(idle_expires_at))
                     .bind(token_hash)
-                    .bind(admin_id.to_string())
-                    .bind(ts(now))
-                    .bind(ts(expires_at))
                     .execute(&self.pool)
                     .await?;
                 Ok(())
             }
 
-            async fn session_admin(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
-                let id: Option<String> =
-                    sqlx::query_scalar("SELECT admin_id FROM admin_sessions WHERE token_hash = $1 AND expires_at > $2")
-                        .bind(token_hash)
-                        .bind(ts(now))
-                        .fetch_optional(&self.pool)
-                        .await?;
-                id.as_deref().map(parse_uuid).transpose()
+            async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+                Ok(())
             }
 
-            async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-                sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+            async fn set_password(&self, account_id: Uuid, password_hash: &str, keep_token_hash: &str) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
+                    .bind(password_hash)
+                    .bind(account_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2")
+                    .bind(account_id.to_string())
+                    .bind(keep_token_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
                 Ok(())
+            }
+
+            async fn list_accounts(&self) -> StoreResult<Vec<AccountInfo>> {
+                let rows: Vec<(String, String, String, Option<String>)> =
+                    sqlx::query_as("SELECT id, email, role, disabled_at FROM accounts ORDER BY email").fetch_all(&self.pool).await?;
+                let scopes: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT ac.account_id, c.insee_code, c.name FROM account_communes ac \
+                     JOIN communes c ON c.insee_code = ac.commune_insee ORDER BY c.name, c.insee_code",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let mut communes: HashMap<String, Vec<Commune>> = HashMap::new();
+                for (account, insee_code, name) in scopes {
+                    communes.entry(account).or_default().push(Commune { insee_code, name });
+                }
+                rows.into_iter()
+                    .map(|(id, email, role, disabled)| {
+                        Ok(AccountInfo {
+                            id: parse_uuid(&id)?,
+                            email,
+                            role: Role::from_code(&role).ok_or_else(|| StoreError::Corrupt(format!("rôle {role}")))?,
+                            communes: communes.remove(&id).unwrap_or_default(),
+                            disabled_at: disabled.as_deref().map(parse_ts).transpose()?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn disable_account(&self, account_id: Uuid, now: DateTime<Utc>) -> StoreResult<Option<AccountInfo>> {
+                let id = account_id.to_string();
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE accounts SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+                    .bind(ts(now))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM sessions WHERE account_id = $1").bind(&id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(self.list_accounts().await?.into_iter().find(|a| a.id == account_id))
+            }
+
+            async fn create_invitation(&self, code_hash: &str, email: &str, communes: &[String], invited_by: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                // One live invitation per e-mail: the last one sent.
+                sqlx::query("UPDATE invitations SET expires_at = $1 WHERE email = $2 AND used_at IS NULL AND expires_at > $1")
+                    .bind(ts(now))
+                    .bind(email)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO invitations (code_hash, email, communes, invited_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(code_hash)
+                .bind(email)
+                .bind(json_array(communes))
+                .bind(invited_by.to_string())
+                .bind(ts(now))
+                .bind(ts(expires_at))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn live_invitation(&self, code_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<InvitationRow>> {
+                let row: Option<(String, String)> = sqlx::query_as(
+                    "SELECT email, communes FROM invitations WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(code_hash)
+                .bind(ts(now))
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|(email, communes)| {
+                    let communes = serde_json::from_str(&communes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    Ok(InvitationRow { email, communes })
+                })
+                .transpose()
+            }
+
+            async fn accept_invitation(&self, code_hash: &str, account_id: Uuid, password_hash: &str, token_hash: &str, now: DateTime<Utc>, idle_expires_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<Option<AccountRow>> {
+                let id = account_id.to_string();
+                let mut tx = self.pool.begin_with($begin).await?;
+                let used: Option<(String, String)> = sqlx::query_as(
+                    "UPDATE invitations SET used_at = $1, account_id = $2 \
+                     WHERE code_hash = $3 AND used_at IS NULL AND expires_at > $1 RETURNING email, communes",
+                )
+                .bind(ts(now))
+                .bind(&id)
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((email, communes)) = used else {
+                    tx.rollback().await?;
+                    return Ok(None);
+                };
+                let communes: Vec<String> = serde_json::from_str(&communes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                // An e-mail that has an account meanwhile: `Exists`, and the transaction rolls back
+                // (the invitation stays unused).
+                sqlx::query(
+                    "INSERT INTO accounts (id, email, password_hash, created_at, role) VALUES ($1, $2, $3, $4, 'commune_manager')",
+                )
+                .bind(&id)
+                .bind(&email)
+                .bind(password_hash)
+                .bind(ts(now))
+                .execute(&mut *tx)
+                .await?;
+                for insee in &communes {
+                    sqlx::query("INSERT INTO account_communes (account_id, commune_insee) VALUES ($1, $2)")
+                        .bind(&id)
+                        .bind(insee)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, account_id, created_at, idle_expires_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(token_hash)
+                .bind(&id)
+                .bind(ts(now))
+                .bind(ts(idle_expires_at))
+                .bind(ts(expires_at))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(Some(AccountRow { id: account_id, email, password_hash: password_hash.to_owned(), role: Role::CommuneManager, disabled: false }))
+            }
+
+            async fn create_client(&self, client_id: Uuid, account_id: Uuid, label: Option<&str>, now: DateTime<Utc>) -> StoreResult<()> {
+                sqlx::query("INSERT INTO account_clients (id, account_id, label, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(client_id.to_string())
+                    .bind(account_id.to_string())
+                    .bind(label)
+                    .bind(ts(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn client_account(&self, client_id: Uuid) -> StoreResult<Option<Uuid>> {
+                let id: Option<String> = sqlx::query_scalar("SELECT account_id FROM account_clients WHERE id = $1")
+                    .bind(client_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                id.as_deref().map(parse_uuid).transpose()
             }
 
             async fn create_commune(&self, insee_code: &str, name: &str) -> StoreResult<()> {
@@ -460,6 +792,14 @@ macro_rules! sql_store {
                 Ok(Some(DeviceRow { id: parse_uuid(&id)?, site: site.info, revoked: revoked.is_some() }))
             }
 
+            async fn device(&self, device_id: Uuid) -> StoreResult<Option<DeviceInfo>> {
+                let row = sqlx::query("SELECT id, site_id, label, created_at, revoked_at, last_seen_at FROM devices WHERE id = $1")
+                    .bind(device_id.to_string())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.as_ref().map(Self::row_device).transpose()
+            }
+
             async fn list_devices(&self, site_id: Uuid) -> StoreResult<Vec<DeviceInfo>> {
                 let rows = sqlx::query(
                     "SELECT id, site_id, label, created_at, revoked_at, last_seen_at FROM devices WHERE site_id = $1 ORDER BY created_at",
@@ -492,12 +832,7 @@ macro_rules! sql_store {
                 let mut tx = self.pool.begin_with($begin).await?;
                 // Lock the site's change counter first: batches of one site are serialised, so
                 // change sequences become visible in commit order and a pull never skips one.
-                let last: Option<i64> =
-                    sqlx::query_scalar("UPDATE sites SET change_seq = change_seq WHERE id = $1 RETURNING change_seq")
-                        .bind(&site)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let Some(last) = last else {
+                let Some(last) = Self::lock_site(&mut *tx, &site).await? else {
                     tx.rollback().await?;
                     return Err(StoreError::MissingReference);
                 };
@@ -512,101 +847,18 @@ macro_rules! sql_store {
                     return Err(StoreError::Revoked);
                 };
                 let floor = floor.max(0) as u64;
-
-                let mut seqs: Vec<i64> =
-                    mutations.iter().filter(|m| m.seq <= MAX_STORED_NUMBER).map(|m| m.seq as i64).collect();
-                seqs.sort_unstable();
-                seqs.dedup();
-                let mut dedup: HashMap<u64, AppliedKey> = HashMap::with_capacity(seqs.len());
-                for (seq, rid, rev) in Self::read_dedup(&mut *tx, &device, seqs).await? {
-                    dedup.insert(seq as u64, AppliedKey { record_id: parse_uuid(&rid)?, revision: rev as u64 });
-                }
-
-                let mut ids: Vec<String> = mutations.iter().map(|m| m.record.id().to_string()).collect();
-                ids.sort_unstable();
-                ids.dedup();
-                let mut current: HashMap<Uuid, StoredRecord> = HashMap::new();
-                // Stored rows that cannot be read back (written by an older version, edited by
-                // hand): only the mutations of those ids are refused, never the whole batch.
-                let mut unreadable: HashMap<Uuid, Uuid> = HashMap::new();
-                for (id, site_id, body) in Self::read_current(&mut *tx, ids).await? {
-                    let site_id = parse_uuid(&site_id)?;
-                    match serde_json::from_str::<RecordPayload>(&body) {
-                        Ok(record) => {
-                            current.insert(record.id(), StoredRecord { site_id, record });
-                        }
-                        Err(e) => {
-                            tracing::error!(record = %id, site = %site_id, error = %e, "stored record unreadable: its mutations are refused until it is repaired");
-                            unreadable.insert(parse_uuid(&id)?, site_id);
-                        }
-                    }
-                }
+                let read = Self::read_batch(&mut *tx, &device, mutations).await?;
 
                 let t_read = t0.elapsed();
-                let today = assiette_domain::sync::server_today(now);
-                let plan = if unreadable.is_empty() {
-                    assiette_domain::sync::plan_push(scope, today, now, last as u64, mutations, &dedup, &current)
-                } else {
-                    plan_around_unreadable(scope, today, now, last as u64, mutations, &dedup, &current, &unreadable)
-                };
+                let plan = read.plan(scope, now, last, mutations);
                 let at = ts(now);
-
-                // New ids (nothing stored when the batch was read) are plain inserts; revisions of
-                // stored records update them. Both under the site's lock, so an id cannot appear in
-                // between, except from another site sharing it (a forged id): then the insert fails
-                // on the primary key, the batch rolls back and the tablet retries (503), and its
-                // next attempt reads that record and refuses the mutation.
-                let (mut inserts, mut updates) = (Vec::with_capacity(plan.records.len()), Vec::new());
-                for (seq, r) in &plan.records {
-                    let body = serde_json::to_string(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    let row = RecordRow {
-                        id: r.id().to_string(),
-                        kind: r.kind().code(),
-                        revision: r.revision() as i64,
-                        deleted: r.is_deleted(),
-                        change_seq: *seq as i64,
-                        body,
-                    };
-                    if current.contains_key(&r.id()) { updates.push(row) } else { inserts.push(row) }
-                }
-                let keys: Vec<KeyRow> = plan
-                    .keys
-                    .iter()
-                    .map(|(seq, k)| KeyRow { seq: *seq as i64, record_id: k.record_id.to_string(), revision: k.revision as i64 })
-                    .collect();
+                let (inserts, updates) = record_rows(&plan, &read.current)?;
+                let keys = key_rows(&plan);
                 let t_plan = t0.elapsed();
-                let written: StoreResult<()> = async {
-                    Self::write_records(&mut *tx, &site, &device, &at, inserts, false).await?;
-                    Self::write_records(&mut *tx, &site, &device, &at, updates, true).await?;
-                    // The device's keys for these seqs were read under the site's lock: all new.
-                    Self::write_keys(&mut *tx, &device, &at, keys).await
-                }
-                .await;
-                if let Err(StoreError::Exists) = written {
-                    return Err(StoreError::Corrupt("identifiant d'enregistrement écrit en même temps par un autre restaurant".into()));
-                }
-                written?;
-                if plan.last_change_seq != last as u64 {
-                    sqlx::query("UPDATE sites SET change_seq = $1 WHERE id = $2")
-                        .bind(plan.last_change_seq as i64)
-                        .bind(&site)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                // Tablets send their outbox oldest first and never send again an entry under
-                // review: this batch's smallest seq says the device holds nothing sendable below
-                // it, so no retry needs its keys there: they go, in this transaction. A late copy
-                // (another window's old request) is planned as new: never applied twice
-                // (docs/sync.md, « Dedup keys are pruned »).
-                let smallest = mutations.iter().map(|m| m.seq.min(MAX_STORED_NUMBER)).min().unwrap_or(0);
-                let new_floor = floor.max(smallest.saturating_sub(1));
-                if new_floor > floor {
-                    sqlx::query("DELETE FROM applied_mutations WHERE device_id = $1 AND seq <= $2")
-                        .bind(&device)
-                        .bind(new_floor as i64)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::write_site(&mut *tx, &site, &device, &at, inserts, updates, last, plan.last_change_seq).await?;
+                // The device's keys for these seqs were read under the site's lock: all new.
+                Self::write_keys(&mut *tx, &device, &at, keys).await?;
+                let new_floor = Self::prune_keys(&mut *tx, &device, floor, mutations).await?;
                 sqlx::query("UPDATE devices SET last_seen_at = $1, dedup_floor = $3 WHERE id = $2")
                     .bind(&at)
                     .bind(&device)
@@ -628,6 +880,86 @@ macro_rules! sql_store {
                     "push stored"
                 );
                 Ok(plan.results)
+            }
+
+            async fn push_scoped(&self, client_id: Uuid, scopes: &[SiteScope], mutations: &[Mutation], now: DateTime<Utc>) -> StoreResult<Vec<MutationResult>> {
+                let client = client_id.to_string();
+                let mut results: Vec<Option<MutationResult>> = vec![None; mutations.len()];
+                // Mutations of each site, in the batch's order. A seq or a record id is planned
+                // under one site: sent again in the same batch for another site, it is refused
+                // (the planner would otherwise record one dedup key twice, or one id for two sites).
+                let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+                let (mut seq_site, mut id_site) = (HashMap::new(), HashMap::new());
+                for (i, assigned) in assiette_domain::sync::assign_sites(mutations, scopes).into_iter().enumerate() {
+                    let m = &mutations[i];
+                    let status = match assigned {
+                        Err(r) => r.into_status(),
+                        Ok(s) if *seq_site.entry(m.seq).or_insert(s) != s || *id_site.entry(m.record.id()).or_insert(s) != s => {
+                            MutationStatus::Rejected {
+                                reason: format!(
+                                    "Cette entrée ({}) est envoyée dans le même lot qu'une autre entrée de même numéro ou de même identifiant pour un autre restaurant : elle n'a pas été enregistrée, renvoyez-la.",
+                                    m.record.describe_fr()
+                                ),
+                                errors: Vec::new(),
+                            }
+                        }
+                        Ok(s) => {
+                            groups.entry(s).or_default().push(i);
+                            continue;
+                        }
+                    };
+                    results[i] = Some(MutationResult { seq: m.seq, status });
+                }
+                if !groups.is_empty() {
+                    let mut tx = self.pool.begin_with($begin).await?;
+                    // Sites locked in one order (their ids) by every person's push: two never wait on each other.
+                    let mut order: Vec<usize> = groups.keys().copied().collect();
+                    order.sort_by_key(|&g| scopes[g].site_id.to_string());
+                    let mut lasts = HashMap::new();
+                    for &g in &order {
+                        let Some(last) = Self::lock_site(&mut *tx, &scopes[g].site_id.to_string()).await? else {
+                            tx.rollback().await?;
+                            return Err(StoreError::MissingReference);
+                        };
+                        lasts.insert(g, last);
+                    }
+                    let floor: Option<i64> = sqlx::query_scalar("SELECT dedup_floor FROM account_clients WHERE id = $1")
+                        .bind(&client)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    let Some(floor) = floor else {
+                        tx.rollback().await?;
+                        return Err(StoreError::MissingReference);
+                    };
+                    let floor = floor.max(0) as u64;
+                    let read = Self::read_batch(&mut *tx, &client, mutations).await?;
+                    let at = ts(now);
+                    let mut keys = Vec::new();
+                    for &g in &order {
+                        let scope = &scopes[g];
+                        let site = scope.site_id.to_string();
+                        let members = &groups[&g];
+                        let batch: Vec<Mutation> = members.iter().map(|&i| mutations[i].clone()).collect();
+                        let plan = read.plan(scope, now, lasts[&g], &batch);
+                        let (inserts, updates) = record_rows(&plan, &read.current)?;
+                        keys.extend(key_rows(&plan));
+                        Self::write_site(&mut *tx, &site, &client, &at, inserts, updates, lasts[&g], plan.last_change_seq).await?;
+                        for (&i, r) in members.iter().zip(plan.results) {
+                            results[i] = Some(r);
+                        }
+                    }
+                    Self::write_keys(&mut *tx, &client, &at, keys).await?;
+                    let new_floor = Self::prune_keys(&mut *tx, &client, floor, mutations).await?;
+                    sqlx::query("UPDATE account_clients SET last_seen_at = $1, dedup_floor = $3 WHERE id = $2")
+                        .bind(&at)
+                        .bind(&client)
+                        .bind(new_floor as i64)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    self.committed();
+                }
+                Ok(results.into_iter().map(|r| r.expect("one result per mutation")).collect())
             }
 
             async fn pull(&self, site_id: Uuid, after: u64, limit: u32) -> StoreResult<PullPage> {
@@ -666,6 +998,48 @@ macro_rules! sql_store {
 // SQLite: BEGIN IMMEDIATE takes the single write lock at once (no deadlock on lock upgrade).
 sql_store!(SqliteStore, SqlitePool, sqlx::Sqlite, "BEGIN IMMEDIATE" { checkpoints: std::sync::Arc<Checkpoints> });
 sql_store!(PgStore, PgPool, sqlx::Postgres, "BEGIN" {});
+
+/// What a batch is planned against (see `read_batch`).
+struct BatchState {
+    dedup: HashMap<u64, AppliedKey>,
+    current: HashMap<Uuid, StoredRecord>,
+    /// Ids whose stored row cannot be read back, with their site.
+    unreadable: HashMap<Uuid, Uuid>,
+}
+
+impl BatchState {
+    /// The plan of `mutations` (all of `scope`'s site) over this state.
+    fn plan(&self, scope: &SiteScope, now: DateTime<Utc>, last: i64, mutations: &[Mutation]) -> assiette_domain::sync::PushPlan {
+        let today = assiette_domain::sync::server_today(now);
+        if self.unreadable.is_empty() {
+            assiette_domain::sync::plan_push(scope, today, now, last as u64, mutations, &self.dedup, &self.current)
+        } else {
+            plan_around_unreadable(scope, today, now, last as u64, mutations, &self.dedup, &self.current, &self.unreadable)
+        }
+    }
+}
+
+/// A plan's records as rows: inserts (ids nothing stored) and updates.
+fn record_rows(plan: &assiette_domain::sync::PushPlan, current: &HashMap<Uuid, StoredRecord>) -> StoreResult<(Vec<RecordRow>, Vec<RecordRow>)> {
+    let (mut inserts, mut updates) = (Vec::with_capacity(plan.records.len()), Vec::new());
+    for (seq, r) in &plan.records {
+        let body = serde_json::to_string(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let row = RecordRow {
+            id: r.id().to_string(),
+            kind: r.kind().code(),
+            revision: r.revision() as i64,
+            deleted: r.is_deleted(),
+            change_seq: *seq as i64,
+            body,
+        };
+        if current.contains_key(&r.id()) { updates.push(row) } else { inserts.push(row) }
+    }
+    Ok((inserts, updates))
+}
+
+fn key_rows(plan: &assiette_domain::sync::PushPlan) -> Vec<KeyRow> {
+    plan.keys.iter().map(|(seq, k)| KeyRow { seq: *seq as i64, record_id: k.record_id.to_string(), revision: k.revision as i64 }).collect()
+}
 
 /// `plan_push` for a batch touching stored rows that cannot be read: their mutations are
 /// refused (nothing is written over a row nobody can read), the others planned as usual.

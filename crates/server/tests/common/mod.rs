@@ -59,7 +59,7 @@ pub async fn backends() -> Vec<Backend> {
 pub async fn seeded_db(url: &str) -> Db {
     let db = Db::open(url).await.expect("open db");
     db.ensure_demo().await.unwrap();
-    if db.admin_by_email(ADMIN_EMAIL).await.unwrap().is_none() {
+    if db.account_by_email(ADMIN_EMAIL).await.unwrap().is_none() {
         let hash = assiette_server::auth::hash_password(ADMIN_PASSWORD).unwrap();
         db.create_admin_if_missing(ADMIN_EMAIL, &hash, Utc::now()).await.unwrap();
     }
@@ -119,6 +119,24 @@ impl TestServer {
             .unwrap();
         });
         TestServer { base, db, static_dir, shutdown: Some(tx), handle: Some(handle) }
+    }
+
+    /// Serves with a clock the test moves (sessions, invitations) and login and code throttles
+    /// wide enough for a story that signs in many times.
+    pub async fn start_clocked(url: &str) -> (TestServer, assiette_server::http::Clock) {
+        let wide = quota(1000, std::time::Duration::from_millis(10));
+        let guards = assiette_server::guard::GuardSettings {
+            login_per_address: wide,
+            login_per_account: wide,
+            enrol_per_address: wide,
+            enrol_overall: wide,
+            ..Default::default()
+        };
+        let state = AppState::with_guards(seeded_db(url).await, guards);
+        let clock = state.clock.clone();
+        let static_dir = temp_dir("static");
+        std::fs::write(static_dir.join("index.html"), "<!doctype html><title>Assiette</title>").unwrap();
+        (Self::serve_state(state, static_dir, assiette_server::http::Limits::default()).await, clock)
     }
 
     /// Stops serving and closes the database (its file can then be reopened).
