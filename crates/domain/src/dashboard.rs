@@ -7,7 +7,10 @@
 //! the year are fixed, so the dashboard's cents are the `egalim` command's cents. A filter
 //! change (sites, year, families, codes) reads the sums, never the lines again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::Datelike;
 use serde::Serialize;
@@ -16,6 +19,7 @@ use crate::egalim::{
     family_index, indicators, missing_cents, outcome, percent_hundredths, DetailLabel, Indicators, Outcome, YearTotals,
     MEAT_FISH_FROM_YEAR, MEAT_FISH_PERCENT,
 };
+use crate::number::{format_euros, format_percent_hundredths};
 use crate::purchase::{CharacteristicSet, Family, Purchase};
 use crate::site::RegionGroup;
 
@@ -62,10 +66,34 @@ struct SupplierKey {
     supplier: u32,
 }
 
+/// Sums by key, stored densely so that a filter reads them as a plain slice.
+#[derive(Debug, Clone)]
+struct Cells<K> {
+    index: HashMap<K, u32>,
+    rows: Vec<(K, Amount)>,
+}
+
+impl<K> Default for Cells<K> {
+    fn default() -> Self {
+        Cells { index: HashMap::default(), rows: Vec::new() }
+    }
+}
+
+impl<K: Copy + Eq + Hash> Cells<K> {
+    fn add(&mut self, key: K, cents: i64, sign: i64) {
+        let rows = &mut self.rows;
+        let i = *self.index.entry(key).or_insert_with(|| {
+            rows.push((key, Amount::default()));
+            (rows.len() - 1) as u32
+        });
+        rows[i as usize].1.add(cents, sign);
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct YearCells {
-    months: HashMap<MonthKey, Amount>,
-    suppliers: HashMap<SupplierKey, Amount>,
+    months: Cells<MonthKey>,
+    suppliers: Cells<SupplierKey>,
 }
 
 /// The purchases of any number of sites and years, summed for the dashboard. Built in one pass
@@ -152,8 +180,8 @@ impl PurchaseCube {
         let set = p.characteristic_set();
         let cells = self.years.entry(p.date.year()).or_default();
         let month = p.date.month0() as u8;
-        cells.months.entry(MonthKey { site, month, family, set }).or_default().add(p.price_cents, sign);
-        cells.suppliers.entry(SupplierKey { site, family, set, supplier }).or_default().add(p.price_cents, sign);
+        cells.months.add(MonthKey { site, month, family, set }, p.price_cents, sign);
+        cells.suppliers.add(SupplierKey { site, family, set, supplier }, p.price_cents, sign);
     }
 
     /// Every SIRET met, in the order first met.
@@ -165,7 +193,7 @@ impl PurchaseCube {
     pub fn years(&self) -> Vec<i32> {
         self.years
             .iter()
-            .filter(|(_, c)| c.months.values().any(|a| a.lines > 0))
+            .filter(|(_, c)| c.months.rows.iter().any(|(_, a)| a.lines > 0))
             .map(|(y, _)| *y)
             .collect()
     }
@@ -176,7 +204,7 @@ impl PurchaseCube {
         let sel = Selection::new(self, filter);
         let mut t = YearTotals::new(sel.siret_label(self), year);
         if let Some(cells) = self.years.get(&year) {
-            for (k, a) in &cells.months {
+            for (k, a) in &cells.months.rows {
                 if sel.keeps(k.site, k.family, k.set) {
                     t.add_lines(Family::ALL[k.family as usize], k.set, a.cents, a.lines);
                 }
@@ -191,7 +219,7 @@ impl PurchaseCube {
         let label = sel.siret_label(self);
         let mut months: Vec<YearTotals> = (0..12).map(|_| YearTotals::new(label.clone(), year)).collect();
         if let Some(cells) = self.years.get(&year) {
-            for (k, a) in &cells.months {
+            for (k, a) in &cells.months.rows {
                 if sel.keeps(k.site, k.family, k.set) {
                     months[k.month as usize].add_lines(Family::ALL[k.family as usize], k.set, a.cents, a.lines);
                 }
@@ -204,15 +232,17 @@ impl PurchaseCube {
     pub fn top_suppliers(&self, filter: &Filter, limit: usize) -> Vec<SupplierRow> {
         let sel = Selection::new(self, filter);
         let Some(cells) = self.years.get(&filter.year) else { return Vec::new() };
-        let mut spend: HashMap<u32, Amount> = HashMap::new();
-        for (k, a) in &cells.suppliers {
+        // Dense by supplier number: a filter change reads the cells once more, no hashing.
+        let mut spend = vec![Amount::default(); self.supplier_names.len()];
+        for (k, a) in &cells.suppliers.rows {
             if sel.keeps(k.site, k.family, k.set) {
-                let e = spend.entry(k.supplier).or_default();
+                let e = &mut spend[k.supplier as usize];
                 e.cents += a.cents;
                 e.lines += a.lines;
             }
         }
-        let mut ranked: Vec<(u32, Amount)> = spend.into_iter().filter(|(_, a)| a.lines > 0).collect();
+        let mut ranked: Vec<(u32, Amount)> =
+            spend.into_iter().enumerate().filter(|(_, a)| a.lines > 0).map(|(s, a)| (s as u32, a)).collect();
         ranked.sort_by(|a, b| {
             b.1.cents
                 .cmp(&a.1.cents)
@@ -220,12 +250,14 @@ impl PurchaseCube {
         });
         ranked.truncate(limit);
         let mut totals: Vec<YearTotals> = ranked.iter().map(|_| YearTotals::new(String::new(), filter.year)).collect();
-        let rank: HashMap<u32, usize> = ranked.iter().enumerate().map(|(i, (s, _))| (*s, i)).collect();
-        for (k, a) in &cells.suppliers {
-            if let Some(&i) = rank.get(&k.supplier) {
-                if sel.keeps(k.site, k.family, k.set) {
-                    totals[i].add_lines(Family::ALL[k.family as usize], k.set, a.cents, a.lines);
-                }
+        let mut rank = vec![u32::MAX; self.supplier_names.len()];
+        for (i, (s, _)) in ranked.iter().enumerate() {
+            rank[*s as usize] = i as u32;
+        }
+        for (k, a) in &cells.suppliers.rows {
+            let i = rank[k.supplier as usize];
+            if i != u32::MAX && sel.keeps(k.site, k.family, k.set) {
+                totals[i as usize].add_lines(Family::ALL[k.family as usize], k.set, a.cents, a.lines);
             }
         }
         ranked
@@ -397,6 +429,36 @@ pub struct ShareGauge {
     /// 19,995 % counts as 20,00 %): 0 exactly when it is reached; `None` without a base or
     /// before the rule applies. See `egalim::missing_cents`.
     pub missing_cents: Option<i64>,
+}
+
+impl ShareGauge {
+    /// What the purchases of the part are, after « d'achats ».
+    fn kind_fr(&self) -> &'static str {
+        match self.code {
+            "bio" => "bio",
+            "viandes_volailles_egalim" => "de viandes et volailles EGalim",
+            "produits_de_la_mer_egalim" => "de poissons et produits de la mer EGalim",
+            _ => "EGalim",
+        }
+    }
+
+    /// One French sentence: the share, the threshold, and what is missing.
+    pub fn summary_fr(&self) -> String {
+        let label = self.label_fr;
+        let th = self.threshold_percent;
+        let Some(p) = self.percent_hundredths.map(format_percent_hundredths) else {
+            return format!("{label} : aucun achat concerné cette année (objectif {th} %).");
+        };
+        match (self.outcome, self.missing_cents) {
+            (Outcome::Reached, _) => format!("{label} : {p}, objectif de {th} % atteint."),
+            (Outcome::NotReached, Some(m)) => format!(
+                "{label} : {p}, objectif {th} % non atteint : il manque {} d'achats {} (à montant total égal).",
+                format_euros(m),
+                self.kind_fr()
+            ),
+            _ => format!("{label} : {p} (objectif de {th} % à partir de {MEAT_FISH_FROM_YEAR})."),
+        }
+    }
 }
 
 fn share_gauges(t: &YearTotals, ind: &Indicators) -> Vec<ShareGauge> {
@@ -629,6 +691,20 @@ mod tests {
         assert_eq!(fl[DetailLabel::LabelRouge as usize], 15_000);
         assert_eq!(fl[DetailLabel::Bio as usize], 0);
         assert!(d.notes.is_empty(), "{:?}", d.notes);
+    }
+
+    #[test]
+    fn gauge_sentences() {
+        let cube = PurchaseCube::from_purchases(&lines());
+        let d = cube.dashboard(&Filter { sirets: vec![A.into()], ..Filter::year(2025) }, &[], 2);
+        let s: Vec<String> = d.shares.iter().map(ShareGauge::summary_fr).collect();
+        assert_eq!(s[0], "Produits bio : 15,00\u{202F}%, objectif 20 % non atteint : il manque 49,95\u{202F}€ d'achats bio (à montant total égal).");
+        assert_eq!(s[1], "Produits durables et de qualité (EGalim, bio compris) : 50,00\u{202F}%, objectif de 50 % atteint.");
+        assert!(s[2].ends_with("il manque 19,99\u{202F}€ d'achats de viandes et volailles EGalim (à montant total égal)."), "{}", s[2]);
+        let ps = [buy(A, "2023-04-01", "F", Family::ViandesVolailles, &[], 1_000)];
+        let d = PurchaseCube::from_purchases(&ps).dashboard(&Filter::year(2023), &[], 5);
+        assert_eq!(d.shares[2].summary_fr(), "Viandes et volailles EGalim : 0,00\u{202F}% (objectif de 60 % à partir de 2024).");
+        assert_eq!(d.shares[3].summary_fr(), "Poissons et produits de la mer EGalim : aucun achat concerné cette année (objectif 60 %).");
     }
 
     #[test]

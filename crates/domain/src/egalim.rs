@@ -60,6 +60,28 @@ impl DetailLabel {
         }
     }
 
+    /// The codes that put a purchase in this column (none for `non_egalim`).
+    const fn mask(self) -> u16 {
+        use Characteristic as C;
+        const fn bit(c: Characteristic) -> u16 {
+            1 << c as u16
+        }
+        match self {
+            DetailLabel::Bio => bit(C::Bio),
+            DetailLabel::LabelRouge => bit(C::LabelRouge),
+            DetailLabel::AocaopIgpStg => bit(C::Aocaop) | bit(C::Igp) | bit(C::Stg),
+            DetailLabel::Hve => bit(C::Hve),
+            DetailLabel::PecheDurable => bit(C::PecheDurable),
+            DetailLabel::Rup => bit(C::Rup),
+            DetailLabel::CommerceEquitable => bit(C::CommerceEquitable),
+            DetailLabel::Fermier => bit(C::Fermier),
+            DetailLabel::Externalites => bit(C::Externalites),
+            DetailLabel::Performance => bit(C::Performance),
+            DetailLabel::NonEgalim => 0,
+        }
+    }
+
+    #[cfg(test)]
     fn matches(self, c: Characteristic) -> bool {
         use Characteristic as C;
         match self {
@@ -84,11 +106,7 @@ impl DetailLabel {
 
     /// The column of a purchase with these codes.
     pub fn of_set(set: CharacteristicSet) -> DetailLabel {
-        DetailLabel::ALL[..10]
-            .iter()
-            .copied()
-            .find(|l| set.iter().any(|c| l.matches(c)))
-            .unwrap_or(DetailLabel::NonEgalim)
+        DetailLabel::ALL[..10].iter().copied().find(|l| set.0 & l.mask() != 0).unwrap_or(DetailLabel::NonEgalim)
     }
 
     /// The EGalim group of this column (`None` for `non_egalim`): the national label order
@@ -187,7 +205,16 @@ pub const SIMPLE_FIELDS: [&str; 13] = [
 
 /// Position of a family in `Family::ALL` (the detailed table's row).
 pub fn family_index(f: Family) -> usize {
-    Family::ALL.iter().position(|&x| x == f).expect("every family is listed")
+    match f {
+        Family::ViandesVolailles => 0,
+        Family::ProduitsDeLaMer => 1,
+        Family::FruitsEtLegumes => 2,
+        Family::Charcuterie => 3,
+        Family::ProduitsLaitiers => 4,
+        Family::Boulangerie => 5,
+        Family::Boissons => 6,
+        Family::Autres => 7,
+    }
 }
 
 impl YearTotals {
@@ -771,6 +798,18 @@ mod tests {
         assert_eq!(row.label(DetailLabel::Fermier), 0);
         assert_eq!(row.label(DetailLabel::AocaopIgpStg), 2000);
         assert_eq!(row.bio_dont_commerce_equitable, 1000);
+    }
+
+    #[test]
+    fn detail_masks_and_family_rows() {
+        for l in DetailLabel::ALL {
+            for c in Characteristic::ALL {
+                assert_eq!(l.mask() & c.bit() != 0, l.matches(c), "{l:?} {c:?}");
+            }
+        }
+        for (i, f) in Family::ALL.iter().enumerate() {
+            assert_eq!(family_index(*f), i);
+        }
     }
 
     #[test]

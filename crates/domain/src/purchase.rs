@@ -212,10 +212,29 @@ impl CharacteristicSet {
         Characteristic::ALL.into_iter().filter(move |c| self.contains(*c))
     }
 
+    /// The codes of one EGalim group.
+    pub const fn group_mask(group: EgalimGroup) -> u16 {
+        use Characteristic as C;
+        match group {
+            EgalimGroup::Bio => 1 << C::Bio as u16,
+            EgalimGroup::Siqo => 1 << C::LabelRouge as u16 | 1 << C::Aocaop as u16 | 1 << C::Igp as u16 | 1 << C::Stg as u16,
+            EgalimGroup::EgalimAutres => {
+                1 << C::Hve as u16
+                    | 1 << C::PecheDurable as u16
+                    | 1 << C::Rup as u16
+                    | 1 << C::CommerceEquitable as u16
+                    | 1 << C::Fermier as u16
+            }
+            EgalimGroup::ExternalitesPerformance => 1 << C::Externalites as u16 | 1 << C::Performance as u16,
+        }
+    }
+
     /// The one EGalim group these codes count in: BIO > SIQO > other EGalim > externalités/performance.
     pub fn egalim_group(self) -> Option<EgalimGroup> {
-        // `Characteristic::ALL` lists the labels group by group, in the order of precedence.
-        self.iter().find_map(Characteristic::group)
+        // Bit tests: the yearly totals ask this for every purchase line.
+        [EgalimGroup::Bio, EgalimGroup::Siqo, EgalimGroup::EgalimAutres, EgalimGroup::ExternalitesPerformance]
+            .into_iter()
+            .find(|&g| self.0 & Self::group_mask(g) != 0)
     }
 }
 
