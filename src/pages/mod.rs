@@ -1,4 +1,5 @@
 pub mod charts;
+pub mod dashboard;
 pub mod history;
 pub mod settings;
 pub mod sync;

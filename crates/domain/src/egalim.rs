@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::purchase::{format_euros, Characteristic, EgalimGroup, Family, Purchase};
+use crate::purchase::{format_euros, Characteristic, CharacteristicSet, EgalimGroup, Family, Purchase};
 use crate::site::RegionGroup;
 
 /// Column of the detailed table, in the national order used for no double counting
@@ -60,6 +60,28 @@ impl DetailLabel {
         }
     }
 
+    /// The codes that put a purchase in this column (none for `non_egalim`).
+    const fn mask(self) -> u16 {
+        use Characteristic as C;
+        const fn bit(c: Characteristic) -> u16 {
+            1 << c as u16
+        }
+        match self {
+            DetailLabel::Bio => bit(C::Bio),
+            DetailLabel::LabelRouge => bit(C::LabelRouge),
+            DetailLabel::AocaopIgpStg => bit(C::Aocaop) | bit(C::Igp) | bit(C::Stg),
+            DetailLabel::Hve => bit(C::Hve),
+            DetailLabel::PecheDurable => bit(C::PecheDurable),
+            DetailLabel::Rup => bit(C::Rup),
+            DetailLabel::CommerceEquitable => bit(C::CommerceEquitable),
+            DetailLabel::Fermier => bit(C::Fermier),
+            DetailLabel::Externalites => bit(C::Externalites),
+            DetailLabel::Performance => bit(C::Performance),
+            DetailLabel::NonEgalim => 0,
+        }
+    }
+
+    #[cfg(test)]
     fn matches(self, c: Characteristic) -> bool {
         use Characteristic as C;
         match self {
@@ -79,11 +101,43 @@ impl DetailLabel {
 
     /// The one column a purchase counts in: its first label in national order, else `non_egalim`.
     pub fn of(p: &Purchase) -> DetailLabel {
-        DetailLabel::ALL[..10]
-            .iter()
-            .copied()
-            .find(|l| p.characteristics.iter().any(|&c| l.matches(c)))
-            .unwrap_or(DetailLabel::NonEgalim)
+        DetailLabel::of_set(p.characteristic_set())
+    }
+
+    /// The column of a purchase with these codes.
+    pub fn of_set(set: CharacteristicSet) -> DetailLabel {
+        DetailLabel::ALL[..10].iter().copied().find(|l| set.0 & l.mask() != 0).unwrap_or(DetailLabel::NonEgalim)
+    }
+
+    /// The EGalim group of this column (`None` for `non_egalim`): the national label order
+    /// lists the groups in their order of precedence, so a purchase's column and its group agree.
+    pub fn group(self) -> Option<EgalimGroup> {
+        use DetailLabel as L;
+        match self {
+            L::Bio => Some(EgalimGroup::Bio),
+            L::LabelRouge | L::AocaopIgpStg => Some(EgalimGroup::Siqo),
+            L::Hve | L::PecheDurable | L::Rup | L::CommerceEquitable | L::Fermier => Some(EgalimGroup::EgalimAutres),
+            L::Externalites | L::Performance => Some(EgalimGroup::ExternalitesPerformance),
+            L::NonEgalim => None,
+        }
+    }
+
+    /// French name of the column, for the dashboard's family × label table.
+    pub fn label_fr(self) -> &'static str {
+        use DetailLabel as L;
+        match self {
+            L::Bio => "Bio",
+            L::LabelRouge => "Label rouge",
+            L::AocaopIgpStg => "AOC/AOP, IGP, STG",
+            L::Hve => "HVE",
+            L::PecheDurable => "Pêche durable",
+            L::Rup => "RUP",
+            L::CommerceEquitable => "Commerce équitable",
+            L::Fermier => "Fermier",
+            L::Externalites => "Externalités environnementales",
+            L::Performance => "Performance environnementale",
+            L::NonEgalim => "Non EGalim",
+        }
     }
 }
 
@@ -149,8 +203,18 @@ pub const SIMPLE_FIELDS: [&str; 13] = [
     "valeur_produits_de_la_mer_france",
 ];
 
-fn family_index(f: Family) -> usize {
-    Family::ALL.iter().position(|&x| x == f).expect("every family is listed")
+/// Position of a family in `Family::ALL` (the detailed table's row).
+pub fn family_index(f: Family) -> usize {
+    match f {
+        Family::ViandesVolailles => 0,
+        Family::ProduitsDeLaMer => 1,
+        Family::FruitsEtLegumes => 2,
+        Family::Charcuterie => 3,
+        Family::ProduitsLaitiers => 4,
+        Family::Boulangerie => 5,
+        Family::Boissons => 6,
+        Family::Autres => 7,
+    }
 }
 
 impl YearTotals {
@@ -178,13 +242,21 @@ impl YearTotals {
 
     /// Adds one purchase (the caller makes sure it belongs to this site and year).
     pub fn add(&mut self, p: &Purchase) {
+        self.add_lines(p.family, p.characteristic_set(), p.price_cents, 1);
+    }
+
+    /// Adds `count` purchases of one family and one set of codes costing `cents` together.
+    /// Every total is linear in the price for a given family, codes and year, so adding lines
+    /// one by one or their sum at once gives the same cents: the dashboard's aggregates rely on it.
+    pub fn add_lines(&mut self, family: Family, set: CharacteristicSet, cents: i64, count: u64) {
         use Characteristic as C;
-        let price = p.price_cents;
-        let has = |c| p.characteristics.contains(&c);
-        self.purchase_count += 1;
+        let price = cents;
+        let has = |c| set.contains(c);
+        self.purchase_count += count;
         self.valeur_totale += price;
         let fair = has(C::CommerceEquitable);
-        match p.egalim_group() {
+        let group = set.egalim_group();
+        match group {
             Some(EgalimGroup::Bio) => {
                 self.valeur_bio += price;
                 if fair {
@@ -201,12 +273,12 @@ impl YearTotals {
             Some(EgalimGroup::ExternalitesPerformance) => self.valeur_externalites_performance += price,
             None => {}
         }
-        let egalim = p.egalim_group().is_some();
+        let egalim = group.is_some();
         let france = has(C::France);
         // In 2025 the platform counted short chain and local as France in the detailed table.
         let france_detail =
             if self.year == 2025 { france || has(C::CircuitCourt) || has(C::Local) } else { france };
-        match p.family {
+        match family {
             Family::ViandesVolailles => {
                 self.valeur_viandes_volailles += price;
                 if egalim {
@@ -228,12 +300,12 @@ impl YearTotals {
             }
             _ => {}
         }
-        let row = &mut self.families[family_index(p.family)];
-        row.labels[DetailLabel::of(p) as usize] += price;
+        let row = &mut self.families[family_index(family)];
+        row.labels[DetailLabel::of_set(set) as usize] += price;
         if has(C::Bio) && fair {
             row.bio_dont_commerce_equitable += price;
         }
-        if p.family == Family::ViandesVolailles {
+        if family == Family::ViandesVolailles {
             if france {
                 row.france += price;
             }
@@ -383,6 +455,24 @@ pub fn percent_hundredths(part: i64, total: i64) -> Option<i64> {
     Some(div_round_half_even(part as i128 * 10_000, total as i128) as i64)
 }
 
+/// Cents of `part` still missing for its share of `total` to reach `threshold_percent`, the
+/// total staying as it is (purchases moved from non-EGalim to EGalim, not added): the smallest
+/// `x ≥ 0` with `percent_hundredths(part + x, total) ≥ threshold_percent × 100`, the share
+/// rounded to two decimals half-even as the platform does. 0 exactly when the objective is
+/// reached; `None` without a total.
+pub fn missing_cents(part: i64, total: i64, threshold_percent: i64) -> Option<i64> {
+    if total <= 0 {
+        return None;
+    }
+    // The rounded share reaches t = threshold × 100 hundredths when the exact share is at least
+    // t − ½: a tie rounds to the even neighbour, and t is even. So 20000 × (part + x) must be
+    // at least (2t − 1) × total.
+    let t = i128::from(threshold_percent) * 100;
+    let need = ((2 * t - 1) * i128::from(total)).div_euclid(20_000)
+        + i128::from(((2 * t - 1) * i128::from(total)).rem_euclid(20_000) != 0);
+    Some((need - i128::from(part)).max(0) as i64)
+}
+
 fn div_round_half_even(num: i128, den: i128) -> i128 {
     let q = num.div_euclid(den);
     let r = num.rem_euclid(den);
@@ -454,7 +544,8 @@ pub struct Indicators {
 pub const MEAT_FISH_FROM_YEAR: i32 = 2024;
 pub const MEAT_FISH_PERCENT: i64 = 60;
 
-fn outcome(percent: Option<i64>, threshold_percent: i64) -> Outcome {
+/// Reached when the share, rounded like the platform's, is at least the threshold.
+pub fn outcome(percent: Option<i64>, threshold_percent: i64) -> Outcome {
     match percent {
         None => Outcome::NotApplicable,
         Some(p) if p >= threshold_percent * 100 => Outcome::Reached,
@@ -707,6 +798,40 @@ mod tests {
         assert_eq!(row.label(DetailLabel::Fermier), 0);
         assert_eq!(row.label(DetailLabel::AocaopIgpStg), 2000);
         assert_eq!(row.bio_dont_commerce_equitable, 1000);
+    }
+
+    #[test]
+    fn detail_masks_and_family_rows() {
+        for l in DetailLabel::ALL {
+            for c in Characteristic::ALL {
+                assert_eq!(l.mask() & c.bit() != 0, l.matches(c), "{l:?} {c:?}");
+            }
+        }
+        for (i, f) in Family::ALL.iter().enumerate() {
+            assert_eq!(family_index(*f), i);
+        }
+    }
+
+    #[test]
+    fn detail_column_and_group_agree() {
+        for m in 0..=u16::MAX {
+            let set = CharacteristicSet(m);
+            assert_eq!(DetailLabel::of_set(set).group(), set.egalim_group(), "{set:?}");
+        }
+    }
+
+    #[test]
+    fn missing_cents_hand_computed() {
+        // 150 € bio of 1 000 €: 199,95 € is 19,995 %, which rounds (half-even) to 20,00 %.
+        assert_eq!(missing_cents(15_000, 100_000, 20), Some(4_995));
+        assert_eq!(percent_hundredths(19_995, 100_000), Some(2000));
+        assert_eq!(percent_hundredths(19_994, 100_000), Some(1999));
+        assert_eq!(missing_cents(19_995, 100_000, 20), Some(0));
+        assert_eq!(missing_cents(50_000, 100_000, 50), Some(0));
+        // 3 cents: 1 cent is 33,33 %, 2 cents 66,67 %.
+        assert_eq!(missing_cents(0, 3, 50), Some(2));
+        assert_eq!(missing_cents(0, 0, 20), None);
+        assert_eq!(missing_cents(0, 1, 100), Some(1));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! platform's ("ma cantine") codes so that every exchanged file can be handed to it as is.
 
 pub mod code;
+pub mod dashboard;
+pub mod declaration;
 pub mod egalim;
 pub mod export;
 pub mod import;

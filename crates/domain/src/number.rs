@@ -252,6 +252,20 @@ pub fn format_per_mille(per_mille: u64) -> String {
     }
 }
 
+/// A share in hundredths of a percent with two decimals: 1999 → "19,99 %", 5000 → "50,00 %".
+/// Two decimals as the platform rounds shares: 19,99 % must not read as 20 %.
+pub fn format_percent_hundredths(hundredths: i64) -> String {
+    let sign = if hundredths < 0 { "-" } else { "" };
+    let a = hundredths.unsigned_abs();
+    format!("{sign}{},{:02}{NNBSP}%", group_thousands(a / 100), a % 100)
+}
+
+/// French month names, January first.
+pub const MONTHS_FR: [&str; 12] = [
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
+    "décembre",
+];
+
 /// Cents as euros with two decimals: 123456 → "1 234,56 €", -5 → "-0,05 €".
 pub fn format_euros(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };
@@ -441,6 +455,14 @@ mod tests {
         assert!(parse_kg_to_grams("99999999999999999999")
             .unwrap_err()
             .contains("trop grande"));
+    }
+
+    #[test]
+    fn percent_hundredths_with_two_decimals() {
+        assert_eq!(format_percent_hundredths(1999), "19,99\u{202F}%");
+        assert_eq!(format_percent_hundredths(5000), "50,00\u{202F}%");
+        assert_eq!(format_percent_hundredths(7), "0,07\u{202F}%");
+        assert_eq!(format_percent_hundredths(-150), "-1,50\u{202F}%");
     }
 
     #[test]

@@ -181,6 +181,61 @@ impl Characteristic {
     pub fn is_egalim(self) -> bool {
         self.group().is_some()
     }
+
+    /// This code's bit in a [`CharacteristicSet`].
+    pub fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+/// A set of characteristics as one bit per code (bit i = `Characteristic::ALL[i]`): what a
+/// purchase's totals depend on, small enough to key the dashboard's aggregates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CharacteristicSet(pub u16);
+
+impl CharacteristicSet {
+    pub fn of(characteristics: &[Characteristic]) -> Self {
+        CharacteristicSet(characteristics.iter().fold(0, |m, &c| m | c.bit()))
+    }
+
+    pub fn contains(self, c: Characteristic) -> bool {
+        self.0 & c.bit() != 0
+    }
+
+    /// Whether any code of `other` is in this set.
+    pub fn intersects(self, other: CharacteristicSet) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// The codes in `Characteristic::ALL` order.
+    pub fn iter(self) -> impl Iterator<Item = Characteristic> {
+        Characteristic::ALL.into_iter().filter(move |c| self.contains(*c))
+    }
+
+    /// The codes of one EGalim group.
+    pub const fn group_mask(group: EgalimGroup) -> u16 {
+        use Characteristic as C;
+        match group {
+            EgalimGroup::Bio => 1 << C::Bio as u16,
+            EgalimGroup::Siqo => 1 << C::LabelRouge as u16 | 1 << C::Aocaop as u16 | 1 << C::Igp as u16 | 1 << C::Stg as u16,
+            EgalimGroup::EgalimAutres => {
+                1 << C::Hve as u16
+                    | 1 << C::PecheDurable as u16
+                    | 1 << C::Rup as u16
+                    | 1 << C::CommerceEquitable as u16
+                    | 1 << C::Fermier as u16
+            }
+            EgalimGroup::ExternalitesPerformance => 1 << C::Externalites as u16 | 1 << C::Performance as u16,
+        }
+    }
+
+    /// The one EGalim group these codes count in: BIO > SIQO > other EGalim > externalités/performance.
+    pub fn egalim_group(self) -> Option<EgalimGroup> {
+        // Bit tests: the yearly totals ask this for every purchase line.
+        [EgalimGroup::Bio, EgalimGroup::Siqo, EgalimGroup::EgalimAutres, EgalimGroup::ExternalitesPerformance]
+            .into_iter()
+            .find(|&g| self.0 & Self::group_mask(g) != 0)
+    }
 }
 
 /// Origin (`origine`): one value at most.
@@ -265,7 +320,11 @@ impl Purchase {
 
     /// The one EGalim group this purchase counts in: BIO > SIQO > other EGalim > externalités/performance.
     pub fn egalim_group(&self) -> Option<EgalimGroup> {
-        self.characteristics.iter().filter_map(|c| c.group()).min()
+        self.characteristic_set().egalim_group()
+    }
+
+    pub fn characteristic_set(&self) -> CharacteristicSet {
+        CharacteristicSet::of(&self.characteristics)
     }
 
     /// Rules of the national model; `today` is the user's date (dates after it are refused).
@@ -539,6 +598,24 @@ mod tests {
         assert_eq!(p.egalim_group(), Some(EgalimGroup::ExternalitesPerformance));
         p.characteristics = vec![Characteristic::France, Characteristic::Local, Characteristic::CircuitCourt];
         assert_eq!(p.egalim_group(), None);
+    }
+
+    #[test]
+    fn characteristic_set_bits_and_group() {
+        for (i, c) in Characteristic::ALL.iter().enumerate() {
+            assert_eq!(c.bit(), 1 << i, "{c:?}");
+        }
+        let set = CharacteristicSet::of(&[Characteristic::Local, Characteristic::Hve, Characteristic::Igp]);
+        assert_eq!(set.iter().collect::<Vec<_>>(), vec![Characteristic::Igp, Characteristic::Hve, Characteristic::Local]);
+        assert_eq!(set.egalim_group(), Some(EgalimGroup::Siqo));
+        assert!(set.intersects(CharacteristicSet::of(&[Characteristic::Local])));
+        assert!(!set.intersects(CharacteristicSet::of(&[Characteristic::Bio])));
+        assert_eq!(CharacteristicSet::of(&[Characteristic::France]).egalim_group(), None);
+        // Every set's group is the smallest group of its codes.
+        for m in 0..=u16::MAX {
+            let set = CharacteristicSet(m);
+            assert_eq!(set.egalim_group(), set.iter().filter_map(Characteristic::group).min());
+        }
     }
 
     #[test]

@@ -1020,122 +1020,139 @@ impl Campaign {
         WasteIndicators::from_aggregate(agg, meals, self.range(), Some(self.site_id))
     }
 
-    /// Whether the data are enough to declare: an error without any measured day; warnings
-    /// for fewer than 5 measured days, weighed days without a count, counted days not weighed.
+    /// Whether the data are enough to declare: see [`check_period_data`].
     pub fn check_data(&self, meals: &[DailyMealCount], weighings: &[Weighing]) -> Validation {
-        let mut v = Validation::default();
-        let agg = Aggregate::build(meals, weighings, self.range(), Some(self.site_id));
-        let period = format!(
-            "entre le {} et le {}",
-            format_fr_date(self.start_date),
-            format_fr_date(self.end_date)
-        );
-        if agg.measured_days.is_empty() {
-            v.error("start_date", format!("Aucune pesée avec son comptage de repas {period} : saisissez les pesées et les repas servis."));
-            return v;
-        }
-        let n = agg.measured_days.len() as u32;
-        if n < MIN_CAMPAIGN_SERVICE_DAYS {
-            v.warn(
-                "end_date",
-                "campaign_under_5_service_days",
-                format!(
-                    "{n} jour(s) de service pesé(s) {period} : le protocole national demande au moins {MIN_CAMPAIGN_SERVICE_DAYS} jours de service consécutifs pour une école."
-                ),
-            );
-        }
-        if !agg.days_without_count.is_empty() {
-            let days: Vec<String> = agg
-                .days_without_count
-                .iter()
-                .map(|d| format_fr_date(d.service_date))
-                .collect();
-            v.warn(
-                "meal_count",
-                "weighing_days_without_count",
-                format!("Pesées sans nombre de repas servis le {} : saisissez les repas, sinon ces pesées ne comptent pas.", days.join(", ")),
-            );
-        }
-        let not_weighed: Vec<String> = meals
-            .iter()
-            .filter(|c| {
-                !c.meta.deleted
-                    && c.site_id == self.site_id
-                    && self.range().contains(c.service_date)
-                    && c.served_total() > 0
-            })
-            .map(|c| SiteDay {
-                site_id: c.site_id,
-                service_date: c.service_date,
-            })
-            .filter(|d| !agg.measured_days.contains(d))
-            .collect::<BTreeSet<_>>()
-            .iter()
-            .map(|d| format_fr_date(d.service_date))
-            .collect();
-        if !not_weighed.is_empty() {
-            v.warn(
-                "start_date",
-                "service_days_not_weighed",
-                format!(
-                    "Jours de service sans pesée dans la campagne : {}. Ils ne comptent pas ; la campagne doit couvrir des jours consécutifs.",
-                    not_weighed.join(", ")
-                ),
-            );
-        }
-        v
+        check_period_data(self.site_id, self.range(), meals, weighings)
     }
 
-    /// The national WasteMeasurement of the campaign, or the errors that prevent it.
+    /// The national WasteMeasurement of the campaign: see [`waste_measurement`].
     pub fn to_waste_measurement(
         &self,
         meals: &[DailyMealCount],
         weighings: &[Weighing],
     ) -> Result<WasteMeasurement, Validation> {
-        let check = self.check_data(meals, weighings);
-        if !check.is_ok() {
-            return Err(check);
-        }
-        let agg = Aggregate::build(meals, weighings, self.range(), Some(self.site_id));
-        let stage = |s: Stage| -> StageMeasure {
-            match agg.stages.get(&s) {
-                None => StageMeasure::default(),
-                Some(a) => {
-                    let sorted = a.unsorted_weighings == 0;
-                    StageMeasure {
-                        total_mass: Some(kg_2dp(a.total)),
-                        is_sorted: Some(sorted),
-                        edible_mass: sorted.then(|| kg_2dp(a.edible)),
-                        inedible_mass: sorted.then(|| kg_2dp(a.inedible)),
-                    }
+        waste_measurement(self.site_id, self.range(), meals, weighings)
+    }
+}
+
+/// Whether the data of one canteen over a period are enough to declare: an error without any
+/// measured day; warnings for fewer than 5 measured days, weighed days without a count,
+/// counted days not weighed.
+pub fn check_period_data(site_id: Uuid, range: DateRange, meals: &[DailyMealCount], weighings: &[Weighing]) -> Validation {
+    let mut v = Validation::default();
+    let agg = Aggregate::build(meals, weighings, range, Some(site_id));
+    let period = format!(
+        "entre le {} et le {}",
+        format_fr_date(range.start),
+        format_fr_date(range.end)
+    );
+    if agg.measured_days.is_empty() {
+        v.error("start_date", format!("Aucune pesée avec son comptage de repas {period} : saisissez les pesées et les repas servis."));
+        return v;
+    }
+    let n = agg.measured_days.len() as u32;
+    if n < MIN_CAMPAIGN_SERVICE_DAYS {
+        v.warn(
+            "end_date",
+            "campaign_under_5_service_days",
+            format!(
+                "{n} jour(s) de service pesé(s) {period} : le protocole national demande au moins {MIN_CAMPAIGN_SERVICE_DAYS} jours de service consécutifs pour une école."
+            ),
+        );
+    }
+    if !agg.days_without_count.is_empty() {
+        let days: Vec<String> = agg
+            .days_without_count
+            .iter()
+            .map(|d| format_fr_date(d.service_date))
+            .collect();
+        v.warn(
+            "meal_count",
+            "weighing_days_without_count",
+            format!("Pesées sans nombre de repas servis le {} : saisissez les repas, sinon ces pesées ne comptent pas.", days.join(", ")),
+        );
+    }
+    let not_weighed: Vec<String> = meals
+        .iter()
+        .filter(|c| {
+            !c.meta.deleted
+                && c.site_id == site_id
+                && range.contains(c.service_date)
+                && c.served_total() > 0
+        })
+        .map(|c| SiteDay {
+            site_id: c.site_id,
+            service_date: c.service_date,
+        })
+        .filter(|d| !agg.measured_days.contains(d))
+        .collect::<BTreeSet<_>>()
+        .iter()
+        .map(|d| format_fr_date(d.service_date))
+        .collect();
+    if !not_weighed.is_empty() {
+        v.warn(
+            "start_date",
+            "service_days_not_weighed",
+            format!(
+                "Jours de service sans pesée dans la période : {}. Ils ne comptent pas ; la mesure doit couvrir des jours consécutifs.",
+                not_weighed.join(", ")
+            ),
+        );
+    }
+    v
+}
+
+/// The national WasteMeasurement of one canteen over a period (a campaign, or any period the
+/// declaration helper is asked for), or the errors that prevent it.
+pub fn waste_measurement(
+    site_id: Uuid,
+    range: DateRange,
+    meals: &[DailyMealCount],
+    weighings: &[Weighing],
+) -> Result<WasteMeasurement, Validation> {
+    let check = check_period_data(site_id, range, meals, weighings);
+    if !check.is_ok() {
+        return Err(check);
+    }
+    let agg = Aggregate::build(meals, weighings, range, Some(site_id));
+    let stage = |s: Stage| -> StageMeasure {
+        match agg.stages.get(&s) {
+            None => StageMeasure::default(),
+            Some(a) => {
+                let sorted = a.unsorted_weighings == 0;
+                StageMeasure {
+                    total_mass: Some(kg_2dp(a.total)),
+                    is_sorted: Some(sorted),
+                    edible_mass: sorted.then(|| kg_2dp(a.edible)),
+                    inedible_mass: sorted.then(|| kg_2dp(a.inedible)),
                 }
             }
-        };
-        let (p, u, l) = (
-            stage(Stage::Preparation),
-            stage(Stage::Unserved),
-            stage(Stage::Leftovers),
-        );
-        Ok(WasteMeasurement {
-            period_start_date: self.start_date,
-            period_end_date: self.end_date,
-            meal_count: agg.meals,
-            total_mass: kg_2dp(agg.total()),
-            is_sorted_by_source: Some(true),
-            preparation_total_mass: p.total_mass,
-            preparation_is_sorted: p.is_sorted,
-            preparation_edible_mass: p.edible_mass,
-            preparation_inedible_mass: p.inedible_mass,
-            unserved_total_mass: u.total_mass,
-            unserved_is_sorted: u.is_sorted,
-            unserved_edible_mass: u.edible_mass,
-            unserved_inedible_mass: u.inedible_mass,
-            leftovers_total_mass: l.total_mass,
-            leftovers_is_sorted: l.is_sorted,
-            leftovers_edible_mass: l.edible_mass,
-            leftovers_inedible_mass: l.inedible_mass,
-        })
-    }
+        }
+    };
+    let (p, u, l) = (
+        stage(Stage::Preparation),
+        stage(Stage::Unserved),
+        stage(Stage::Leftovers),
+    );
+    Ok(WasteMeasurement {
+        period_start_date: range.start,
+        period_end_date: range.end,
+        meal_count: agg.meals,
+        total_mass: kg_2dp(agg.total()),
+        is_sorted_by_source: Some(true),
+        preparation_total_mass: p.total_mass,
+        preparation_is_sorted: p.is_sorted,
+        preparation_edible_mass: p.edible_mass,
+        preparation_inedible_mass: p.inedible_mass,
+        unserved_total_mass: u.total_mass,
+        unserved_is_sorted: u.is_sorted,
+        unserved_edible_mass: u.edible_mass,
+        unserved_inedible_mass: u.inedible_mass,
+        leftovers_total_mass: l.total_mass,
+        leftovers_is_sorted: l.is_sorted,
+        leftovers_edible_mass: l.edible_mass,
+        leftovers_inedible_mass: l.inedible_mass,
+    })
 }
 
 #[derive(Default)]
