@@ -19,7 +19,7 @@ use leptos::html::{Canvas, Div, P};
 use leptos::prelude::*;
 
 use crate::components::chart::{container_width, draw};
-use crate::components::chart_data::{nice_ceiling, tenths, tick_step, Figure, Line, LineChart, Pen};
+use assiette_tablet::chart_data::{nice_ceiling, tenths, tick_step, Figure, Line, LineChart, Pen};
 use crate::context::{today, AppContext};
 
 /// The purchases summed, with the data version they were read at.
