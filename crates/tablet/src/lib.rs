@@ -7,8 +7,11 @@
 //!   the server refuses whole (split on 413, isolate the unreadable entry on 422).
 //! - [`outbox`]: what each entry becomes once the server has answered (delete, review, retry).
 //! - [`pull`]: which pulled records may be stored.
+//! - [`purchases`]: the manager's purchase screens: scope, filters and sums, the entry form,
+//!   duplicate / delete / undo, the import's preview and error list.
 
 pub mod machine;
 pub mod outbox;
 pub mod pull;
+pub mod purchases;
 pub mod push;
