@@ -6,7 +6,7 @@ use leptos_router::components::{FlatRoutes, Route, Router, A};
 use leptos_router::path;
 
 use crate::context::{today, AppContext, SiteProfile, PROFILE_KEY};
-use crate::pages::{charts::ChartsPage, history::HistoryPage, settings::SettingsPage, sync::SyncPage, today::TodayPage};
+use crate::pages::{charts::ChartsPage, history::HistoryPage, purchases::PurchasesPage, settings::SettingsPage, sync::SyncPage, today::TodayPage};
 use crate::storage::{request_persistence, Repository};
 use crate::{pwa, sync};
 
@@ -20,10 +20,11 @@ pub enum Bundle {
 }
 
 /// The tabs of the navigation bar: path, label and the bundle that shows it.
-const TABS: [(&str, &str, Bundle); 5] = [
+const TABS: [(&str, &str, Bundle); 6] = [
     ("/", "Aujourd'hui", Bundle::Kitchen),
     ("/historique", "Historique", Bundle::Kitchen),
     ("/bureau/graphiques", "Graphiques", Bundle::Office),
+    ("/bureau/achats", "Achats", Bundle::Office),
     ("/synchronisation", "Synchro", Bundle::Kitchen),
     ("/bureau/reglages", "Réglages", Bundle::Office),
 ];
@@ -57,6 +58,7 @@ pub fn OfficeApp() -> impl IntoView {
             <main id="contenu">
                 <FlatRoutes fallback=not_found>
                     <Route path=path!("/bureau/graphiques") view=ChartsPage />
+                    <Route path=path!("/bureau/achats") view=PurchasesPage />
                     <Route path=path!("/bureau/reglages") view=SettingsPage />
                 </FlatRoutes>
             </main>
