@@ -108,7 +108,7 @@ pub fn PurchasesPage() -> impl IntoView {
             match repo.save_many(&restored, |_| true).await {
                 Ok(_) => {
                     deleted.set(None);
-                    note.set(Some(format!("{} rétabli(s).", plural(restored.len(), "achat", "achats"))));
+                    note.set(Some(format!("{}.", plural(restored.len(), "achat rétabli", "achats rétablis"))));
                     ctx.after_write();
                 }
                 Err(e) => failure.set(Some(e.message_fr())),
@@ -144,7 +144,7 @@ pub fn PurchasesPage() -> impl IntoView {
         </div>
         {move || deleted.get().map(|d| view! {
             <div class="undo-banner" role="status" data-testid="undo-banner">
-                <span>{format!("🗑 {} supprimé(s).", plural(d.tombstones.len(), "achat", "achats"))}</span>
+                <span>{format!("🗑 {}.", plural(d.tombstones.len(), "achat supprimé", "achats supprimés"))}</span>
                 <button type="button" data-testid="undo" on:click=move |_| undo()>"Annuler la suppression"</button>
             </div>
         })}
@@ -650,11 +650,10 @@ fn ImportPanel(scope: Memo<Scope>) -> impl IntoView {
         state.set(ImportState::Writing { name: name.clone(), percent: 0 });
         leptos::task::spawn_local(async move {
             let progress_name = name.clone();
-            let on_progress = wasm_bindgen::closure::Closure::<dyn Fn(f64)>::new(move |n: f64| {
-                state.set(ImportState::Writing { name: progress_name.clone(), percent: rules::percent(n as u64, total) });
-            });
-            let outcome = repo.write_purchase_import(&r.records, &r.digest, 2000, on_progress.as_ref().unchecked_ref()).await;
-            drop(on_progress);
+            let on_progress = move |n: u32| {
+                state.set(ImportState::Writing { name: progress_name.clone(), percent: rules::percent(u64::from(n), total) });
+            };
+            let outcome = repo.write_purchase_import(&r.records, &r.digest, 5000, &on_progress).await;
             match outcome {
                 Ok(ImportWrite::Written(count)) => {
                     state.set(ImportState::Written { name, count });
@@ -751,7 +750,7 @@ fn ImportPanel(scope: Memo<Scope>) -> impl IntoView {
                 }
                 ImportState::Written { name, count } => view! {
                     <p class="saved" role="status" data-testid="import-written">
-                        {format!("✓ {} importé(s) depuis « {name} », enregistré(s) sur l'appareil et en attente d'envoi.", plural(count as usize, "achat", "achats"))}
+                        {format!("✓ {} depuis « {name} » : enregistrés sur l'appareil, en attente d'envoi.", plural(count as usize, "achat importé", "achats importés"))}
                     </p>
                 }.into_any(),
             }}

@@ -481,14 +481,15 @@ impl Repository {
     /// Writes a national file's purchases (their JS objects, as [`js_of`] makes them), each
     /// with its outbox entry, and the file's digest, in one durable transaction: all or
     /// nothing. When the digest is already recorded (the same file imported meanwhile, in
-    /// another window), nothing is written. `on_progress` is told how many records are
-    /// stored, every `every` records, as the browser stores them.
+    /// another window), nothing is written. The requests are issued `batch` records at a time,
+    /// the next batch while the browser stores the one before, and `on_progress` is told how
+    /// many records are stored after each batch.
     pub async fn write_purchase_import(
         &self,
         records: &js_sys::Array,
         digest: &str,
-        every: u32,
-        on_progress: &js_sys::Function,
+        batch: u32,
+        on_progress: &dyn Fn(u32),
     ) -> Result<ImportWrite, StorageError> {
         self.check_open()?;
         let tx = idb::transaction(&self.db, &[stores::PURCHASES, stores::OUTBOX, stores::KV], true)?;
@@ -503,30 +504,41 @@ impl Repository {
             }
             digests.push(digest.to_owned());
             kv.put_with_key(&to_js(&digests)?, &key).map_err(StorageError::from_js)?;
-            let issued = (|| -> Result<(), JsValue> {
-                let store = tx.object_store(stores::PURCHASES)?;
-                let outbox = tx.object_store(stores::OUTBOX)?;
-                let store_name = JsValue::from_str(stores::PURCHASES);
-                let (meta_key, id_key, revision_key) = (JsValue::from_str("meta"), JsValue::from_str("id"), JsValue::from_str("revision"));
-                for (i, record) in records.iter().enumerate() {
-                    store.put(&record)?;
-                    let meta = js_sys::Reflect::get(&record, &meta_key)?;
-                    let id = js_sys::Reflect::get(&meta, &id_key)?;
-                    let revision = js_sys::Reflect::get(&meta, &revision_key)?;
-                    let added = outbox.add(&outbox_entry_of(&store_name, &id, &revision, &record))?;
-                    let n = i as u32 + 1;
-                    if n % every.max(1) == 0 {
-                        // Requests end in order: this one's success means n records are stored.
-                        let tell = on_progress.clone();
-                        let on_success = Closure::once_into_js(move || {
-                            let _ = tell.call1(&JsValue::NULL, &JsValue::from_f64(f64::from(n)));
-                        });
-                        added.set_onsuccess(Some(on_success.unchecked_ref()));
-                    }
+            let store = tx.object_store(stores::PURCHASES).map_err(StorageError::from_js)?;
+            let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
+            let store_name = JsValue::from_str(stores::PURCHASES);
+            let (meta_key, id_key, revision_key) = (JsValue::from_str("meta"), JsValue::from_str("id"), JsValue::from_str("revision"));
+            let total = records.length();
+            let batch = batch.max(1);
+            // The last request of the batch before, and how many records it completes.
+            let mut previous: Option<(web_sys::IdbRequest, u32)> = None;
+            let mut at = 0;
+            while at < total {
+                let end = (at + batch).min(total);
+                let mut last = None;
+                for i in at..end {
+                    let record = records.get(i);
+                    let issued = (|| -> Result<web_sys::IdbRequest, JsValue> {
+                        store.put(&record)?;
+                        let meta = js_sys::Reflect::get(&record, &meta_key)?;
+                        let id = js_sys::Reflect::get(&meta, &id_key)?;
+                        let revision = js_sys::Reflect::get(&meta, &revision_key)?;
+                        outbox.add(&outbox_entry_of(&store_name, &id, &revision, &record))
+                    })();
+                    last = Some(issued.map_err(StorageError::from_js)?);
                 }
-                Ok(())
-            })();
-            issued.map_err(StorageError::from_js)?;
+                // Requests end in order: the earlier batch's last one done means it is stored.
+                if let Some((request, n)) = previous.take() {
+                    idb::request(&request).await?;
+                    on_progress(n);
+                }
+                previous = last.map(|r| (r, end));
+                at = end;
+            }
+            if let Some((request, n)) = previous {
+                idb::request(&request).await?;
+                on_progress(n);
+            }
             Ok(true)
         }
         .await;
