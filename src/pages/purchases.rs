@@ -136,7 +136,9 @@ pub fn PurchasesPage() -> impl IntoView {
                     <button type="button" class="danger" data-testid="delete-selected"
                         on:click=move |_| {
                             let chosen = selected.get_untracked();
-                            let lines: Vec<Purchase> = purchases.get_untracked().unwrap_or_default().into_iter().filter(|p| chosen.contains(&p.meta.id)).collect();
+                            let lines: Vec<Purchase> = purchases.with_untracked(|all| {
+                                all.iter().flatten().filter(|p| chosen.contains(&p.meta.id)).cloned().collect()
+                            });
                             delete(lines);
                         }>{format!("Supprimer la sélection ({n})")}</button>
                 })
@@ -265,22 +267,24 @@ fn PurchaseTable(
         });
     };
     move || {
-        let Some(all) = purchases.get() else { return view! { <p>"Chargement…"</p> }.into_any() };
-        let scope_now = scope.get();
-        let f = filter.get();
-        let listing = rules::list(&all, &f, &scope_now);
-        let total = format!(
-            "{} — total HT : {}",
-            plural(listing.rows.len(), "ligne", "lignes"),
-            format_euros(listing.total_cents)
-        );
-        let several_sites = scope_now.sites.len() > 1;
-        let rows: Vec<Purchase> = listing.rows.into_iter().cloned().collect();
         // A large list shows its first lines; the sum is always of every filtered line.
         const SHOWN: usize = 500;
-        let hidden = rows.len().saturating_sub(SHOWN);
+        let scope_now = scope.get();
+        let f = filter.get();
+        // Read in place: only the lines shown are copied.
+        let listed = purchases.with(|all| {
+            all.as_deref().map(|all| {
+                let listing = rules::list(all, &f, &scope_now);
+                let shown: Vec<Purchase> = listing.rows.iter().take(SHOWN).map(|p| (*p).clone()).collect();
+                (shown, listing.rows.len(), listing.total_cents)
+            })
+        });
+        let Some((rows, count, total_cents)) = listed else { return view! { <p>"Chargement…"</p> }.into_any() };
+        let total = format!("{} — total HT : {}", plural(count, "ligne", "lignes"), format_euros(total_cents));
+        let several_sites = scope_now.sites.len() > 1;
+        let hidden = count.saturating_sub(SHOWN);
         view! {
-            <p class="total-line" role="status" data-testid="purchases-total" data-total-cents=listing.total_cents.to_string()>{total}</p>
+            <p class="total-line" role="status" data-testid="purchases-total" data-total-cents=total_cents.to_string()>{total}</p>
             {(hidden > 0).then(|| view! { <p class="muted">{format!("Les {SHOWN} premières lignes sont affichées ({} de plus) : affinez la recherche ou les filtres pour voir les autres.", group_thousands(hidden as u64))}</p> })}
             {if rows.is_empty() {
                 view! { <p class="card" data-testid="purchases-empty">"Aucun achat ne correspond : changez les filtres, saisissez un achat ou importez un fichier."</p> }.into_any()
@@ -301,7 +305,7 @@ fn PurchaseTable(
                                 <th scope="col">"Actions"</th>
                             </tr></thead>
                             <tbody>
-                                {rows.into_iter().take(SHOWN).map(|p| {
+                                {rows.into_iter().map(|p| {
                                     let id = p.meta.id;
                                     let site = scope_now.name_of(&p.siret).to_owned();
                                     let labels = p.characteristics.iter().map(|c| c.label_fr()).collect::<Vec<_>>().join(", ");

@@ -18,6 +18,15 @@ async function totalCents(page) {
   return Number(await page.getAttribute("[data-testid=purchases-total]", "data-total-cents"));
 }
 
+/// Waits for the header's count of entries waiting for the server (refreshed after each write).
+async function waitPending(page, n, what) {
+  try {
+    await page.waitForFunction((n) => document.querySelector("[data-pending]")?.dataset.pending === String(n), n, { timeout: 10_000 });
+  } catch {
+    assertEqual(await page.getAttribute("[data-pending]", "data-pending"), String(n), what);
+  }
+}
+
 async function typePurchase(page, { description, supplier, family, price, labels = [] }) {
   await page.fill("#p-description", description);
   await page.fill("#p-supplier", supplier);
@@ -78,7 +87,7 @@ export const tests = {
       // Autocompletion offers the suppliers typed before.
       const suppliers = await page.$$eval("#suppliers option", (os) => os.map((o) => o.value));
       assert(suppliers.includes("Vergers de Caux") && suppliers.includes("Volailles Normandes"), `suggestions: ${suppliers}`);
-      assertEqual(await page.getAttribute("[data-pending]", "data-pending"), "3", "three purchases waiting to be sent");
+      await waitPending(page, 3, "three purchases waiting to be sent");
 
       // Search and filters narrow the lines and the sum.
       await page.fill("[data-testid=filter-search]", "caux");
@@ -136,7 +145,7 @@ export const tests = {
       assert(errors.some((e) => e.startsWith("Ligne 2, colonne siret")), `line and column named: ${errors}`);
       assertEqual(await rows(page), 6, "nothing written by the bad file");
       // Everything is on the device, waiting for the server: 3 typed, the copy, 3 imported.
-      assertEqual(await page.getAttribute("[data-pending]", "data-pending"), "7", "entries waiting to be sent");
+      await waitPending(page, 7, "entries waiting to be sent");
 
       // After a reload (offline, from the service worker) everything is still there.
       await page.reload();
