@@ -130,16 +130,16 @@ async fn a_good_file_is_written_in_one_go_and_the_same_file_again_adds_nothing()
     let repo = Repository::open_named(&unique_db("import")).await.unwrap();
     let s = scope(SIRET);
     let r = ready(read(GOOD, &s, &repo.import_digests().await.unwrap()).await);
-    assert_eq!(r.preview.lines, 3);
-    assert_eq!(r.records.length(), 3);
+    assert_eq!(r.preview.lines, 8);
+    assert_eq!(r.records.length(), 8);
     assert_eq!(r.preview.sites.iter().collect::<Vec<_>>(), vec![SIRET]);
     assert_eq!(r.digest, assiette_domain::import::digest_hex(GOOD));
     let w = repo.write_purchase_import(&r.records, &r.digest, 1, &|_| {}).await.unwrap();
-    assert_eq!(w, ImportWrite::Written(3));
+    assert_eq!(w, ImportWrite::Written(8));
     let stored = live(&repo).await;
-    assert_eq!(stored.len(), 3);
+    assert_eq!(stored.len(), 8);
     assert_eq!(stored.iter().map(|p| p.price_cents).sum::<i64>(), r.preview.total_cents);
-    assert_eq!(repo.outbox_batch(10).await.unwrap().len(), 3);
+    assert_eq!(repo.outbox_batch(20).await.unwrap().len(), 8);
     // Read again: refused as already imported, and said so.
     let known = repo.import_digests().await.unwrap();
     assert!(known.contains(&r.digest));
@@ -153,8 +153,8 @@ async fn a_good_file_is_written_in_one_go_and_the_same_file_again_adds_nothing()
     // Written twice (two windows that read it before either wrote): the second adds nothing.
     let again = ready(read(GOOD, &s, &HashSet::new()).await);
     assert_eq!(repo.write_purchase_import(&again.records, &again.digest, 1, &|_| {}).await.unwrap(), ImportWrite::AlreadyImported);
-    assert_eq!(repo.all::<Purchase>().await.unwrap().rows.len(), 3);
-    assert_eq!(repo.outbox_batch(10).await.unwrap().len(), 3);
+    assert_eq!(repo.all::<Purchase>().await.unwrap().rows.len(), 8);
+    assert_eq!(repo.outbox_batch(20).await.unwrap().len(), 8);
 }
 
 #[wasm_bindgen_test]
@@ -177,7 +177,7 @@ async fn a_bad_file_or_a_siret_outside_the_scope_is_refused_whole_with_its_lines
     }
     match read(GOOD, &scope("21010034300024"), &HashSet::new()).await {
         Outcome::Refused(e) => {
-            assert_eq!(e.errors.len(), 3, "one per line: {e}");
+            assert_eq!(e.errors.len(), 8, "one per line: {e}");
             assert!(e.errors.iter().all(|x| x.column.as_deref() == Some("siret") && x.message.contains(SIRET)), "{e}");
         }
         Outcome::Ready(_) => panic!("a SIRET outside the scope accepted"),

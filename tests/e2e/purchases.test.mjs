@@ -123,13 +123,13 @@ export const tests = {
       await page.click("[data-testid=open-import]");
       await page.setInputFiles("#purchase-file", join(FIXTURES, "purchases_good.csv"));
       await page.waitForSelector("[data-testid=import-preview]");
-      assertEqual(await page.getAttribute("[data-testid=import-preview]", "data-lines"), "3", "preview lines");
+      assertEqual(await page.getAttribute("[data-testid=import-preview]", "data-lines"), "8", "preview lines");
       const preview = plain(await page.textContent("[data-testid=import-preview]"));
       assert(preview.includes("2022") && preview.includes("École des Tilleuls") && preview.includes("€"), `preview: ${preview}`);
       const fileCents = Number(await page.getAttribute("[data-testid=import-preview]", "data-total-cents"));
       await page.click("[data-testid=import-write]");
-      await page.waitForSelector("[data-testid=import-written]:has-text('3 achats')");
-      await page.waitForFunction(() => document.querySelectorAll("[data-testid=purchase-row]").length === 6);
+      await page.waitForSelector("[data-testid=import-written]:has-text('8 achats')");
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=purchase-row]").length === 11);
       assertEqual(await totalCents(page), 1250 + 2 * 123450 + fileCents, "sum with the imported lines");
 
       // The same file again: nothing added, and said so.
@@ -143,15 +143,15 @@ export const tests = {
       const errors = await page.$$eval("[data-testid=import-errors] li", (lis) => lis.map((l) => l.textContent));
       assert(errors.length >= 2 && errors.every((e) => /^Ligne \d+/.test(e) || !/^Ligne/.test(e)), `errors: ${errors}`);
       assert(errors.some((e) => e.startsWith("Ligne 2, colonne siret")), `line and column named: ${errors}`);
-      assertEqual(await rows(page), 6, "nothing written by the bad file");
-      // Everything is on the device, waiting for the server: 3 typed, the copy, 3 imported.
-      await waitPending(page, 7, "entries waiting to be sent");
+      assertEqual(await rows(page), 11, "nothing written by the bad file");
+      // Everything is on the device, waiting for the server: 3 typed, the copy, 8 imported.
+      await waitPending(page, 12, "entries waiting to be sent");
 
       // After a reload (offline, from the service worker) everything is still there.
       await page.reload();
       await page.waitForSelector("body[data-ready]");
       await page.selectOption("[data-testid=filter-year]", "");
-      await page.waitForFunction(() => document.querySelectorAll("[data-testid=purchase-row]").length === 6);
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=purchase-row]").length === 11);
     } finally {
       await browser.close();
       await server.dispose();
