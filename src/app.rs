@@ -7,7 +7,8 @@ use leptos_router::path;
 
 use crate::context::{today, AppContext, SiteProfile, PROFILE_KEY};
 use crate::pages::{
-    charts::ChartsPage, dashboard::DashboardPage, history::HistoryPage, settings::SettingsPage, sync::SyncPage, today::TodayPage,
+    charts::ChartsPage, dashboard::DashboardPage, history::HistoryPage, purchases::PurchasesPage, settings::SettingsPage, sync::SyncPage,
+    today::TodayPage,
 };
 use crate::storage::{request_persistence, Repository};
 use crate::{pwa, sync};
@@ -22,10 +23,11 @@ pub enum Bundle {
 }
 
 /// The tabs of the navigation bar: path, label and the bundle that shows it.
-const TABS: [(&str, &str, Bundle); 6] = [
+const TABS: [(&str, &str, Bundle); 7] = [
     ("/", "Aujourd'hui", Bundle::Kitchen),
     ("/historique", "Historique", Bundle::Kitchen),
     ("/bureau/graphiques", "Graphiques", Bundle::Office),
+    ("/bureau/achats", "Achats", Bundle::Office),
     ("/bureau/tableau-de-bord", "EGalim", Bundle::Office),
     ("/synchronisation", "Synchro", Bundle::Kitchen),
     ("/bureau/reglages", "Réglages", Bundle::Office),
@@ -60,6 +62,7 @@ pub fn OfficeApp() -> impl IntoView {
             <main id="contenu">
                 <FlatRoutes fallback=not_found>
                     <Route path=path!("/bureau/graphiques") view=ChartsPage />
+                    <Route path=path!("/bureau/achats") view=PurchasesPage />
                     <Route path=path!("/bureau/tableau-de-bord") view=DashboardPage />
                     <Route path=path!("/bureau/reglages") view=SettingsPage />
                 </FlatRoutes>

@@ -10,6 +10,7 @@ pub mod context;
 pub mod day;
 pub mod drafts;
 pub mod pages;
+pub mod purchase_import;
 pub mod pwa;
 pub mod storage;
 pub mod sync;

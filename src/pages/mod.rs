@@ -1,6 +1,7 @@
 pub mod charts;
 pub mod dashboard;
 pub mod history;
+pub mod purchases;
 pub mod settings;
 pub mod sync;
 pub mod today;

@@ -31,6 +31,18 @@ pub mod stores {
     pub const KV: &str = "kv";
 }
 
+/// Key (settings store) of the digests of the national purchase files imported here.
+pub const IMPORT_DIGESTS_KEY: &str = "purchase_import_digests";
+
+/// What [`Repository::write_purchase_import`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportWrite {
+    /// This many purchases were stored and queued for the server.
+    Written(u32),
+    /// The file's digest was already recorded: nothing was written.
+    AlreadyImported,
+}
+
 /// Index on the service (or purchase) date of each record store.
 const BY_DATE: &str = "by_date";
 const BY_RECORD: &str = "by_record";
@@ -239,13 +251,18 @@ impl Batch {
 /// The outbox entry of a record revision, built around the record's JS object (already
 /// converted once for its own store; IndexedDB copies it into each store).
 fn outbox_entry_js(store: &str, id: Uuid, revision: u64, record_js: &JsValue) -> JsValue {
+    outbox_entry_of(&JsValue::from_str(store), &JsValue::from_str(&id.to_string()), &JsValue::from_f64(revision as f64), record_js)
+}
+
+/// [`outbox_entry_js`] from values already in JS form (a bulk write reads them on the record).
+fn outbox_entry_of(store: &JsValue, id: &JsValue, revision: &JsValue, record_js: &JsValue) -> JsValue {
     let entry = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| {
         let _ = js_sys::Reflect::set(&entry, &JsValue::from_str(k), v);
     };
-    set("store", &JsValue::from_str(store));
-    set("record_id", &JsValue::from_str(&id.to_string()));
-    set("revision", &JsValue::from_f64(revision as f64));
+    set("store", store);
+    set("record_id", id);
+    set("revision", revision);
     set("record", record_js);
     entry.into()
 }
@@ -416,6 +433,91 @@ impl Repository {
         }
         done.await.map_err(StorageError::from_js)?;
         Ok(batch.queued.len())
+    }
+
+    /// Digests (SHA-256, hex) of the national purchase files imported on this device.
+    pub async fn import_digests(&self) -> Result<std::collections::HashSet<String>, StorageError> {
+        Ok(self.setting::<Vec<String>>(IMPORT_DIGESTS_KEY).await?.unwrap_or_default().into_iter().collect())
+    }
+
+    /// Writes a national file's purchases (their JS objects, as [`js_of`] makes them), each
+    /// with its outbox entry, and the file's digest, in one durable transaction: all or
+    /// nothing. When the digest is already recorded (the same file imported meanwhile, in
+    /// another window), nothing is written. The requests are issued `batch` records at a time,
+    /// the next batch while the browser stores the one before, and `on_progress` is told how
+    /// many records are stored after each batch.
+    pub async fn write_purchase_import(
+        &self,
+        records: &js_sys::Array,
+        digest: &str,
+        batch: u32,
+        on_progress: &dyn Fn(u32),
+    ) -> Result<ImportWrite, StorageError> {
+        self.check_open()?;
+        let tx = idb::transaction(&self.db, &[stores::PURCHASES, stores::OUTBOX, stores::KV], true)?;
+        let done = idb::completion(&tx);
+        let key = JsValue::from_str(IMPORT_DIGESTS_KEY);
+        let outcome: Result<bool, StorageError> = async {
+            let kv = tx.object_store(stores::KV).map_err(StorageError::from_js)?;
+            let known = idb::request(&kv.get(&key).map_err(StorageError::from_js)?).await?;
+            let mut digests: Vec<String> = if known.is_undefined() { Vec::new() } else { from_js(known)? };
+            if digests.iter().any(|d| d == digest) {
+                return Ok(false);
+            }
+            digests.push(digest.to_owned());
+            kv.put_with_key(&to_js(&digests)?, &key).map_err(StorageError::from_js)?;
+            let store = tx.object_store(stores::PURCHASES).map_err(StorageError::from_js)?;
+            let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
+            let store_name = JsValue::from_str(stores::PURCHASES);
+            let (meta_key, id_key, revision_key) = (JsValue::from_str("meta"), JsValue::from_str("id"), JsValue::from_str("revision"));
+            let total = records.length();
+            let batch = batch.max(1);
+            // The last request of the batch before, and how many records it completes.
+            let mut previous: Option<(web_sys::IdbRequest, u32)> = None;
+            let mut at = 0;
+            while at < total {
+                let end = (at + batch).min(total);
+                let mut last = None;
+                for i in at..end {
+                    let record = records.get(i);
+                    let issued = (|| -> Result<web_sys::IdbRequest, JsValue> {
+                        store.put(&record)?;
+                        let meta = js_sys::Reflect::get(&record, &meta_key)?;
+                        let id = js_sys::Reflect::get(&meta, &id_key)?;
+                        let revision = js_sys::Reflect::get(&meta, &revision_key)?;
+                        outbox.add(&outbox_entry_of(&store_name, &id, &revision, &record))
+                    })();
+                    last = Some(issued.map_err(StorageError::from_js)?);
+                }
+                // Requests end in order: the earlier batch's last one done means it is stored.
+                if let Some((request, n)) = previous.take() {
+                    idb::request(&request).await?;
+                    on_progress(n);
+                }
+                previous = last.map(|r| (r, end));
+                at = end;
+            }
+            if let Some((request, n)) = previous {
+                idb::request(&request).await?;
+                on_progress(n);
+            }
+            Ok(true)
+        }
+        .await;
+        match outcome {
+            Ok(true) => {
+                done.await.map_err(StorageError::from_js)?;
+                Ok(ImportWrite::Written(records.length()))
+            }
+            Ok(false) => {
+                let _ = tx.abort();
+                Ok(ImportWrite::AlreadyImported)
+            }
+            Err(e) => {
+                let _ = tx.abort();
+                Err(e)
+            }
+        }
     }
 
     /// Reads one record by id.

@@ -1,7 +1,7 @@
 // Scripted browser benchmarks of the kitchen tablet app (issue 4, item 9). Not tests: they
 // print figures against the budgets. Needs the release build (scripts/build.sh: dist/ and
 // target/release/assiette-server). Usage:
-//   node tests/bench/run.mjs [size] [navigation] [save] [charts]   (default: all)
+//   node tests/bench/run.mjs [size] [navigation] [save] [charts] [import]   (default: all)
 // Environment: BENCH_RUNS (repetitions, default 15), BENCH_JSON=path to also write the figures.
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -322,9 +322,103 @@ async function benchCharts() {
   });
 }
 
+
+// ---------- import of a 100,000-line national CSV on the device (office bundle) ----------
+// A generated national file, picked in « Achats » on a fresh profile each run: the time from
+// the file's choice to its preview (read by slices and checked), then from « Importer » to the
+// end of the one IndexedDB transaction, CPU at normal speed; and the longest gap between two
+// updates of the progress bar.
+const IMPORT_LINES = Number(process.env.BENCH_IMPORT_LINES || 100_000);
+const IMPORT_RUNS = Number(process.env.BENCH_IMPORT_RUNS || 5);
+const IMPORT_SIRET = "21010034300016";
+
+function nationalCsv(lines) {
+  const families = ["VIANDES_VOLAILLES", "PRODUITS_DE_LA_MER", "FRUITS_ET_LEGUMES", "CHARCUTERIE", "PRODUITS_LAITIERS", "BOULANGERIE", "BOISSONS", "AUTRES"];
+  const labels = ["BIO", "LABEL_ROUGE", "HVE", "", "BIO,COMMERCE_EQUITABLE", "", "AOCAOP", ""];
+  const out = ["siret,description,fournisseur,date,prix_ht,famille_produits,categories_egalim,origine,est_circuit_court,est_local,definition_local,definition_local_km"];
+  for (let i = 0; i < lines; i++) {
+    const m = 1 + (i % 12);
+    const d = 1 + (i % 28);
+    out.push(`${IMPORT_SIRET},Produit ${i % 5000} ${i},Fournisseur ${i % 300},2025-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")},${(i % 90000) / 100 + 1},${families[i % 8]},"${labels[i % 8]}",${i % 3 === 0 ? "FRANCE" : ""},${i % 5 === 0 ? "oui" : ""},${i % 7 === 0 ? "oui" : ""},${i % 7 === 0 ? "REGION" : ""},`);
+  }
+  return out.join("\n") + "\n";
+}
+
+async function benchImport() {
+  const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "assiette-bench-import-"));
+  const file = join(dir, "achats-100000.csv");
+  writeFileSync(file, nationalCsv(IMPORT_LINES));
+  const bytes = statSync(file).size;
+  const server = await Server.start();
+  const browser = await launchBrowser();
+  try {
+    const read = [];
+    const write = [];
+    const gaps = [];
+    for (let run = 0; run < IMPORT_RUNS; run++) {
+      // A fresh profile (empty IndexedDB) each run.
+      const context = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
+      const page = await openApp(context, `${server.url}/bureau/reglages`);
+      await page.waitForFunction(() => (document.querySelector("#name")?.value ?? "") !== "");
+      await page.fill("#siret", IMPORT_SIRET);
+      await page.click("button:has-text('Enregistrer le profil')");
+      await page.waitForSelector("[data-testid=profile-saved]:has-text('enregistré')");
+      await page.click('nav.tabs a:has-text("Achats")');
+      await page.click("[data-testid=open-import]");
+      // Every change of the progress text, timed by the page.
+      await page.evaluate(() => {
+        window.__progress = [];
+        const obs = new MutationObserver(() => {
+          const label = document.querySelector("[data-testid=import-progress] label");
+          const text = label?.textContent ?? null;
+          const last = window.__progress.at(-1);
+          if (text && (!last || last.text !== text)) window.__progress.push({ t: performance.now(), text });
+          if (document.querySelector("[data-testid=import-preview]") && !window.__previewAt) window.__previewAt = performance.now();
+          if (document.querySelector("[data-testid=import-written]") && !window.__writtenAt) window.__writtenAt = performance.now();
+        });
+        obs.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+        document.querySelector("#purchase-file").addEventListener("change", () => (window.__chosenAt = performance.now()), { capture: true });
+      });
+      await page.setInputFiles("#purchase-file", file);
+      await page.waitForSelector("[data-testid=import-preview]", { timeout: 120_000 });
+      const lines = Number(await page.getAttribute("[data-testid=import-preview]", "data-lines"));
+      if (lines !== IMPORT_LINES) throw new Error(`preview: ${lines} lines`);
+      await page.evaluate(() => (window.__writeAt = performance.now()));
+      await page.click("[data-testid=import-write]");
+      await page.waitForSelector("[data-testid=import-written]", { timeout: 120_000 });
+      const t = await page.evaluate(() => ({ chosen: window.__chosenAt, preview: window.__previewAt, write: window.__writeAt, written: window.__writtenAt, progress: window.__progress }));
+      read.push(t.preview - t.chosen);
+      write.push(t.written - t.write);
+      // Gaps between updates while reading (choice → first update → … → preview) and while writing.
+      const during = (from, to) => [from, ...t.progress.map((p) => p.t).filter((x) => x > from && x < to), to];
+      for (const [from, to] of [[t.chosen, t.preview], [t.write, t.written]]) {
+        const ts = during(from, to);
+        for (let i = 1; i < ts.length; i++) gaps.push(ts[i] - ts[i - 1]);
+      }
+      await context.close();
+    }
+    const r = stats(read);
+    const w = stats(write);
+    const both = stats(read.map((x, i) => x + write[i]));
+    const maxGap = Math.max(...gaps);
+    console.log(`\n## Import d'un fichier national de ${IMPORT_LINES.toLocaleString("fr-FR")} lignes sur l'appareil (${(bytes / 1048576).toFixed(1)} Mo, CPU normal, ${IMPORT_RUNS} répétitions)`);
+    console.log(`  lecture et vérification (choix du fichier → aperçu) : médiane ${ms(r.median)}, min ${ms(r.min)}, max ${ms(r.max)}`);
+    console.log(`  écriture en une transaction IndexedDB (achats + file d'envoi) : médiane ${ms(w.median)}, min ${ms(w.min)}, max ${ms(w.max)}`);
+    console.log(`  total vérifié et écrit : médiane ${ms(both.median)} ; plus long intervalle entre deux mises à jour de la progression : ${ms(maxGap)}`);
+    console.log(`  budget ≤ 5 000 ms : ${verdict(both.median <= 5000)} ; progression ≤ 500 ms : ${verdict(maxGap <= 500)}`);
+    return { lines: IMPORT_LINES, bytes, read: r, write: w, total: both, maxProgressGapMs: maxGap };
+  } finally {
+    await browser.close();
+    await server.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------- main ----------
 const wanted = process.argv.slice(2);
-const all = { size: benchSize, navigation: benchNavigation, save: benchSave, charts: benchCharts };
+const all = { size: benchSize, navigation: benchNavigation, save: benchSave, charts: benchCharts, import: benchImport };
 const chosen = wanted.length ? wanted : Object.keys(all);
 const browserVersion = await (async () => {
   const b = await launchBrowser();
@@ -338,7 +432,7 @@ const results = { machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGB:
 let failed = false;
 for (const name of chosen) {
   if (!all[name]) {
-    console.error(`mesure inconnue : ${name} (size, navigation, save, charts)`);
+    console.error(`mesure inconnue : ${name} (size, navigation, save, charts, import)`);
     process.exit(2);
   }
   try {

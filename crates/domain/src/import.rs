@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
@@ -199,124 +199,251 @@ pub fn import_purchases(
     Ok(Imported { purchases, digest: summary.digest, key_column: summary.key_column, format: FileFormat::Csv })
 }
 
-/// Reads bytes and hashes them on the way, refusing more than `MAX_FILE_BYTES`.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    count: u64,
-    max: u64,
-    too_big: bool,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        if self.count > self.max {
-            self.too_big = true;
-            return Err(std::io::Error::other("file too big"));
-        }
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 /// Streaming CSV import: rows are read and checked one by one, and each valid purchase goes
 /// to `sink` while no error has been found. On `Err` the file is refused whole: the caller
-/// must discard what its sink received.
+/// must discard what its sink received. (A [`CsvImport`] fed from `input`.)
 pub fn import_csv_stream<R: Read>(
-    input: R,
+    mut input: R,
     opts: &ImportOptions<'_>,
     new_id: &mut dyn FnMut() -> Uuid,
     sink: &mut dyn FnMut(Purchase),
 ) -> Result<StreamSummary, ImportRejected> {
-    let reject = |errors| ImportRejected { errors, digest: None, duplicate: false };
-    let hashing = HashingReader { inner: input, hasher: Sha256::new(), count: 0, max: opts.max_bytes, too_big: false };
-    let mut buffered = BufReader::with_capacity(64 * 1024, hashing);
-    let sniffed = buffered.fill_buf().map(sniff_delimiter).map_err(|e| e.to_string());
-    let delimiter = match sniffed {
-        Ok(d) => d,
-        Err(_) if buffered.get_ref().too_big => return Err(reject(vec![too_big(opts.max_bytes)])),
-        Err(e) => return Err(reject(vec![file_error(format!("Lecture du fichier impossible : {e}"))])),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(buffered);
-    let mut record = csv::ByteRecord::new();
-    let mut errors: Vec<ImportError> = Vec::new();
-    let mut header: Option<Header> = None;
-    let mut count = 0u64;
-    let mut cells: Vec<String> = Vec::with_capacity(16);
+    let mut import = CsvImport::new(opts);
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                if reader.get_ref().get_ref().too_big {
-                    return Err(reject(vec![too_big(opts.max_bytes)]));
-                }
-                let line = e.position().map(|p| p.line());
-                errors.push(ImportError {
-                    line,
-                    column: None,
-                    message: format!("Ce fichier n'est pas un tableau CSV lisible ({e}) : exportez-le de nouveau au format CSV UTF-8."),
-                });
-                return Err(reject(errors));
+                return Err(ImportRejected {
+                    errors: vec![file_error(format!("Lecture du fichier impossible : {e}"))],
+                    digest: None,
+                    duplicate: false,
+                })
+            }
+        };
+        import.feed(&buf[..n], new_id, sink)?;
+    }
+    import.finish(new_id, sink)
+}
+
+/// The national CSV import as a push parser: the caller hands it the file's bytes in chunks
+/// of any size as they arrive ([`CsvImport::feed`]), then calls [`CsvImport::finish`]. So a
+/// browser can read a file piece by piece and return to its event loop between pieces, with
+/// the same rules, messages and line numbers as [`import_csv_stream`] (which is this, fed
+/// from a reader). Each valid purchase goes to the sink while no error has been found; on
+/// `Err` the file is refused whole and the caller must discard what its sink received.
+pub struct CsvImport<'o, 'a> {
+    opts: &'o ImportOptions<'a>,
+    hasher: Sha256,
+    bytes: u64,
+    /// Bytes held until the first line is whole, to pick the separator from it.
+    head: Vec<u8>,
+    core: Option<csv_core::Reader>,
+    /// The record being read: its fields' bytes and their ends, filled across chunks.
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    out_len: usize,
+    ends_len: usize,
+    /// The file's line where the record being read starts (1 = the first line).
+    record_line: u64,
+    header: Option<Header>,
+    errors: Vec<ImportError>,
+    count: u64,
+    cells: Vec<String>,
+}
+
+/// Up to this many bytes of the first line are enough to pick the separator.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+impl<'o, 'a> CsvImport<'o, 'a> {
+    pub fn new(opts: &'o ImportOptions<'a>) -> Self {
+        CsvImport {
+            opts,
+            hasher: Sha256::new(),
+            bytes: 0,
+            head: Vec::new(),
+            core: None,
+            fields: vec![0; 1024],
+            ends: vec![0; 16],
+            out_len: 0,
+            ends_len: 0,
+            record_line: 1,
+            header: None,
+            errors: Vec::new(),
+            count: 0,
+            cells: Vec::with_capacity(16),
+        }
+    }
+
+    /// Bytes fed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Purchases found valid so far (sent to the sink).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Errors found so far (the file will be refused when there is one).
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
+    fn reject(errors: Vec<ImportError>) -> ImportRejected {
+        ImportRejected { errors, digest: None, duplicate: false }
+    }
+
+    /// The next chunk of the file. An `Err` refuses the file at once (too big, a bad header):
+    /// feed nothing more. Row errors are gathered and reported by [`CsvImport::finish`].
+    pub fn feed(&mut self, chunk: &[u8], new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<(), ImportRejected> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        self.bytes += chunk.len() as u64;
+        if self.bytes > self.opts.max_bytes {
+            return Err(Self::reject(vec![too_big(self.opts.max_bytes)]));
+        }
+        self.hasher.update(chunk);
+        if self.core.is_some() {
+            return self.parse(chunk, new_id, sink);
+        }
+        self.head.extend_from_slice(chunk);
+        if self.head.len() < SNIFF_BYTES && !first_line_complete(&self.head) {
+            return Ok(());
+        }
+        self.start(new_id, sink)
+    }
+
+    /// Picks the separator from the held first line and parses what was held.
+    fn start(&mut self, new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<(), ImportRejected> {
+        let delimiter = sniff_delimiter(&self.head);
+        self.core = Some(csv_core::ReaderBuilder::new().delimiter(delimiter).build());
+        let head = std::mem::take(&mut self.head);
+        self.parse(&head, new_id, sink)
+    }
+
+    /// Runs the CSV reader over `input` (never empty: an empty input means the end to it).
+    fn parse(&mut self, mut input: &[u8], new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<(), ImportRejected> {
+        while !input.is_empty() {
+            if self.read_one(&mut input)? {
+                self.row(new_id, sink)?;
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        // Reuse the cells' buffers from row to row: no allocation per cell in steady state.
-        cells.resize_with(record.len(), String::new);
-        for (cell, bytes) in cells.iter_mut().zip(record.iter()) {
-            cell.clear();
-            decode_into(bytes, cell);
+        Ok(())
+    }
+
+    /// Reads from `input` until a record ends (true) or the input is used up (false).
+    fn read_one(&mut self, input: &mut &[u8]) -> Result<bool, ImportRejected> {
+        use csv_core::ReadRecordResult::*;
+        let core = self.core.as_mut().expect("reader started");
+        loop {
+            let (result, read, written, ends) = core.read_record(input, &mut self.fields[self.out_len..], &mut self.ends[self.ends_len..]);
+            *input = &input[read..];
+            self.out_len += written;
+            self.ends_len += ends;
+            match result {
+                InputEmpty => return Ok(false),
+                OutputFull => {
+                    let n = self.fields.len();
+                    self.fields.resize(n * 2, 0);
+                }
+                OutputEndsFull => {
+                    let n = self.ends.len();
+                    self.ends.resize(n * 2, 0);
+                }
+                Record => return Ok(true),
+                End => return Ok(false),
+            }
         }
-        match &header {
+    }
+
+    /// Checks the record just read (the header or a purchase), then readies the next one.
+    fn row(&mut self, new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<(), ImportRejected> {
+        let line = self.record_line;
+        // Reuse the cells' buffers from row to row: no allocation per cell in steady state.
+        self.cells.resize_with(self.ends_len, String::new);
+        let mut start = 0;
+        for (cell, &end) in self.cells.iter_mut().zip(&self.ends[..self.ends_len]) {
+            cell.clear();
+            decode_into(&self.fields[start..end], cell);
+            start = end;
+        }
+        self.out_len = 0;
+        self.ends_len = 0;
+        self.record_line = self.core.as_ref().map_or(line, |c| c.line());
+        match &self.header {
             None => {
-                if let Some(first) = cells.first_mut() {
+                if let Some(first) = self.cells.first_mut() {
                     if let Some(stripped) = first.strip_prefix('\u{feff}') {
                         *first = stripped.to_owned();
                     }
                 }
-                match check_header(&cells, line) {
-                    Ok(h) => header = Some(h),
-                    Err(e) => return Err(reject(e)),
-                }
+                self.header = Some(check_header(&self.cells, line).map_err(Self::reject)?);
             }
             Some(h) => {
-                if let Some(mut p) = check_row(&cells, line, h, opts, &mut errors) {
-                    if errors.is_empty() {
+                if let Some(mut p) = check_row(&self.cells, line, h, self.opts, &mut self.errors) {
+                    if self.errors.is_empty() {
                         p.meta.id = new_id();
                         sink(p);
-                        count += 1;
+                        self.count += 1;
                     }
                 }
             }
         }
+        Ok(())
     }
-    let Some(h) = header else {
-        return Err(reject(vec![file_error(
-            "Le fichier est vide : il doit contenir la ligne d'en-tête des colonnes nationales puis une ligne par achat.",
-        )]));
-    };
-    let hashing = reader.into_inner().into_inner();
-    let digest = hex(&hashing.hasher.finalize());
-    if opts.known_digests.is_some_and(|k| k.contains(&digest)) {
-        return Err(ImportRejected { errors: vec![duplicate_error()], digest: Some(digest), duplicate: true });
+
+    /// The end of the file: the last record, then the verdict on the whole file.
+    pub fn finish(mut self, new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<StreamSummary, ImportRejected> {
+        if self.core.is_none() {
+            self.start(new_id, sink)?;
+        }
+        // An empty input tells the reader the file ended: it gives the last record if the file
+        // does not end with a line break, then `End`.
+        loop {
+            let mut empty: &[u8] = &[];
+            if !self.read_one(&mut empty)? {
+                break;
+            }
+            self.row(new_id, sink)?;
+        }
+        let Some(h) = self.header else {
+            return Err(Self::reject(vec![file_error(
+                "Le fichier est vide : il doit contenir la ligne d'en-tête des colonnes nationales puis une ligne par achat.",
+            )]));
+        };
+        let digest = hex(&self.hasher.finalize());
+        if self.opts.known_digests.is_some_and(|k| k.contains(&digest)) {
+            return Err(ImportRejected { errors: vec![duplicate_error()], digest: Some(digest), duplicate: true });
+        }
+        if !self.errors.is_empty() {
+            return Err(ImportRejected { errors: self.errors, digest: Some(digest), duplicate: false });
+        }
+        if self.count == 0 {
+            return Err(ImportRejected {
+                errors: vec![file_error("Le fichier ne contient aucun achat : ajoutez une ligne par achat sous l'en-tête.")],
+                digest: Some(digest),
+                duplicate: false,
+            });
+        }
+        Ok(StreamSummary { count: self.count, digest, key_column: h.key })
     }
-    if !errors.is_empty() {
-        return Err(ImportRejected { errors, digest: Some(digest), duplicate: false });
+}
+
+/// Whether `buf` holds a whole first line (a line break outside quotes).
+fn first_line_complete(buf: &[u8]) -> bool {
+    let mut in_quotes = false;
+    for &b in buf {
+        match b {
+            b'"' => in_quotes = !in_quotes,
+            b'\n' | b'\r' if !in_quotes => return true,
+            _ => {}
+        }
     }
-    if count == 0 {
-        return Err(ImportRejected {
-            errors: vec![file_error("Le fichier ne contient aucun achat : ajoutez une ligne par achat sous l'en-tête.")],
-            digest: Some(digest),
-            duplicate: false,
-        });
-    }
-    Ok(StreamSummary { count, digest, key_column: h.key })
+    false
 }
 
 /// Picks the separator that occurs most often outside quotes on the first line (comma on ties).

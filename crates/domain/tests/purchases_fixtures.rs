@@ -381,3 +381,37 @@ fn every_fixture_file_is_covered() {
         assert!(src.contains(&format!("\"{n}\"")), "no test for {n}");
     }
 }
+
+/// The push parser fed in chunks of any size (a browser reading a file piece by piece) gives
+/// exactly what the whole-file import gives: purchases, errors with their lines, digest.
+#[test]
+fn chunked_feed_equals_whole_file() {
+    use assiette_domain::import::CsvImport;
+    let dir = format!("{}/tests/fixtures/ma-cantine/achats", env!("CARGO_MANIFEST_DIR"));
+    let registered: HashSet<String> = [SIRET.to_owned()].into();
+    let mut opts = ImportOptions::new(today(), now());
+    opts.registered_sirets = Some(&registered);
+    let mut names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    let mut checked = 0;
+    for name in names.iter().filter(|n| n.ends_with(".csv") || n.ends_with(".tsv")) {
+        let bytes = file(name);
+        let whole = import_purchases(&bytes, &opts, &mut ids());
+        for size in [1, 2, 3, 7, 64, 1000, bytes.len().max(1)] {
+            let mut got = Vec::new();
+            let mut import = CsvImport::new(&opts);
+            let mut new_id = ids();
+            let fed = bytes.chunks(size).try_for_each(|c| import.feed(c, &mut new_id, &mut |p| got.push(p)));
+            let outcome = fed.and_then(|()| import.finish(&mut new_id, &mut |p| got.push(p)));
+            match (&whole, outcome) {
+                (Ok(w), Ok(s)) => {
+                    assert_eq!((&w.purchases, &w.digest, w.key_column), (&got, &s.digest, s.key_column), "{name} by {size}");
+                }
+                (Err(w), Err(e)) => assert_eq!(w.errors, e.errors, "{name} by {size}"),
+                (w, e) => panic!("{name} by {size}: whole {w:?}, chunked {e:?}"),
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "{checked} files");
+}

@@ -10,6 +10,8 @@
 //! - [`backup`]: the tablet's backup file, read and checked, and what importing it would write.
 //! - [`profile`]: what the tablet knows of its canteen.
 //! - [`chart_data`]: what the charts show, laid out, with their French text alternatives.
+//! - [`purchases`]: the manager's purchase screens: scope, filters and sums, the entry form,
+//!   duplicate / delete / undo, the import's preview and error list.
 
 pub mod backup;
 pub mod chart_data;
@@ -17,6 +19,7 @@ pub mod machine;
 pub mod outbox;
 pub mod profile;
 pub mod pull;
+pub mod purchases;
 pub mod push;
 
 /// The IndexedDB stores of the records, by kind: an outbox entry names its record's store.

@@ -1,0 +1,225 @@
+//! The purchase store in headless Chromium (real IndexedDB): entry, correction, filters,
+//! deletion and undo through the outbox, and the national file import read by slices and
+//! written in one transaction (or not at all).
+#![cfg(target_arch = "wasm32")]
+
+use std::collections::HashSet;
+
+use assiette::purchase_import::{read_file, Outcome, Ready};
+use assiette::storage::{stores, ImportWrite, Repository};
+use assiette_domain::purchase::{Characteristic, Family, Purchase};
+use assiette_tablet::purchases::{self as rules, Filter, PurchaseForm, Scope, ScopeSite};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use uuid::Uuid;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SIRET: &str = "21010034300016";
+const GOOD: &[u8] = include_bytes!("../crates/domain/tests/fixtures/ma-cantine/achats/purchases_good.csv");
+const BAD: &[u8] = include_bytes!("../crates/domain/tests/fixtures/ma-cantine/achats/purchases_bad.csv");
+const GOOD_XLSX: &[u8] = include_bytes!("../crates/domain/tests/fixtures/ma-cantine/achats/purchases_good.xlsx");
+
+fn unique_db(name: &str) -> String {
+    format!("test-purchases-{name}-{}", Uuid::now_v7())
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap()
+}
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()
+}
+
+fn scope(siret: &str) -> Scope {
+    Scope { sites: vec![ScopeSite { siret: siret.into(), name: "École des Tilleuls".into() }] }
+}
+
+fn blob(bytes: &[u8]) -> web_sys::Blob {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap()
+}
+
+fn typed(description: &str, supplier: &str, date: &str, price: &str, family: Family) -> Purchase {
+    let form = PurchaseForm {
+        siret: SIRET.into(),
+        date: date.into(),
+        description: description.into(),
+        supplier: supplier.into(),
+        family: family.code().into(),
+        price: price.into(),
+        labels: vec![Characteristic::Bio],
+        ..Default::default()
+    };
+    form.to_purchase(None, Uuid::now_v7(), now(), today()).unwrap()
+}
+
+async fn live(repo: &Repository) -> Vec<Purchase> {
+    repo.all::<Purchase>().await.unwrap().rows.into_iter().filter(|p| !p.meta.deleted).collect()
+}
+
+async fn read(bytes: &[u8], scope: &Scope, known: &HashSet<String>) -> Outcome {
+    read_file(&blob(bytes), scope, known, today(), now(), &|_, _| {}).await.unwrap()
+}
+
+fn ready(o: Outcome) -> Ready {
+    match o {
+        Outcome::Ready(r) => r,
+        Outcome::Refused(e) => panic!("refused: {e}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn typed_purchases_are_stored_queued_filtered_and_summed() {
+    let repo = Repository::open_named(&unique_db("typed")).await.unwrap();
+    let a = typed("Pommes golden", "Vergers de Caux", "02/03/2026", "12,50", Family::FruitsEtLegumes);
+    let b = typed("Poulet fermier", "Volailles Normandes", "10/05/2026", "1 234,50", Family::ViandesVolailles);
+    let c = typed("Pommes de terre", "Vergers de Caux", "31/12/2025", "80", Family::FruitsEtLegumes);
+    for p in [&a, &b, &c] {
+        repo.save(p).await.unwrap();
+    }
+    let all = repo.all::<Purchase>().await.unwrap().rows;
+    assert_eq!(all.len(), 3);
+    let s = scope(SIRET);
+    let l = rules::list(&all, &Filter { year: Some(2026), ..Default::default() }, &s);
+    assert_eq!((l.rows.len(), l.total_cents), (2, 1_250 + 123_450));
+    let l = rules::list(&all, &Filter { query: "caux".into(), ..Default::default() }, &s);
+    assert_eq!((l.rows.len(), l.total_cents), (2, 1_250 + 8_000));
+    // Each purchase is one outbox entry of kind purchase, its record as stored.
+    let entries = repo.outbox_batch(10).await.unwrap();
+    assert_eq!(entries.iter().map(|e| e.store.as_str()).collect::<Vec<_>>(), vec![stores::PURCHASES; 3]);
+    assert_eq!(serde_json::from_str::<Purchase>(entries[1].record.get()).unwrap(), b);
+    // A correction is the next revision; a stale one (from the first version) is refused.
+    let fixed = PurchaseForm { price: "13".into(), ..PurchaseForm::from_purchase(&a) }.to_purchase(Some(&a), Uuid::nil(), now(), today()).unwrap();
+    repo.save(&fixed).await.unwrap();
+    assert_eq!(repo.get::<Purchase>(a.meta.id).await.unwrap().unwrap().price_cents, 1_300);
+    let stale = PurchaseForm { price: "14".into(), ..PurchaseForm::from_purchase(&a) }.to_purchase(Some(&a), Uuid::nil(), now(), today()).unwrap();
+    assert!(matches!(repo.save(&stale).await, Err(assiette::storage::StorageError::Stale(_))));
+}
+
+#[wasm_bindgen_test]
+async fn deleting_several_lines_is_one_write_of_tombstones_and_undo_writes_them_back() {
+    let repo = Repository::open_named(&unique_db("undo")).await.unwrap();
+    let lines: Vec<Purchase> = (1..=4).map(|i| typed(&format!("Produit {i}"), "F", "02/03/2026", &format!("{i},00"), Family::Autres)).collect();
+    repo.save_many(&lines, |_| true).await.unwrap();
+    let chosen = vec![lines[1].clone(), lines[3].clone()];
+    let tombstones: Vec<Purchase> = chosen.iter().map(|p| rules::tombstone(p, now())).collect();
+    repo.save_many(&tombstones, |_| true).await.unwrap();
+    let mut left: Vec<String> = live(&repo).await.into_iter().map(|p| p.description).collect();
+    left.sort();
+    assert_eq!(left, vec!["Produit 1", "Produit 3"]);
+    // The tombstones travel: revision 2, deleted, in the outbox after the four creations.
+    let entries = repo.outbox_batch(20).await.unwrap();
+    assert_eq!(entries.len(), 6);
+    let gone: Purchase = serde_json::from_str(entries[4].record.get()).unwrap();
+    assert!(gone.meta.deleted && gone.meta.revision == 2);
+    // Undo: the versions before, as revision 3, live again (and queued).
+    let restored: Vec<Purchase> = chosen.iter().zip(&tombstones).map(|(b, t)| rules::restore(b, t, now())).collect();
+    repo.save_many(&restored, |_| true).await.unwrap();
+    let back = live(&repo).await;
+    assert_eq!(back.len(), 4);
+    let p2 = repo.get::<Purchase>(lines[1].meta.id).await.unwrap().unwrap();
+    assert_eq!((p2.meta.revision, p2.meta.deleted, p2.price_cents), (3, false, 200));
+    assert_eq!(repo.outbox_batch(20).await.unwrap().len(), 8);
+    assert_eq!(repo.outbox_len().await.unwrap(), 4, "one entry per purchase for a person");
+}
+
+#[wasm_bindgen_test]
+async fn a_good_file_is_written_in_one_go_and_the_same_file_again_adds_nothing() {
+    let repo = Repository::open_named(&unique_db("import")).await.unwrap();
+    let s = scope(SIRET);
+    let r = ready(read(GOOD, &s, &repo.import_digests().await.unwrap()).await);
+    assert_eq!(r.preview.lines, 8);
+    assert_eq!(r.records.length(), 8);
+    assert_eq!(r.preview.sites.iter().collect::<Vec<_>>(), vec![SIRET]);
+    assert_eq!(r.digest, assiette_domain::import::digest_hex(GOOD));
+    let w = repo.write_purchase_import(&r.records, &r.digest, 1, &|_| {}).await.unwrap();
+    assert_eq!(w, ImportWrite::Written(8));
+    let stored = live(&repo).await;
+    assert_eq!(stored.len(), 8);
+    assert_eq!(stored.iter().map(|p| p.price_cents).sum::<i64>(), r.preview.total_cents);
+    assert_eq!(repo.outbox_batch(20).await.unwrap().len(), 8);
+    // Read again: refused as already imported, and said so.
+    let known = repo.import_digests().await.unwrap();
+    assert!(known.contains(&r.digest));
+    match read(GOOD, &s, &known).await {
+        Outcome::Refused(e) => {
+            assert!(e.duplicate);
+            assert!(e.errors[0].message.contains("déjà été importé"), "{}", e.errors[0].message);
+        }
+        Outcome::Ready(_) => panic!("the same file twice"),
+    }
+    // Written twice (two windows that read it before either wrote): the second adds nothing.
+    let again = ready(read(GOOD, &s, &HashSet::new()).await);
+    assert_eq!(repo.write_purchase_import(&again.records, &again.digest, 1, &|_| {}).await.unwrap(), ImportWrite::AlreadyImported);
+    assert_eq!(repo.all::<Purchase>().await.unwrap().rows.len(), 8);
+    assert_eq!(repo.outbox_batch(20).await.unwrap().len(), 8);
+}
+
+#[wasm_bindgen_test]
+async fn a_workbook_is_read_with_the_same_rules() {
+    let r = ready(read(GOOD_XLSX, &scope(SIRET), &HashSet::new()).await);
+    assert!(r.preview.lines > 0);
+    assert_eq!(r.records.length() as u64, r.preview.lines);
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_file_or_a_siret_outside_the_scope_is_refused_whole_with_its_lines() {
+    let repo = Repository::open_named(&unique_db("bad")).await.unwrap();
+    match read(BAD, &scope(SIRET), &HashSet::new()).await {
+        Outcome::Refused(e) => {
+            assert!(!e.duplicate);
+            assert!(e.errors.len() > 1);
+            assert!(e.errors.iter().all(|e| e.line.is_some() || e.column.is_none()));
+        }
+        Outcome::Ready(_) => panic!("bad file accepted"),
+    }
+    match read(GOOD, &scope("21010034300024"), &HashSet::new()).await {
+        Outcome::Refused(e) => {
+            assert_eq!(e.errors.len(), 8, "one per line: {e}");
+            assert!(e.errors.iter().all(|x| x.column.as_deref() == Some("siret") && x.message.contains(SIRET)), "{e}");
+        }
+        Outcome::Ready(_) => panic!("a SIRET outside the scope accepted"),
+    }
+    // Nothing was written by either.
+    assert!(repo.all::<Purchase>().await.unwrap().rows.is_empty());
+    assert!(repo.outbox_batch(10).await.unwrap().is_empty());
+    assert!(repo.import_digests().await.unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn an_import_that_fails_while_writing_leaves_nothing() {
+    let repo = Repository::open_named(&unique_db("atomic")).await.unwrap();
+    let r = ready(read(GOOD, &scope(SIRET), &HashSet::new()).await);
+    // A last record IndexedDB refuses (no key): the whole transaction is given up.
+    r.records.push(&js_sys::Object::new());
+    assert!(repo.write_purchase_import(&r.records, &r.digest, 1, &|_| {}).await.is_err());
+    assert!(repo.all::<Purchase>().await.unwrap().rows.is_empty());
+    assert!(repo.outbox_batch(10).await.unwrap().is_empty());
+    assert!(repo.import_digests().await.unwrap().is_empty(), "the digest is not kept either: the file can be imported again");
+}
+
+#[wasm_bindgen_test]
+async fn a_large_file_is_read_by_slices_with_progress() {
+    let mut text = String::from("siret;description;fournisseur;date;prix_ht;famille_produits;categories_egalim;origine;est_circuit_court;est_local;definition_local;definition_local_km\n");
+    let mut n = 0;
+    while text.len() < 2_500_000 {
+        n += 1;
+        text.push_str(&format!("{SIRET};Produit {n};Fournisseur {};2026-0{}-1{};{}.{:02};AUTRES;BIO,HVE;FRANCE;oui;;;\n", n % 7, 1 + n % 9, n % 10, n % 500, n % 100));
+    }
+    let calls = std::cell::RefCell::new(Vec::new());
+    let outcome = read_file(&blob(text.as_bytes()), &scope(SIRET), &HashSet::new(), today(), now(), &|read, total| calls.borrow_mut().push((read, total)))
+        .await
+        .unwrap();
+    let r = ready(outcome);
+    assert_eq!(r.preview.lines, n);
+    assert_eq!(r.records.length() as u64, n);
+    let calls = calls.into_inner();
+    assert!(calls.len() >= 3, "{calls:?}");
+    assert!(calls.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(calls.last().copied(), Some((text.len() as u64, text.len() as u64)));
+    // The JS objects are what the repository stores.
+    let first: Purchase = serde_json::from_str(&js_sys::JSON::stringify(&r.records.get(0)).unwrap().as_string().unwrap()).unwrap();
+    assert_eq!((first.description.as_str(), first.meta.revision), ("Produit 1", 1));
+}
