@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::purchase::{format_euros, Characteristic, EgalimGroup, Family, Purchase};
+use crate::purchase::{format_euros, Characteristic, EgalimGroup, Family, Purchase, PurchaseFields};
 use crate::site::RegionGroup;
 
 /// Column of the detailed table, in the national order used for no double counting
@@ -79,10 +79,15 @@ impl DetailLabel {
 
     /// The one column a purchase counts in: its first label in national order, else `non_egalim`.
     pub fn of(p: &Purchase) -> DetailLabel {
+        DetailLabel::of_characteristics(&p.characteristics)
+    }
+
+    /// See [`DetailLabel::of`].
+    pub fn of_characteristics(characteristics: &[Characteristic]) -> DetailLabel {
         DetailLabel::ALL[..10]
             .iter()
             .copied()
-            .find(|l| p.characteristics.iter().any(|&c| l.matches(c)))
+            .find(|l| characteristics.iter().any(|&c| l.matches(c)))
             .unwrap_or(DetailLabel::NonEgalim)
     }
 }
@@ -178,6 +183,11 @@ impl YearTotals {
 
     /// Adds one purchase (the caller makes sure it belongs to this site and year).
     pub fn add(&mut self, p: &Purchase) {
+        self.add_fields(&p.fields());
+    }
+
+    /// Adds one purchase's fields (the caller makes sure it belongs to this site and year).
+    pub fn add_fields(&mut self, p: &PurchaseFields<'_>) {
         use Characteristic as C;
         let price = p.price_cents;
         let has = |c| p.characteristics.contains(&c);
@@ -229,7 +239,7 @@ impl YearTotals {
             _ => {}
         }
         let row = &mut self.families[family_index(p.family)];
-        row.labels[DetailLabel::of(p) as usize] += price;
+        row.labels[DetailLabel::of_characteristics(p.characteristics) as usize] += price;
         if has(C::Bio) && fair {
             row.bio_dont_commerce_equitable += price;
         }
@@ -331,7 +341,8 @@ impl Serialize for YearTotals {
 /// Accumulates purchases into totals per (SIRET, calendar year), sorted by SIRET then year.
 #[derive(Debug, Clone, Default)]
 pub struct TotalsBuilder {
-    by_site_year: BTreeMap<(String, i32), YearTotals>,
+    // Keyed by SIRET then year so a purchase finds its totals by `&str`, without a key to build.
+    by_site: BTreeMap<String, BTreeMap<i32, YearTotals>>,
 }
 
 impl TotalsBuilder {
@@ -340,20 +351,22 @@ impl TotalsBuilder {
     }
 
     pub fn add(&mut self, p: &Purchase) {
+        self.add_fields(&p.fields());
+    }
+
+    /// Adds one purchase's fields; allocates only for a site or year not seen yet.
+    pub fn add_fields(&mut self, p: &PurchaseFields<'_>) {
         use chrono::Datelike;
         let year = p.date.year();
-        // Avoid allocating a key for every purchase of an already-seen site and year.
-        if let Some(t) = self.by_site_year.get_mut(&(p.siret.clone(), year)) {
-            t.add(p);
-            return;
-        }
-        let mut t = YearTotals::new(p.siret.clone(), year);
-        t.add(p);
-        self.by_site_year.insert((p.siret.clone(), year), t);
+        let years = match self.by_site.get_mut(p.siret) {
+            Some(y) => y,
+            None => self.by_site.entry(p.siret.to_owned()).or_default(),
+        };
+        years.entry(year).or_insert_with(|| YearTotals::new(p.siret, year)).add_fields(p);
     }
 
     pub fn finish(self) -> Vec<YearTotals> {
-        self.by_site_year.into_values().collect()
+        self.by_site.into_values().flat_map(BTreeMap::into_values).collect()
     }
 }
 

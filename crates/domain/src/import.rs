@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::purchase::{parse_price_cents, Characteristic, Family, LocalDefinition, Purchase};
+use crate::purchase::{parse_price_cents, Characteristic, Family, LocalDefinition, Purchase, PurchaseFields};
 use crate::record::RecordMeta;
 
 /// 10 MB, the platform's `CSV_IMPORT_MAX_SIZE`.
@@ -230,6 +230,17 @@ pub fn import_csv_stream<R: Read>(
     new_id: &mut dyn FnMut() -> Uuid,
     sink: &mut dyn FnMut(Purchase),
 ) -> Result<StreamSummary, ImportRejected> {
+    import_csv_fields(input, opts, &mut |f| sink(f.to_purchase(RecordMeta::new(new_id(), opts.now))))
+}
+
+/// [`import_csv_stream`] without records: each valid row's fields, borrowed for the call, go
+/// to `sink` (no id, no clock, no allocation per row), for callers that only count, such as
+/// the yearly totals of `assiette-server egalim`. Same reader, same rules, same errors.
+pub fn import_csv_fields<R: Read>(
+    input: R,
+    opts: &ImportOptions<'_>,
+    sink: &mut dyn FnMut(&PurchaseFields<'_>),
+) -> Result<StreamSummary, ImportRejected> {
     let reject = |errors| ImportRejected { errors, digest: None, duplicate: false };
     let hashing = HashingReader { inner: input, hasher: Sha256::new(), count: 0, max: opts.max_bytes, too_big: false };
     let mut buffered = BufReader::with_capacity(64 * 1024, hashing);
@@ -249,6 +260,7 @@ pub fn import_csv_stream<R: Read>(
     let mut header: Option<Header> = None;
     let mut count = 0u64;
     let mut cells: Vec<String> = Vec::with_capacity(16);
+    let mut scratch = RowScratch::default();
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
@@ -286,10 +298,9 @@ pub fn import_csv_stream<R: Read>(
                 }
             }
             Some(h) => {
-                if let Some(mut p) = check_row(&cells, line, h, opts, &mut errors) {
+                if let Some(fields) = check_row(&cells, line, h, opts, &mut errors, &mut scratch) {
                     if errors.is_empty() {
-                        p.meta.id = new_id();
-                        sink(p);
+                        sink(&fields);
                         count += 1;
                     }
                 }
@@ -467,32 +478,14 @@ fn column_mismatches(norm: &[String], expected: &[&str; 12], line: u64) -> Vec<I
         .collect()
 }
 
-/// The parsed fields of a good row.
-struct RowFields {
+/// Buffers a row's owned fields are written into, reused from row to row: checking a row
+/// allocates nothing in steady state.
+#[derive(Debug, Default)]
+struct RowScratch {
     siret: String,
     description: String,
     supplier: String,
-    date: NaiveDate,
-    price_cents: i64,
-    family: Family,
     characteristics: Vec<Characteristic>,
-    local_definition: Option<LocalDefinition>,
-    local_km: Option<u32>,
-}
-
-fn build(f: RowFields, now: DateTime<Utc>, id: Uuid) -> Purchase {
-    Purchase {
-        meta: RecordMeta::new(id, now),
-        siret: f.siret,
-        description: f.description,
-        supplier: f.supplier,
-        date: f.date,
-        price_cents: f.price_cents,
-        family: f.family,
-        characteristics: f.characteristics,
-        local_definition: f.local_definition,
-        local_km: f.local_km,
-    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -503,35 +496,41 @@ enum DateError {
 
 /// `YYYY-MM-DD` as the schema's `%Y-%m-%d` (one- or two-digit month and day accepted).
 fn parse_iso_date(s: &str) -> Result<NaiveDate, DateError> {
-    let parts: Vec<&str> = s.split('-').collect();
-    if parts.len() != 3
-        || parts[0].len() != 4
-        || !(1..=2).contains(&parts[1].len())
-        || !(1..=2).contains(&parts[2].len())
-        || !parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
-    {
+    let mut parts = s.split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(DateError::Format);
+    };
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if y.len() != 4 || !(1..=2).contains(&m.len()) || !(1..=2).contains(&d.len()) || !digits(y) || !digits(m) || !digits(d) {
         return Err(DateError::Format);
     }
-    let (y, m, d) = (parts[0].parse().unwrap_or(0), parts[1].parse().unwrap_or(0), parts[2].parse().unwrap_or(0));
+    let (y, m, d) = (y.parse().unwrap_or(0), m.parse().unwrap_or(0), d.parse().unwrap_or(0));
     NaiveDate::from_ymd_opt(y, m, d).ok_or(DateError::Impossible)
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_lowercase().as_str() {
-        "oui" | "x" => Some(true),
-        "non" | "" => Some(false),
-        _ => None,
+    // The platform lower-cases (Unicode) before comparing; only ASCII letters can lower-case
+    // to these words, so an ASCII comparison reads the same cells without allocating.
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("oui") || s.eq_ignore_ascii_case("x") {
+        Some(true)
+    } else if s.is_empty() || s.eq_ignore_ascii_case("non") {
+        Some(false)
+    } else {
+        None
     }
 }
 
-/// Checks one data row; pushes its errors and returns the purchase (nil id) when it has none.
-fn check_row(
-    cells: &[String],
+/// Checks one data row; pushes its errors and returns the purchase's fields when it has none
+/// (borrowed from the cells and from `scratch`).
+fn check_row<'r>(
+    cells: &'r [String],
     line: u64,
     header: &Header,
     opts: &ImportOptions<'_>,
     errors: &mut Vec<ImportError>,
-) -> Option<Purchase> {
+    scratch: &'r mut RowScratch,
+) -> Option<PurchaseFields<'r>> {
     if cells.iter().all(|c| c.trim().is_empty()) {
         errors.push(ImportError {
             line: Some(line),
@@ -562,8 +561,15 @@ fn check_row(
     let key_col = expected_columns(header.key)[0];
 
     // Site
-    let raw_key: String = c(0).chars().filter(|ch| *ch != ' ' && *ch != '\u{a0}').collect();
-    let mut siret = String::new();
+    let RowScratch { siret, description, supplier, characteristics } = scratch;
+    siret.clear();
+    description.clear();
+    supplier.clear();
+    characteristics.clear();
+    // The key without its spaces, in the SIRET buffer (kept there when it is the site's key).
+    siret.extend(c(0).chars().filter(|ch| *ch != ' ' && *ch != '\u{a0}'));
+    let raw_key = siret.as_str();
+    let mut mapped: Option<&String> = None;
     if raw_key.is_empty() {
         err(
             key_col,
@@ -584,40 +590,41 @@ fn check_row(
                     format!("« {} » n'est pas un SIRET : il doit comporter exactement 14 chiffres.", c(0))
                 },
             );
-        } else if opts.registered_sirets.is_some_and(|s| !s.contains(&raw_key)) {
+        } else if opts.registered_sirets.is_some_and(|s| !s.contains(raw_key)) {
             err(key_col, format!("Aucun établissement avec le SIRET « {raw_key} » n'est enregistré : enregistrez le site d'abord, ou corrigez le SIRET."));
-        } else {
-            siret = raw_key;
         }
-    } else {
-        match opts.canteen_ids {
-            Some(map) => match map.get(&raw_key) {
-                Some(s) => {
-                    if opts.registered_sirets.is_some_and(|r| !r.contains(s)) {
-                        err(key_col, format!("La cantine « {raw_key} » (SIRET {s}) n'est pas enregistrée : enregistrez le site d'abord."));
-                    } else {
-                        siret = s.clone();
-                    }
+    } else if let Some(map) = opts.canteen_ids {
+        match map.get(raw_key) {
+            Some(s) => {
+                if opts.registered_sirets.is_some_and(|r| !r.contains(s)) {
+                    err(key_col, format!("La cantine « {raw_key} » (SIRET {s}) n'est pas enregistrée : enregistrez le site d'abord."));
+                } else {
+                    mapped = Some(s);
                 }
-                None => err(key_col, format!("Aucune cantine avec l'identifiant « {raw_key} » n'est enregistrée : corrigez l'identifiant ou utilisez la colonne siret.")),
-            },
-            None => siret = raw_key,
+            }
+            None => err(key_col, format!("Aucune cantine avec l'identifiant « {raw_key} » n'est enregistrée : corrigez l'identifiant ou utilisez la colonne siret.")),
         }
+    }
+    if let Some(s) = mapped {
+        siret.clear();
+        siret.push_str(s);
     }
 
     // Line breaks inside a cell become spaces; other invisible characters are refused (the
     // description here, the supplier by the record's validation below).
-    let description = crate::text::breaks_to_spaces(c(1)).trim().to_owned();
+    crate::text::breaks_to_spaces_into(c(1), description);
+    let description = description.trim();
     if description.is_empty() {
         err("description", "La description du produit est obligatoire (par exemple « Pommes de terre »).".to_owned());
     } else {
         let mut v = crate::validation::Validation::default();
-        crate::text::check_text(&mut v, "description", &description, "La description", crate::text::MAX_DESCRIPTION_CHARS);
+        crate::text::check_text(&mut v, "description", description, "La description", crate::text::MAX_DESCRIPTION_CHARS);
         for e in v.errors {
             err("description", e.message);
         }
     }
-    let supplier = crate::text::breaks_to_spaces(c(2)).trim().to_owned();
+    crate::text::breaks_to_spaces_into(c(2), supplier);
+    let supplier = supplier.trim();
 
     let date = match parse_iso_date(c(3)) {
         _ if c(3).is_empty() => {
@@ -664,7 +671,6 @@ fn check_row(
         f
     };
 
-    let mut characteristics = Vec::new();
     if !c(6).is_empty() {
         for code in c(6).split(',') {
             let code = code.trim();
@@ -737,25 +743,21 @@ fn check_row(
         errors.append(&mut row_errors);
         return None;
     }
-    let purchase = build(
-        RowFields {
-            siret,
-            description,
-            supplier,
-            date: date?,
-            price_cents: price?,
-            family: family?,
-            characteristics,
-            local_definition,
-            local_km,
-        },
-        opts.now,
-        Uuid::nil(),
-    );
+    let fields = PurchaseFields {
+        siret: siret.as_str(),
+        description,
+        supplier,
+        date: date?,
+        price_cents: price?,
+        family: family?,
+        characteristics: characteristics.as_slice(),
+        local_definition,
+        local_km,
+    };
     // The domain's rules on the whole purchase (ranges, local definition, km, origins): the row
     // has no error of its own here, so none of these repeats one already listed.
     let mut ok = true;
-    for e in purchase.validate(opts.today).errors {
+    for e in fields.validate(opts.today).errors {
         let column = match e.field.as_str() {
             // Checked above, against the registry when there is one (a canteen id is no SIRET).
             "siret" => continue,
@@ -765,7 +767,7 @@ fn check_row(
         ok = false;
         errors.push(ImportError { line: Some(line), column: Some(column.to_owned()), message: e.message });
     }
-    ok.then_some(purchase)
+    ok.then_some(fields)
 }
 
 /// `31/01/2022` → `2022-01-31`, to show users what to write.
@@ -782,95 +784,215 @@ fn french_date_hint(s: &str) -> Option<String> {
     None
 }
 
-/// XLSX: first worksheet, same columns and rules; lines are the sheet's row numbers.
+/// XLSX held in memory: every purchase collected (see [`import_xlsx_stream`]).
 fn read_xlsx(
     bytes: &[u8],
     opts: &ImportOptions<'_>,
     new_id: &mut dyn FnMut() -> Uuid,
 ) -> Result<(Vec<Purchase>, KeyColumn), Vec<ImportError>> {
-    use calamine::{Reader, Xlsx};
+    let mut purchases = Vec::new();
+    let (_, key) = import_xlsx_stream(std::io::Cursor::new(bytes), opts, new_id, &mut |p| purchases.push(p))?;
+    Ok((purchases, key))
+}
+
+/// Streaming XLSX import: the first worksheet, same columns and rules as CSV; lines are the
+/// sheet's row numbers. The sheet's cells are read one by one from the archive (only the
+/// workbook's shared-string table is held whole), so a workbook of any size is read in
+/// bounded memory. Each valid purchase goes to `sink` while no error has been found; on
+/// `Err` the file is refused whole and the caller must discard what its sink received.
+/// Returns the number of purchases and the key column.
+pub fn import_xlsx_stream<R: Read + std::io::Seek>(
+    input: R,
+    opts: &ImportOptions<'_>,
+    new_id: &mut dyn FnMut() -> Uuid,
+    sink: &mut dyn FnMut(Purchase),
+) -> Result<(u64, KeyColumn), Vec<ImportError>> {
     let unreadable = |e: String| vec![file_error(format!("Ce classeur Excel n'est pas lisible ({e}) : enregistrez-le de nouveau au format .xlsx ou .csv."))];
     // calamine panics on some malformed workbooks (a cell naming a shared string past the
     // table): such a file is refused as unreadable, like those calamine refuses itself.
-    let read = std::panic::catch_unwind(|| {
-        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
-        book.worksheet_range_at(0).transpose().map_err(|e| e.to_string())
-    });
-    let range = match read {
-        Ok(Ok(Some(r))) => r,
-        Ok(Ok(None)) => return Err(vec![file_error("Ce classeur ne contient aucune feuille.")]),
-        Ok(Err(e)) => return Err(unreadable(e)),
-        Err(_) => return Err(unreadable("contenu incohérent".to_owned())),
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_xlsx_cells(input, opts, new_id, sink)));
+    match read {
+        Ok(Ok(r)) => r,
+        Ok(Err(XlsxRead::Unreadable(e))) => Err(unreadable(e)),
+        Ok(Err(XlsxRead::Empty)) => Err(vec![file_error(
+            "La première feuille du classeur est vide : elle doit contenir l'en-tête des colonnes nationales puis une ligne par achat.",
+        )]),
+        Err(_) => Err(unreadable("contenu incohérent".to_owned())),
+    }
+}
+
+enum XlsxRead {
+    Unreadable(String),
+    Empty,
+}
+
+type XlsxResult = Result<(u64, KeyColumn), Vec<ImportError>>;
+
+fn read_xlsx_cells<R: Read + std::io::Seek>(
+    input: R,
+    opts: &ImportOptions<'_>,
+    new_id: &mut dyn FnMut() -> Uuid,
+    sink: &mut dyn FnMut(Purchase),
+) -> Result<XlsxResult, XlsxRead> {
+    use calamine::{Reader, Xlsx, XlsxError};
+    let mut book: Xlsx<_> = Xlsx::new(input).map_err(|e| XlsxRead::Unreadable(e.to_string()))?;
+    let Some(first) = book.sheet_names().into_iter().next() else {
+        return Err(XlsxRead::Empty);
     };
-    let (row0, col0) = range.start().unwrap_or((0, 0));
-    let mut errors = Vec::new();
-    let mut header: Option<Header> = None;
-    let mut purchases = Vec::new();
-    for (i, row) in range.rows().enumerate() {
-        let line = row0 as u64 + i as u64 + 1;
-        // Cells left of the used range are empty: keep columns aligned with A.
-        let mut cells: Vec<String> = std::iter::repeat_n(String::new(), col0 as usize).collect();
-        cells.extend(row.iter().map(xlsx_cell));
+    let mut cells_reader = match book.worksheet_cells_reader(&first) {
+        Ok(r) => r,
+        Err(XlsxError::NotAWorksheet(_)) => return Err(XlsxRead::Empty),
+        Err(e) => return Err(XlsxRead::Unreadable(e.to_string())),
+    };
+    let mut rows = XlsxRows { opts, new_id, sink, errors: Vec::new(), header: None, count: 0, pending_blank: Vec::new(), scratch: RowScratch::default() };
+    let mut cells: Vec<String> = Vec::with_capacity(16);
+    let mut current: Option<u32> = None;
+    let mut row_has_content = false;
+    while let Some(cell) = cells_reader.next_cell().map_err(|e| XlsxRead::Unreadable(e.to_string()))? {
+        let (row, col) = cell.get_position();
+        if current != Some(row) {
+            if let Some(r) = current {
+                if row < r {
+                    return Err(XlsxRead::Unreadable("lignes dans le désordre".to_owned()));
+                }
+                if row_has_content {
+                    if let Some(done) = rows.row(&mut cells, u64::from(r) + 1) {
+                        return Ok(Err(done));
+                    }
+                }
+                rows.blank_rows_between(r, row, row_has_content);
+            }
+            current = Some(row);
+            row_has_content = false;
+            cells.clear();
+        }
+        let col = col as usize;
+        // Columns keep their place from A; a far cell in a malformed sheet would not be a
+        // purchase column anyway.
+        if col > 4096 {
+            return Err(XlsxRead::Unreadable("colonne hors limites".to_owned()));
+        }
+        if cells.len() <= col {
+            cells.resize_with(col + 1, String::new);
+        }
+        xlsx_cell_into(cell.get_value(), &mut cells[col]);
+        row_has_content |= !cells[col].trim().is_empty();
+    }
+    if let Some(r) = current {
+        if row_has_content {
+            if let Some(done) = rows.row(&mut cells, u64::from(r) + 1) {
+                return Ok(Err(done));
+            }
+        }
+    }
+    Ok(rows.finish())
+}
+
+/// The row-by-row state of an XLSX import.
+struct XlsxRows<'o, 'a, 'f> {
+    opts: &'o ImportOptions<'a>,
+    new_id: &'f mut dyn FnMut() -> Uuid,
+    sink: &'f mut dyn FnMut(Purchase),
+    errors: Vec<ImportError>,
+    header: Option<Header>,
+    count: u64,
+    /// Blank rows after the header: errors only when data follows them (Excel keeps
+    /// formatted blank rows at the end of the used range).
+    pending_blank: Vec<u64>,
+    scratch: RowScratch,
+}
+
+impl XlsxRows<'_, '_, '_> {
+    /// Rows strictly between `from` and `to` (0-based) had no cell; `from` itself is blank
+    /// when it had no content.
+    fn blank_rows_between(&mut self, from: u32, to: u32, from_had_content: bool) {
+        if self.header.is_none() {
+            return;
+        }
+        let first = if from_had_content { from + 1 } else { from };
+        for r in first..to {
+            // Bounded: a sheet claiming millions of empty rows lists at most a page of them.
+            if self.pending_blank.len() < 1000 {
+                self.pending_blank.push(u64::from(r) + 1);
+            }
+        }
+    }
+
+    /// A row with content at sheet line `line`. `Some(errors)` ends the import (bad header).
+    fn row(&mut self, cells: &mut Vec<String>, line: u64) -> Option<Vec<ImportError>> {
         while cells.len() > 12 && cells.last().is_some_and(|c| c.trim().is_empty()) {
             cells.pop();
         }
-        match &header {
-            None => {
-                if cells.iter().all(|c| c.trim().is_empty()) {
-                    continue; // blank rows above the header
-                }
-                header = Some(check_header(&cells, line)?);
-            }
+        match &self.header {
+            None => match check_header(cells, line) {
+                Ok(h) => self.header = Some(h),
+                Err(e) => return Some(e),
+            },
             Some(h) => {
-                if cells.iter().all(|c| c.trim().is_empty()) {
-                    // Excel keeps formatted blank rows in the used range; only blank rows
-                    // followed by data are errors, checked below.
-                    errors.push(ImportError { line: Some(line), column: None, message: String::new() });
-                    continue;
+                if cells.len() < 12 {
+                    cells.resize_with(12, String::new);
                 }
-                // Blank rows before this data row are real empty rows.
-                for e in errors.iter_mut().filter(|e| e.message.is_empty()) {
-                    e.message = "Ligne vide : supprimez-la (ou complétez-la avec un achat).".to_owned();
+                for blank in self.pending_blank.drain(..) {
+                    self.errors.push(ImportError {
+                        line: Some(blank),
+                        column: None,
+                        message: "Ligne vide : supprimez-la (ou complétez-la avec un achat).".to_owned(),
+                    });
                 }
-                if let Some(mut p) = check_row(&cells, line, h, opts, &mut errors) {
-                    if errors.is_empty() {
-                        p.meta.id = new_id();
-                        purchases.push(p);
+                if let Some(fields) = check_row(cells, line, h, self.opts, &mut self.errors, &mut self.scratch) {
+                    if self.errors.is_empty() {
+                        (self.sink)(fields.to_purchase(RecordMeta::new((self.new_id)(), self.opts.now)));
+                        self.count += 1;
                     }
                 }
             }
         }
+        None
     }
-    errors.retain(|e| !e.message.is_empty());
-    let Some(h) = header else {
-        return Err(vec![file_error("La première feuille du classeur est vide : elle doit contenir l'en-tête des colonnes nationales puis une ligne par achat.")]);
-    };
-    if !errors.is_empty() {
-        return Err(errors);
+
+    fn finish(self) -> XlsxResult {
+        let Some(h) = self.header else {
+            return Err(vec![file_error(
+                "La première feuille du classeur est vide : elle doit contenir l'en-tête des colonnes nationales puis une ligne par achat.",
+            )]);
+        };
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        if self.count == 0 {
+            return Err(vec![file_error("Le fichier ne contient aucun achat : ajoutez une ligne par achat sous l'en-tête.")]);
+        }
+        Ok((self.count, h.key))
     }
-    if purchases.is_empty() {
-        return Err(vec![file_error("Le fichier ne contient aucun achat : ajoutez une ligne par achat sous l'en-tête.")]);
-    }
-    Ok((purchases, h.key))
 }
 
-fn xlsx_cell(d: &calamine::Data) -> String {
-    use calamine::Data;
+fn xlsx_cell_into(d: &calamine::DataRef<'_>, out: &mut String) {
+    use calamine::DataRef;
+    use std::fmt::Write;
     match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
-        // Integral floats (SIRET, km, round prices) without ".0"; others in shortest form.
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) => format!("{f}"),
-        Data::Bool(b) => if *b { "oui" } else { "non" }.to_owned(),
-        Data::DateTime(dt) => {
-            let (y, m, day, ..) = dt.to_ymd_hms_milli();
-            format!("{y:04}-{m:02}-{day:02}")
+        DataRef::Empty => {}
+        DataRef::String(s) => out.push_str(s),
+        DataRef::SharedString(s) => out.push_str(s),
+        DataRef::Int(i) => {
+            let _ = write!(out, "{i}");
         }
-        Data::DateTimeIso(s) => s.get(..10).unwrap_or(s).to_owned(),
-        Data::DurationIso(s) => s.clone(),
-        Data::Error(e) => format!("#{e:?}"),
+        // Integral floats (SIRET, km, round prices) without ".0"; others in shortest form.
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+            let _ = write!(out, "{}", *f as i64);
+        }
+        DataRef::Float(f) => {
+            let _ = write!(out, "{f}");
+        }
+        DataRef::Bool(b) => out.push_str(if *b { "oui" } else { "non" }),
+        DataRef::DateTime(dt) => {
+            let (y, m, day, ..) = dt.to_ymd_hms_milli();
+            let _ = write!(out, "{y:04}-{m:02}-{day:02}");
+        }
+        DataRef::DateTimeIso(s) => out.push_str(s.get(..10).unwrap_or(s)),
+        DataRef::DurationIso(s) => out.push_str(s),
+        DataRef::Error(e) => {
+            let _ = write!(out, "#{e:?}");
+        }
     }
 }
 

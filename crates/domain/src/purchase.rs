@@ -265,10 +265,77 @@ impl Purchase {
 
     /// The one EGalim group this purchase counts in: BIO > SIQO > other EGalim > externalités/performance.
     pub fn egalim_group(&self) -> Option<EgalimGroup> {
-        self.characteristics.iter().filter_map(|c| c.group()).min()
+        self.fields().egalim_group()
     }
 
     /// Rules of the national model; `today` is the user's date (dates after it are refused).
+    pub fn validate(&self, today: NaiveDate) -> Validation {
+        self.fields().validate(today)
+    }
+
+    /// The purchase's fields, borrowed.
+    pub fn fields(&self) -> PurchaseFields<'_> {
+        PurchaseFields {
+            siret: &self.siret,
+            description: &self.description,
+            supplier: &self.supplier,
+            date: self.date,
+            price_cents: self.price_cents,
+            family: self.family,
+            characteristics: &self.characteristics,
+            local_definition: self.local_definition,
+            local_km: self.local_km,
+        }
+    }
+}
+
+/// A purchase's fields without its record metadata, borrowed: an import row checked and
+/// counted without allocating, and the one place the national model's rules live (a
+/// [`Purchase`] is validated and counted through it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurchaseFields<'a> {
+    pub siret: &'a str,
+    pub description: &'a str,
+    pub supplier: &'a str,
+    pub date: NaiveDate,
+    pub price_cents: i64,
+    pub family: Family,
+    pub characteristics: &'a [Characteristic],
+    pub local_definition: Option<LocalDefinition>,
+    pub local_km: Option<u32>,
+}
+
+impl PurchaseFields<'_> {
+    pub fn has(&self, c: Characteristic) -> bool {
+        self.characteristics.contains(&c)
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.has(Characteristic::Local)
+    }
+
+    /// See [`Purchase::egalim_group`].
+    pub fn egalim_group(&self) -> Option<EgalimGroup> {
+        self.characteristics.iter().filter_map(|c| c.group()).min()
+    }
+
+    /// The record these fields make, with `meta`.
+    pub fn to_purchase(&self, meta: RecordMeta) -> Purchase {
+        Purchase {
+            meta,
+            siret: self.siret.to_owned(),
+            description: self.description.to_owned(),
+            supplier: self.supplier.to_owned(),
+            date: self.date,
+            price_cents: self.price_cents,
+            family: self.family,
+            characteristics: self.characteristics.to_vec(),
+            local_definition: self.local_definition,
+            local_km: self.local_km,
+        }
+    }
+
+    /// Rules of the national model (see [`Purchase::validate`]); `today` is the user's date (dates after it are refused).
     pub fn validate(&self, today: NaiveDate) -> Validation {
         let mut v = Validation::default();
         // Exactly 14 digits as stored: a space, a tab or a dot inside would be exported as is.
@@ -318,12 +385,14 @@ impl Purchase {
                 "Les origines FRANCE et EUROPE ne peuvent pas être sélectionnées en même temps : gardez-en une seule.",
             );
         }
-        let mut seen = Vec::new();
-        for c in &self.characteristics {
-            if seen.contains(c) {
+        // A bit per characteristic: no allocation for the usual purchase.
+        let mut seen = 0u64;
+        for c in self.characteristics {
+            let bit = 1u64 << (*c as u32);
+            if seen & bit != 0 {
                 v.error("caracteristiques", format!("La caractéristique {} est indiquée deux fois.", c.code()));
             }
-            seen.push(*c);
+            seen |= bit;
         }
         if self.is_local() {
             if self.local_definition != Some(LocalDefinition::Km) && self.local_km.is_some() {

@@ -65,10 +65,22 @@ pub fn excerpt(s: &str, max: usize) -> String {
 /// imported cell keeps its words; every other forbidden character is left for [`check_text`].
 pub fn breaks_to_spaces(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    breaks_to_spaces_into(s, &mut out);
+    out
+}
+
+/// [`breaks_to_spaces`] appended to `out` (a buffer reused from line to line on import).
+pub fn breaks_to_spaces_into(s: &str, out: &mut String) {
+    // Most cells have no break: copied as they are.
+    if !s.contains(['\t', '\n', '\r', '\u{b}', '\u{c}', '\u{85}', '\u{2028}', '\u{2029}']) {
+        out.push_str(s);
+        return;
+    }
+    let start = out.len();
     let mut after_break = false;
     for c in s.chars() {
         if matches!(c, '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}') {
-            if !after_break && !out.ends_with(' ') {
+            if !after_break && !out[start..].ends_with(' ') {
                 out.push(' ');
             }
             after_break = true;
@@ -79,7 +91,6 @@ pub fn breaks_to_spaces(s: &str) -> String {
             after_break = after_break && c == ' ';
         }
     }
-    out
 }
 
 /// Checks a free-text field: no forbidden character, at most `max` characters. `what` names
