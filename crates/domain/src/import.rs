@@ -186,12 +186,6 @@ pub fn import_purchases(
         let (purchases, key_column) = read_xlsx(bytes, opts, new_id).map_err(|e| reject(e, Some(digest.clone())))?;
         return Ok(Imported { purchases, digest, key_column, format: FileFormat::Xlsx });
     }
-    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return Err(reject(
-            vec![file_error("Ce classeur est au format Excel 97-2003 (.xls) : enregistrez-le au format .xlsx ou .csv puis réessayez.")],
-            Some(digest),
-        ));
-    }
     let mut purchases = Vec::new();
     // Digest already checked above; the stream recomputes it (cheap) and must agree.
     let no_digests = ImportOptions { known_digests: None, ..opts.clone() };
@@ -245,6 +239,11 @@ pub fn import_csv_fields<R: Read>(
     let hashing = HashingReader { inner: input, hasher: Sha256::new(), count: 0, max: opts.max_bytes, too_big: false };
     let mut buffered = BufReader::with_capacity(64 * 1024, hashing);
     let sniffed = buffered.fill_buf().map(sniff_delimiter).map_err(|e| e.to_string());
+    if buffered.buffer().starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Err(reject(vec![file_error(
+            "Ce classeur est au format Excel 97-2003 (.xls) : enregistrez-le au format .xlsx ou .csv puis réessayez.",
+        )]));
+    }
     let delimiter = match sniffed {
         Ok(d) => d,
         Err(_) if buffered.get_ref().too_big => return Err(reject(vec![too_big(opts.max_bytes)])),

@@ -52,6 +52,7 @@ impl Db {
             sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| shown(format!("migration : {e}")))?;
             let store = PgStore::new(pool);
             store.load_code_key().await.map_err(|e| shown(e.to_string()))?;
+            store.roll_up_pending_sites().await.map_err(|e| shown(format!("totaux EGalim : {e}")))?;
             Ok(Db::Postgres(store))
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
@@ -88,6 +89,7 @@ impl Db {
             sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| format!("migration : {e}"))?;
             let store = SqliteStore::new(pool);
             store.load_code_key().await.map_err(|e| e.to_string())?;
+            store.roll_up_pending_sites().await.map_err(|e| format!("totaux EGalim : {e}"))?;
             Ok(Db::Sqlite(store))
         }
     }
@@ -235,5 +237,11 @@ impl Store for Db {
     }
     async fn site_records(&self, site_id: Uuid) -> StoreResult<Vec<RecordPayload>> {
         delegate!(self, s => s.site_records(site_id).await)
+    }
+    async fn commune_egalim_slots(&self, commune_insee: &str, year: i32) -> StoreResult<std::collections::HashMap<Uuid, Vec<i64>>> {
+        delegate!(self, s => s.commune_egalim_slots(commune_insee, year).await)
+    }
+    async fn roll_up_pending_sites(&self) -> StoreResult<u64> {
+        delegate!(self, s => s.roll_up_pending_sites().await)
     }
 }
