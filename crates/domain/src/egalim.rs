@@ -193,11 +193,14 @@ impl YearTotals {
     pub fn add_fields(&mut self, p: &PurchaseFields<'_>) {
         use Characteristic as C;
         let price = p.price_cents;
-        let has = |c| p.characteristics.contains(&c);
+        // A bit per characteristic, read once.
+        let mask = p.characteristics.iter().fold(0u32, |m, c| m | 1 << (*c as u32));
+        let has = |c: C| mask & (1 << (c as u32)) != 0;
+        let group = p.egalim_group();
         self.purchase_count += 1;
         self.valeur_totale += price;
         let fair = has(C::CommerceEquitable);
-        match p.egalim_group() {
+        match group {
             Some(EgalimGroup::Bio) => {
                 self.valeur_bio += price;
                 if fair {
@@ -214,7 +217,7 @@ impl YearTotals {
             Some(EgalimGroup::ExternalitesPerformance) => self.valeur_externalites_performance += price,
             None => {}
         }
-        let egalim = p.egalim_group().is_some();
+        let egalim = group.is_some();
         let france = has(C::France);
         // In 2025 the platform counted short chain and local as France in the detailed table.
         let france_detail =

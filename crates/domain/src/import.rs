@@ -278,7 +278,31 @@ pub fn import_csv_fields<R: Read>(
             }
         }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        // Reuse the cells' buffers from row to row: no allocation per cell in steady state.
+        if let Some(h) = &header {
+            // A data row in UTF-8 (the usual case): validated once as a whole, its cells are
+            // slices of it (a cell cannot split a character: cells end at ASCII separators).
+            if let (Ok(text), true) = (std::str::from_utf8(record.as_slice()), record.len() <= 16) {
+                let mut slices = [""; 16];
+                let mut whole = true;
+                for (i, slot) in slices.iter_mut().enumerate().take(record.len()) {
+                    match record.range(i).and_then(|r| text.get(r)) {
+                        Some(cell) => *slot = cell,
+                        None => whole = false,
+                    }
+                }
+                if whole {
+                    if let Some(fields) = check_row(&slices[..record.len()], line, h, opts, &mut errors, &mut scratch) {
+                        if errors.is_empty() {
+                            sink(&fields);
+                            count += 1;
+                        }
+                    }
+                    continue;
+                }
+            }
+        }
+        // Otherwise each cell decoded on its own (UTF-8, or Windows-1252), into buffers reused
+        // from row to row.
         cells.resize_with(record.len(), String::new);
         for (cell, bytes) in cells.iter_mut().zip(record.iter()) {
             cell.clear();
@@ -522,15 +546,15 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 /// Checks one data row; pushes its errors and returns the purchase's fields when it has none
 /// (borrowed from the cells and from `scratch`).
-fn check_row<'r>(
-    cells: &'r [String],
+fn check_row<'r, S: AsRef<str>>(
+    cells: &'r [S],
     line: u64,
     header: &Header,
     opts: &ImportOptions<'_>,
     errors: &mut Vec<ImportError>,
     scratch: &'r mut RowScratch,
 ) -> Option<PurchaseFields<'r>> {
-    if cells.iter().all(|c| c.trim().is_empty()) {
+    if cells.iter().all(|c| c.as_ref().trim().is_empty()) {
         errors.push(ImportError {
             line: Some(line),
             column: None,
@@ -539,7 +563,7 @@ fn check_row<'r>(
         return None;
     }
     // Extra trailing cells are tolerated only when empty (spreadsheets pad rows).
-    let extra_empty = cells.len() > 12 && cells[12..].iter().all(|c| c.trim().is_empty());
+    let extra_empty = cells.len() > 12 && cells[12..].iter().all(|c| c.as_ref().trim().is_empty());
     if cells.len() != 12 && !extra_empty {
         errors.push(ImportError {
             line: Some(line),
@@ -556,7 +580,9 @@ fn check_row<'r>(
     let mut err = |column: &str, message: String| {
         row_errors.push(ImportError { line: Some(line), column: Some(column.to_owned()), message });
     };
-    let c = |i: usize| cells[i].trim();
+    // Each cell trimmed once.
+    let trimmed: [&str; 12] = std::array::from_fn(|i| cells[i].as_ref().trim());
+    let c = |i: usize| trimmed[i];
     let key_col = expected_columns(header.key)[0];
 
     // Site
@@ -566,7 +592,11 @@ fn check_row<'r>(
     supplier.clear();
     characteristics.clear();
     // The key without its spaces, in the SIRET buffer (kept there when it is the site's key).
-    siret.extend(c(0).chars().filter(|ch| *ch != ' ' && *ch != '\u{a0}'));
+    if c(0).bytes().any(|b| b == b' ' || b == 0xC2) {
+        siret.extend(c(0).chars().filter(|ch| *ch != ' ' && *ch != '\u{a0}'));
+    } else {
+        siret.push_str(c(0));
+    }
     let raw_key = siret.as_str();
     let mut mapped: Option<&String> = None;
     if raw_key.is_empty() {

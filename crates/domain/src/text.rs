@@ -26,6 +26,10 @@ pub fn is_forbidden(c: char) -> bool {
 
 /// The first character of `s` that may never be stored, if any.
 pub fn forbidden_char(s: &str) -> Option<char> {
+    // Printable ASCII (most text) holds none: checked a byte at a time.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
     s.chars().find(|&c| is_forbidden(c))
 }
 
@@ -71,8 +75,9 @@ pub fn breaks_to_spaces(s: &str) -> String {
 
 /// [`breaks_to_spaces`] appended to `out` (a buffer reused from line to line on import).
 pub fn breaks_to_spaces_into(s: &str, out: &mut String) {
-    // Most cells have no break: copied as they are.
-    if !s.contains(['\t', '\n', '\r', '\u{b}', '\u{c}', '\u{85}', '\u{2028}', '\u{2029}']) {
+    // Most cells have no break: copied as they are (ASCII without controls, checked a byte at
+    // a time, or no break character found).
+    if s.bytes().all(|b| b >= 0x20 && b < 0x80) || !s.contains(['\t', '\n', '\r', '\u{b}', '\u{c}', '\u{85}', '\u{2028}', '\u{2029}']) {
         out.push_str(s);
         return;
     }
@@ -102,7 +107,7 @@ pub fn check_text(v: &mut Validation, field: &str, value: &str, what: &str, max:
             format!("{what} contient un caractère invisible ou de contrôle ({}) : retirez-le, ou retapez le texte au lieu de le coller.", describe_char(c)),
         );
     }
-    let n = value.chars().count();
+    let n = if value.is_ascii() { value.len() } else { value.chars().count() };
     if n > max {
         v.error(field, format!("{what} compte {n} caractères : {max} au plus, raccourcissez-le."));
     }
