@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes a national purchase CSV (ma cantine's 12 columns) of N lines for the EGalim
 benchmark: 20 sites, 3 years, every family, labels (some quoted pairs), origins, local
-definitions, quoted descriptions with a comma, prices with up to five decimals.
+definitions, quoted descriptions with a comma, prices with three decimals (the reference pandas script
+rounds from thousandths, as national files have at most three decimals in practice).
 Deterministic (xorshift), so every run reads the same file.
 
 usage: python3 egalim_gen.py N OUT.csv
@@ -32,10 +33,10 @@ def main():
             month = 1 + (x >> 12) % 12
             day = 1 + (x >> 16) % 28
             euros = (x >> 20) % 5000
-            frac = (x >> 32) % 100000
+            frac = (x >> 32) % 1000
             lines.append(
                 f'{site},"Produit {i}, lot {x % 97}",Fournisseur {x % 13},{year}-{month:02}-{day:02},'
-                f'{euros}.{frac:05},{FAMILIES[(x >> 40) % 8]},{LABELS[(x >> 44) % 7]},'
+                f'{euros}.{frac:03},{FAMILIES[(x >> 40) % 8]},{LABELS[(x >> 44) % 7]},'
                 f'{ORIGINS[(x >> 48) % 3]},{LOCAL[(x >> 52) % 4]}\n')
             if len(lines) == 10000:
                 f.write("".join(lines))

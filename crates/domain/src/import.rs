@@ -71,11 +71,14 @@ pub struct ImportOptions<'a> {
     pub canteen_ids: Option<&'a HashMap<String, String>>,
     /// Largest accepted file; `MAX_FILE_BYTES` (the platform's 10 MB) unless a caller needs more.
     pub max_bytes: u64,
+    /// Whether to compute the file's digest (`StreamSummary::digest`, the duplicate check):
+    /// true unless a caller never stores it (the `egalim` command, which only counts).
+    pub digest: bool,
 }
 
 impl<'a> ImportOptions<'a> {
     pub fn new(today: NaiveDate, now: DateTime<Utc>) -> Self {
-        ImportOptions { today, now, known_digests: None, registered_sirets: None, canteen_ids: None, max_bytes: MAX_FILE_BYTES }
+        ImportOptions { today, now, known_digests: None, registered_sirets: None, canteen_ids: None, max_bytes: MAX_FILE_BYTES, digest: true }
     }
 }
 
@@ -133,6 +136,8 @@ pub struct Imported {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamSummary {
     pub count: u64,
+    /// SHA-256 of the file, lower-case hex; empty when `ImportOptions::digest` was false
+    /// (and no known digests were given).
     pub digest: String,
     pub key_column: KeyColumn,
 }
@@ -196,7 +201,7 @@ pub fn import_purchases(
 /// Reads bytes and hashes them on the way, refusing more than `MAX_FILE_BYTES`.
 struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
     count: u64,
     max: u64,
     too_big: bool,
@@ -210,7 +215,9 @@ impl<R: Read> Read for HashingReader<R> {
             self.too_big = true;
             return Err(std::io::Error::other("file too big"));
         }
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -236,7 +243,8 @@ pub fn import_csv_fields<R: Read>(
     sink: &mut dyn FnMut(&PurchaseFields<'_>),
 ) -> Result<StreamSummary, ImportRejected> {
     let reject = |errors| ImportRejected { errors, digest: None, duplicate: false };
-    let hashing = HashingReader { inner: input, hasher: Sha256::new(), count: 0, max: opts.max_bytes, too_big: false };
+    let hasher = (opts.digest || opts.known_digests.is_some()).then(Sha256::new);
+    let hashing = HashingReader { inner: input, hasher, count: 0, max: opts.max_bytes, too_big: false };
     let mut buffered = BufReader::with_capacity(64 * 1024, hashing);
     let sniffed = buffered.fill_buf().map(sniff_delimiter).map_err(|e| e.to_string());
     if buffered.buffer().starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
@@ -253,6 +261,7 @@ pub fn import_csv_fields<R: Read>(
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
+        .buffer_capacity(64 * 1024)
         .from_reader(buffered);
     let mut record = csv::ByteRecord::new();
     let mut errors: Vec<ImportError> = Vec::new();
@@ -336,7 +345,7 @@ pub fn import_csv_fields<R: Read>(
         )]));
     };
     let hashing = reader.into_inner().into_inner();
-    let digest = hex(&hashing.hasher.finalize());
+    let digest = hashing.hasher.map(|h| hex(&h.finalize())).unwrap_or_default();
     if opts.known_digests.is_some_and(|k| k.contains(&digest)) {
         return Err(ImportRejected { errors: vec![duplicate_error()], digest: Some(digest), duplicate: true });
     }
@@ -544,6 +553,15 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
+/// `str::trim`, without its character-by-character look when the cell starts and ends with a
+/// printable ASCII character (most cells).
+fn trim_cell(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&f), Some(&l)) if (0x21..0x80).contains(&f) && (0x21..0x80).contains(&l) => s,
+        _ => s.trim(),
+    }
+}
+
 /// Checks one data row; pushes its errors and returns the purchase's fields when it has none
 /// (borrowed from the cells and from `scratch`).
 fn check_row<'r, S: AsRef<str>>(
@@ -581,7 +599,7 @@ fn check_row<'r, S: AsRef<str>>(
         row_errors.push(ImportError { line: Some(line), column: Some(column.to_owned()), message });
     };
     // Each cell trimmed once.
-    let trimmed: [&str; 12] = std::array::from_fn(|i| cells[i].as_ref().trim());
+    let trimmed: [&str; 12] = std::array::from_fn(|i| trim_cell(cells[i].as_ref()));
     let c = |i: usize| trimmed[i];
     let key_col = expected_columns(header.key)[0];
 

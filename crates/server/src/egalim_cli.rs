@@ -53,6 +53,8 @@ fn totals_of_file(path: &Path) -> Result<(Vec<YearTotals>, KeyColumn), CliError>
     let mut opts = ImportOptions::new(chrono::Local::now().date_naive(), now);
     // The 10 MB rule is the platform's upload limit, not a reading limit.
     opts.max_bytes = u64::MAX;
+    // Nothing is stored: no digest to compute.
+    opts.digest = false;
     let mut file = File::open(path).map_err(io)?;
     if file.metadata().map_err(io)?.len() > MAX_FILE_BYTES {
         eprintln!("{TOO_BIG_FOR_THE_PLATFORM}");
