@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::purchase::{format_euros, Characteristic, CharacteristicSet, EgalimGroup, Family, Purchase};
+use crate::purchase::{format_euros, Characteristic, CharacteristicSet, EgalimGroup, Family, Purchase, PurchaseFields};
 use crate::site::RegionGroup;
 
 /// Column of the detailed table, in the national order used for no double counting
@@ -186,6 +186,9 @@ pub struct YearTotals {
     pub purchase_count: u64,
 }
 
+/// Number of amounts of [`YearTotals::to_slots`].
+pub const SLOT_COUNT: usize = 13 + 8 * 16 + 1;
+
 /// The 13 simple yearly fields, in the national order.
 pub const SIMPLE_FIELDS: [&str; 13] = [
     "valeur_totale",
@@ -242,6 +245,11 @@ impl YearTotals {
 
     /// Adds one purchase (the caller makes sure it belongs to this site and year).
     pub fn add(&mut self, p: &Purchase) {
+        self.add_lines(p.family, p.characteristic_set(), p.price_cents, 1);
+    }
+
+    /// Adds one purchase's borrowed fields (the CLI's path: no record is built).
+    pub fn add_fields(&mut self, p: &PurchaseFields<'_>) {
         self.add_lines(p.family, p.characteristic_set(), p.price_cents, 1);
     }
 
@@ -321,6 +329,76 @@ impl YearTotals {
         if has(C::Local) {
             row.local += price;
         }
+    }
+
+    /// Every amount in a fixed order: the 13 simple fields, then per family (in `Family::ALL`
+    /// order) its 11 label columns, `bio_dont_commerce_equitable`, `france`, `europe`,
+    /// `circuit_court`, `local`, and last the purchase count. Each is a sum over the year's
+    /// purchases, so slots add and subtract: a rollup kept per site and year (the server's)
+    /// stores them, and a purchase's own slots are what it adds or, corrected or deleted, takes away.
+    pub fn to_slots(&self) -> [i64; SLOT_COUNT] {
+        let mut s = [0i64; SLOT_COUNT];
+        for (i, (_, v)) in self.simple_fields().iter().enumerate() {
+            s[i] = *v;
+        }
+        for (f, row) in self.families.iter().enumerate() {
+            let base = 13 + f * 16;
+            s[base..base + 11].copy_from_slice(&row.labels);
+            s[base + 11] = row.bio_dont_commerce_equitable;
+            s[base + 12] = row.france;
+            s[base + 13] = row.europe;
+            s[base + 14] = row.circuit_court;
+            s[base + 15] = row.local;
+        }
+        s[SLOT_COUNT - 1] = self.purchase_count as i64;
+        s
+    }
+
+    /// The totals whose [`YearTotals::to_slots`] are `slots` (missing slots are zero).
+    pub fn from_slots(siret: impl Into<String>, year: i32, slots: &[i64]) -> YearTotals {
+        let at = |i: usize| slots.get(i).copied().unwrap_or(0);
+        let mut t = YearTotals::new(siret, year);
+        let simple = [
+            &mut t.valeur_totale,
+            &mut t.valeur_bio,
+            &mut t.valeur_bio_dont_commerce_equitable,
+            &mut t.valeur_siqo,
+            &mut t.valeur_egalim_autres,
+            &mut t.valeur_egalim_autres_dont_commerce_equitable,
+            &mut t.valeur_externalites_performance,
+            &mut t.valeur_viandes_volailles,
+            &mut t.valeur_viandes_volailles_egalim,
+            &mut t.valeur_viandes_volailles_france,
+            &mut t.valeur_produits_de_la_mer,
+            &mut t.valeur_produits_de_la_mer_egalim,
+            &mut t.valeur_produits_de_la_mer_france,
+        ];
+        for (i, v) in simple.into_iter().enumerate() {
+            *v = at(i);
+        }
+        for (f, row) in t.families.iter_mut().enumerate() {
+            let base = 13 + f * 16;
+            for (l, v) in row.labels.iter_mut().enumerate() {
+                *v = at(base + l);
+            }
+            row.bio_dont_commerce_equitable = at(base + 11);
+            row.france = at(base + 12);
+            row.europe = at(base + 13);
+            row.circuit_court = at(base + 14);
+            row.local = at(base + 15);
+        }
+        t.purchase_count = at(SLOT_COUNT - 1).max(0) as u64;
+        t
+    }
+
+    /// Adds another site's totals of the same year (a commune's totals are its sites' sum).
+    pub fn add_totals(&mut self, other: &YearTotals) {
+        let (a, b) = (self.to_slots(), other.to_slots());
+        let mut sum = [0i64; SLOT_COUNT];
+        for i in 0..SLOT_COUNT {
+            sum[i] = a[i] + b[i];
+        }
+        *self = YearTotals::from_slots(std::mem::take(&mut self.siret), self.year, &sum);
     }
 
     pub fn family(&self, f: Family) -> &FamilyTotals {
@@ -403,7 +481,8 @@ impl Serialize for YearTotals {
 /// Accumulates purchases into totals per (SIRET, calendar year), sorted by SIRET then year.
 #[derive(Debug, Clone, Default)]
 pub struct TotalsBuilder {
-    by_site_year: BTreeMap<(String, i32), YearTotals>,
+    // Keyed by SIRET then year so a purchase finds its totals by `&str`, without a key to build.
+    by_site: BTreeMap<String, BTreeMap<i32, YearTotals>>,
 }
 
 impl TotalsBuilder {
@@ -412,20 +491,22 @@ impl TotalsBuilder {
     }
 
     pub fn add(&mut self, p: &Purchase) {
+        self.add_fields(&p.fields());
+    }
+
+    /// Adds one purchase's fields; allocates only for a site or year not seen yet.
+    pub fn add_fields(&mut self, p: &PurchaseFields<'_>) {
         use chrono::Datelike;
         let year = p.date.year();
-        // Avoid allocating a key for every purchase of an already-seen site and year.
-        if let Some(t) = self.by_site_year.get_mut(&(p.siret.clone(), year)) {
-            t.add(p);
-            return;
-        }
-        let mut t = YearTotals::new(p.siret.clone(), year);
-        t.add(p);
-        self.by_site_year.insert((p.siret.clone(), year), t);
+        let years = match self.by_site.get_mut(p.siret) {
+            Some(y) => y,
+            None => self.by_site.entry(p.siret.to_owned()).or_default(),
+        };
+        years.entry(year).or_insert_with(|| YearTotals::new(p.siret, year)).add_fields(p);
     }
 
     pub fn finish(self) -> Vec<YearTotals> {
-        self.by_site_year.into_values().collect()
+        self.by_site.into_values().flat_map(BTreeMap::into_values).collect()
     }
 }
 
@@ -439,6 +520,34 @@ pub fn yearly_totals<'a>(purchases: impl IntoIterator<Item = &'a Purchase>) -> V
         }
     }
     b.finish()
+}
+
+/// What storing purchase records does to their site's yearly rollup: for each change, the
+/// stored purchase `old` (absent, deleted or not a purchase: `None`) is replaced by `new`
+/// (likewise). Returns the non-zero deltas per (year, slot of [`YearTotals::to_slots`]), in
+/// order; applied to the rollup they keep it equal to [`yearly_totals`] of the live purchases.
+pub fn rollup_deltas<'a>(changes: impl IntoIterator<Item = (Option<&'a Purchase>, Option<&'a Purchase>)>) -> Vec<(i32, usize, i64)> {
+    use chrono::Datelike;
+    let mut deltas: BTreeMap<(i32, usize), i64> = BTreeMap::new();
+    let mut apply = |p: &Purchase, sign: i64| {
+        let year = p.date.year();
+        let mut own = YearTotals::new(String::new(), year);
+        own.add(p);
+        for (slot, v) in own.to_slots().into_iter().enumerate() {
+            if v != 0 {
+                *deltas.entry((year, slot)).or_insert(0) += sign * v;
+            }
+        }
+    };
+    for (old, new) in changes {
+        if let Some(p) = old.filter(|p| !p.meta.deleted) {
+            apply(p, -1);
+        }
+        if let Some(p) = new.filter(|p| !p.meta.deleted) {
+            apply(p, 1);
+        }
+    }
+    deltas.into_iter().filter(|(_, v)| *v != 0).map(|((y, s), v)| (y, s, v)).collect()
 }
 
 /// The JSON document `{"sites": [...]}` of the `egalim` command and of exports.
@@ -618,6 +727,76 @@ pub fn indicators(t: &YearTotals, group: RegionGroup, yearly_meal_count: Option<
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn rollup_deltas_move_a_corrected_purchase_and_drop_a_deleted_one() {
+        let now = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+        let p = |year: i32, cents: i64, deleted: bool| {
+            let mut meta = crate::record::RecordMeta::new(uuid::Uuid::nil(), now);
+            meta.deleted = deleted;
+            Purchase {
+                meta,
+                siret: "21010034300016".into(),
+                description: "x".into(),
+                supplier: String::new(),
+                date: chrono::NaiveDate::from_ymd_opt(year, 3, 1).unwrap(),
+                price_cents: cents,
+                family: Family::Boulangerie,
+                characteristics: vec![Characteristic::Bio],
+                local_definition: None,
+                local_km: None,
+            }
+        };
+        let (a, b, gone) = (p(2024, 1000, false), p(2025, 1200, false), p(2025, 1200, true));
+        let moved = rollup_deltas([(Some(&a), Some(&b))]);
+        let total = |d: &[(i32, usize, i64)], y: i32| d.iter().find(|(yy, s, _)| *yy == y && *s == 0).map(|x| x.2);
+        assert_eq!((total(&moved, 2024), total(&moved, 2025)), (Some(-1000), Some(1200)));
+        assert!(moved.iter().any(|&(y, s, v)| y == 2024 && s == SLOT_COUNT - 1 && v == -1));
+        // Deleting: the stored version out, nothing in; a tombstone over nothing changes nothing.
+        assert_eq!(total(&rollup_deltas([(Some(&b), Some(&gone))]), 2025), Some(-1200));
+        assert!(rollup_deltas([(None, Some(&gone))]).is_empty());
+        // The same content again (a duplicate revision) changes nothing.
+        assert!(rollup_deltas([(Some(&b), Some(&b))]).is_empty());
+    }
+
+    proptest::proptest! {
+        /// Slots round-trip, and a site-year's slots are the sum of its purchases' own slots
+        /// (what the server's rollup relies on to add, correct and delete exactly).
+        #[test]
+        fn slots_add_up_purchase_by_purchase(seed in 0u64..u64::MAX, n in 0usize..40, year in 2023i32..2027) {
+            let mut x = seed | 1;
+            let mut next = move || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
+            let mut whole = YearTotals::new("21010034300016", year);
+            let mut summed = [0i64; SLOT_COUNT];
+            for _ in 0..n {
+                let r = next();
+                let mut characteristics: Vec<Characteristic> = Characteristic::ALL.iter().copied().filter(|c| (r >> (*c as u32)) & 1 == 1 && *c != Characteristic::Europe).collect();
+                if r >> 40 & 1 == 1 { characteristics.retain(|c| *c != Characteristic::France); }
+                let p = crate::purchase::Purchase {
+                    meta: crate::record::RecordMeta::new(uuid::Uuid::nil(), chrono::DateTime::<chrono::Utc>::MIN_UTC),
+                    siret: "21010034300016".into(),
+                    description: "x".into(),
+                    supplier: String::new(),
+                    date: chrono::NaiveDate::from_ymd_opt(year, 1 + (r >> 20) as u32 % 12, 1).unwrap(),
+                    price_cents: (r >> 24) as i64 % 1_000_000,
+                    family: Family::ALL[(r >> 50) as usize % 8],
+                    characteristics,
+                    local_definition: None,
+                    local_km: None,
+                };
+                whole.add(&p);
+                let mut own = YearTotals::new("", year);
+                own.add(&p);
+                for (s, v) in summed.iter_mut().zip(own.to_slots()) { *s += v; }
+            }
+            proptest::prop_assert_eq!(whole.to_slots(), summed);
+            proptest::prop_assert_eq!(YearTotals::from_slots("21010034300016", year, &summed), whole.clone());
+            let mut twice = whole.clone();
+            twice.add_totals(&whole);
+            proptest::prop_assert_eq!(twice.valeur_totale, 2 * whole.valeur_totale);
+            proptest::prop_assert_eq!(twice.purchase_count, 2 * whole.purchase_count);
+        }
+    }
     use super::*;
     use crate::purchase::Characteristic as C;
     use crate::record::RecordMeta;

@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::purchase::{parse_price_cents, Characteristic, Family, LocalDefinition, Purchase};
+use crate::purchase::{parse_price_cents, Characteristic, Family, LocalDefinition, Purchase, PurchaseFields};
 use crate::record::RecordMeta;
 
 /// 10 MB, the platform's `CSV_IMPORT_MAX_SIZE`.
@@ -71,11 +71,14 @@ pub struct ImportOptions<'a> {
     pub canteen_ids: Option<&'a HashMap<String, String>>,
     /// Largest accepted file; `MAX_FILE_BYTES` (the platform's 10 MB) unless a caller needs more.
     pub max_bytes: u64,
+    /// Whether to compute the file's digest (`StreamSummary::digest`, the duplicate check):
+    /// true unless a caller never stores it (the `egalim` command, which only counts).
+    pub digest: bool,
 }
 
 impl<'a> ImportOptions<'a> {
     pub fn new(today: NaiveDate, now: DateTime<Utc>) -> Self {
-        ImportOptions { today, now, known_digests: None, registered_sirets: None, canteen_ids: None, max_bytes: MAX_FILE_BYTES }
+        ImportOptions { today, now, known_digests: None, registered_sirets: None, canteen_ids: None, max_bytes: MAX_FILE_BYTES, digest: true }
     }
 }
 
@@ -133,6 +136,8 @@ pub struct Imported {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamSummary {
     pub count: u64,
+    /// SHA-256 of the file, lower-case hex; empty when `ImportOptions::digest` was false
+    /// (and no known digests were given).
     pub digest: String,
     pub key_column: KeyColumn,
 }
@@ -186,12 +191,6 @@ pub fn import_purchases(
         let (purchases, key_column) = read_xlsx(bytes, opts, new_id).map_err(|e| reject(e, Some(digest.clone())))?;
         return Ok(Imported { purchases, digest, key_column, format: FileFormat::Xlsx });
     }
-    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
-        return Err(reject(
-            vec![file_error("Ce classeur est au format Excel 97-2003 (.xls) : enregistrez-le au format .xlsx ou .csv puis réessayez.")],
-            Some(digest),
-        ));
-    }
     let mut purchases = Vec::new();
     // Digest already checked above; the stream recomputes it (cheap) and must agree.
     let no_digests = ImportOptions { known_digests: None, ..opts.clone() };
@@ -203,10 +202,21 @@ pub fn import_purchases(
 /// to `sink` while no error has been found. On `Err` the file is refused whole: the caller
 /// must discard what its sink received. (A [`CsvImport`] fed from `input`.)
 pub fn import_csv_stream<R: Read>(
-    mut input: R,
+    input: R,
     opts: &ImportOptions<'_>,
     new_id: &mut dyn FnMut() -> Uuid,
     sink: &mut dyn FnMut(Purchase),
+) -> Result<StreamSummary, ImportRejected> {
+    import_csv_fields(input, opts, &mut |f| sink(f.to_purchase(RecordMeta::new(new_id(), opts.now))))
+}
+
+/// [`import_csv_stream`] without records: each valid row's fields, borrowed for the call, go
+/// to `sink` (no id, no clock, no allocation per row), for callers that only count, such as
+/// the yearly totals of `assiette-server egalim`. Same reader, same rules, same errors.
+pub fn import_csv_fields<R: Read>(
+    mut input: R,
+    opts: &ImportOptions<'_>,
+    sink: &mut dyn FnMut(&PurchaseFields<'_>),
 ) -> Result<StreamSummary, ImportRejected> {
     let mut import = CsvImport::new(opts);
     let mut buf = vec![0u8; 64 * 1024];
@@ -215,17 +225,11 @@ pub fn import_csv_stream<R: Read>(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(ImportRejected {
-                    errors: vec![file_error(format!("Lecture du fichier impossible : {e}"))],
-                    digest: None,
-                    duplicate: false,
-                })
-            }
+            Err(e) => return Err(CsvImport::reject(vec![file_error(format!("Lecture du fichier impossible : {e}"))])),
         };
-        import.feed(&buf[..n], new_id, sink)?;
+        import.feed_fields(&buf[..n], sink)?;
     }
-    import.finish(new_id, sink)
+    import.finish_fields(sink)
 }
 
 /// The national CSV import as a push parser: the caller hands it the file's bytes in chunks
@@ -236,7 +240,8 @@ pub fn import_csv_stream<R: Read>(
 /// `Err` the file is refused whole and the caller must discard what its sink received.
 pub struct CsvImport<'o, 'a> {
     opts: &'o ImportOptions<'a>,
-    hasher: Sha256,
+    /// `None` when the caller neither stores the digest nor checks known ones.
+    hasher: Option<Sha256>,
     bytes: u64,
     /// Bytes held until the first line is whole, to pick the separator from it.
     head: Vec<u8>,
@@ -251,17 +256,22 @@ pub struct CsvImport<'o, 'a> {
     header: Option<Header>,
     errors: Vec<ImportError>,
     count: u64,
+    /// Cells decoded one by one (header, Windows-1252 rows), reused from row to row.
     cells: Vec<String>,
+    scratch: RowScratch,
 }
 
 /// Up to this many bytes of the first line are enough to pick the separator.
 const SNIFF_BYTES: usize = 64 * 1024;
 
+/// The signature of an Excel 97-2003 workbook (an OLE compound file).
+const XLS_SIGNATURE: [u8; 4] = [0xD0, 0xCF, 0x11, 0xE0];
+
 impl<'o, 'a> CsvImport<'o, 'a> {
     pub fn new(opts: &'o ImportOptions<'a>) -> Self {
         CsvImport {
             opts,
-            hasher: Sha256::new(),
+            hasher: (opts.digest || opts.known_digests.is_some()).then(Sha256::new),
             bytes: 0,
             head: Vec::new(),
             core: None,
@@ -274,6 +284,7 @@ impl<'o, 'a> CsvImport<'o, 'a> {
             errors: Vec::new(),
             count: 0,
             cells: Vec::with_capacity(16),
+            scratch: RowScratch::default(),
         }
     }
 
@@ -296,9 +307,22 @@ impl<'o, 'a> CsvImport<'o, 'a> {
         ImportRejected { errors, digest: None, duplicate: false }
     }
 
-    /// The next chunk of the file. An `Err` refuses the file at once (too big, a bad header):
-    /// feed nothing more. Row errors are gathered and reported by [`CsvImport::finish`].
+    /// The next chunk of the file, each valid purchase made a record with an id from `new_id`.
+    /// An `Err` refuses the file at once (too big, a bad header): feed nothing more. Row
+    /// errors are gathered and reported by [`CsvImport::finish`].
     pub fn feed(&mut self, chunk: &[u8], new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<(), ImportRejected> {
+        let now = self.opts.now;
+        self.feed_fields(chunk, &mut |f| sink(f.to_purchase(RecordMeta::new(new_id(), now))))
+    }
+
+    /// The end of the file: the last record, then the verdict on the whole file.
+    pub fn finish(self, new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<StreamSummary, ImportRejected> {
+        let now = self.opts.now;
+        self.finish_fields(&mut |f| sink(f.to_purchase(RecordMeta::new(new_id(), now))))
+    }
+
+    /// [`CsvImport::feed`] handing each valid row's fields, borrowed for the call.
+    pub fn feed_fields(&mut self, chunk: &[u8], sink: &mut dyn FnMut(&PurchaseFields<'_>)) -> Result<(), ImportRejected> {
         if chunk.is_empty() {
             return Ok(());
         }
@@ -306,30 +330,37 @@ impl<'o, 'a> CsvImport<'o, 'a> {
         if self.bytes > self.opts.max_bytes {
             return Err(Self::reject(vec![too_big(self.opts.max_bytes)]));
         }
-        self.hasher.update(chunk);
+        if let Some(h) = &mut self.hasher {
+            h.update(chunk);
+        }
         if self.core.is_some() {
-            return self.parse(chunk, new_id, sink);
+            return self.parse(chunk, sink);
         }
         self.head.extend_from_slice(chunk);
         if self.head.len() < SNIFF_BYTES && !first_line_complete(&self.head) {
             return Ok(());
         }
-        self.start(new_id, sink)
+        self.start(sink)
     }
 
     /// Picks the separator from the held first line and parses what was held.
-    fn start(&mut self, new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<(), ImportRejected> {
+    fn start(&mut self, sink: &mut dyn FnMut(&PurchaseFields<'_>)) -> Result<(), ImportRejected> {
+        if self.head.starts_with(&XLS_SIGNATURE) {
+            return Err(Self::reject(vec![file_error(
+                "Ce classeur est au format Excel 97-2003 (.xls) : enregistrez-le au format .xlsx ou .csv puis réessayez.",
+            )]));
+        }
         let delimiter = sniff_delimiter(&self.head);
         self.core = Some(csv_core::ReaderBuilder::new().delimiter(delimiter).build());
         let head = std::mem::take(&mut self.head);
-        self.parse(&head, new_id, sink)
+        self.parse(&head, sink)
     }
 
     /// Runs the CSV reader over `input` (never empty: an empty input means the end to it).
-    fn parse(&mut self, mut input: &[u8], new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<(), ImportRejected> {
+    fn parse(&mut self, mut input: &[u8], sink: &mut dyn FnMut(&PurchaseFields<'_>)) -> Result<(), ImportRejected> {
         while !input.is_empty() {
             if self.read_one(&mut input)? {
-                self.row(new_id, sink)?;
+                self.row(sink)?;
             }
         }
         Ok(())
@@ -361,19 +392,47 @@ impl<'o, 'a> CsvImport<'o, 'a> {
     }
 
     /// Checks the record just read (the header or a purchase), then readies the next one.
-    fn row(&mut self, new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<(), ImportRejected> {
+    fn row(&mut self, sink: &mut dyn FnMut(&PurchaseFields<'_>)) -> Result<(), ImportRejected> {
         let line = self.record_line;
-        // Reuse the cells' buffers from row to row: no allocation per cell in steady state.
-        self.cells.resize_with(self.ends_len, String::new);
+        self.record_line = self.core.as_ref().map_or(line, |c| c.line());
+        let (out_len, ends_len) = (self.out_len, self.ends_len);
+        self.out_len = 0;
+        self.ends_len = 0;
+        // A data row in UTF-8 (the usual case): validated once as a whole, its cells are
+        // slices of it. A cell boundary inside a character (bytes split by a separator) falls
+        // back to decoding cell by cell.
+        if let (Some(h), true) = (&self.header, ends_len <= 16) {
+            if let Ok(text) = std::str::from_utf8(&self.fields[..out_len]) {
+                let mut slices = [""; 16];
+                let mut whole = true;
+                let mut start = 0;
+                for (slot, &end) in slices.iter_mut().zip(&self.ends[..ends_len]) {
+                    match text.get(start..end) {
+                        Some(cell) => *slot = cell,
+                        None => whole = false,
+                    }
+                    start = end;
+                }
+                if whole {
+                    if let Some(fields) = check_row(&slices[..ends_len], line, h, self.opts, &mut self.errors, &mut self.scratch) {
+                        if self.errors.is_empty() {
+                            sink(&fields);
+                            self.count += 1;
+                        }
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        // Otherwise each cell decoded on its own (UTF-8, or Windows-1252), into buffers reused
+        // from row to row.
+        self.cells.resize_with(ends_len, String::new);
         let mut start = 0;
-        for (cell, &end) in self.cells.iter_mut().zip(&self.ends[..self.ends_len]) {
+        for (cell, &end) in self.cells.iter_mut().zip(&self.ends[..ends_len]) {
             cell.clear();
             decode_into(&self.fields[start..end], cell);
             start = end;
         }
-        self.out_len = 0;
-        self.ends_len = 0;
-        self.record_line = self.core.as_ref().map_or(line, |c| c.line());
         match &self.header {
             None => {
                 if let Some(first) = self.cells.first_mut() {
@@ -384,10 +443,9 @@ impl<'o, 'a> CsvImport<'o, 'a> {
                 self.header = Some(check_header(&self.cells, line).map_err(Self::reject)?);
             }
             Some(h) => {
-                if let Some(mut p) = check_row(&self.cells, line, h, self.opts, &mut self.errors) {
+                if let Some(fields) = check_row(&self.cells, line, h, self.opts, &mut self.errors, &mut self.scratch) {
                     if self.errors.is_empty() {
-                        p.meta.id = new_id();
-                        sink(p);
+                        sink(&fields);
                         self.count += 1;
                     }
                 }
@@ -396,10 +454,10 @@ impl<'o, 'a> CsvImport<'o, 'a> {
         Ok(())
     }
 
-    /// The end of the file: the last record, then the verdict on the whole file.
-    pub fn finish(mut self, new_id: &mut dyn FnMut() -> Uuid, sink: &mut dyn FnMut(Purchase)) -> Result<StreamSummary, ImportRejected> {
+    /// [`CsvImport::finish`] handing each valid row's fields, borrowed for the call.
+    pub fn finish_fields(mut self, sink: &mut dyn FnMut(&PurchaseFields<'_>)) -> Result<StreamSummary, ImportRejected> {
         if self.core.is_none() {
-            self.start(new_id, sink)?;
+            self.start(sink)?;
         }
         // An empty input tells the reader the file ended: it gives the last record if the file
         // does not end with a line break, then `End`.
@@ -408,14 +466,14 @@ impl<'o, 'a> CsvImport<'o, 'a> {
             if !self.read_one(&mut empty)? {
                 break;
             }
-            self.row(new_id, sink)?;
+            self.row(sink)?;
         }
         let Some(h) = self.header else {
             return Err(Self::reject(vec![file_error(
                 "Le fichier est vide : il doit contenir la ligne d'en-tête des colonnes nationales puis une ligne par achat.",
             )]));
         };
-        let digest = hex(&self.hasher.finalize());
+        let digest = self.hasher.map(|h| hex(&h.finalize())).unwrap_or_default();
         if self.opts.known_digests.is_some_and(|k| k.contains(&digest)) {
             return Err(ImportRejected { errors: vec![duplicate_error()], digest: Some(digest), duplicate: true });
         }
@@ -594,32 +652,14 @@ fn column_mismatches(norm: &[String], expected: &[&str; 12], line: u64) -> Vec<I
         .collect()
 }
 
-/// The parsed fields of a good row.
-struct RowFields {
+/// Buffers a row's owned fields are written into, reused from row to row: checking a row
+/// allocates nothing in steady state.
+#[derive(Debug, Default)]
+struct RowScratch {
     siret: String,
     description: String,
     supplier: String,
-    date: NaiveDate,
-    price_cents: i64,
-    family: Family,
     characteristics: Vec<Characteristic>,
-    local_definition: Option<LocalDefinition>,
-    local_km: Option<u32>,
-}
-
-fn build(f: RowFields, now: DateTime<Utc>, id: Uuid) -> Purchase {
-    Purchase {
-        meta: RecordMeta::new(id, now),
-        siret: f.siret,
-        description: f.description,
-        supplier: f.supplier,
-        date: f.date,
-        price_cents: f.price_cents,
-        family: f.family,
-        characteristics: f.characteristics,
-        local_definition: f.local_definition,
-        local_km: f.local_km,
-    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -630,36 +670,51 @@ enum DateError {
 
 /// `YYYY-MM-DD` as the schema's `%Y-%m-%d` (one- or two-digit month and day accepted).
 fn parse_iso_date(s: &str) -> Result<NaiveDate, DateError> {
-    let parts: Vec<&str> = s.split('-').collect();
-    if parts.len() != 3
-        || parts[0].len() != 4
-        || !(1..=2).contains(&parts[1].len())
-        || !(1..=2).contains(&parts[2].len())
-        || !parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
-    {
+    let mut parts = s.split('-');
+    let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(DateError::Format);
+    };
+    let digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
+    if y.len() != 4 || !(1..=2).contains(&m.len()) || !(1..=2).contains(&d.len()) || !digits(y) || !digits(m) || !digits(d) {
         return Err(DateError::Format);
     }
-    let (y, m, d) = (parts[0].parse().unwrap_or(0), parts[1].parse().unwrap_or(0), parts[2].parse().unwrap_or(0));
+    let (y, m, d) = (y.parse().unwrap_or(0), m.parse().unwrap_or(0), d.parse().unwrap_or(0));
     NaiveDate::from_ymd_opt(y, m, d).ok_or(DateError::Impossible)
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_lowercase().as_str() {
-        "oui" | "x" => Some(true),
-        "non" | "" => Some(false),
-        _ => None,
+    // The platform lower-cases (Unicode) before comparing; only ASCII letters can lower-case
+    // to these words, so an ASCII comparison reads the same cells without allocating.
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("oui") || s.eq_ignore_ascii_case("x") {
+        Some(true)
+    } else if s.is_empty() || s.eq_ignore_ascii_case("non") {
+        Some(false)
+    } else {
+        None
     }
 }
 
-/// Checks one data row; pushes its errors and returns the purchase (nil id) when it has none.
-fn check_row(
-    cells: &[String],
+/// `str::trim`, without its character-by-character look when the cell starts and ends with a
+/// printable ASCII character (most cells).
+fn trim_cell(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&f), Some(&l)) if (0x21..0x80).contains(&f) && (0x21..0x80).contains(&l) => s,
+        _ => s.trim(),
+    }
+}
+
+/// Checks one data row; pushes its errors and returns the purchase's fields when it has none
+/// (borrowed from the cells and from `scratch`).
+fn check_row<'r, S: AsRef<str>>(
+    cells: &'r [S],
     line: u64,
     header: &Header,
     opts: &ImportOptions<'_>,
     errors: &mut Vec<ImportError>,
-) -> Option<Purchase> {
-    if cells.iter().all(|c| c.trim().is_empty()) {
+    scratch: &'r mut RowScratch,
+) -> Option<PurchaseFields<'r>> {
+    if cells.iter().all(|c| c.as_ref().trim().is_empty()) {
         errors.push(ImportError {
             line: Some(line),
             column: None,
@@ -668,7 +723,7 @@ fn check_row(
         return None;
     }
     // Extra trailing cells are tolerated only when empty (spreadsheets pad rows).
-    let extra_empty = cells.len() > 12 && cells[12..].iter().all(|c| c.trim().is_empty());
+    let extra_empty = cells.len() > 12 && cells[12..].iter().all(|c| c.as_ref().trim().is_empty());
     if cells.len() != 12 && !extra_empty {
         errors.push(ImportError {
             line: Some(line),
@@ -685,12 +740,25 @@ fn check_row(
     let mut err = |column: &str, message: String| {
         row_errors.push(ImportError { line: Some(line), column: Some(column.to_owned()), message });
     };
-    let c = |i: usize| cells[i].trim();
+    // Each cell trimmed once.
+    let trimmed: [&str; 12] = std::array::from_fn(|i| trim_cell(cells[i].as_ref()));
+    let c = |i: usize| trimmed[i];
     let key_col = expected_columns(header.key)[0];
 
     // Site
-    let raw_key: String = c(0).chars().filter(|ch| *ch != ' ' && *ch != '\u{a0}').collect();
-    let mut siret = String::new();
+    let RowScratch { siret, description, supplier, characteristics } = scratch;
+    siret.clear();
+    description.clear();
+    supplier.clear();
+    characteristics.clear();
+    // The key without its spaces, in the SIRET buffer (kept there when it is the site's key).
+    if c(0).bytes().any(|b| b == b' ' || b == 0xC2) {
+        siret.extend(c(0).chars().filter(|ch| *ch != ' ' && *ch != '\u{a0}'));
+    } else {
+        siret.push_str(c(0));
+    }
+    let raw_key = siret.as_str();
+    let mut mapped: Option<&String> = None;
     if raw_key.is_empty() {
         err(
             key_col,
@@ -711,40 +779,41 @@ fn check_row(
                     format!("« {} » n'est pas un SIRET : il doit comporter exactement 14 chiffres.", c(0))
                 },
             );
-        } else if opts.registered_sirets.is_some_and(|s| !s.contains(&raw_key)) {
+        } else if opts.registered_sirets.is_some_and(|s| !s.contains(raw_key)) {
             err(key_col, format!("Aucun établissement avec le SIRET « {raw_key} » n'est enregistré : enregistrez le site d'abord, ou corrigez le SIRET."));
-        } else {
-            siret = raw_key;
         }
-    } else {
-        match opts.canteen_ids {
-            Some(map) => match map.get(&raw_key) {
-                Some(s) => {
-                    if opts.registered_sirets.is_some_and(|r| !r.contains(s)) {
-                        err(key_col, format!("La cantine « {raw_key} » (SIRET {s}) n'est pas enregistrée : enregistrez le site d'abord."));
-                    } else {
-                        siret = s.clone();
-                    }
+    } else if let Some(map) = opts.canteen_ids {
+        match map.get(raw_key) {
+            Some(s) => {
+                if opts.registered_sirets.is_some_and(|r| !r.contains(s)) {
+                    err(key_col, format!("La cantine « {raw_key} » (SIRET {s}) n'est pas enregistrée : enregistrez le site d'abord."));
+                } else {
+                    mapped = Some(s);
                 }
-                None => err(key_col, format!("Aucune cantine avec l'identifiant « {raw_key} » n'est enregistrée : corrigez l'identifiant ou utilisez la colonne siret.")),
-            },
-            None => siret = raw_key,
+            }
+            None => err(key_col, format!("Aucune cantine avec l'identifiant « {raw_key} » n'est enregistrée : corrigez l'identifiant ou utilisez la colonne siret.")),
         }
+    }
+    if let Some(s) = mapped {
+        siret.clear();
+        siret.push_str(s);
     }
 
     // Line breaks inside a cell become spaces; other invisible characters are refused (the
     // description here, the supplier by the record's validation below).
-    let description = crate::text::breaks_to_spaces(c(1)).trim().to_owned();
+    crate::text::breaks_to_spaces_into(c(1), description);
+    let description = description.trim();
     if description.is_empty() {
         err("description", "La description du produit est obligatoire (par exemple « Pommes de terre »).".to_owned());
     } else {
         let mut v = crate::validation::Validation::default();
-        crate::text::check_text(&mut v, "description", &description, "La description", crate::text::MAX_DESCRIPTION_CHARS);
+        crate::text::check_text(&mut v, "description", description, "La description", crate::text::MAX_DESCRIPTION_CHARS);
         for e in v.errors {
             err("description", e.message);
         }
     }
-    let supplier = crate::text::breaks_to_spaces(c(2)).trim().to_owned();
+    crate::text::breaks_to_spaces_into(c(2), supplier);
+    let supplier = supplier.trim();
 
     let date = match parse_iso_date(c(3)) {
         _ if c(3).is_empty() => {
@@ -791,7 +860,6 @@ fn check_row(
         f
     };
 
-    let mut characteristics = Vec::new();
     if !c(6).is_empty() {
         for code in c(6).split(',') {
             let code = code.trim();
@@ -864,25 +932,21 @@ fn check_row(
         errors.append(&mut row_errors);
         return None;
     }
-    let purchase = build(
-        RowFields {
-            siret,
-            description,
-            supplier,
-            date: date?,
-            price_cents: price?,
-            family: family?,
-            characteristics,
-            local_definition,
-            local_km,
-        },
-        opts.now,
-        Uuid::nil(),
-    );
+    let fields = PurchaseFields {
+        siret: siret.as_str(),
+        description,
+        supplier,
+        date: date?,
+        price_cents: price?,
+        family: family?,
+        characteristics: characteristics.as_slice(),
+        local_definition,
+        local_km,
+    };
     // The domain's rules on the whole purchase (ranges, local definition, km, origins): the row
     // has no error of its own here, so none of these repeats one already listed.
     let mut ok = true;
-    for e in purchase.validate(opts.today).errors {
+    for e in fields.validate(opts.today).errors {
         let column = match e.field.as_str() {
             // Checked above, against the registry when there is one (a canteen id is no SIRET).
             "siret" => continue,
@@ -892,7 +956,7 @@ fn check_row(
         ok = false;
         errors.push(ImportError { line: Some(line), column: Some(column.to_owned()), message: e.message });
     }
-    ok.then_some(purchase)
+    ok.then_some(fields)
 }
 
 /// `31/01/2022` → `2022-01-31`, to show users what to write.
@@ -909,95 +973,215 @@ fn french_date_hint(s: &str) -> Option<String> {
     None
 }
 
-/// XLSX: first worksheet, same columns and rules; lines are the sheet's row numbers.
+/// XLSX held in memory: every purchase collected (see [`import_xlsx_stream`]).
 fn read_xlsx(
     bytes: &[u8],
     opts: &ImportOptions<'_>,
     new_id: &mut dyn FnMut() -> Uuid,
 ) -> Result<(Vec<Purchase>, KeyColumn), Vec<ImportError>> {
-    use calamine::{Reader, Xlsx};
+    let mut purchases = Vec::new();
+    let (_, key) = import_xlsx_stream(std::io::Cursor::new(bytes), opts, new_id, &mut |p| purchases.push(p))?;
+    Ok((purchases, key))
+}
+
+/// Streaming XLSX import: the first worksheet, same columns and rules as CSV; lines are the
+/// sheet's row numbers. The sheet's cells are read one by one from the archive (only the
+/// workbook's shared-string table is held whole), so a workbook of any size is read in
+/// bounded memory. Each valid purchase goes to `sink` while no error has been found; on
+/// `Err` the file is refused whole and the caller must discard what its sink received.
+/// Returns the number of purchases and the key column.
+pub fn import_xlsx_stream<R: Read + std::io::Seek>(
+    input: R,
+    opts: &ImportOptions<'_>,
+    new_id: &mut dyn FnMut() -> Uuid,
+    sink: &mut dyn FnMut(Purchase),
+) -> Result<(u64, KeyColumn), Vec<ImportError>> {
     let unreadable = |e: String| vec![file_error(format!("Ce classeur Excel n'est pas lisible ({e}) : enregistrez-le de nouveau au format .xlsx ou .csv."))];
     // calamine panics on some malformed workbooks (a cell naming a shared string past the
     // table): such a file is refused as unreadable, like those calamine refuses itself.
-    let read = std::panic::catch_unwind(|| {
-        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
-        book.worksheet_range_at(0).transpose().map_err(|e| e.to_string())
-    });
-    let range = match read {
-        Ok(Ok(Some(r))) => r,
-        Ok(Ok(None)) => return Err(vec![file_error("Ce classeur ne contient aucune feuille.")]),
-        Ok(Err(e)) => return Err(unreadable(e)),
-        Err(_) => return Err(unreadable("contenu incohérent".to_owned())),
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_xlsx_cells(input, opts, new_id, sink)));
+    match read {
+        Ok(Ok(r)) => r,
+        Ok(Err(XlsxRead::Unreadable(e))) => Err(unreadable(e)),
+        Ok(Err(XlsxRead::Empty)) => Err(vec![file_error(
+            "La première feuille du classeur est vide : elle doit contenir l'en-tête des colonnes nationales puis une ligne par achat.",
+        )]),
+        Err(_) => Err(unreadable("contenu incohérent".to_owned())),
+    }
+}
+
+enum XlsxRead {
+    Unreadable(String),
+    Empty,
+}
+
+type XlsxResult = Result<(u64, KeyColumn), Vec<ImportError>>;
+
+fn read_xlsx_cells<R: Read + std::io::Seek>(
+    input: R,
+    opts: &ImportOptions<'_>,
+    new_id: &mut dyn FnMut() -> Uuid,
+    sink: &mut dyn FnMut(Purchase),
+) -> Result<XlsxResult, XlsxRead> {
+    use calamine::{Reader, Xlsx, XlsxError};
+    let mut book: Xlsx<_> = Xlsx::new(input).map_err(|e| XlsxRead::Unreadable(e.to_string()))?;
+    let Some(first) = book.sheet_names().into_iter().next() else {
+        return Err(XlsxRead::Empty);
     };
-    let (row0, col0) = range.start().unwrap_or((0, 0));
-    let mut errors = Vec::new();
-    let mut header: Option<Header> = None;
-    let mut purchases = Vec::new();
-    for (i, row) in range.rows().enumerate() {
-        let line = row0 as u64 + i as u64 + 1;
-        // Cells left of the used range are empty: keep columns aligned with A.
-        let mut cells: Vec<String> = std::iter::repeat_n(String::new(), col0 as usize).collect();
-        cells.extend(row.iter().map(xlsx_cell));
+    let mut cells_reader = match book.worksheet_cells_reader(&first) {
+        Ok(r) => r,
+        Err(XlsxError::NotAWorksheet(_)) => return Err(XlsxRead::Empty),
+        Err(e) => return Err(XlsxRead::Unreadable(e.to_string())),
+    };
+    let mut rows = XlsxRows { opts, new_id, sink, errors: Vec::new(), header: None, count: 0, pending_blank: Vec::new(), scratch: RowScratch::default() };
+    let mut cells: Vec<String> = Vec::with_capacity(16);
+    let mut current: Option<u32> = None;
+    let mut row_has_content = false;
+    while let Some(cell) = cells_reader.next_cell().map_err(|e| XlsxRead::Unreadable(e.to_string()))? {
+        let (row, col) = cell.get_position();
+        if current != Some(row) {
+            if let Some(r) = current {
+                if row < r {
+                    return Err(XlsxRead::Unreadable("lignes dans le désordre".to_owned()));
+                }
+                if row_has_content {
+                    if let Some(done) = rows.row(&mut cells, u64::from(r) + 1) {
+                        return Ok(Err(done));
+                    }
+                }
+                rows.blank_rows_between(r, row, row_has_content);
+            }
+            current = Some(row);
+            row_has_content = false;
+            cells.clear();
+        }
+        let col = col as usize;
+        // Columns keep their place from A; a far cell in a malformed sheet would not be a
+        // purchase column anyway.
+        if col > 4096 {
+            return Err(XlsxRead::Unreadable("colonne hors limites".to_owned()));
+        }
+        if cells.len() <= col {
+            cells.resize_with(col + 1, String::new);
+        }
+        xlsx_cell_into(cell.get_value(), &mut cells[col]);
+        row_has_content |= !cells[col].trim().is_empty();
+    }
+    if let Some(r) = current {
+        if row_has_content {
+            if let Some(done) = rows.row(&mut cells, u64::from(r) + 1) {
+                return Ok(Err(done));
+            }
+        }
+    }
+    Ok(rows.finish())
+}
+
+/// The row-by-row state of an XLSX import.
+struct XlsxRows<'o, 'a, 'f> {
+    opts: &'o ImportOptions<'a>,
+    new_id: &'f mut dyn FnMut() -> Uuid,
+    sink: &'f mut dyn FnMut(Purchase),
+    errors: Vec<ImportError>,
+    header: Option<Header>,
+    count: u64,
+    /// Blank rows after the header: errors only when data follows them (Excel keeps
+    /// formatted blank rows at the end of the used range).
+    pending_blank: Vec<u64>,
+    scratch: RowScratch,
+}
+
+impl XlsxRows<'_, '_, '_> {
+    /// Rows strictly between `from` and `to` (0-based) had no cell; `from` itself is blank
+    /// when it had no content.
+    fn blank_rows_between(&mut self, from: u32, to: u32, from_had_content: bool) {
+        if self.header.is_none() {
+            return;
+        }
+        let first = if from_had_content { from + 1 } else { from };
+        for r in first..to {
+            // Bounded: a sheet claiming millions of empty rows lists at most a page of them.
+            if self.pending_blank.len() < 1000 {
+                self.pending_blank.push(u64::from(r) + 1);
+            }
+        }
+    }
+
+    /// A row with content at sheet line `line`. `Some(errors)` ends the import (bad header).
+    fn row(&mut self, cells: &mut Vec<String>, line: u64) -> Option<Vec<ImportError>> {
         while cells.len() > 12 && cells.last().is_some_and(|c| c.trim().is_empty()) {
             cells.pop();
         }
-        match &header {
-            None => {
-                if cells.iter().all(|c| c.trim().is_empty()) {
-                    continue; // blank rows above the header
-                }
-                header = Some(check_header(&cells, line)?);
-            }
+        match &self.header {
+            None => match check_header(cells, line) {
+                Ok(h) => self.header = Some(h),
+                Err(e) => return Some(e),
+            },
             Some(h) => {
-                if cells.iter().all(|c| c.trim().is_empty()) {
-                    // Excel keeps formatted blank rows in the used range; only blank rows
-                    // followed by data are errors, checked below.
-                    errors.push(ImportError { line: Some(line), column: None, message: String::new() });
-                    continue;
+                if cells.len() < 12 {
+                    cells.resize_with(12, String::new);
                 }
-                // Blank rows before this data row are real empty rows.
-                for e in errors.iter_mut().filter(|e| e.message.is_empty()) {
-                    e.message = "Ligne vide : supprimez-la (ou complétez-la avec un achat).".to_owned();
+                for blank in self.pending_blank.drain(..) {
+                    self.errors.push(ImportError {
+                        line: Some(blank),
+                        column: None,
+                        message: "Ligne vide : supprimez-la (ou complétez-la avec un achat).".to_owned(),
+                    });
                 }
-                if let Some(mut p) = check_row(&cells, line, h, opts, &mut errors) {
-                    if errors.is_empty() {
-                        p.meta.id = new_id();
-                        purchases.push(p);
+                if let Some(fields) = check_row(cells, line, h, self.opts, &mut self.errors, &mut self.scratch) {
+                    if self.errors.is_empty() {
+                        (self.sink)(fields.to_purchase(RecordMeta::new((self.new_id)(), self.opts.now)));
+                        self.count += 1;
                     }
                 }
             }
         }
+        None
     }
-    errors.retain(|e| !e.message.is_empty());
-    let Some(h) = header else {
-        return Err(vec![file_error("La première feuille du classeur est vide : elle doit contenir l'en-tête des colonnes nationales puis une ligne par achat.")]);
-    };
-    if !errors.is_empty() {
-        return Err(errors);
+
+    fn finish(self) -> XlsxResult {
+        let Some(h) = self.header else {
+            return Err(vec![file_error(
+                "La première feuille du classeur est vide : elle doit contenir l'en-tête des colonnes nationales puis une ligne par achat.",
+            )]);
+        };
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        if self.count == 0 {
+            return Err(vec![file_error("Le fichier ne contient aucun achat : ajoutez une ligne par achat sous l'en-tête.")]);
+        }
+        Ok((self.count, h.key))
     }
-    if purchases.is_empty() {
-        return Err(vec![file_error("Le fichier ne contient aucun achat : ajoutez une ligne par achat sous l'en-tête.")]);
-    }
-    Ok((purchases, h.key))
 }
 
-fn xlsx_cell(d: &calamine::Data) -> String {
-    use calamine::Data;
+fn xlsx_cell_into(d: &calamine::DataRef<'_>, out: &mut String) {
+    use calamine::DataRef;
+    use std::fmt::Write;
     match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
-        // Integral floats (SIRET, km, round prices) without ".0"; others in shortest form.
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) => format!("{f}"),
-        Data::Bool(b) => if *b { "oui" } else { "non" }.to_owned(),
-        Data::DateTime(dt) => {
-            let (y, m, day, ..) = dt.to_ymd_hms_milli();
-            format!("{y:04}-{m:02}-{day:02}")
+        DataRef::Empty => {}
+        DataRef::String(s) => out.push_str(s),
+        DataRef::SharedString(s) => out.push_str(s),
+        DataRef::Int(i) => {
+            let _ = write!(out, "{i}");
         }
-        Data::DateTimeIso(s) => s.get(..10).unwrap_or(s).to_owned(),
-        Data::DurationIso(s) => s.clone(),
-        Data::Error(e) => format!("#{e:?}"),
+        // Integral floats (SIRET, km, round prices) without ".0"; others in shortest form.
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+            let _ = write!(out, "{}", *f as i64);
+        }
+        DataRef::Float(f) => {
+            let _ = write!(out, "{f}");
+        }
+        DataRef::Bool(b) => out.push_str(if *b { "oui" } else { "non" }),
+        DataRef::DateTime(dt) => {
+            let (y, m, day, ..) = dt.to_ymd_hms_milli();
+            let _ = write!(out, "{y:04}-{m:02}-{day:02}");
+        }
+        DataRef::DateTimeIso(s) => out.push_str(s.get(..10).unwrap_or(s)),
+        DataRef::DurationIso(s) => out.push_str(s),
+        DataRef::Error(e) => {
+            let _ = write!(out, "#{e:?}");
+        }
     }
 }
 

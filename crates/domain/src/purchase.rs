@@ -329,6 +329,77 @@ impl Purchase {
 
     /// Rules of the national model; `today` is the user's date (dates after it are refused).
     pub fn validate(&self, today: NaiveDate) -> Validation {
+        self.fields().validate(today)
+    }
+
+    /// The purchase's fields, borrowed.
+    pub fn fields(&self) -> PurchaseFields<'_> {
+        PurchaseFields {
+            siret: &self.siret,
+            description: &self.description,
+            supplier: &self.supplier,
+            date: self.date,
+            price_cents: self.price_cents,
+            family: self.family,
+            characteristics: &self.characteristics,
+            local_definition: self.local_definition,
+            local_km: self.local_km,
+        }
+    }
+}
+
+/// A purchase's fields without its record metadata, borrowed: an import row checked and
+/// counted without allocating, and the one place the national model's rules live (a
+/// [`Purchase`] is validated and counted through it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurchaseFields<'a> {
+    pub siret: &'a str,
+    pub description: &'a str,
+    pub supplier: &'a str,
+    pub date: NaiveDate,
+    pub price_cents: i64,
+    pub family: Family,
+    pub characteristics: &'a [Characteristic],
+    pub local_definition: Option<LocalDefinition>,
+    pub local_km: Option<u32>,
+}
+
+impl PurchaseFields<'_> {
+    pub fn has(&self, c: Characteristic) -> bool {
+        self.characteristics.contains(&c)
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.has(Characteristic::Local)
+    }
+
+    /// See [`Purchase::egalim_group`].
+    pub fn egalim_group(&self) -> Option<EgalimGroup> {
+        self.characteristic_set().egalim_group()
+    }
+
+    pub fn characteristic_set(&self) -> CharacteristicSet {
+        CharacteristicSet::of(self.characteristics)
+    }
+
+    /// The record these fields make, with `meta`.
+    pub fn to_purchase(&self, meta: RecordMeta) -> Purchase {
+        Purchase {
+            meta,
+            siret: self.siret.to_owned(),
+            description: self.description.to_owned(),
+            supplier: self.supplier.to_owned(),
+            date: self.date,
+            price_cents: self.price_cents,
+            family: self.family,
+            characteristics: self.characteristics.to_vec(),
+            local_definition: self.local_definition,
+            local_km: self.local_km,
+        }
+    }
+
+    /// Rules of the national model (see [`Purchase::validate`]); `today` is the user's date (dates after it are refused).
+    pub fn validate(&self, today: NaiveDate) -> Validation {
         let mut v = Validation::default();
         // Exactly 14 digits as stored: a space, a tab or a dot inside would be exported as is.
         if self.siret.trim().is_empty() {
@@ -377,12 +448,14 @@ impl Purchase {
                 "Les origines FRANCE et EUROPE ne peuvent pas être sélectionnées en même temps : gardez-en une seule.",
             );
         }
-        let mut seen = Vec::new();
-        for c in &self.characteristics {
-            if seen.contains(c) {
+        // A bit per characteristic: no allocation for the usual purchase.
+        let mut seen = 0u64;
+        for c in self.characteristics {
+            let bit = 1u64 << (*c as u32);
+            if seen & bit != 0 {
                 v.error("caracteristiques", format!("La caractéristique {} est indiquée deux fois.", c.code()));
             }
-            seen.push(*c);
+            seen |= bit;
         }
         if self.is_local() {
             if self.local_definition != Some(LocalDefinition::Km) && self.local_km.is_some() {
@@ -413,96 +486,258 @@ impl Purchase {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PriceError {
     Empty,
-    /// Decimal comma, e.g. `90,11`.
-    DecimalComma,
+    /// Written the French (or a spreadsheet's) way: decimal comma, grouped thousands, a unit,
+    /// e.g. `1 234,56`, `12,500`, `12 €`. The platform refuses these; the message says what to
+    /// write instead.
+    Localized,
+    /// `012.5`, `00`: the platform's table-schema check refuses a number with a leading zero.
+    LeadingZero,
     NotANumber,
     TooLarge,
 }
 
 impl PriceError {
-    /// French message saying what is expected.
+    /// French message saying what to write.
     pub fn message(&self, raw: &str) -> String {
+        const RULE: &str = "ma cantine lit le prix HT en euros avec le point comme séparateur décimal, sans espace, séparateur de milliers ni symbole";
+        let shown = raw.trim();
         match self {
             PriceError::Empty => "Le prix HT est obligatoire (par exemple 1234.99).".to_owned(),
-            PriceError::DecimalComma => format!(
-                "« {raw} » : utilisez le point comme séparateur décimal, par exemple {}.",
-                raw.trim().replace(',', ".")
-            ),
-            PriceError::NotANumber => format!(
-                "« {raw} » n'est pas un prix : la valeur ne doit comporter que des chiffres et le point comme séparateur décimal, par exemple 1234.99."
-            ),
-            PriceError::TooLarge => format!("« {raw} » est un montant trop grand : vérifiez le prix HT, en euros (par exemple 1234.99)."),
+            PriceError::Localized | PriceError::NotANumber => match price_suggestions(raw).as_slice() {
+                [one] => format!("« {shown} » : {RULE} ; écrivez {one}."),
+                [decimal, thousands] => format!(
+                    "« {shown} » : {RULE} ; écrivez {decimal} si la virgule sépare les centimes, ou {thousands} si elle sépare les milliers."
+                ),
+                _ => format!(
+                    "« {shown} » n'est pas un prix : la valeur ne doit comporter que des chiffres et le point comme séparateur décimal, par exemple 1234.99."
+                ),
+            },
+            PriceError::LeadingZero => {
+                let fixed = strip_leading_zeros(shown);
+                format!("« {shown} » : retirez le zéro au début (écrivez {fixed}) ; ma cantine refuse un nombre qui commence par 0, sauf 0 et 0.xx.")
+            }
+            PriceError::TooLarge => format!("« {shown} » est un montant trop grand : vérifiez le prix HT, en euros (par exemple 1234.99)."),
         }
     }
 }
 
-/// Parses a price in euros (`prix_ht`, decimal point, optional sign and exponent) into cents,
-/// rounding half-down (ties towards zero) as the national import does with
-/// `Decimal(prix_ht).quantize(Decimal(".01"), rounding=ROUND_HALF_DOWN)`. Exact decimal
-/// arithmetic on the digits; never a float.
+fn strip_leading_zeros(s: &str) -> String {
+    let t = s.trim_start_matches('0');
+    if t.is_empty() || t.starts_with(['e', 'E']) {
+        "0".to_owned()
+    } else if t.starts_with('.') {
+        format!("0{t}")
+    } else {
+        t.to_owned()
+    }
+}
+
+/// What a user probably meant by a price the platform refuses, written as it accepts it:
+/// one reading, two when a single comma followed by three digits may separate cents or
+/// thousands (`12,500`), none when the text is not a number written some usual way.
+pub fn price_suggestions(raw: &str) -> Vec<String> {
+    let mut s: String = raw.trim().to_owned();
+    for unit in ["€", "EUR", "eur", "euros", "Euros", "HT", "ht"] {
+        if let Some(rest) = s.strip_suffix(unit) {
+            s = rest.trim_end().to_owned();
+        }
+    }
+    if let Some(rest) = s.strip_prefix('€') {
+        s = rest.trim_start().to_owned();
+    }
+    let grouped_by_spaces = s.chars().any(|c| c == ' ' || c == '\u{a0}' || c == '\u{202f}' || c == '\'');
+    // Spaces and apostrophes only ever group thousands: groups of three digits after the first.
+    let mut groups = s.split([' ', '\u{a0}', '\u{202f}', '\'']).filter(|g| !g.is_empty());
+    let mut joined = String::new();
+    if let Some(first) = groups.next() {
+        joined.push_str(first);
+        for g in groups {
+            if g.bytes().take_while(u8::is_ascii_digit).count() < 3 {
+                return Vec::new();
+            }
+            joined.push_str(g);
+        }
+    }
+    let s = joined;
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b',' || b == b'.') || !s.bytes().any(|b| b.is_ascii_digit()) {
+        return Vec::new();
+    }
+    let commas = s.matches(',').count();
+    let points = s.matches('.').count();
+    let candidates: Vec<String> = match (commas, points) {
+        (0, 0) | (0, 1) => vec![s.clone()],
+        (1, 0) => {
+            let (int, frac) = s.split_once(',').unwrap_or((&s, ""));
+            if frac.len() == 3 && !int.is_empty() && !grouped_by_spaces && int.len() <= 3 {
+                vec![format!("{int}.{frac}"), format!("{int}{frac}")]
+            } else {
+                vec![format!("{int}.{frac}")]
+            }
+        }
+        // Several of one mark: thousands grouping (1,234,567 / 1.234.567).
+        (_, 0) | (0, _) => vec![s.replace([',', '.'], "")],
+        // Both: the last one is the decimal separator.
+        _ => {
+            let last = s.rfind([',', '.']).unwrap_or(0);
+            let (int, frac) = s.split_at(last);
+            vec![format!("{}.{}", int.replace([',', '.'], ""), &frac[1..])]
+        }
+    };
+    let mut out: Vec<String> = Vec::new();
+    for c in candidates {
+        let c = strip_leading_zeros(&c);
+        let c = if c.starts_with('.') { format!("0{c}") } else { c };
+        let c = c.strip_suffix('.').map(str::to_owned).unwrap_or(c);
+        if parse_price_cents(&c).is_ok() && c != raw.trim() && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Parses `prix_ht` as the national platform does, into cents.
+///
+/// The platform first checks the cell against its table schema (`"type": "number"`, read by
+/// frictionless: a number with a leading zero other than `0` and `0.…` is refused), then reads
+/// it with Python's `Decimal(prix_ht).quantize(Decimal(".01"), rounding=ROUND_HALF_DOWN)`:
+/// spaces around it ignored, underscores ignored, optional sign, decimal point, optional
+/// exponent; a decimal comma, a space inside, a unit or any other character refused. Rounded
+/// half-down (ties towards zero). Exact arithmetic on the digits, never a float, no allocation.
+/// A negative price is returned negative (the caller refuses it, as the platform's minimum
+/// does); beyond 2^53 cents (what every JSON reader reads exactly) it is refused as too large.
 pub fn parse_price_cents(raw: &str) -> Result<i64, PriceError> {
     let s = raw.trim();
     if s.is_empty() {
         return Err(PriceError::Empty);
     }
-    let (negative, body) = match s.as_bytes()[0] {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(i) => {
-            let e: i64 = body[i + 1..].parse().map_err(|_| PriceError::NotANumber)?;
-            (&body[..i], e)
+    let b = s.as_bytes();
+    // The schema check sees the cell before Decimal does, underscores included.
+    if b[0] == b'0' && b.len() > 1 && b[1] != b'.' {
+        return Err(if looks_localized(b) { PriceError::Localized } else { PriceError::LeadingZero });
+    }
+    let refuse = || if looks_localized(b) { PriceError::Localized } else { PriceError::NotANumber };
+    // Pass 1: syntax, digit counts, exponent.
+    let mut i = 0;
+    let skip_underscores = |i: &mut usize| {
+        while *i < b.len() && b[*i] == b'_' {
+            *i += 1;
         }
-        None => (body, 0),
     };
-    let (int_part, frac_part) = match mantissa.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (mantissa, ""),
-    };
-    let digits_ok = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if (int_part.is_empty() && frac_part.is_empty()) || !digits_ok(int_part) || !digits_ok(frac_part) {
-        let looks_comma = s.contains(',')
-            && s.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '-' || c == '+' || c == ' ' || c == '.');
-        return Err(if looks_comma { PriceError::DecimalComma } else { PriceError::NotANumber });
-    }
-    if exponent.abs() > 400 {
-        // Either astronomically large or rounds to zero; refuse the large, accept tiny as 0.
-        if exponent > 0 && (int_part.bytes().chain(frac_part.bytes()).any(|b| b != b'0')) {
-            return Err(PriceError::TooLarge);
+    skip_underscores(&mut i);
+    let negative = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
         }
-        return Ok(0);
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mantissa_start = i;
+    let (mut int_len, mut frac_len, mut seen_point) = (0i64, 0i64, false);
+    while i < b.len() {
+        match b[i] {
+            b'0'..=b'9' if seen_point => frac_len += 1,
+            b'0'..=b'9' => int_len += 1,
+            b'.' if !seen_point => seen_point = true,
+            b'_' => {}
+            _ => break,
+        }
+        i += 1;
     }
-    // All digits, with the decimal point after `point` digits (shifted by the exponent).
-    let digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).map(|b| b - b'0').collect();
-    let point = int_part.len() as i64 + exponent;
-    // cents = digits up to position point+2; the rest decides rounding.
-    let cut = point + 2;
-    let mut cents: i64 = 0;
-    for i in 0..cut.max(0) as usize {
-        let d = digits.get(i).copied().unwrap_or(0);
-        cents = cents.checked_mul(10).and_then(|c| c.checked_add(d as i64)).ok_or(PriceError::TooLarge)?;
+    let mantissa_end = i;
+    if int_len + frac_len == 0 {
+        return Err(refuse());
     }
-    if cut < 0 {
-        // Below a tenth of a cent: always rounds to zero.
-        return Ok(0);
+    let mut exponent: i64 = 0;
+    if i < b.len() {
+        if b[i] != b'e' && b[i] != b'E' {
+            return Err(refuse());
+        }
+        i += 1;
+        skip_underscores(&mut i);
+        let exp_negative = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let mut exp_digits = 0;
+        while i < b.len() {
+            match b[i] {
+                d @ b'0'..=b'9' => {
+                    // Saturates: anything past a billion is either zero or too large anyway.
+                    exponent = (exponent * 10 + i64::from(d - b'0')).min(1_000_000_000);
+                    exp_digits += 1;
+                }
+                b'_' => {}
+                _ => return Err(refuse()),
+            }
+            i += 1;
+        }
+        if exp_digits == 0 {
+            return Err(refuse());
+        }
+        if exp_negative {
+            exponent = -exponent;
+        }
     }
-    let rest: &[u8] = if (cut as usize) < digits.len() { &digits[cut as usize..] } else { &[] };
-    // Half-down: round up only when the rest is strictly more than one half.
-    let round_up = match rest.first() {
-        Some(&d) if d > 5 => true,
-        Some(&5) => rest[1..].iter().any(|&d| d != 0),
+    // Pass 2: the first `cut` digits are the cents, the rest decides the rounding.
+    let cut = int_len + exponent + 2;
+    let mut cents: u64 = 0;
+    let mut position: i64 = 0;
+    let (mut first_rest, mut rest_nonzero) = (None::<u8>, false);
+    for &c in &b[mantissa_start..mantissa_end] {
+        if !c.is_ascii_digit() {
+            continue;
+        }
+        let d = c - b'0';
+        if position < cut {
+            cents = cents.checked_mul(10).and_then(|v| v.checked_add(u64::from(d))).ok_or(PriceError::TooLarge)?;
+            if cents > crate::sync::MAX_SAFE_INTEGER {
+                return Err(PriceError::TooLarge);
+            }
+        } else if position == cut {
+            first_rest = Some(d);
+        } else if d != 0 {
+            rest_nonzero = true;
+        }
+        position += 1;
+    }
+    // Fewer digits than the cents need: shift (only a non-zero value can overflow).
+    if cents != 0 {
+        for _ in position..cut {
+            cents = cents.checked_mul(10).filter(|v| *v <= crate::sync::MAX_SAFE_INTEGER).ok_or(PriceError::TooLarge)?;
+        }
+    }
+    // Half-down: up only when the rest is strictly more than one half.
+    let round_up = match first_rest {
+        Some(d) if d > 5 => true,
+        Some(5) => rest_nonzero,
         _ => false,
     };
     if round_up {
-        cents = cents.checked_add(1).ok_or(PriceError::TooLarge)?;
+        cents += 1;
     }
-    // Beyond 2^53 cents a browser reads the number wrong (and `Purchase::validate` refuses it).
-    if cents as u64 > crate::sync::MAX_SAFE_INTEGER {
+    if cents > crate::sync::MAX_SAFE_INTEGER {
         return Err(PriceError::TooLarge);
     }
-    Ok(if negative { -cents } else { cents })
+    Ok(if negative { -(cents as i64) } else { cents as i64 })
+}
+
+/// A number written the French or a spreadsheet's way (digits with a comma, spaces, €).
+fn looks_localized(b: &[u8]) -> bool {
+    let s = std::str::from_utf8(b).unwrap_or("");
+    (s.contains(',') || s.contains(['€', ' ', '\u{a0}', '\u{202f}', '\'']) || s.matches('.').count() > 1)
+        && s.chars().any(|c| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_digit() || ",. \u{a0}\u{202f}'€-+".contains(c) || "EURHTeurosht".contains(c))
 }
 
 /// Cents as a euro amount with two decimals and a point: 123456 → "1234.56".
@@ -516,6 +751,7 @@ pub fn format_euros(cents: i64) -> String {
 mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
+    use proptest::prop_assume;
     use uuid::Uuid;
 
     fn d(s: &str) -> NaiveDate {
@@ -564,17 +800,158 @@ mod tests {
     fn price_errors() {
         assert_eq!(parse_price_cents(""), Err(PriceError::Empty));
         assert_eq!(parse_price_cents("  "), Err(PriceError::Empty));
-        assert_eq!(parse_price_cents("90,11"), Err(PriceError::DecimalComma));
+        assert_eq!(parse_price_cents("90,11"), Err(PriceError::Localized));
         assert_eq!(parse_price_cents("A price"), Err(PriceError::NotANumber));
-        assert_eq!(parse_price_cents("1 234.5"), Err(PriceError::NotANumber));
+        assert_eq!(parse_price_cents("1 234.5"), Err(PriceError::Localized));
         assert_eq!(parse_price_cents("."), Err(PriceError::NotANumber));
-        assert_eq!(parse_price_cents("12€"), Err(PriceError::NotANumber));
+        assert_eq!(parse_price_cents("12€"), Err(PriceError::Localized));
         assert_eq!(parse_price_cents("99999999999999999999"), Err(PriceError::TooLarge));
         assert_eq!(parse_price_cents("1e500"), Err(PriceError::TooLarge));
+        assert_eq!(parse_price_cents("1e99999999999999999999"), Err(PriceError::TooLarge));
         assert_eq!(parse_price_cents("90071992547409.91"), Ok((1 << 53) - 1));
         assert_eq!(parse_price_cents("90071992547409.92"), Err(PriceError::TooLarge));
         assert_eq!(parse_price_cents("-90071992547409.92"), Err(PriceError::TooLarge));
-        assert!(PriceError::DecimalComma.message("90,11").contains("90.11"));
+        assert!(PriceError::Localized.message("90,11").contains("écrivez 90.11."));
+    }
+
+    /// What the platform accepts beyond plain digits and a point: Python's `Decimal` reading
+    /// (underscores ignored, sign, exponent, spaces around) after the schema's leading-zero rule.
+    #[test]
+    fn prices_read_as_the_platform_reads_them() {
+        assert_eq!(parse_price_cents("12.5"), Ok(1250));
+        assert_eq!(parse_price_cents("1_234.56"), Ok(123_456));
+        assert_eq!(parse_price_cents("_1__2_"), Ok(1200));
+        assert_eq!(parse_price_cents("+12"), Ok(1200));
+        assert_eq!(parse_price_cents("+012"), Ok(1200)); // the schema rule looks at the first character only
+        assert_eq!(parse_price_cents("\u{a0}12.5\u{202f}"), Ok(1250));
+        assert_eq!(parse_price_cents("0"), Ok(0));
+        assert_eq!(parse_price_cents("0.5"), Ok(50));
+        assert_eq!(parse_price_cents("1e1_0"), Ok(1_000_000_000_000));
+        assert_eq!(parse_price_cents("012.5"), Err(PriceError::LeadingZero));
+        assert_eq!(parse_price_cents("00"), Err(PriceError::LeadingZero));
+        assert_eq!(parse_price_cents("0e5"), Err(PriceError::LeadingZero));
+        assert_eq!(parse_price_cents("0_1"), Err(PriceError::LeadingZero));
+        for refused in ["Infinity", "NaN", "0x10", "1.2.3", "1e", "e5", "1e5.5", "12 345", "12,500", "1 234,56", "12.5 €", "12 .5"] {
+            assert!(parse_price_cents(refused).is_err(), "{refused}");
+        }
+    }
+
+    /// Exact by division, apart from the parser's digit walk: cents of `digits` × 10^`shift`
+    /// (shift in hundredths), half-down.
+    fn oracle_cents(digits: u128, shift: i32) -> u128 {
+        if shift >= 0 {
+            digits * 10u128.pow(shift as u32)
+        } else {
+            let unit = 10u128.pow((-shift) as u32);
+            let (q, r) = (digits / unit, digits % unit);
+            q + u128::from(2 * r > unit)
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_texts_read_like_python_decimal(
+            int in "[1-9][0-9]{0,8}|0",
+            frac in proptest::option::of("[0-9]{0,8}"),
+            exp in proptest::option::of(-12i32..6),
+            underscores in proptest::collection::vec(0usize..30, 0..3),
+            plus in proptest::bool::ANY,
+            upper_e in proptest::bool::ANY,
+            pad in "[ \t\u{a0}]{0,2}",
+        ) {
+            let mut text = int.clone();
+            if let Some(f) = &frac {
+                text.push('.');
+                text.push_str(f);
+            }
+            if let Some(e) = exp {
+                text.push(if upper_e { 'E' } else { 'e' });
+                text.push_str(&e.to_string());
+            }
+            // Underscores anywhere but first (the schema's rule looks at the first character).
+            for u in underscores {
+                let at = 1 + u % text.len();
+                if text.is_char_boundary(at) { text.insert(at, '_'); }
+            }
+            // The schema's rule: "0" then anything but a point is refused (a sign hides it).
+            let leading_zero = !plus && text.starts_with('0') && text.len() > 1 && !text.starts_with("0.");
+            if plus { text.insert(0, '+'); }
+            let text = format!("{pad}{text}{pad}");
+            let f = frac.clone().unwrap_or_default();
+            let digits: u128 = format!("{int}{f}").parse().unwrap();
+            let shift = exp.unwrap_or(0) - f.len() as i32 + 2;
+            let expected = oracle_cents(digits, shift);
+            let got = parse_price_cents(&text);
+            if leading_zero {
+                proptest::prop_assert_eq!(got, Err(PriceError::LeadingZero), "{}", text);
+            } else if expected > crate::sync::MAX_SAFE_INTEGER as u128 {
+                proptest::prop_assert_eq!(got, Err(PriceError::TooLarge), "{}", text);
+            } else {
+                proptest::prop_assert_eq!(got, Ok(expected as i64), "{}", text);
+            }
+        }
+
+        #[test]
+        fn french_amounts_are_refused_with_their_point_form(cents in 0i64..10_000_000_000) {
+            let fr = crate::number::format_euros(cents);
+            for text in [fr.clone(), crate::number::plain_spaces(&fr), fr.trim_end_matches('€').trim_end_matches('\u{202f}').to_owned()] {
+                let e = parse_price_cents(&text).unwrap_err();
+                proptest::prop_assert_eq!(&e, &PriceError::Localized, "{}", text);
+                let s = price_suggestions(&text);
+                proptest::prop_assert!(!s.is_empty(), "{}", text);
+                proptest::prop_assert_eq!(parse_price_cents(&s[0]), Ok(cents), "{} → {:?}", text, s);
+                let wanted = format!("écrivez {}", s[0]);
+                proptest::prop_assert!(e.message(&text).contains(&wanted), "{}", text);
+            }
+        }
+
+        #[test]
+        fn a_comma_before_three_digits_offers_both_readings(int in 1u32..1000, frac in 0u32..1000) {
+            let text = format!("{int},{frac:03}");
+            let s = price_suggestions(&text);
+            proptest::prop_assert_eq!(s.len(), 2, "{}", text);
+            proptest::prop_assert_eq!(parse_price_cents(&s[0]), Ok(i64::from(int) * 100 + i64::from(frac) / 10 + i64::from(frac % 10 > 5)));
+            proptest::prop_assert_eq!(parse_price_cents(&s[1]), Ok((i64::from(int) * 1000 + i64::from(frac)) * 100));
+        }
+
+        #[test]
+        fn a_leading_zero_is_refused(rest in "[0-9_][0-9.]{0,6}") {
+            let text = format!("0{rest}");
+            prop_assume!(!text.starts_with("0."));
+            proptest::prop_assert!(parse_price_cents(&text).is_err(), "{}", text);
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused_without_panic(text in "\\PC{0,24}") {
+            if let Ok(c) = parse_price_cents(&text) {
+                proptest::prop_assert!(c.unsigned_abs() <= crate::sync::MAX_SAFE_INTEGER);
+            } else {
+                let _ = parse_price_cents(&text).unwrap_err().message(&text);
+            }
+        }
+    }
+
+    #[test]
+    fn refused_prices_say_what_to_write() {
+        let m = |s: &str| parse_price_cents(s).unwrap_err().message(s);
+        assert_eq!(
+            m("1 234,56"),
+            "« 1 234,56 » : ma cantine lit le prix HT en euros avec le point comme séparateur décimal, sans espace, séparateur de milliers ni symbole ; écrivez 1234.56."
+        );
+        assert!(m("12,500").ends_with("écrivez 12.500 si la virgule sépare les centimes, ou 12500 si elle sépare les milliers."), "{}", m("12,500"));
+        assert!(m("1234,500").ends_with("écrivez 1234.500."));
+        assert!(m("12,5").ends_with("écrivez 12.5."));
+        assert!(m("1.234,56").ends_with("écrivez 1234.56."));
+        assert!(m("1,234.56").ends_with("écrivez 1234.56."));
+        assert!(m("1.234.567").ends_with("écrivez 1234567."));
+        assert!(m("12,50 €").ends_with("écrivez 12.50."));
+        assert!(m("12 €").ends_with("écrivez 12."));
+        assert!(m("1 234.5").ends_with("écrivez 1234.5."));
+        assert!(m("0,75").ends_with("écrivez 0.75."));
+        assert!(m("012.50").starts_with("« 012.50 » : retirez le zéro au début (écrivez 12.50)"));
+        assert!(m("00").contains("(écrivez 0)"));
+        assert!(m("douze").starts_with("« douze » n'est pas un prix"));
+        assert!(m("1 23,5").starts_with("« 1 23,5 » n'est pas un prix"));
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub fn is_forbidden(c: char) -> bool {
 
 /// The first character of `s` that may never be stored, if any.
 pub fn forbidden_char(s: &str) -> Option<char> {
+    // Printable ASCII (most text) holds none: checked a byte at a time.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
     s.chars().find(|&c| is_forbidden(c))
 }
 
@@ -65,10 +69,23 @@ pub fn excerpt(s: &str, max: usize) -> String {
 /// imported cell keeps its words; every other forbidden character is left for [`check_text`].
 pub fn breaks_to_spaces(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    breaks_to_spaces_into(s, &mut out);
+    out
+}
+
+/// [`breaks_to_spaces`] appended to `out` (a buffer reused from line to line on import).
+pub fn breaks_to_spaces_into(s: &str, out: &mut String) {
+    // Most cells have no break: copied as they are (ASCII without controls, checked a byte at
+    // a time, or no break character found).
+    if s.bytes().all(|b| b >= 0x20 && b < 0x80) || !s.contains(['\t', '\n', '\r', '\u{b}', '\u{c}', '\u{85}', '\u{2028}', '\u{2029}']) {
+        out.push_str(s);
+        return;
+    }
+    let start = out.len();
     let mut after_break = false;
     for c in s.chars() {
         if matches!(c, '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}') {
-            if !after_break && !out.ends_with(' ') {
+            if !after_break && !out[start..].ends_with(' ') {
                 out.push(' ');
             }
             after_break = true;
@@ -79,7 +96,6 @@ pub fn breaks_to_spaces(s: &str) -> String {
             after_break = after_break && c == ' ';
         }
     }
-    out
 }
 
 /// Checks a free-text field: no forbidden character, at most `max` characters. `what` names
@@ -91,7 +107,7 @@ pub fn check_text(v: &mut Validation, field: &str, value: &str, what: &str, max:
             format!("{what} contient un caractère invisible ou de contrôle ({}) : retirez-le, ou retapez le texte au lieu de le coller.", describe_char(c)),
         );
     }
-    let n = value.chars().count();
+    let n = if value.is_ascii() { value.len() } else { value.chars().count() };
     if n > max {
         v.error(field, format!("{what} compte {n} caractères : {max} au plus, raccourcissez-le."));
     }

@@ -118,6 +118,30 @@ fn decimal_comma_says_use_a_point() {
     assert!(msg.contains("point") && msg.contains("12.5"), "{msg}");
 }
 
+/// The three prices the national platform's users write: « 12.5 » is read, « 1 234,56 » and
+/// « 12,500 » are refused as the platform refuses them, each error on its line with what to
+/// write instead (both readings when a comma before three digits may be either).
+#[test]
+fn prices_as_the_platform_reads_them_in_a_file() {
+    let semicolons = |rows: &[&str]| csv(rows).replace(',', ";");
+    let text = semicolons(&[
+        "21010034300016,a,,2026-01-05,12.5,AUTRES,,,,,,",
+        "21010034300016,b,,2026-01-05,1 234|56,AUTRES,,,,,,",
+        "21010034300016,c,,2026-01-05,12|500,AUTRES,,,,,,",
+        "21010034300016,d,,2026-01-05,012.50,AUTRES,,,,,,",
+        "21010034300016,e,,2026-01-05,1_234.5,AUTRES,,,,,,",
+    ])
+    .replace('|', ",");
+    let e = bad(&text);
+    let at: Vec<_> = e.iter().map(|x| (x.line, x.column.as_deref())).collect();
+    assert_eq!(at, vec![(Some(3), Some("prix_ht")), (Some(4), Some("prix_ht")), (Some(5), Some("prix_ht"))], "{e:?}");
+    assert!(e[0].message.ends_with("écrivez 1234.56."), "{}", e[0].message);
+    assert!(e[1].message.contains("écrivez 12.500 si la virgule sépare les centimes, ou 12500 si elle sépare les milliers"), "{}", e[1].message);
+    assert!(e[2].message.contains("retirez le zéro au début (écrivez 12.50)"), "{}", e[2].message);
+    let ps = good(&semicolons(&["21010034300016,a,,2026-01-05,12.5,AUTRES,,,,,,", "21010034300016,e,,2026-01-05,1_234.5,AUTRES,,,,,,"]));
+    assert_eq!(ps.iter().map(|p| p.price_cents).collect::<Vec<_>>(), vec![1250, 123_450]);
+}
+
 #[test]
 fn price_rounded_half_down() {
     let ps = good(&csv(&[

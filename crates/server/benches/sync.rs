@@ -23,6 +23,34 @@ use assiette_server::http::{app, AppState};
 use chrono::{Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
+/// `n` new purchases of the demo site (families, labels, two years), then `n` corrections of
+/// them (another price, family and year): what moves the site's EGalim rollup.
+fn purchase_mutations(n: usize) -> (Vec<Mutation>, Vec<Mutation>) {
+    use assiette_domain::purchase::{Characteristic, Family, Purchase};
+    let make = |i: usize, revision: u64, id: Uuid| {
+        let mut meta = RecordMeta::new(id, Utc::now());
+        meta.revision = revision;
+        RecordPayload::Purchase(Purchase {
+            meta,
+            siret: "21760351500008".into(),
+            description: format!("Produit {i}"),
+            supplier: "Fournisseur".into(),
+            date: NaiveDate::from_ymd_opt(2024 + ((i as u64 + revision) % 2) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32).unwrap(),
+            price_cents: 100 + (i as i64 * 37 + revision as i64 * 11) % 100_000,
+            family: Family::ALL[(i + revision as usize) % 8],
+            characteristics: [vec![], vec![Characteristic::Bio], vec![Characteristic::LabelRouge, Characteristic::France], vec![Characteristic::Hve]]
+                [(i + revision as usize) % 4]
+                .clone(),
+            local_definition: None,
+            local_km: None,
+        })
+    };
+    let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+    let created = (0..n).map(|i| Mutation { seq: i as u64 + 1, record: make(i, 1, ids[i]) }).collect();
+    let corrected = (0..n).map(|i| Mutation { seq: (n + i) as u64 + 1, record: make(i, 2, ids[i]) }).collect();
+    (created, corrected)
+}
+
 fn mutations(site: Uuid, n: usize) -> Vec<Mutation> {
     let first = NaiveDate::from_ymd_opt(2025, 9, 1).unwrap();
     (0..n)
@@ -122,6 +150,14 @@ async fn bench(name: &str, url: &str, n: usize) {
             got as f64 / secs,
             secs * 10_000.0 / got as f64
         );
+    }
+    // Purchases: each applied one also moves the site's yearly EGalim rollup.
+    let dev = enrol(&client, &base, &db).await;
+    let (created, corrected) = purchase_mutations(n);
+    for (what, muts) in [("achats", &created), ("corrections", &corrected)] {
+        let (secs, applied, _) = push_all(&client, &base, &dev, muts, 1000).await;
+        assert_eq!(applied, n);
+        println!("{name:10} ingest      {n} {what:11}, lots de 1000 : {secs:6.2} s = {:8.0} mutations/s", n as f64 / secs);
     }
     db.close().await;
 }

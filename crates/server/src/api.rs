@@ -53,6 +53,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/sites/{site_id}/enrolment-codes"),
     ("get", "/api/v1/admin/sites/{site_id}/devices"),
     ("post", "/api/v1/admin/devices/{device_id}/revoke"),
+    ("get", "/api/v1/communes/{insee}/egalim"),
 ];
 
 /// Invitations: default and longest validity.
@@ -84,6 +85,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/sites/{site_id}/enrolment-codes", post(create_code))
         .route("/api/v1/admin/sites/{site_id}/devices", get(list_devices))
         .route("/api/v1/admin/devices/{device_id}/revoke", post(revoke_device))
+        .route("/api/v1/communes/{insee}/egalim", get(commune_egalim))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route("/api", axum::routing::any(api_not_found))
 }
@@ -593,6 +595,67 @@ async fn revoke_device(State(st): State<AppState>, person: Person, Path(device_i
         }
         None => Err(ApiError::not_found("unknown_device", "Tablette inconnue.")),
     }
+}
+
+/// `GET /api/v1/communes/{insee}/egalim?year=YYYY` (the current year by default): the
+/// commune's yearly EGalim totals and indicators, per site and for the whole commune, read
+/// from the per-site rollup the push keeps (never from every purchase).
+async fn commune_egalim(
+    State(st): State<AppState>,
+    Path(insee): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+    person: Person,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use assiette_domain::egalim::{indicators, YearTotals};
+    use chrono::Datelike;
+    let year = match query.get("year").map(|y| y.trim()) {
+        None | Some("") => Utc::now().year(),
+        Some(y) => match y.parse::<i32>() {
+            Ok(y) if (2000..=2100).contains(&y) => y,
+            _ => return Err(ApiError::unprocessable("invalid_year", format!("« {y} » n'est pas une année : indiquez-la sur quatre chiffres, par exemple year=2025."))),
+        },
+    };
+    let insee = insee.trim().to_uppercase();
+    // Another commune than the person's is answered as an unknown one: nothing leaks.
+    person.check_commune(&insee)?;
+    let Some((_, commune_name)) = st.db.list_communes().await?.into_iter().find(|(code, _)| *code == insee) else {
+        return Err(ApiError::not_found("unknown_commune", format!("Aucune commune de code INSEE {insee} n'est enregistrée.")));
+    };
+    let group = RegionGroup::for_insee_code(&insee).unwrap_or_default();
+    let slots = st.db.commune_egalim_slots(&insee, year).await?;
+    let mut commune = YearTotals::new(String::new(), year);
+    let mut commune_meals: u64 = 0;
+    let mut sites = Vec::new();
+    for s in st.db.list_sites().await?.into_iter().filter(|s| s.info.commune_insee == insee) {
+        let totals = YearTotals::from_slots(s.info.siret.clone(), year, slots.get(&s.info.id).map(Vec::as_slice).unwrap_or(&[]));
+        let meals = u64::from(s.yearly_meal_count);
+        commune.add_totals(&totals);
+        commune_meals += meals;
+        sites.push(serde_json::json!({
+            "site_id": s.info.id,
+            "name": s.info.name,
+            "siret": s.info.siret,
+            "yearly_meal_count": s.yearly_meal_count,
+            "totals": totals,
+            "indicators": indicators(&totals, group, (meals > 0).then_some(meals)),
+        }));
+    }
+    let mut commune_totals = serde_json::to_value(&commune).map_err(|e| ApiError::from(StoreError::Corrupt(e.to_string())))?;
+    if let Some(m) = commune_totals.as_object_mut() {
+        m.remove("siret");
+    }
+    Ok(Json(serde_json::json!({
+        "commune_insee": insee,
+        "commune_name": commune_name,
+        "year": year,
+        "region_group": group,
+        "sites": sites,
+        "commune": {
+            "yearly_meal_count": commune_meals,
+            "totals": commune_totals,
+            "indicators": indicators(&commune, group, (commune_meals > 0).then_some(commune_meals)),
+        },
+    })))
 }
 
 #[cfg(test)]

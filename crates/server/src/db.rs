@@ -52,6 +52,7 @@ impl Db {
             sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| shown(format!("migration : {e}")))?;
             let store = PgStore::new(pool);
             store.load_code_key().await.map_err(|e| shown(e.to_string()))?;
+            store.roll_up_pending_sites().await.map_err(|e| shown(format!("totaux EGalim : {e}")))?;
             Ok(Db::Postgres(store))
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
@@ -88,6 +89,7 @@ impl Db {
             sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| format!("migration : {e}"))?;
             let store = SqliteStore::new(pool);
             store.load_code_key().await.map_err(|e| e.to_string())?;
+            store.roll_up_pending_sites().await.map_err(|e| format!("totaux EGalim : {e}"))?;
             Ok(Db::Sqlite(store))
         }
     }
@@ -121,11 +123,21 @@ impl Db {
     }
 
     /// Replaces a record's body if it is still `old` (a push may have replaced it meanwhile).
+    /// A repaired purchase was left out of its site's EGalim rollup: the site is rolled up
+    /// again when the server next opens the database.
     pub async fn rewrite_record_body(&self, id: &str, old: &str, new: &str) -> Result<(), sqlx::Error> {
         let sql = "UPDATE records SET body = $1 WHERE id = $2 AND body = $3";
+        let pending = "INSERT INTO egalim_rollup_pending (site_id) SELECT site_id FROM records WHERE id = $1 AND kind = 'purchase' \
+                       ON CONFLICT (site_id) DO NOTHING";
         match self {
-            Db::Sqlite(s) => sqlx::query(sql).bind(new).bind(id).bind(old).execute(&s.pool).await.map(|_| ()),
-            Db::Postgres(s) => sqlx::query(sql).bind(new).bind(id).bind(old).execute(&s.pool).await.map(|_| ()),
+            Db::Sqlite(s) => {
+                sqlx::query(sql).bind(new).bind(id).bind(old).execute(&s.pool).await?;
+                sqlx::query(pending).bind(id).execute(&s.pool).await.map(|_| ())
+            }
+            Db::Postgres(s) => {
+                sqlx::query(sql).bind(new).bind(id).bind(old).execute(&s.pool).await?;
+                sqlx::query(pending).bind(id).execute(&s.pool).await.map(|_| ())
+            }
         }
     }
 
@@ -269,5 +281,11 @@ impl Store for Db {
     }
     async fn site_records(&self, site_id: Uuid) -> StoreResult<Vec<RecordPayload>> {
         delegate!(self, s => s.site_records(site_id).await)
+    }
+    async fn commune_egalim_slots(&self, commune_insee: &str, year: i32) -> StoreResult<std::collections::HashMap<Uuid, Vec<i64>>> {
+        delegate!(self, s => s.commune_egalim_slots(commune_insee, year).await)
+    }
+    async fn roll_up_pending_sites(&self) -> StoreResult<u64> {
+        delegate!(self, s => s.roll_up_pending_sites().await)
     }
 }

@@ -1,7 +1,8 @@
 //! `assiette-server egalim FILE`: yearly EGalim totals of a national purchase file, no server needed.
 //!
 //! A thin shell: file reading here, every rule in `assiette_domain` (import, totals, JSON).
-//! Any SIRET is accepted (no registry). CSV is streamed into the totals; XLSX is read whole.
+//! Any SIRET is accepted (no registry). Files of any size are read as a stream, CSV and XLSX
+//! alike, straight into the totals; the platform's 10 MB upload cap is only a warning here.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -9,7 +10,12 @@ use std::path::Path;
 
 use assiette_domain::egalim::{TotalsBuilder, YearTotals};
 use assiette_domain::export::totals_json;
-use assiette_domain::import::{import_csv_stream, import_purchases, ImportOptions, ImportRejected, KeyColumn, MAX_FILE_BYTES};
+use assiette_domain::import::{
+    import_csv_fields, import_xlsx_stream, ImportOptions, ImportRejected, KeyColumn, MAX_FILE_BYTES,
+};
+
+/// Printed on stderr for a file the national platform's upload would refuse (it is still read).
+pub const TOO_BIG_FOR_THE_PLATFORM: &str = "Attention : le fichier ne passera pas l'envoi de ma cantine (10 Mo) ; découpez-le par année ou par site pour l'y importer.";
 
 /// Runs the command; returns the process exit code (0 done, 1 file refused, 2 file unreadable).
 pub fn run(path: &Path) -> i32 {
@@ -37,26 +43,35 @@ enum CliError {
     Io(String),
 }
 
+fn rejected(errors: Vec<assiette_domain::import::ImportError>) -> CliError {
+    CliError::Rejected(ImportRejected { errors, digest: None, duplicate: false })
+}
+
 fn totals_of_file(path: &Path) -> Result<(Vec<YearTotals>, KeyColumn), CliError> {
     let io = |e: std::io::Error| CliError::Io(format!("Impossible de lire le fichier « {} » : {e}", path.display()));
     let now = chrono::Utc::now();
-    let opts = ImportOptions::new(chrono::Local::now().date_naive(), now);
-    let mut new_id = uuid::Uuid::now_v7;
+    let mut opts = ImportOptions::new(chrono::Local::now().date_naive(), now);
+    // The 10 MB rule is the platform's upload limit, not a reading limit.
+    opts.max_bytes = u64::MAX;
+    // Nothing is stored: no digest to compute.
+    opts.digest = false;
     let mut file = File::open(path).map_err(io)?;
+    if file.metadata().map_err(io)?.len() > MAX_FILE_BYTES {
+        eprintln!("{TOO_BIG_FOR_THE_PLATFORM}");
+    }
     let mut magic = [0u8; 4];
     let n = file.read(&mut magic).map_err(io)?;
     let is_xlsx = n == 4 && &magic == b"PK\x03\x04";
-    let size = file.metadata().map_err(io)?.len();
     let file = File::open(path).map_err(io)?;
-    if is_xlsx {
-        let mut bytes = Vec::with_capacity(size.min(MAX_FILE_BYTES + 1) as usize);
-        // Read one byte past the limit so the domain refuses an oversized file itself.
-        file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
-        let imported = import_purchases(&bytes, &opts, &mut new_id).map_err(CliError::Rejected)?;
-        return Ok((assiette_domain::egalim::yearly_totals(&imported.purchases), imported.key_column));
-    }
     let mut builder = TotalsBuilder::new();
-    let summary = import_csv_stream(BufReader::new(file), &opts, &mut new_id, &mut |p| builder.add(&p))
+    if is_xlsx {
+        let (_, key) = import_xlsx_stream(BufReader::with_capacity(256 * 1024, file), &opts, &mut uuid::Uuid::nil, &mut |p| {
+            builder.add(&p)
+        })
+        .map_err(rejected)?;
+        return Ok((builder.finish(), key));
+    }
+    let summary = import_csv_fields(file, &opts, &mut |p| builder.add_fields(p))
         .map_err(CliError::Rejected)?;
     Ok((builder.finish(), summary.key_column))
 }

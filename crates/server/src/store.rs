@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
+use assiette_domain::egalim::{rollup_deltas, SLOT_COUNT};
 use assiette_domain::site::{ManagementType, ProductionType, Sector};
 use assiette_domain::site::Commune;
 use assiette_domain::sync::{
@@ -161,6 +162,14 @@ pub trait Store: Clone + Send + Sync + 'static {
     fn pull(&self, site_id: Uuid, after: u64, limit: u32) -> impl Future<Output = StoreResult<PullPage>> + Send;
     /// Every live and deleted record of a site (tests, exports).
     fn site_records(&self, site_id: Uuid) -> impl Future<Output = StoreResult<Vec<RecordPayload>>> + Send;
+    /// The EGalim rollup of a commune's sites for a calendar year: per site with purchases that
+    /// year, its amounts in `YearTotals::to_slots` order (read from the rollup table, a few
+    /// rows per site, never from the purchases).
+    fn commune_egalim_slots(&self, commune_insee: &str, year: i32) -> impl Future<Output = StoreResult<HashMap<Uuid, Vec<i64>>>> + Send;
+    /// Rolls up the sites listed as pending (purchases stored before the rollup existed), one
+    /// site per transaction under the site's lock, in one pass over its purchase records.
+    /// Returns how many sites were rolled up.
+    fn roll_up_pending_sites(&self) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 text, so text order is time order.
@@ -356,17 +365,19 @@ macro_rules! sql_store {
                 Ok(BatchState { dedup, current, unreadable })
             }
 
-            /// Writes a site's planned records and moves its change counter (under its lock).
+            /// Writes a site's planned records, moves its yearly EGalim rollup by `rollup` and its
+            /// change counter (under its lock).
             /// New ids (nothing stored when the batch was read) are plain inserts; revisions of
             /// stored records update them. Both under the site's lock, so an id cannot appear in
             /// between, except from another site sharing it (a forged id): then the insert fails
             /// on the primary key, the batch rolls back and the client retries (503), and its
             /// next attempt reads that record and refuses the mutation.
             #[allow(clippy::too_many_arguments)]
-            async fn write_site(conn: &mut <$db as sqlx::Database>::Connection, site: &str, device: &str, at: &str, inserts: Vec<RecordRow>, updates: Vec<RecordRow>, last: i64, new_last: u64) -> StoreResult<()> {
+            async fn write_site(conn: &mut <$db as sqlx::Database>::Connection, site: &str, device: &str, at: &str, inserts: Vec<RecordRow>, updates: Vec<RecordRow>, rollup: &[(i32, usize, i64)], last: i64, new_last: u64) -> StoreResult<()> {
                 let written: StoreResult<()> = async {
                     Self::write_records(&mut *conn, site, device, at, inserts, false).await?;
-                    Self::write_records(&mut *conn, site, device, at, updates, true).await
+                    Self::write_records(&mut *conn, site, device, at, updates, true).await?;
+                    Self::write_rollup(&mut *conn, site, rollup).await
                 }
                 .await;
                 if let Err(StoreError::Exists) = written {
@@ -853,9 +864,10 @@ macro_rules! sql_store {
                 let plan = read.plan(scope, now, last, mutations);
                 let at = ts(now);
                 let (inserts, updates) = record_rows(&plan, &read.current)?;
+                let rollup = rollup_rows(&plan, &read.current);
                 let keys = key_rows(&plan);
                 let t_plan = t0.elapsed();
-                Self::write_site(&mut *tx, &site, &device, &at, inserts, updates, last, plan.last_change_seq).await?;
+                Self::write_site(&mut *tx, &site, &device, &at, inserts, updates, &rollup, last, plan.last_change_seq).await?;
                 // The device's keys for these seqs were read under the site's lock: all new.
                 Self::write_keys(&mut *tx, &device, &at, keys).await?;
                 let new_floor = Self::prune_keys(&mut *tx, &device, floor, mutations).await?;
@@ -942,8 +954,9 @@ macro_rules! sql_store {
                         let batch: Vec<Mutation> = members.iter().map(|&i| mutations[i].clone()).collect();
                         let plan = read.plan(scope, now, lasts[&g], &batch);
                         let (inserts, updates) = record_rows(&plan, &read.current)?;
+                        let rollup = rollup_rows(&plan, &read.current);
                         keys.extend(key_rows(&plan));
-                        Self::write_site(&mut *tx, &site, &client, &at, inserts, updates, lasts[&g], plan.last_change_seq).await?;
+                        Self::write_site(&mut *tx, &site, &client, &at, inserts, updates, &rollup, lasts[&g], plan.last_change_seq).await?;
                         for (&i, r) in members.iter().zip(plan.results) {
                             results[i] = Some(r);
                         }
@@ -991,9 +1004,89 @@ macro_rules! sql_store {
                     .map(|(b,)| serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(e.to_string())))
                     .collect()
             }
+
+            async fn commune_egalim_slots(&self, commune_insee: &str, year: i32) -> StoreResult<HashMap<Uuid, Vec<i64>>> {
+                let rows: Vec<(String, i32, i64)> = sqlx::query_as(
+                    "SELECT r.site_id, r.slot, r.cents FROM egalim_rollup r JOIN sites s ON s.id = r.site_id \
+                     WHERE s.commune_insee = $1 AND r.year = $2",
+                )
+                .bind(commune_insee)
+                .bind(year)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut out: HashMap<Uuid, Vec<i64>> = HashMap::new();
+                for (site, slot, cents) in rows {
+                    let slots = out.entry(parse_uuid(&site)?).or_insert_with(|| vec![0; SLOT_COUNT]);
+                    if let Some(s) = usize::try_from(slot).ok().and_then(|i| slots.get_mut(i)) {
+                        *s = cents;
+                    }
+                }
+                // A site whose purchases were all deleted keeps zero rows: not a site with purchases.
+                out.retain(|_, s| s.iter().any(|v| *v != 0));
+                Ok(out)
+            }
+
+            async fn roll_up_pending_sites(&self) -> StoreResult<u64> {
+                let pending: Vec<(String,)> = sqlx::query_as("SELECT site_id FROM egalim_rollup_pending").fetch_all(&self.pool).await?;
+                for (site,) in &pending {
+                    let mut tx = self.pool.begin_with($begin).await?;
+                    // The push's lock: no batch of this site runs while its rollup is rebuilt.
+                    sqlx::query("UPDATE sites SET change_seq = change_seq WHERE id = $1").bind(site).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM egalim_rollup WHERE site_id = $1").bind(site).execute(&mut *tx).await?;
+                    let mut builder = assiette_domain::egalim::TotalsBuilder::new();
+                    // Pages of purchase records in change order: memory bounded by a page.
+                    let mut after: i64 = 0;
+                    loop {
+                        let page: Vec<(i64, String)> = sqlx::query_as(
+                            "SELECT change_seq, body FROM records WHERE site_id = $1 AND kind = 'purchase' AND NOT deleted \
+                             AND change_seq > $2 ORDER BY change_seq LIMIT 1000",
+                        )
+                        .bind(site)
+                        .bind(after)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        let Some(&(last, _)) = page.last() else { break };
+                        after = last;
+                        for (_, body) in page {
+                            match serde_json::from_str::<RecordPayload>(&body) {
+                                Ok(RecordPayload::Purchase(p)) if !p.meta.deleted => builder.add(&p),
+                                Ok(_) => {}
+                                Err(e) => tracing::error!(site = %site, error = %e, "stored purchase unreadable: left out of the EGalim rollup"),
+                            }
+                        }
+                    }
+                    // One builder per site: its totals are keyed by the purchases' SIRET, summed per year.
+                    let mut by_year: std::collections::BTreeMap<i32, [i64; SLOT_COUNT]> = Default::default();
+                    for t in builder.finish() {
+                        let acc = by_year.entry(t.year).or_insert([0; SLOT_COUNT]);
+                        for (a, v) in acc.iter_mut().zip(t.to_slots()) {
+                            *a += v;
+                        }
+                    }
+                    let deltas: Vec<(i32, usize, i64)> = by_year
+                        .into_iter()
+                        .flat_map(|(y, slots)| slots.into_iter().enumerate().filter(|(_, v)| *v != 0).map(move |(s, v)| (y, s, v)))
+                        .collect();
+                    Self::write_rollup(&mut *tx, site, &deltas).await?;
+                    sqlx::query("DELETE FROM egalim_rollup_pending WHERE site_id = $1").bind(site).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    self.committed();
+                }
+                Ok(pending.len() as u64)
+            }
         }
     };
 }
+
+fn as_purchase(r: Option<&RecordPayload>) -> Option<&assiette_domain::purchase::Purchase> {
+    match r {
+        Some(RecordPayload::Purchase(p)) => Some(p),
+        _ => None,
+    }
+}
+
+/// Adds rollup deltas to a site's rows (`cents = cents + delta`), creating missing rows.
+const ROLLUP_ON_CONFLICT: &str = " ON CONFLICT (site_id, year, slot) DO UPDATE SET cents = egalim_rollup.cents + excluded.cents";
 
 // SQLite: BEGIN IMMEDIATE takes the single write lock at once (no deadlock on lock upgrade).
 sql_store!(SqliteStore, SqlitePool, sqlx::Sqlite, "BEGIN IMMEDIATE" { checkpoints: std::sync::Arc<Checkpoints> });
@@ -1035,6 +1128,16 @@ fn record_rows(plan: &assiette_domain::sync::PushPlan, current: &HashMap<Uuid, S
         if current.contains_key(&r.id()) { updates.push(row) } else { inserts.push(row) }
     }
     Ok((inserts, updates))
+}
+
+/// How a plan moves its site's yearly EGalim rollup: each applied purchase's stored version
+/// (read with the batch) out, its new one in.
+fn rollup_rows(plan: &assiette_domain::sync::PushPlan, current: &HashMap<Uuid, StoredRecord>) -> Vec<(i32, usize, i64)> {
+    rollup_deltas(plan.records.iter().filter_map(|(_, r)| {
+        let old = as_purchase(current.get(&r.id()).map(|s| &s.record));
+        let new = as_purchase(Some(r));
+        (old.is_some() || new.is_some()).then_some((old, new))
+    }))
 }
 
 fn key_rows(plan: &assiette_domain::sync::PushPlan) -> Vec<KeyRow> {
@@ -1271,6 +1374,18 @@ impl SqliteStore {
         Ok(())
     }
 
+    async fn write_rollup(conn: &mut sqlx::SqliteConnection, site: &str, deltas: &[(i32, usize, i64)]) -> StoreResult<()> {
+        for chunk in deltas.chunks(SQLITE_ROWS) {
+            let sql = values_sql("INSERT INTO egalim_rollup (site_id, year, slot, cents)", chunk.len(), 4, ROLLUP_ON_CONFLICT);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (year, slot, cents) in chunk {
+                q = q.bind(site.to_owned()).bind(*year).bind(*slot as i32).bind(*cents);
+            }
+            q.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
     async fn write_keys(conn: &mut sqlx::SqliteConnection, device: &str, at: &str, keys: Vec<KeyRow>) -> StoreResult<()> {
         let mut keys = keys.into_iter().peekable();
         while keys.peek().is_some() {
@@ -1356,6 +1471,21 @@ impl PgStore {
             .bind(bodies)
             .execute(&mut *conn)
             .await?;
+        Ok(())
+    }
+
+    async fn write_rollup(conn: &mut sqlx::PgConnection, site: &str, deltas: &[(i32, usize, i64)]) -> StoreResult<()> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let years: Vec<i32> = deltas.iter().map(|d| d.0).collect();
+        let slots: Vec<i32> = deltas.iter().map(|d| d.1 as i32).collect();
+        let cents: Vec<i64> = deltas.iter().map(|d| d.2).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO egalim_rollup (site_id, year, slot, cents) \
+             SELECT $1, d.year, d.slot, d.cents FROM UNNEST($2::int[], $3::int[], $4::bigint[]) AS d (year, slot, cents){ROLLUP_ON_CONFLICT}"
+        ));
+        sqlx::query(sql).bind(site).bind(years).bind(slots).bind(cents).execute(&mut *conn).await?;
         Ok(())
     }
 

@@ -123,3 +123,50 @@ fn missing_file_fails() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8(out.stderr).unwrap().contains("Impossible de lire le fichier"));
 }
+
+/// The platform's 10 MB upload cap is a warning here: a larger file is read whole, streamed,
+/// and its totals printed (it was refused before).
+#[test]
+fn file_over_ten_megabytes_is_read_with_a_warning() {
+    let header = "siret,description,fournisseur,date,prix_ht,famille_produits,categories_egalim,origine,est_circuit_court,est_local,definition_local,definition_local_km\n";
+    let line = "21010034300016,\"Pommes, lot\",Fournisseur,2024-03-01,1.25,FRUITS_ET_LEGUMES,BIO,FRANCE,,,,\n";
+    let lines = 10_485_760 / line.len() + 1_000;
+    let mut csv = String::with_capacity(header.len() + lines * line.len());
+    csv.push_str(header);
+    for _ in 0..lines {
+        csv.push_str(line);
+    }
+    assert!(csv.len() > 10_485_760);
+    let path = temp_file("big.csv", &csv);
+    let out = egalim(&path);
+    std::fs::remove_file(&path).ok();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.contains("le fichier ne passera pas l'envoi de ma cantine (10 Mo)"), "{err}");
+    let v = json(&out);
+    let total_cents = lines as u64 * 125;
+    assert_eq!(v["sites"][0]["valeur_totale"], format!("{}.{:02}", total_cents / 100, total_cents % 100));
+    assert_eq!(v["sites"][0]["valeur_bio"], v["sites"][0]["valeur_totale"]);
+}
+
+#[test]
+fn a_file_with_errors_far_apart_is_refused_with_every_error() {
+    let header = "siret,description,fournisseur,date,prix_ht,famille_produits,categories_egalim,origine,est_circuit_court,est_local,definition_local,definition_local_km\n";
+    let good = "21010034300016,Pain,F,2024-03-01,2.5,BOULANGERIE,,,,,,\n";
+    let mut csv = header.to_owned();
+    for i in 0..50_000 {
+        csv.push_str(match i {
+            10 => "21010034300016,Pain,F,2024-03-01,\"1 234,56\",BOULANGERIE,,,,,,\n",
+            49_990 => "21010034300016,Pain,F,2024-03-01,12.5,BOULANGERIES,,,,,,\n",
+            _ => good,
+        });
+    }
+    let path = temp_file("errors.csv", &csv);
+    let out = egalim(&path);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("Fichier refusé, aucun achat importé (2 erreurs)"), "{err}");
+    assert!(err.contains("Ligne 12, colonne prix_ht : « 1 234,56 »") && err.contains("écrivez 1234.56"), "{err}");
+    assert!(err.contains("Ligne 49992, colonne famille_produits"), "{err}");
+}

@@ -304,7 +304,8 @@ async fn cross_commune(backend: &Backend) {
         let url = path
             .replace("{site_id}", &site_b.to_string())
             .replace("{device_id}", &tablet_b.device_id.to_string())
-            .replace("{account_id}", &manager_b_id);
+            .replace("{account_id}", &manager_b_id)
+            .replace("{insee}", "76341");
         let body = match *path {
             "/api/v1/admin/communes" => json!({"insee_code": "76341", "name": "Harfleur"}),
             "/api/v1/admin/sites" => json!({"name": "Autre", "siret": siret("2176034100002"), "commune_insee": "76341",
@@ -325,7 +326,8 @@ async fn cross_commune(backend: &Backend) {
         };
         let (status, reply) = send(req.bearer_auth(&m.token)).await;
         let what = format!("{method} {url}");
-        leaks(&what, &reply, &body);
+        // What the request carried (its path and body) may be quoted back.
+        leaks(&what, &reply, &json!({"url": url, "body": body}));
         let expected: Option<(u16, &str)> = match (*method, *path) {
             ("post", "/api/v1/admin/communes")
             | ("post", "/api/v1/admin/sites")
@@ -336,6 +338,7 @@ async fn cross_commune(backend: &Backend) {
                 Some((404, "unknown_site"))
             }
             (_, "/api/v1/admin/devices/{device_id}/revoke") => Some((404, "unknown_device")),
+            (_, "/api/v1/communes/{insee}/egalim") => Some((404, "unknown_commune")),
             _ => None,
         };
         match expected {
@@ -376,6 +379,15 @@ async fn cross_commune(backend: &Backend) {
     assert_eq!(s, 200, "{reply}");
     assert_eq!(statuses(&reply), vec!["applied", "rejected", "rejected", "applied"]);
     leaks("mixed push", &reply, &serde_json::to_value(&mixed).unwrap());
+    // The manager reads its own commune's yearly totals, with the purchase just applied.
+    let year = match &a_purchase {
+        RecordPayload::Purchase(p) => p.date.format("%Y").to_string(),
+        _ => unreachable!(),
+    };
+    let (s, totals) = m.get(&format!("/api/v1/communes/76447/egalim?year={year}")).await;
+    assert_eq!(s, 200, "{totals}");
+    assert_eq!(totals["commune"]["totals"]["valeur_totale"], json!("20.00"), "{totals}");
+    leaks("commune totals of A", &totals, &Value::Null);
     // An id of B's records, sent as A's: refused without a word about B.
     let mut stolen = tablet_b.local.values().find(|r| matches!(r, RecordPayload::Purchase(_))).unwrap().clone();
     if let RecordPayload::Purchase(p) = &mut stolen {
