@@ -57,8 +57,11 @@ async function addWeighing(page, stage, component, kg) {
   await page.click(`[data-stage=${stage}]`);
   await page.click(`[data-component=${component}]`);
   await page.fill("#mass", kg);
+  const before = await page.locator("li.weighing").count();
   await page.click("button:has-text('Enregistrer la pesée')");
-  await page.waitForSelector(`[data-testid=saved]:has-text('enregistré')`);
+  // The note may still say « enregistré » from the previous save: the weighing is saved once
+  // the day's list, read back from IndexedDB, has one more row.
+  await page.waitForFunction((n) => document.querySelectorAll("li.weighing").length > n, before);
 }
 
 /// Share of the canvas's pixels that are not white: a drawn chart has lines, bars and text.

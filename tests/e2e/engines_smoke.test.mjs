@@ -56,7 +56,9 @@ async function kitchenDay(engine) {
     await page.click(UI.component("dessert"));
     await page.fill(UI.mass, "0,5");
     await page.click(UI.saveWeighing);
-    await waitText(page, UI.saved, "enregistré");
+    // The meals' note already says « enregistrés »: the weighing is saved once the day's list,
+    // read back from IndexedDB, shows it.
+    await waitText(page, UI.weighingMass, "0,5 kg");
 
     // The service worker takes control (needed for offline use).
     const sw = await page.waitForFunction(

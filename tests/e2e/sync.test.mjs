@@ -194,8 +194,9 @@ export const tests = {
         await page.click(`[data-stage=${stage}]`);
         await page.click("[data-component=tout]");
         await page.fill("#mass", kg);
+        const before = await page.locator("li.weighing").count();
         await page.click("button:has-text('Enregistrer la pesée')");
-        await page.waitForSelector("[data-testid=saved]:has-text('enregistré')");
+        await page.waitForFunction((n) => document.querySelectorAll("li.weighing").length > n, before);
       }
       await page.waitForSelector("[data-pending='4']");
 
