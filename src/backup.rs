@@ -133,35 +133,6 @@ pub async fn apply(repo: &Repository, plan: &ImportPlan, progress: impl Fn(usize
     })
 }
 
-/// Offers `text` as a file download (Blob + object URL + a temporary link).
-pub fn download(file_name: &str, text: &str) -> Result<(), String> {
-    let fail =
-        |what: &str| format!("Le fichier de sauvegarde n'a pas pu être créé ({what}) : réessayez, ou libérez de la place sur la tablette.");
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|_| fail("blob"))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| fail("url"))?;
-    let document = web_sys::window().and_then(|w| w.document()).ok_or_else(|| fail("document"))?;
-    let a: web_sys::HtmlAnchorElement = document.create_element("a").map_err(|_| fail("lien"))?.unchecked_into();
-    a.set_href(&url);
-    a.set_download(file_name);
-    let _ = a.set_attribute("hidden", "");
-    if let Some(body) = document.body() {
-        let _ = body.append_child(&a);
-    }
-    a.click();
-    a.remove();
-    // Revoke later: revoking at once can cancel the download in some browsers.
-    let revoke = wasm_bindgen::closure::Closure::once_into_js(move || {
-        let _ = web_sys::Url::revoke_object_url(&url);
-    });
-    if let Some(w) = web_sys::window() {
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
-    }
-    Ok(())
-}
-
 /// Reads a chosen file as text, refusing files too large to be a backup.
 pub async fn read_file(file: &web_sys::File) -> Result<String, String> {
     if file.size() > MAX_BACKUP_BYTES {

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod components;
 pub mod context;
 pub mod day;
+pub mod download;
 pub mod drafts;
 pub mod pages;
 pub mod purchase_import;

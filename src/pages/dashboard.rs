@@ -19,6 +19,8 @@ use leptos::html::{Canvas, Div, P};
 use leptos::prelude::*;
 
 use crate::components::chart::{container_width, draw};
+use crate::components::copy_button::CopyButton;
+use crate::components::waste_declaration::WasteDeclaration;
 use assiette_tablet::chart_data::{nice_ceiling, tenths, tick_step, Figure, Line, LineChart, Pen};
 use crate::context::{today, AppContext};
 
@@ -301,6 +303,10 @@ pub fn DashboardPage() -> impl IntoView {
                 let info = sites(&ctx, &l.cube).into_iter().find(|s| s.siret == siret)?;
                 Some(declaration_section(declaration(&l.cube, &info, year.get(), today())))
             }}
+            {move || {
+                let siret = site.get();
+                (!siret.is_empty()).then(|| view! { <WasteDeclaration siret=siret /> })
+            }}
             {move || shown.get().map(|d| grid_table(&d))}
             {move || shown.get().map(|d| view! {
                 <section class="card" aria-labelledby="suppliers-title">
@@ -352,38 +358,13 @@ fn grid_table(d: &Dashboard) -> impl IntoView {
     }
 }
 
-/// Copies `text` to the clipboard (navigator.clipboard, read by name: web-sys' Clipboard is not
-/// compiled in). Whether the browser took it.
-fn copy_to_clipboard(text: &str) -> bool {
-    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else { return false };
-    let clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into()).ok().filter(|c| !c.is_undefined());
-    let write = clipboard
-        .as_ref()
-        .and_then(|c| js_sys::Reflect::get(c, &"writeText".into()).ok())
-        .and_then(|f| wasm_bindgen::JsCast::dyn_into::<js_sys::Function>(f).ok());
-    match (clipboard, write) {
-        (Some(c), Some(f)) => f.call1(&c, &text.into()).is_ok(),
-        _ => false,
-    }
-}
-
 /// One value of the declaration with its « Copier » button.
 fn value_row(v: DeclarationValue) -> impl IntoView {
-    let copied = RwSignal::new(None::<bool>);
-    let text = v.copy_text.clone();
     view! {
         <tr data-field=v.name.clone()>
             <th scope="row">{v.label_fr.clone()}<br /><code class="muted small">{v.name.clone()}</code></th>
             <td class="num">{v.display.clone()}</td>
-            <td>
-                <button type="button" on:click=move |_| copied.set(Some(copy_to_clipboard(&text)))>
-                    {move || match copied.get() {
-                        Some(true) => "Copié ✓",
-                        Some(false) => "Copie impossible : sélectionnez la valeur",
-                        None => "Copier",
-                    }}
-                </button>
-            </td>
+            <td><CopyButton text=v.copy_text /></td>
         </tr>
     }
 }
@@ -409,7 +390,7 @@ fn declaration_section(dec: Declaration) -> impl IntoView {
                 </table></div>
             </details>
             <button type="button" data-testid="declaration-json" on:click=move |_| {
-                error.set(crate::backup::download(&file_name, &json).err());
+                error.set(crate::download::offer(&file_name, crate::download::FileKind::Json, json.as_bytes()).err());
             }>"Exporter les totaux (JSON)"</button>
             <p class="error" role="alert">{move || error.get()}</p>
         </section>

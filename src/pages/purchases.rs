@@ -16,6 +16,7 @@ use uuid::Uuid;
 use wasm_bindgen::JsCast;
 
 use crate::components::field_error::FieldError as FieldErrorLine;
+use crate::components::purchase_export::PurchaseExport;
 use crate::context::{stored, today, AppContext};
 use crate::purchase_import::{self, Outcome};
 use crate::storage::ImportWrite;
@@ -144,6 +145,7 @@ pub fn PurchasesPage() -> impl IntoView {
                 })
             }}
         </div>
+        <PurchaseExport purchases=purchases filter=filter scope=scope />
         {move || deleted.get().map(|d| view! {
             <div class="undo-banner" role="status" data-testid="undo-banner">
                 <span>{format!("🗑 {}.", plural(d.tombstones.len(), "achat supprimé", "achats supprimés"))}</span>

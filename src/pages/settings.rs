@@ -498,7 +498,7 @@ fn BackupCard() -> impl IntoView {
             }
         };
         let name = backup::file_name(profile.as_ref().map_or("", |p| p.name.as_str()), today());
-        match backup::download(&name, &exported.json) {
+        match crate::download::offer(&name, crate::download::FileKind::Json, exported.json.as_bytes()) {
             Ok(()) => export_note.set(Some(format!(
                 "Sauvegarde exportée : « {name} » ({}{}). Gardez ce fichier hors de la tablette (clé USB, messagerie de la mairie).",
                 entries_fr(exported.records),

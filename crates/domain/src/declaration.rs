@@ -209,19 +209,109 @@ fn join_fr(items: &[&str]) -> String {
 }
 
 /// The waste measurement of one site over a chosen period, from the tablet's weighings and meal
-/// counts, with the warnings to read before declaring it; or the errors that prevent it.
+/// counts, with the warnings to read before declaring it; or the errors that prevent it. As on
+/// the platform, the period must end after it starts and not after `today`.
 pub fn declaration_waste(
     site_id: Uuid,
     range: DateRange,
     meals: &[DailyMealCount],
     weighings: &[Weighing],
+    today: NaiveDate,
 ) -> Result<(WasteMeasurement, Vec<String>), Vec<String>> {
+    use crate::number::format_fr_date;
+    let mut period_errors = Vec::new();
+    if range.end < range.start {
+        period_errors.push(format!(
+            "La fin de la période ({}) est avant son début ({}) : corrigez les dates.",
+            format_fr_date(range.end),
+            format_fr_date(range.start)
+        ));
+    }
+    if range.end > today {
+        period_errors.push(format!(
+            "La période finit le {}, dans le futur : ma cantine n'accepte qu'une mesure terminée, choisissez une fin au plus tard le {}.",
+            format_fr_date(range.end),
+            format_fr_date(today)
+        ));
+    }
+    if !period_errors.is_empty() {
+        return Err(period_errors);
+    }
     let check = crate::waste::check_period_data(site_id, range, meals, weighings);
     let warnings = check.warnings.iter().map(|w| w.message.clone()).collect();
     match waste_measurement(site_id, range, meals, weighings) {
         Ok(m) => Ok((m, warnings)),
         Err(v) => Err(v.errors.into_iter().map(|e| e.message).collect()),
     }
+}
+
+/// One field of the waste measurement as the helper shows it, with the text to paste.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MeasurementValue {
+    /// The platform's field name (`total_mass`, `leftovers_edible_mass`).
+    pub name: &'static str,
+    pub label_fr: String,
+    /// As shown: « 12,5 kg », « 02/03/2026 », « oui », or « non mesuré ».
+    pub display: String,
+    /// What to paste: a point for decimals (« 12.5 »), the date as dd/mm/yyyy; empty when the
+    /// field stays empty on the platform.
+    pub copy_text: String,
+}
+
+/// The fields of a waste measurement in the platform's order: period, meals, total, then each
+/// stage's total, whether it was sorted, edible and inedible masses.
+pub fn measurement_values(m: &WasteMeasurement) -> Vec<MeasurementValue> {
+    use crate::number::{format_fr_date, format_kg};
+    use crate::waste::Stage;
+    let grams = |kg: f64| (kg * 1000.0).round().max(0.0) as u64;
+    let mass = |name: &'static str, label: String, kg: Option<f64>| match kg {
+        Some(kg) => MeasurementValue { name, label_fr: label, display: format_kg(grams(kg)), copy_text: format!("{}", grams(kg) as f64 / 1000.0) },
+        None => MeasurementValue { name, label_fr: label, display: "non mesuré".to_owned(), copy_text: String::new() },
+    };
+    let yes_no = |name: &'static str, label: String, b: Option<bool>| MeasurementValue {
+        name,
+        label_fr: label,
+        display: match b {
+            Some(true) => "oui",
+            Some(false) => "non",
+            None => "non mesuré",
+        }
+        .to_owned(),
+        copy_text: String::new(),
+    };
+    let date = |name: &'static str, label: &str, d: NaiveDate| MeasurementValue {
+        name,
+        label_fr: label.to_owned(),
+        display: format_fr_date(d),
+        copy_text: format_fr_date(d),
+    };
+    let mut out = vec![
+        date("period_start_date", "Début de la période mesurée", m.period_start_date),
+        date("period_end_date", "Fin de la période mesurée", m.period_end_date),
+        MeasurementValue {
+            name: "meal_count",
+            label_fr: "Nombre de couverts sur la période".to_owned(),
+            display: group_thousands(m.meal_count),
+            copy_text: m.meal_count.to_string(),
+        },
+        mass("total_mass", "Masse totale gaspillée".to_owned(), Some(m.total_mass)),
+    ];
+    let stages = [
+        (Stage::Preparation, ["preparation_total_mass", "preparation_is_sorted", "preparation_edible_mass", "preparation_inedible_mass"],
+            (m.preparation_total_mass, m.preparation_is_sorted, m.preparation_edible_mass, m.preparation_inedible_mass)),
+        (Stage::Unserved, ["unserved_total_mass", "unserved_is_sorted", "unserved_edible_mass", "unserved_inedible_mass"],
+            (m.unserved_total_mass, m.unserved_is_sorted, m.unserved_edible_mass, m.unserved_inedible_mass)),
+        (Stage::Leftovers, ["leftovers_total_mass", "leftovers_is_sorted", "leftovers_edible_mass", "leftovers_inedible_mass"],
+            (m.leftovers_total_mass, m.leftovers_is_sorted, m.leftovers_edible_mass, m.leftovers_inedible_mass)),
+    ];
+    for (stage, [total, sorted, edible, inedible], (t, s, e, i)) in stages {
+        let l = stage.label();
+        out.push(mass(total, format!("{l} : masse totale"), t));
+        out.push(yes_no(sorted, format!("{l} : trié comestible / non comestible"), s));
+        out.push(mass(edible, format!("{l} : part comestible"), e));
+        out.push(mass(inedible, format!("{l} : part non comestible"), i));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -269,6 +359,47 @@ mod tests {
         ps[2] = buy("2025-03-15", Family::FruitsEtLegumes, &[C::Bio, C::CommerceEquitable], 5_005);
         ps[3] = buy("2025-04-15", Family::ProduitsLaitiers, &[C::Hve, C::CommerceEquitable], 700);
         ps
+    }
+
+    #[test]
+    fn measurement_values_in_the_platforms_order() {
+        let m = WasteMeasurement {
+            period_start_date: d("2026-03-02"),
+            period_end_date: d("2026-03-06"),
+            meal_count: 1_240,
+            total_mass: 62.5,
+            is_sorted_by_source: Some(false),
+            preparation_total_mass: None,
+            preparation_is_sorted: None,
+            preparation_edible_mass: None,
+            preparation_inedible_mass: None,
+            unserved_total_mass: Some(20.25),
+            unserved_is_sorted: Some(true),
+            unserved_edible_mass: Some(18.0),
+            unserved_inedible_mass: Some(2.25),
+            leftovers_total_mass: Some(42.25),
+            leftovers_is_sorted: Some(false),
+            leftovers_edible_mass: None,
+            leftovers_inedible_mass: None,
+        };
+        let v = measurement_values(&m);
+        let names: Vec<&str> = v.iter().map(|x| x.name).collect();
+        assert_eq!(names[..4], ["period_start_date", "period_end_date", "meal_count", "total_mass"]);
+        assert_eq!(names.len(), 16);
+        // Every field of the platform's object (but the source-sorting flag) is listed once.
+        let json: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+        for key in json.as_object().unwrap().keys().filter(|k| *k != "is_sorted_by_source") {
+            assert_eq!(names.iter().filter(|n| *n == key).count(), 1, "{key}");
+        }
+        let get = |n: &str| v.iter().find(|x| x.name == n).unwrap();
+        assert_eq!((get("period_start_date").display.as_str(), get("period_start_date").copy_text.as_str()), ("02/03/2026", "02/03/2026"));
+        assert_eq!((get("meal_count").display.as_str(), get("meal_count").copy_text.as_str()), ("1\u{202F}240", "1240"));
+        assert_eq!((get("total_mass").display.as_str(), get("total_mass").copy_text.as_str()), ("62,5\u{202F}kg", "62.5"));
+        assert_eq!((get("unserved_inedible_mass").display.as_str(), get("unserved_inedible_mass").copy_text.as_str()), ("2,25\u{202F}kg", "2.25"));
+        assert_eq!((get("preparation_total_mass").display.as_str(), get("preparation_total_mass").copy_text.as_str()), ("non mesuré", ""));
+        assert_eq!(get("unserved_is_sorted").display, "oui");
+        assert_eq!(get("leftovers_is_sorted").display, "non");
+        assert_eq!(get("leftovers_total_mass").label_fr, "Restes assiettes : masse totale");
     }
 
     #[test]
@@ -375,7 +506,7 @@ mod tests {
             weigh(4, "2026-03-04", Stage::Leftovers, 50_000, None),
         ];
         let (m, warnings) =
-            declaration_waste(site_id, DateRange::new(d("2026-03-02"), d("2026-03-03")), &meals, &weighings).unwrap();
+            declaration_waste(site_id, DateRange::new(d("2026-03-02"), d("2026-03-03")), &meals, &weighings, d("2026-03-03")).unwrap();
         let j = serde_json::to_value(&m).unwrap();
         assert_eq!(j["period_start_date"], "2026-03-02");
         assert_eq!(j["period_end_date"], "2026-03-03");
@@ -390,7 +521,13 @@ mod tests {
         // Two service days: fewer than the protocol's five.
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].starts_with("2 jour(s) de service pesé(s)"), "{}", warnings[0]);
-        let errors = declaration_waste(site_id, DateRange::new(d("2026-03-05"), d("2026-03-06")), &meals, &weighings).unwrap_err();
+        let errors = declaration_waste(site_id, DateRange::new(d("2026-03-05"), d("2026-03-06")), &meals, &weighings, d("2026-03-10")).unwrap_err();
         assert!(errors[0].starts_with("Aucune pesée avec son comptage de repas entre le 05/03/2026 et le 06/03/2026"), "{errors:?}");
+        // A period backwards, or ending after today: refused before anything is counted.
+        let errors = declaration_waste(site_id, DateRange::new(d("2026-03-03"), d("2026-03-02")), &meals, &weighings, d("2026-03-10")).unwrap_err();
+        assert_eq!(errors, ["La fin de la période (02/03/2026) est avant son début (03/03/2026) : corrigez les dates."]);
+        let errors = declaration_waste(site_id, DateRange::new(d("2026-03-02"), d("2026-03-04")), &meals, &weighings, d("2026-03-03")).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("finit le 04/03/2026, dans le futur") && errors[0].contains("au plus tard le 03/03/2026"), "{errors:?}");
     }
 }

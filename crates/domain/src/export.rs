@@ -1,7 +1,11 @@
 //! Exports in the national formats: the purchase CSV of "ma cantine" (re-importable there and
-//! here: importing an export gives the same purchases) and the yearly `valeur_*` totals as JSON.
+//! here: importing an export gives the same purchases), the same columns as an XLSX workbook
+//! (numbers and dates as such, for a spreadsheet; re-importable too) and the yearly `valeur_*`
+//! totals as JSON.
 
 use std::io::Write;
+
+use chrono::Datelike;
 
 use crate::egalim::YearTotals;
 use crate::import::COLUMNS;
@@ -45,6 +49,59 @@ pub fn write_purchases_csv<'a, W: Write>(out: W, purchases: impl IntoIterator<It
         }
     }
     w.flush()
+}
+
+/// The national purchase columns as an XLSX workbook: one sheet « Achats », the header row in
+/// bold and frozen, the date as a date (shown dd/mm/yyyy), the price as a number of euros
+/// (shown « 1 234,56 € » by a French spreadsheet), the SIRET as text (no lost leading zero).
+/// Deleted records (tombstones) are left out.
+pub fn purchases_xlsx<'a>(purchases: impl IntoIterator<Item = &'a Purchase>) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let fail = |e: rust_xlsxwriter::XlsxError| format!("Le fichier Excel n'a pas pu être écrit : {e}");
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let date_format = Format::new().set_num_format("dd/mm/yyyy");
+    let euros = Format::new().set_num_format("#,##0.00\\ \"€\"");
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Achats").map_err(fail)?;
+    for (col, name) in COLUMNS.iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *name, &bold).map_err(fail)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(fail)?;
+    let widths = [16.0, 40.0, 24.0, 12.0, 12.0, 20.0, 24.0, 10.0, 10.0, 8.0, 14.0, 10.0];
+    for (col, width) in widths.iter().enumerate() {
+        sheet.set_column_width(col as u16, *width).map_err(fail)?;
+    }
+    let mut row = 0u32;
+    for p in purchases.into_iter().filter(|p| !p.meta.deleted) {
+        row += 1;
+        let cells = purchase_row(p);
+        for (col, text) in cells.iter().enumerate() {
+            let col = col as u16;
+            match col {
+                3 => {
+                    let d = p.date;
+                    let date = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).map_err(fail)?;
+                    sheet.write_datetime_with_format(row, col, &date, &date_format).map_err(fail)?;
+                }
+                4 => {
+                    // Cents to euros: exact to the cent once read back with two decimals.
+                    sheet.write_number_with_format(row, col, p.price_cents as f64 / 100.0, &euros).map_err(fail)?;
+                }
+                11 if p.local_km.is_some() => {
+                    sheet.write_number(row, col, f64::from(p.local_km.unwrap_or_default())).map_err(fail)?;
+                }
+                _ if text.is_empty() => {}
+                _ => {
+                    sheet.write_string(row, col, text).map_err(fail)?;
+                }
+            }
+        }
+    }
+    if row > 0 {
+        sheet.autofilter(0, 0, row, COLUMNS.len() as u16 - 1).map_err(fail)?;
+    }
+    workbook.save_to_buffer().map_err(fail)
 }
 
 /// The national purchase CSV as a string.
@@ -94,6 +151,34 @@ mod tests {
             "21010034300016,\"Pommes, rouges\",\"Le \"\"bon\"\" traiteur\",2026-01-05,90.11,PRODUITS_LAITIERS,\"BIO,IGP\",FRANCE,non,oui,KM,40"
         );
         assert!(lines.next().is_none());
+    }
+
+    #[test]
+    fn xlsx_reads_back_as_the_same_purchases() {
+        use crate::import::{import_purchases, ImportOptions};
+        let mut other = p();
+        other.siret = "00010034300016".into();
+        other.price_cents = 123_456_789;
+        other.characteristics = vec![Characteristic::LabelRouge];
+        other.local_definition = None;
+        other.local_km = None;
+        let mut gone = p();
+        gone.meta = gone.meta.deleted(gone.meta.modified_at);
+        let bytes = purchases_xlsx([&p(), &other, &gone]).unwrap();
+        assert!(bytes.starts_with(b"PK\x03\x04"));
+        let opts = ImportOptions::new(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(), p().meta.modified_at);
+        let imported = import_purchases(&bytes, &opts, &mut Uuid::nil).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(imported.purchases, vec![p(), other]);
+    }
+
+    #[test]
+    fn xlsx_of_nothing_is_a_header() {
+        let bytes = purchases_xlsx(std::iter::empty()).unwrap();
+        let opts = crate::import::ImportOptions::new(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(), p().meta.modified_at);
+        // The importer reads the header (a wrong one is another error) and finds no line.
+        let refused = crate::import::import_purchases(&bytes, &opts, &mut Uuid::nil).unwrap_err();
+        assert_eq!(refused.errors.len(), 1, "{refused}");
+        assert!(refused.errors[0].message.contains("aucun achat"), "{refused}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! group, and importing an export gives back the same purchases.
 
 use assiette_domain::egalim::{yearly_totals, DetailLabel, YearTotals};
-use assiette_domain::export::purchases_csv;
+use assiette_domain::export::{purchases_csv, purchases_xlsx};
 use assiette_domain::import::{import_purchases, ImportOptions};
 use assiette_domain::purchase::{Characteristic, Family, LocalDefinition, Purchase};
 use assiette_domain::record::RecordMeta;
@@ -102,6 +102,19 @@ proptest! {
         let opts = ImportOptions::new(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(), now());
         let imported = import_purchases(csv.as_bytes(), &opts, &mut Uuid::nil)
             .unwrap_or_else(|e| panic!("{e}\n{csv}"));
+        prop_assert_eq!(imported.purchases, ps);
+    }
+}
+
+proptest! {
+    // A workbook per case: fewer cases than the CSV's.
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn import_of_xlsx_export_gives_the_same_purchases(ps in prop::collection::vec(purchase(), 1..30)) {
+        let bytes = purchases_xlsx(&ps).unwrap();
+        let opts = ImportOptions::new(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(), now());
+        let imported = import_purchases(&bytes, &opts, &mut Uuid::nil).unwrap_or_else(|e| panic!("{e}"));
         prop_assert_eq!(imported.purchases, ps);
     }
 }
