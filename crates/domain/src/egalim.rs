@@ -508,6 +508,21 @@ impl TotalsBuilder {
     pub fn finish(self) -> Vec<YearTotals> {
         self.by_site.into_values().flat_map(BTreeMap::into_values).collect()
     }
+
+    /// Adds what `other` counted (another part of the same lines).
+    pub fn merge(&mut self, other: TotalsBuilder) {
+        for (siret, years) in other.by_site {
+            let mine = self.by_site.entry(siret).or_default();
+            for (year, totals) in years {
+                match mine.get_mut(&year) {
+                    Some(t) => t.add_totals(&totals),
+                    None => {
+                        mine.insert(year, totals);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Yearly totals of every site and year found in `purchases`, sorted by SIRET then year.

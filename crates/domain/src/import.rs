@@ -251,8 +251,9 @@ pub struct CsvImport<'o, 'a> {
     ends: Vec<usize>,
     out_len: usize,
     ends_len: usize,
-    /// The file's line where the record being read starts (1 = the first line).
-    record_line: u64,
+    /// Line feeds read so far, and the last byte read: a record's line is found from them.
+    newlines: u64,
+    last_byte: u8,
     header: Option<Header>,
     errors: Vec<ImportError>,
     count: u64,
@@ -279,7 +280,8 @@ impl<'o, 'a> CsvImport<'o, 'a> {
             ends: vec![0; 16],
             out_len: 0,
             ends_len: 0,
-            record_line: 1,
+            newlines: 0,
+            last_byte: 0,
             header: None,
             errors: Vec::new(),
             count: 0,
@@ -372,6 +374,10 @@ impl<'o, 'a> CsvImport<'o, 'a> {
         let core = self.core.as_mut().expect("reader started");
         loop {
             let (result, read, written, ends) = core.read_record(input, &mut self.fields[self.out_len..], &mut self.ends[self.ends_len..]);
+            if read > 0 {
+                self.newlines += newline_count(&input[..read]);
+                self.last_byte = input[read - 1];
+            }
             *input = &input[read..];
             self.out_len += written;
             self.ends_len += ends;
@@ -393,9 +399,12 @@ impl<'o, 'a> CsvImport<'o, 'a> {
 
     /// Checks the record just read (the header or a purchase), then readies the next one.
     fn row(&mut self, sink: &mut dyn FnMut(&PurchaseFields<'_>)) -> Result<(), ImportRejected> {
-        let line = self.record_line;
-        self.record_line = self.core.as_ref().map_or(line, |c| c.line());
+        // The line of the record's first byte: the line breaks read so far, less those inside
+        // its quoted cells (kept in its fields) and its own final LF. (csv_core's own count
+        // lags by one after a CR LF, whose LF it reads with the next record.)
         let (out_len, ends_len) = (self.out_len, self.ends_len);
+        let own = newline_count(&self.fields[..out_len]) + u64::from(self.last_byte == b'\n');
+        let line = 1 + self.newlines - own;
         self.out_len = 0;
         self.ends_len = 0;
         // A data row in UTF-8 (the usual case): validated once as a whole, its cells are
@@ -502,6 +511,77 @@ fn first_line_complete(buf: &[u8]) -> bool {
         }
     }
     false
+}
+
+/// Where the records of a national CSV end, with the import's own reader settings (the same
+/// separator picked from the first line, the same quoting), without checking any cell: lets a
+/// caller cut a large file between two records and read the parts side by side.
+pub struct RecordBoundaries {
+    core: csv_core::Reader,
+    /// Bytes consumed so far.
+    offset: u64,
+    /// The last byte consumed (a record ending on CR may still have its LF to come).
+    last: u8,
+    /// A record found ending on CR at the end of the previous chunk: its end, LF not yet seen.
+    after_cr: Option<u64>,
+    scratch: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl RecordBoundaries {
+    /// `head`: the file's first bytes (up to its first line end, or 64 KB), to pick the
+    /// separator as [`CsvImport`] does. Feed the file from its first byte.
+    pub fn new(head: &[u8]) -> Self {
+        let head = &head[..head.len().min(SNIFF_BYTES)];
+        RecordBoundaries {
+            core: csv_core::ReaderBuilder::new().delimiter(sniff_delimiter(head)).build(),
+            offset: 0,
+            last: 0,
+            after_cr: None,
+            scratch: vec![0; 64 * 1024],
+            ends: vec![0; 64],
+        }
+    }
+
+    /// Reads `chunk` (the bytes after those fed before) and returns the file offset just after
+    /// the first record ending at or after `target`, once known. A record's end includes its
+    /// whole line break (CR LF too): what follows is the next record's first byte, and a part
+    /// cut there starts on a line of its own.
+    pub fn feed(&mut self, mut chunk: &[u8], target: u64) -> Option<u64> {
+        use csv_core::ReadRecordResult::*;
+        if let Some(end) = self.after_cr.take() {
+            return Some(if chunk.first() == Some(&b'\n') { end + 1 } else { end });
+        }
+        while !chunk.is_empty() {
+            let (result, read, _, _) = self.core.read_record(chunk, &mut self.scratch, &mut self.ends);
+            if read > 0 {
+                self.last = chunk[read - 1];
+            }
+            chunk = &chunk[read..];
+            self.offset += read as u64;
+            match result {
+                Record if self.offset >= target => {
+                    if self.last != b'\r' {
+                        return Some(self.offset);
+                    }
+                    return match chunk.first() {
+                        Some(b'\n') => Some(self.offset + 1),
+                        Some(_) => Some(self.offset),
+                        None => {
+                            self.after_cr = Some(self.offset);
+                            None
+                        }
+                    };
+                }
+                InputEmpty | Record | OutputFull | OutputEndsFull | End => {}
+            }
+        }
+        None
+    }
+}
+
+fn newline_count(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// Picks the separator that occurs most often outside quotes on the first line (comma on ties).
@@ -1188,6 +1268,24 @@ fn xlsx_cell_into(d: &calamine::DataRef<'_>, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_counted_alike_with_lf_and_cr_lf() {
+        let opts = ImportOptions::new(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(), DateTime::parse_from_rfc3339("2026-11-29T12:00:00Z").unwrap().with_timezone(&Utc));
+        let rows = [
+            "21010034300016,A,F,2024-01-02,1.00,AUTRES,,,,,,",
+            "21010034300016,\"Deux\nlignes\",F,2024-01-02,1.00,AUTRES,,,,,,",
+            "123,B,F,2024-01-02,1.00,AUTRES,,,,,,",
+            "21010034300016,C,F,2024-01-02,douze,AUTRES,,,,,,",
+        ];
+        for eol in ["\n", "\r\n"] {
+            let text = format!("{}{eol}{}{eol}", COLUMNS.join(","), rows.join(eol));
+            let refused = import_purchases(text.as_bytes(), &opts, &mut Uuid::nil).unwrap_err();
+            let lines: Vec<Option<u64>> = refused.errors.iter().map(|e| e.line).collect();
+            // The header is line 1; the second row spans lines 3 and 4.
+            assert_eq!(lines, [Some(5), Some(6)], "{eol:?}: {refused}");
+        }
+    }
 
     #[test]
     fn sniffs_separators() {
