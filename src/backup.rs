@@ -53,8 +53,10 @@ pub async fn export(repo: &Repository, profile: Option<&SiteProfile>, now: DateT
     json.pop(); // the head's closing brace: the stores follow
     let (mut records, mut unsent) = (0, 0);
     for ((key, store), all) in parts.into_iter().zip(values) {
-        let all: js_sys::Array = all.unchecked_into();
+        let mut all: js_sys::Array = all.unchecked_into();
         if store == stores::OUTBOX {
+            // An imported file's entries are stored packed: the backup lists each one.
+            all = crate::storage::expand_outbox(&all);
             // Entries, not changes: a record corrected twice offline is one entry to send, as
             // the header counts it.
             let ids: std::collections::HashSet<String> =

@@ -11,18 +11,114 @@ use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTran
 use super::StorageError;
 
 #[wasm_bindgen(inline_js = r#"
-export function count_unique_keys(index) {
+// The outbox entries of an imported file are packed: one stored entry holds up to a thousand
+// records with consecutive seqs first_seq..=seq (its key is the last one, so the store's key
+// generator has moved past them all). Writing 100,000 records and as many outbox entries was
+// two requests per line, most of an import's time; packed, it is one request per line and one
+// per thousand. The sync reads the outbox through `unpack_outbox`, which turns the oldest
+// records of a packed entry into ordinary entries under their own seqs before they are sent:
+// everything that acknowledges, reviews or discards an entry only ever sees ordinary ones.
+
+// Issues the puts of records[from..to) and of their packed outbox entries (one per `pack`
+// records, counted from index 0, whose seq is firstSeq + index). Returns the last request.
+export function put_import_batch(store, outbox, storeName, records, firstSeq, from, to, pack) {
+  let last = null;
+  for (let i = from; i < to; i++) last = store.put(records[i]);
+  for (let at = from; at < to; at += pack) {
+    const end = Math.min(to, at + pack);
+    const part = records.slice(at, end);
+    last = outbox.put({ seq: firstSeq + end - 1, store: storeName, first_seq: firstSeq + at, records: part, packed_ids: part.map((r) => r.meta.id) });
+  }
+  return last;
+}
+
+// Turns the first `limit` records of the packed entry stored under `key` into ordinary
+// entries (their own seqs), inside the caller's read-write transaction. The last one takes the
+// packed entry's own key, replacing it when it is emptied. Resolves with how many.
+export function unpack_outbox(outbox, key, limit) {
   return new Promise((resolve, reject) => {
-    let n = 0;
-    const req = index.openKeyCursor(null, "nextunique");
-    req.onsuccess = () => { const c = req.result; if (c) { n++; c.continue(); } else { resolve(n); } };
+    const get = outbox.get(key);
+    get.onerror = () => reject(get.error);
+    get.onsuccess = () => {
+      const p = get.result;
+      if (!p || p.first_seq === undefined) { resolve(0); return; }
+      const n = Math.min(Math.max(limit, 1), p.records.length);
+      for (let i = 0; i < n; i++) {
+        const r = p.records[i];
+        outbox.put({ seq: p.first_seq + i, store: p.store, record_id: r.meta.id, revision: r.meta.revision, record: r });
+      }
+      if (n < p.records.length) {
+        p.records = p.records.slice(n);
+        p.packed_ids = p.packed_ids.slice(n);
+        p.first_seq += n;
+        outbox.put(p);
+      }
+      resolve(n);
+    };
+  });
+}
+
+// The ordinary entries a list of stored outbox values stands for, in seq order (packed ones
+// expanded), for a reader that wants every entry as the sync will send it (a backup).
+export function expand_outbox(values) {
+  const out = [];
+  for (const v of values) {
+    if (v && v.first_seq !== undefined && Array.isArray(v.records)) {
+      v.records.forEach((r, i) => out.push({ seq: v.first_seq + i, store: v.store, record_id: r.meta.id, revision: r.meta.revision, record: r }));
+    } else {
+      out.push(v);
+    }
+  }
+  return out;
+}
+
+// Records with a change waiting in the outbox, each counted once however many of its
+// revisions wait: the distinct ids of ordinary entries, plus the records of packed entries
+// (an id is in at most one of those) that have no ordinary entry too.
+export function count_outbox(outbox) {
+  const byRecord = outbox.index("by_record");
+  const byPacked = outbox.index("by_packed_record");
+  return new Promise((resolve, reject) => {
+    const ids = [];
+    const req = byRecord.openKeyCursor(null, "nextunique");
     req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const c = req.result;
+      if (c) { ids.push(c.key); c.continue(); return; }
+      const total = byPacked.count();
+      total.onerror = () => reject(total.error);
+      total.onsuccess = () => {
+        let n = ids.length + total.result;
+        if (total.result === 0 || ids.length === 0) { resolve(n); return; }
+        let left = ids.length;
+        for (const id of ids) {
+          const both = byPacked.count(id);
+          both.onerror = () => reject(both.error);
+          both.onsuccess = () => { n -= both.result > 0 ? 1 : 0; if (--left === 0) resolve(n); };
+        }
+      };
+    };
   });
 }
 "#)]
 extern "C" {
-    /// Number of distinct keys of an index (a key cursor skipping duplicates: no values read).
-    pub fn count_unique_keys(index: &web_sys::IdbIndex) -> Promise;
+    /// Fails (nothing more issued) when IndexedDB refuses a record, e.g. one without its key.
+    #[wasm_bindgen(catch)]
+    pub fn put_import_batch(
+        store: &web_sys::IdbObjectStore,
+        outbox: &web_sys::IdbObjectStore,
+        store_name: &str,
+        records: &Array,
+        first_seq: f64,
+        from: u32,
+        to: u32,
+        pack: u32,
+    ) -> Result<IdbRequest, JsValue>;
+    #[wasm_bindgen(catch)]
+    pub fn unpack_outbox(outbox: &web_sys::IdbObjectStore, key: &JsValue, limit: u32) -> Result<Promise, JsValue>;
+    pub fn expand_outbox(values: &Array) -> Array;
+    #[wasm_bindgen(catch)]
+    pub fn count_outbox(outbox: &web_sys::IdbObjectStore) -> Result<Promise, JsValue>;
 }
 
 /// Resolves with the request's result, or fails with its error.
