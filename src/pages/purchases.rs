@@ -657,7 +657,8 @@ fn ImportPanel(scope: Memo<Scope>) -> impl IntoView {
             let on_progress = move |n: u32| {
                 state.set(ImportState::Writing { name: progress_name.clone(), percent: rules::percent(u64::from(n), total) });
             };
-            let outcome = repo.write_purchase_import(&r.records, &r.digest, 5000, &on_progress).await;
+            // 2,000 records a batch: the bar moves every few tenths of a second at most.
+            let outcome = repo.write_purchase_import(&r.records, &r.digest, 2000, &on_progress).await;
             match outcome {
                 Ok(ImportWrite::Written(count)) => {
                     state.set(ImportState::Written { name, count });
