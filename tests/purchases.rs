@@ -320,3 +320,93 @@ async fn a_large_file_with_one_bad_line_writes_nothing() {
     assert!(repo.outbox_batch(10).await.unwrap().is_empty());
     assert!(repo.import_digests().await.unwrap().is_empty());
 }
+
+async fn wait(req: &web_sys::IdbRequest) -> wasm_bindgen::JsValue {
+    use wasm_bindgen::JsCast;
+    let req = req.clone();
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let r = req.clone();
+        let ok = wasm_bindgen::closure::Closure::once_into_js(move || {
+            resolve.call1(&wasm_bindgen::JsValue::NULL, &r.result().unwrap()).unwrap();
+        });
+        let ko = wasm_bindgen::closure::Closure::once_into_js(move || {
+            reject.call0(&wasm_bindgen::JsValue::NULL).unwrap();
+        });
+        req.set_onsuccess(Some(ok.unchecked_ref()));
+        req.set_onerror(Some(ko.unchecked_ref()));
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap()
+}
+
+/// A database at schema 2 (purchases keyed in line by `meta.id`, with a date index) holding
+/// `purchases`, the first one queued.
+async fn create_version_2(name: &str, purchases: &[Purchase]) {
+    use wasm_bindgen::JsCast;
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let req = factory.open_with_u32(name, 2).unwrap();
+    let upgrade_req = req.clone();
+    let on_upgrade = wasm_bindgen::closure::Closure::once_into_js(move |_e: web_sys::Event| {
+        let db: web_sys::IdbDatabase = upgrade_req.result().unwrap().unchecked_into();
+        for (store, date) in [(stores::MEAL_COUNTS, "service_date"), (stores::WEIGHINGS, "service_date"), (stores::PURCHASES, "date")] {
+            let params = web_sys::IdbObjectStoreParameters::new();
+            params.set_key_path(&"meta.id".into());
+            let s = db.create_object_store_with_optional_parameters(store, &params).unwrap();
+            s.create_index_with_str("by_date", date).unwrap();
+        }
+        let params = web_sys::IdbObjectStoreParameters::new();
+        params.set_key_path(&"seq".into());
+        params.set_auto_increment(true);
+        let outbox = db.create_object_store_with_optional_parameters(stores::OUTBOX, &params).unwrap();
+        outbox.create_index_with_str("by_record", "record_id").unwrap();
+        db.create_object_store(stores::KV).unwrap();
+    });
+    req.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
+    let db: web_sys::IdbDatabase = wait(&req).await.unchecked_into();
+    let names = js_sys::Array::of2(&stores::PURCHASES.into(), &stores::OUTBOX.into());
+    let tx = db.transaction_with_str_sequence_and_mode(&names, web_sys::IdbTransactionMode::Readwrite).unwrap();
+    let mut last = None;
+    for (i, p) in purchases.iter().enumerate() {
+        let value = assiette::storage::js_of(p).unwrap();
+        last = Some(tx.object_store(stores::PURCHASES).unwrap().put(&value).unwrap());
+        if i == 0 {
+            let entry = js_sys::Object::new();
+            for (k, v) in [("store", stores::PURCHASES.into()), ("record_id", p.meta.id.to_string().into()), ("revision", 1.0.into()), ("record", value)] {
+                js_sys::Reflect::set(&entry, &k.into(), &v).unwrap();
+            }
+            last = Some(tx.object_store(stores::OUTBOX).unwrap().add(&entry).unwrap());
+        }
+    }
+    wait(&last.unwrap()).await;
+    db.close();
+}
+
+#[wasm_bindgen_test]
+async fn purchases_stored_at_schema_2_are_kept_and_written_as_before_after_the_upgrade() {
+    let name = unique_db("upgrade-2");
+    let a = typed("Pommes golden", "Vergers de Caux", "02/03/2026", "12,50", Family::FruitsEtLegumes);
+    let b = typed("Poulet fermier", "Volailles Normandes", "10/05/2026", "30", Family::ViandesVolailles);
+    create_version_2(&name, &[a.clone(), b.clone()]).await;
+    let repo = Repository::open_named(&name).await.unwrap();
+    let mut all = repo.all::<Purchase>().await.unwrap().rows;
+    all.sort_by_key(|p| p.description.clone());
+    assert_eq!(all, vec![a.clone(), b.clone()]);
+    assert_eq!(repo.get::<Purchase>(b.meta.id).await.unwrap(), Some(b.clone()));
+    assert_eq!(repo.outbox_len().await.unwrap(), 1);
+    // A correction replaces the stored copy (one record, not two); a stale one is refused.
+    let fixed = PurchaseForm { price: "31".into(), ..PurchaseForm::from_purchase(&b) }.to_purchase(Some(&b), Uuid::nil(), now(), today()).unwrap();
+    repo.save(&fixed).await.unwrap();
+    assert!(matches!(repo.save(&b).await, Err(assiette::storage::StorageError::Stale(_))));
+    assert_eq!(repo.all::<Purchase>().await.unwrap().rows.len(), 2);
+    assert_eq!(repo.get::<Purchase>(b.meta.id).await.unwrap().unwrap().price_cents, 3_100);
+    let entries = repo.outbox_batch(10).await.unwrap();
+    assert_eq!(entries.iter().map(|e| (e.record_id, e.revision)).collect::<Vec<_>>(), vec![(a.meta.id, 1), (b.meta.id, 2)]);
+    assert_eq!(repo.outbox_len().await.unwrap(), 2);
+    // Keyed out of line now, without an index (a put no longer reads keys from a clone).
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let db: web_sys::IdbDatabase = wasm_bindgen::JsCast::unchecked_into(wait(&factory.open(&name).unwrap()).await);
+    let store = db.transaction_with_str(stores::PURCHASES).unwrap().object_store(stores::PURCHASES).unwrap();
+    assert!(store.key_path().unwrap().is_null());
+    assert_eq!(store.index_names().length(), 0);
+    assert!(!db.object_store_names().contains("purchases_v2"));
+    db.close();
+}

@@ -23,7 +23,11 @@ use super::StorageError;
 // records, counted from index 0, whose seq is firstSeq + index). Returns the last request.
 export function put_import_batch(store, outbox, storeName, records, firstSeq, from, to, pack) {
   let last = null;
-  for (let i = from; i < to; i++) last = store.put(records[i]);
+  if (store.keyPath === null) {
+    for (let i = from; i < to; i++) last = store.put(records[i], records[i].meta.id);
+  } else {
+    for (let i = from; i < to; i++) last = store.put(records[i]);
+  }
   for (let at = from; at < to; at += pack) {
     const end = Math.min(to, at + pack);
     const part = records.slice(at, end);
@@ -56,6 +60,20 @@ export function unpack_outbox(outbox, key, limit) {
       resolve(n);
     };
   });
+}
+
+// Schema 3 keys the purchases out of line (their id given apart) and drops their date index,
+// which made every put read the keys from a second copy of the record: inside the upgrade's
+// transaction, the store keyed in line is renamed, a new one made, and every record copied.
+export function purchases_out_of_line(db, tx, name) {
+  const old = tx.objectStore(name);
+  old.name = name + "_v2";
+  const store = db.createObjectStore(name);
+  const all = old.getAll();
+  all.onsuccess = () => {
+    for (const r of all.result) store.put(r, r.meta.id);
+    db.deleteObjectStore(name + "_v2");
+  };
 }
 
 // The ordinary entries a list of stored outbox values stands for, in seq order (packed ones
@@ -117,6 +135,8 @@ extern "C" {
     #[wasm_bindgen(catch)]
     pub fn unpack_outbox(outbox: &web_sys::IdbObjectStore, key: &JsValue, limit: u32) -> Result<Promise, JsValue>;
     pub fn expand_outbox(values: &Array) -> Array;
+    #[wasm_bindgen(catch)]
+    pub fn purchases_out_of_line(db: &web_sys::IdbDatabase, tx: &web_sys::IdbTransaction, name: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(catch)]
     pub fn count_outbox(outbox: &web_sys::IdbObjectStore) -> Result<Promise, JsValue>;
 }

@@ -122,7 +122,8 @@ async function injectPurchases(page, purchases) {
         req.onsuccess = () => {
           const tx = req.result.transaction(["purchases", "outbox"], "readwrite");
           for (const record of records) {
-            tx.objectStore("purchases").put(record);
+            // Keyed out of line by their id (schema 3).
+            tx.objectStore("purchases").put(record, record.meta.id);
             tx.objectStore("outbox").add({ store: "purchases", record_id: record.meta.id, revision: record.meta.revision, record });
           }
           tx.oncomplete = () => ok();
