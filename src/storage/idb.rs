@@ -11,13 +11,15 @@ use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTran
 use super::StorageError;
 
 #[wasm_bindgen(inline_js = r#"
-// The outbox entries of an imported file are packed: one stored entry holds up to a thousand
-// records with consecutive seqs first_seq..=seq (its key is the last one, so the store's key
-// generator has moved past them all). Writing 100,000 records and as many outbox entries was
-// two requests per line, most of an import's time; packed, it is one request per line and one
-// per thousand. The sync reads the outbox through `unpack_outbox`, which turns the oldest
-// records of a packed entry into ordinary entries under their own seqs before they are sent:
-// everything that acknowledges, reviews or discards an entry only ever sees ordinary ones.
+// The outbox entries of an imported file are packed: one stored entry stands for up to a
+// thousand records with consecutive seqs first_seq..=seq (its key is the last one, so the
+// store's key generator has moved past them all), and holds their ids and revisions, not the
+// records: those are in their own store. Writing 100,000 records and as many outbox entries
+// each holding a copy of its record was two requests and two copies per line, most of an
+// import's time; packed, it is one request and one copy per line. The sync reads the outbox
+// through `unpack_outbox`, which turns the oldest ids of a packed entry into ordinary entries
+// (the record as stored) under their own seqs before they are sent: everything that
+// acknowledges, reviews or discards an entry only ever sees ordinary ones.
 
 // Issues the puts of records[from..to) and of their packed outbox entries (one per `pack`
 // records, counted from index 0, whose seq is firstSeq + index). Returns the last request.
@@ -31,14 +33,28 @@ export function put_import_batch(store, outbox, storeName, records, firstSeq, fr
   for (let at = from; at < to; at += pack) {
     const end = Math.min(to, at + pack);
     const part = records.slice(at, end);
-    last = outbox.put({ seq: firstSeq + end - 1, store: storeName, first_seq: firstSeq + at, records: part, packed_ids: part.map((r) => r.meta.id) });
+    last = outbox.put({
+      seq: firstSeq + end - 1,
+      store: storeName,
+      first_seq: firstSeq + at,
+      packed_ids: part.map((r) => r.meta.id),
+      revisions: part.map((r) => r.meta.revision),
+    });
   }
   return last;
 }
 
+// The ordinary entry of a packed record, `stored` being the record as stored now: none when
+// it has been corrected or deleted since (a later revision, queued with its own entry, which
+// carries it to the server instead).
+function unpacked(p, i, stored) {
+  if (!stored || !stored.meta || stored.meta.revision !== p.revisions[i]) return null;
+  return { seq: p.first_seq + i, store: p.store, record_id: p.packed_ids[i], revision: p.revisions[i], record: stored };
+}
+
 // Turns the first `limit` records of the packed entry stored under `key` into ordinary
-// entries (their own seqs), inside the caller's read-write transaction. The last one takes the
-// packed entry's own key, replacing it when it is emptied. Resolves with how many.
+// entries (their own seqs), inside the caller's read-write transaction over the outbox and
+// the records' store. The last one takes the packed entry's own key. Resolves with how many.
 export function unpack_outbox(outbox, key, limit) {
   return new Promise((resolve, reject) => {
     const get = outbox.get(key);
@@ -46,20 +62,47 @@ export function unpack_outbox(outbox, key, limit) {
     get.onsuccess = () => {
       const p = get.result;
       if (!p || p.first_seq === undefined) { resolve(0); return; }
-      const n = Math.min(Math.max(limit, 1), p.records.length);
-      for (let i = 0; i < n; i++) {
-        const r = p.records[i];
-        outbox.put({ seq: p.first_seq + i, store: p.store, record_id: r.meta.id, revision: r.meta.revision, record: r });
-      }
-      if (n < p.records.length) {
-        p.records = p.records.slice(n);
-        p.packed_ids = p.packed_ids.slice(n);
-        p.first_seq += n;
-        outbox.put(p);
-      }
-      resolve(n);
+      const n = Math.min(Math.max(limit, 1), p.packed_ids.length);
+      const store = outbox.transaction.objectStore(p.store);
+      const reads = p.packed_ids.slice(0, n).map((id) => store.get(id));
+      // Requests succeed in order: the last read done, all are.
+      reads[n - 1].onerror = () => reject(reads[n - 1].error);
+      reads[n - 1].onsuccess = () => {
+        if (n === p.packed_ids.length) outbox.delete(key);
+        for (let i = 0; i < n; i++) {
+          const entry = unpacked(p, i, reads[i].result);
+          if (entry) outbox.put(entry);
+        }
+        if (n < p.packed_ids.length) {
+          p.packed_ids = p.packed_ids.slice(n);
+          p.revisions = p.revisions.slice(n);
+          p.first_seq += n;
+          outbox.put(p);
+        }
+        resolve(n);
+      };
     };
   });
+}
+
+// The ordinary entries a list of stored outbox values stands for, in seq order (packed ones
+// expanded with their records as stored, `records`), for a reader that wants every entry as
+// the sync will send it (a backup).
+export function expand_outbox(values, records) {
+  let byId = null;
+  const out = [];
+  for (const v of values) {
+    if (v && v.first_seq !== undefined && Array.isArray(v.packed_ids)) {
+      if (!byId) byId = new Map(records.map((r) => [r.meta.id, r]));
+      v.packed_ids.forEach((id, i) => {
+        const entry = unpacked(v, i, byId.get(id));
+        if (entry) out.push(entry);
+      });
+    } else {
+      out.push(v);
+    }
+  }
+  return out;
 }
 
 // Schema 3 keys the purchases out of line (their id given apart) and drops their date index,
@@ -74,20 +117,6 @@ export function purchases_out_of_line(db, tx, name) {
     for (const r of all.result) store.put(r, r.meta.id);
     db.deleteObjectStore(name + "_v2");
   };
-}
-
-// The ordinary entries a list of stored outbox values stands for, in seq order (packed ones
-// expanded), for a reader that wants every entry as the sync will send it (a backup).
-export function expand_outbox(values) {
-  const out = [];
-  for (const v of values) {
-    if (v && v.first_seq !== undefined && Array.isArray(v.records)) {
-      v.records.forEach((r, i) => out.push({ seq: v.first_seq + i, store: v.store, record_id: r.meta.id, revision: r.meta.revision, record: r }));
-    } else {
-      out.push(v);
-    }
-  }
-  return out;
 }
 
 // Records with a change waiting in the outbox, each counted once however many of its
@@ -134,7 +163,7 @@ extern "C" {
     ) -> Result<IdbRequest, JsValue>;
     #[wasm_bindgen(catch)]
     pub fn unpack_outbox(outbox: &web_sys::IdbObjectStore, key: &JsValue, limit: u32) -> Result<Promise, JsValue>;
-    pub fn expand_outbox(values: &Array) -> Array;
+    pub fn expand_outbox(values: &Array, records: &Array) -> Array;
     #[wasm_bindgen(catch)]
     pub fn purchases_out_of_line(db: &web_sys::IdbDatabase, tx: &web_sys::IdbTransaction, name: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(catch)]

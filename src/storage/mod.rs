@@ -227,9 +227,10 @@ fn is_packed(value: &JsValue) -> bool {
 }
 
 /// The stored outbox values with packed entries expanded into the ordinary entries they
-/// stand for, in seq order (a backup carries those).
-pub fn expand_outbox(values: &js_sys::Array) -> js_sys::Array {
-    idb::expand_outbox(values)
+/// stand for, in seq order, with their records from `purchases` (the store's values read in
+/// the same transaction): what a backup carries.
+pub fn expand_outbox(values: &js_sys::Array, purchases: &js_sys::Array) -> js_sys::Array {
+    idb::expand_outbox(values, purchases)
 }
 
 fn js_error_text(e: &JsValue) -> String {
@@ -832,7 +833,8 @@ impl Repository {
     /// Turns the first `limit` records of the packed entry under `key` into ordinary entries,
     /// in one durable transaction.
     async fn unpack(&self, key: &JsValue, limit: u32) -> Result<(), StorageError> {
-        let tx = idb::transaction(&self.db, &[stores::OUTBOX], true)?;
+        // Packed entries are only written by a purchase import.
+        let tx = idb::transaction(&self.db, &[stores::OUTBOX, stores::PURCHASES], true)?;
         let done = idb::completion(&tx);
         let outbox = tx.object_store(stores::OUTBOX).map_err(StorageError::from_js)?;
         let issued = match idb::unpack_outbox(&outbox, key, limit) {
