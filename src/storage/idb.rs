@@ -120,31 +120,33 @@ export function purchases_out_of_line(db, tx, name) {
 }
 
 // Records with a change waiting in the outbox, each counted once however many of its
-// revisions wait: the distinct ids of ordinary entries, plus the records of packed entries
-// (an id is in at most one of those) that have no ordinary entry too.
+// revisions wait: the distinct ids of ordinary entries, plus those of packed entries (read
+// through the `packed` index, one key per packed entry) that have no ordinary entry too.
 export function count_outbox(outbox) {
-  const byRecord = outbox.index("by_record");
-  const byPacked = outbox.index("by_packed_record");
   return new Promise((resolve, reject) => {
-    const ids = [];
-    const req = byRecord.openKeyCursor(null, "nextunique");
+    const ids = new Set();
+    const req = outbox.index("by_record").openKeyCursor(null, "nextunique");
     req.onerror = () => reject(req.error);
     req.onsuccess = () => {
       const c = req.result;
-      if (c) { ids.push(c.key); c.continue(); return; }
-      const total = byPacked.count();
-      total.onerror = () => reject(total.error);
-      total.onsuccess = () => {
-        let n = ids.length + total.result;
-        if (total.result === 0 || ids.length === 0) { resolve(n); return; }
-        let left = ids.length;
-        for (const id of ids) {
-          const both = byPacked.count(id);
-          both.onerror = () => reject(both.error);
-          both.onsuccess = () => { n -= both.result > 0 ? 1 : 0; if (--left === 0) resolve(n); };
-        }
+      if (c) { ids.add(c.key); c.continue(); return; }
+      const packed = outbox.index("packed").getAll();
+      packed.onerror = () => reject(packed.error);
+      packed.onsuccess = () => {
+        let n = ids.size;
+        for (const p of packed.result) for (const id of p.packed_ids) if (!ids.has(id)) n++;
+        resolve(n);
       };
     };
+  });
+}
+
+// Whether a packed entry still holds the record `id` (a revision of it not sent yet).
+export function packed_holds(outbox, id) {
+  return new Promise((resolve, reject) => {
+    const packed = outbox.index("packed").getAll();
+    packed.onerror = () => reject(packed.error);
+    packed.onsuccess = () => resolve(packed.result.some((p) => p.packed_ids.includes(id)));
   });
 }
 "#)]
@@ -168,6 +170,8 @@ extern "C" {
     pub fn purchases_out_of_line(db: &web_sys::IdbDatabase, tx: &web_sys::IdbTransaction, name: &str) -> Result<(), JsValue>;
     #[wasm_bindgen(catch)]
     pub fn count_outbox(outbox: &web_sys::IdbObjectStore) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(catch)]
+    pub fn packed_holds(outbox: &web_sys::IdbObjectStore, id: &JsValue) -> Result<Promise, JsValue>;
 }
 
 /// Resolves with the request's result, or fails with its error.

@@ -23,7 +23,7 @@ use web_sys::{IdbDatabase, IdbIndexParameters, IdbKeyRange, IdbObjectStoreParame
 pub const DB_NAME: &str = "assiette";
 /// Current schema version. History: 1 = meal counts, weighings, outbox;
 /// 2 = + purchases, key-value settings, outbox index by record;
-/// 3 = + outbox index of the records in packed entries (an imported file's, see `idb`);
+/// 3 = + outbox index of packed entries (an imported file's, see `idb`);
 /// purchases keyed out of line by their id, without an index (see [`put_record`]).
 pub const DB_VERSION: u32 = 3;
 
@@ -49,8 +49,9 @@ pub enum ImportWrite {
 /// Index on the service (or purchase) date of each record store.
 const BY_DATE: &str = "by_date";
 const BY_RECORD: &str = "by_record";
-/// Multi-entry index of the outbox on the record ids of packed entries (`packed_ids`).
-const BY_PACKED_RECORD: &str = "by_packed_record";
+/// Index of the outbox's packed entries (on `first_seq`: one key per packed entry, so the
+/// import adds a hundred index rows for 100,000 lines, not one per line).
+const PACKED: &str = "packed";
 /// Records per packed outbox entry of an import. The sync unpacks at most a push batch (500)
 /// of them at a time, reading and rewriting one such entry.
 const IMPORT_PACK: u32 = 1000;
@@ -323,9 +324,7 @@ fn upgrade(db: &IdbDatabase, tx: &web_sys::IdbTransaction, old_version: u32) -> 
             .create_index_with_str_and_optional_parameters(BY_RECORD, "record_id", &IdbIndexParameters::new())?;
     }
     if old_version < 3 {
-        let params = IdbIndexParameters::new();
-        params.set_multi_entry(true);
-        tx.object_store(stores::OUTBOX)?.create_index_with_str_and_optional_parameters(BY_PACKED_RECORD, "packed_ids", &params)?;
+        tx.object_store(stores::OUTBOX)?.create_index_with_str_and_optional_parameters(PACKED, "first_seq", &IdbIndexParameters::new())?;
         if old_version == 2 {
             // Schema 2 keyed purchases in line (`meta.id`) with a date index: copied over.
             idb::purchases_out_of_line(db, tx, stores::PURCHASES)?;
@@ -950,9 +949,9 @@ impl Repository {
             let id = JsValue::from_str(&entry.record_id.to_string());
             let others = outbox.index(BY_RECORD).and_then(|i| i.get_all_with_key(&id)).map_err(StorageError::from_js)?;
             // A revision of it still packed (an imported line not sent yet) is one to send too.
-            let packed = outbox.index(BY_PACKED_RECORD).and_then(|i| i.count_with_key(&id)).map_err(StorageError::from_js)?;
+            let packed = idb::packed_holds(&outbox, &id).map_err(StorageError::from_js)?;
             let others = entries_from_js(idb::request(&others).await?)?;
-            let packed = idb::request(&packed).await?.as_f64().unwrap_or_default() > 0.0;
+            let packed = wasm_bindgen_futures::JsFuture::from(packed).await.map_err(StorageError::from_js)?.is_truthy();
             outbox.delete(&JsValue::from_f64(seq as f64)).map_err(StorageError::from_js)?;
             // The tablet's own revisions of the record still in the outbox, this one included,
             // and whether one of them is still to be sent.
