@@ -52,9 +52,16 @@ pub async fn export(repo: &Repository, profile: Option<&SiteProfile>, now: DateT
     let mut json = serde_json::to_string(&head).map_err(|e| StorageError::Serialization(e.to_string()))?;
     json.pop(); // the head's closing brace: the stores follow
     let (mut records, mut unsent) = (0, 0);
+    // Read before the outbox (`parts`' order): the records of its packed entries.
+    let mut purchases = js_sys::Array::new();
     for ((key, store), all) in parts.into_iter().zip(values) {
-        let all: js_sys::Array = all.unchecked_into();
+        let mut all: js_sys::Array = all.unchecked_into();
+        if store == stores::PURCHASES {
+            purchases = all.clone();
+        }
         if store == stores::OUTBOX {
+            // An imported file's entries are stored packed: the backup lists each one.
+            all = crate::storage::expand_outbox(&all, &purchases);
             // Entries, not changes: a record corrected twice offline is one entry to send, as
             // the header counts it.
             let ids: std::collections::HashSet<String> =

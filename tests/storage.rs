@@ -155,7 +155,7 @@ async fn wait(req: &web_sys::IdbRequest) -> wasm_bindgen::JsValue {
 }
 
 #[wasm_bindgen_test]
-async fn upgrading_from_schema_1_keeps_the_data_and_adds_the_new_stores() {
+async fn upgrading_from_schema_1_keeps_the_data_and_adds_the_new_stores_and_indexes() {
     let name = unique_db("upgrade");
     let record = meal_count(Uuid::now_v7(), day(4), 99);
     create_version_1(&name, &record).await;
@@ -165,7 +165,9 @@ async fn upgrading_from_schema_1_keeps_the_data_and_adds_the_new_stores() {
     // Version 2's stores work.
     repo.set_setting("device_name", &"Tablette cuisine").await.unwrap();
     assert_eq!(repo.setting::<String>("device_name").await.unwrap().as_deref(), Some("Tablette cuisine"));
-    assert_eq!(DB_VERSION, 2);
+    // Version 3's outbox index of packed records (the count reads it).
+    assert_eq!(repo.outbox_len().await.unwrap(), 0);
+    assert_eq!(DB_VERSION, 3);
 }
 
 #[wasm_bindgen_test]

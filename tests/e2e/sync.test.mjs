@@ -1,4 +1,7 @@
 // Sync end to end: entries typed while the server is down reach it exactly once, with no click.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual, lastWeekday } from "./harness.mjs";
 
 const ADMIN = { email: "admin@example.org", password: "un-mot-de-passe-long" };
@@ -122,7 +125,8 @@ async function injectPurchases(page, purchases) {
         req.onsuccess = () => {
           const tx = req.result.transaction(["purchases", "outbox"], "readwrite");
           for (const record of records) {
-            tx.objectStore("purchases").put(record);
+            // Keyed out of line by their id (schema 3).
+            tx.objectStore("purchases").put(record, record.meta.id);
             tx.objectStore("outbox").add({ store: "purchases", record_id: record.meta.id, revision: record.meta.revision, record });
           }
           tx.oncomplete = () => ok();
@@ -262,6 +266,56 @@ export const tests = {
       const latest = records.reduce((a, b) => (b.meta.revision > a.meta.revision ? b : a));
       assertEqual([latest.meta.revision, latest.mass_grams], [3, 1500], "the tablet's version, as a new revision, on the server");
     }),
+  "a national file imported on the tablet reaches the server, each line once, a line corrected before as its correction": () =>
+    withEnrolledTablet(async ({ server, context, page }) => {
+      // 2,345 lines: several packed outbox entries (1,000 lines each), unpacked across push
+      // batches (500) by the sync.
+      const lines = 2345;
+      const head = "siret,description,fournisseur,date,prix_ht,famille_produits,categories_egalim,origine,est_circuit_court,est_local,definition_local,definition_local_km";
+      const body = Array.from({ length: lines }, (_, i) => `21760351500008,Ligne ${i + 1},Fournisseur ${i % 17},2025-0${1 + (i % 9)}-1${i % 10},${1 + (i % 400)}.${String(i % 100).padStart(2, "0")},AUTRES,"BIO",FRANCE,,,,`);
+      const dir = mkdtempSync(join(tmpdir(), "assiette-e2e-import-"));
+      const file = join(dir, "achats.csv");
+      writeFileSync(file, [head, ...body].join("\n") + "\n");
+      try {
+        // The server unreachable while importing and correcting: nothing leaves before the
+        // sync below.
+        await context.route("**/api/v1/sync/**", (route) => route.abort());
+        await page.goto(`${server.url}/bureau/reglages`);
+        await page.waitForFunction(() => (document.querySelector("#name")?.value ?? "") !== "");
+        await page.fill("#siret", "21760351500008");
+        await page.click("button:has-text('Enregistrer le profil')");
+        await page.waitForSelector("[data-testid=profile-saved]:has-text('enregistré')");
+        await page.click('nav.tabs a:has-text("Achats")');
+        await page.click("[data-testid=open-import]");
+        await page.setInputFiles("#purchase-file", file);
+        await page.waitForSelector("[data-testid=import-preview]", { timeout: 60_000 });
+        await page.click("[data-testid=import-write]");
+        await page.waitForSelector("[data-testid=import-written]", { timeout: 60_000 });
+        await page.waitForSelector(`[data-pending='${lines}']`);
+        // One imported line corrected before it was ever sent: still one entry to send.
+        await page.selectOption("[data-testid=filter-year]", "");
+        await page.fill("[data-testid=filter-search]", "Ligne 7");
+        const row = page.locator("[data-testid=purchase-row]", { hasText: /Ligne 7(?!\d)/ });
+        await row.locator("button:has-text('Modifier')").click();
+        await page.fill("#p-description", "Ligne 7 corrigée");
+        await page.click("[data-testid=save-purchase]");
+        await page.waitForSelector("[data-testid=purchase-row]:has-text('Ligne 7 corrigée')");
+        await page.waitForSelector(`[data-pending='${lines}']`);
+        await context.unroute("**/api/v1/sync/**");
+        await page.goto(`${server.url}/synchronisation`);
+        await page.click("#sync-now");
+        await page.waitForSelector("[data-pending='0']", { timeout: 120_000 });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+      const onServer = (await serverRecords(server)).filter((r) => r.kind === "purchase");
+      assertEqual(onServer.length, lines, "every line on the server once");
+      assertEqual(new Set(onServer.map((r) => r.meta.id)).size, lines, "distinct ids");
+      const names = new Set(onServer.map((r) => r.description));
+      assert(names.has("Ligne 7 corrigée") && !names.has("Ligne 7"), "the corrected line as corrected");
+      assert(names.has("Ligne 1") && names.has(`Ligne ${lines}`), "first and last lines");
+    }),
+
   "an entry too large for the server goes alone and is set aside « à vérifier »: the entries around it reach the server": () =>
     withEnrolledTablet(async ({ server, page }) => {
       const now = new Date().toISOString();
