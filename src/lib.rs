@@ -12,6 +12,7 @@ pub mod drafts;
 pub mod pages;
 pub mod purchase_import;
 pub mod pwa;
+pub mod session;
 pub mod storage;
 pub mod sync;
 
