@@ -212,6 +212,7 @@ export const tests = {
       assert(siteOptions.some((o) => o.includes("École Jules Ferry")), `the session's site is listed: ${siteOptions}`);
       for (const totals of cli) {
         const shown = await dashboardShares(page, totals.year);
+        assert(shown.bio !== "" && shown.egalim !== "", `shares shown for ${totals.year}: ${JSON.stringify(shown)}`);
         assertEqual(shown, sharesOf(totals), `shares of ${totals.year}`);
       }
 
