@@ -4,7 +4,6 @@
 //! week stays signed in offline across reloads. Only the office bundle calls this module: the
 //! kitchen's wasm carries none of it.
 
-use std::rc::Rc;
 
 use assiette_domain::sync::{AcceptInvitationRequest, AccountInfo, ClientRequest, ClientResponse, LoginRequest, LoginResponse, SiteDetails};
 use chrono::{DateTime, Utc};
@@ -15,6 +14,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::storage::{Repository, StorageError};
+#[cfg(feature = "office")]
 use crate::sync::{PersonSync, Signer};
 
 /// Settings key of the session (one record).
@@ -290,10 +290,12 @@ pub fn cursor_key(site_id: Uuid) -> String {
 
 /// The sync signer of the office: the session's token and client id, each site of the scope
 /// pulled with its own cursor.
+#[cfg(feature = "office")]
 pub struct OfficeSync {
     pub state: SessionState,
 }
 
+#[cfg(feature = "office")]
 impl PersonSync for OfficeSync {
     fn signer(&self, repo: Repository) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Signer>>>> {
         Box::pin(async move {
@@ -302,8 +304,8 @@ impl PersonSync for OfficeSync {
             Some(Signer {
                 device_id: client_id,
                 token: session.token,
-                pulls: session.sites.iter().map(|s| (Some(s.info.id), cursor_key(s.info.id))).collect(),
                 person: true,
+                sites: session.sites.iter().map(|s| (s.info.id, cursor_key(s.info.id))).collect(),
             })
         })
     }
@@ -324,7 +326,8 @@ impl PersonSync for OfficeSync {
 pub fn provide(ctx: crate::context::AppContext) -> SessionState {
     let state = SessionState::new();
     provide_context(state);
-    crate::sync::set_person_sync(Rc::new(OfficeSync { state }));
+    #[cfg(feature = "office")]
+    crate::sync::set_person_sync(std::rc::Rc::new(OfficeSync { state }));
     Effect::new(move |_| {
         let Some(repo) = ctx.repo.get() else { return };
         leptos::task::spawn_local(async move {

@@ -39,47 +39,59 @@ pub struct Credentials {
     pub site: SiteInfo,
 }
 
-/// Who signs a sync run: the id its pushes carry (a tablet's `device_id`, or a signed-in
-/// person's registered `client_id`), its bearer token, and what it pulls: each site with its own
-/// cursor key (`None`: the tablet's own site, with `CURSOR_KEY`).
+/// Who signs a sync run in the office bundle: the id its pushes carry (a tablet's `device_id`,
+/// or a signed-in person's registered `client_id`) and its bearer token. A tablet pulls its own
+/// site with `CURSOR_KEY`; a person pulls each site of `sites` with its own cursor key.
+#[cfg(feature = "office")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signer {
     pub device_id: Uuid,
     pub token: String,
-    pub pulls: Vec<(Option<Uuid>, String)>,
-    /// A person's session (office bundle), not a tablet's enrolment: a 401 ends the session.
+    /// A person's session, not a tablet's enrolment: a 401 ends the session.
     pub person: bool,
+    /// A person's sites and the settings key of each one's pull cursor (empty for a tablet).
+    pub sites: Vec<(Uuid, String)>,
 }
 
+/// The kitchen bundle (built without `office`, see Cargo.toml) signs only as the tablet: its
+/// engine is the tablet's alone, with none of the session code in its wasm.
+#[cfg(not(feature = "office"))]
+pub type Signer = Credentials;
+
+#[cfg(feature = "office")]
 impl Signer {
     pub fn device(creds: &Credentials) -> Signer {
-        Signer { device_id: creds.device_id, token: creds.token.clone(), pulls: vec![(None, CURSOR_KEY.to_owned())], person: false }
+        Signer { device_id: creds.device_id, token: creds.token.clone(), person: false, sites: Vec::new() }
     }
 }
 
-/// How the office bundle signs with a person's session: set once by the office app (the kitchen
-/// never sets it, so its wasm carries none of the session code). `signer` answers `None` when no
-/// one is signed in (the tablet's enrolment is used then); `expired` is told of a 401 and
-/// returns the message to show.
+/// How the office bundle signs with a person's session: set once by the office app.
+/// `signer` answers `None` when no one is signed in (the tablet's enrolment is used then);
+/// `expired` is told of a 401 and returns the message to show.
+#[cfg(feature = "office")]
 pub trait PersonSync {
     fn signer(&self, repo: Repository) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Signer>>>>;
     fn expired(&self, repo: Repository) -> std::pin::Pin<Box<dyn std::future::Future<Output = String>>>;
 }
 
+#[cfg(feature = "office")]
 thread_local! {
     static PERSON_SYNC: RefCell<Option<Rc<dyn PersonSync>>> = const { RefCell::new(None) };
 }
 
 /// Installs the office bundle's session signer (before the shell starts the engine).
+#[cfg(feature = "office")]
 pub fn set_person_sync(p: Rc<dyn PersonSync>) {
     PERSON_SYNC.with(|s| *s.borrow_mut() = Some(p));
 }
 
+#[cfg(feature = "office")]
 fn person_sync() -> Option<Rc<dyn PersonSync>> {
     PERSON_SYNC.with(|s| s.borrow().clone())
 }
 
 /// The signer of the next run: a signed-in person's session first, else the enrolment.
+#[cfg(feature = "office")]
 async fn current_signer(repo: &Repository) -> Option<Signer> {
     if let Some(p) = person_sync() {
         if let Some(signer) = p.signer(repo.clone()).await {
@@ -405,12 +417,28 @@ async fn push_outbox(repo: &Repository, creds: &Signer, progress: &mut Progress,
 }
 
 /// Pulls every page from the stored cursor, each page's storable records and the next cursor
-/// in one transaction (`Repository::apply_pull`).
+/// in one transaction (`Repository::apply_pull`): a tablet its own site, a person each site of
+/// the session.
+#[cfg(feature = "office")]
 async fn pull_all(repo: &Repository, creds: &Signer, progress: &mut Progress, on_progress: &dyn Fn(Progress)) -> Result<(), SyncError> {
-    for (site_id, cursor_key) in &creds.pulls {
-        pull_site(repo, creds, *site_id, cursor_key, progress, on_progress).await?;
+    if creds.person {
+        for (site_id, cursor_key) in &creds.sites {
+            pull_site(repo, creds, Some(*site_id), cursor_key, progress, on_progress).await?;
+        }
+        return Ok(());
     }
-    Ok(())
+    pull_site(repo, creds, None, CURSOR_KEY, progress, on_progress).await
+}
+
+/// The kitchen's: the tablet's own site (no future of its own around `pull_site`).
+#[cfg(not(feature = "office"))]
+fn pull_all<'a>(
+    repo: &'a Repository,
+    creds: &'a Signer,
+    progress: &'a mut Progress,
+    on_progress: &'a dyn Fn(Progress),
+) -> impl std::future::Future<Output = Result<(), SyncError>> + 'a {
+    pull_site(repo, creds, None, CURSOR_KEY, progress, on_progress)
 }
 
 /// Every page of one site from its stored cursor.
@@ -422,6 +450,8 @@ async fn pull_site(
     progress: &mut Progress,
     on_progress: &dyn Fn(Progress),
 ) -> Result<(), SyncError> {
+    // A tablet names no site (the kitchen's wasm then carries no code to write one).
+    let site_id = if cfg!(feature = "office") { site_id } else { None };
     // Null after a new enrolment: start from the beginning of the site's log.
     let mut cursor: Option<String> = repo.setting::<Option<String>>(cursor_key).await?.flatten();
     loop {
@@ -599,15 +629,22 @@ impl Engine {
             self.handle(Event::Failed);
             return;
         };
-        let Some(creds) = current_signer(&repo).await else {
+        #[cfg(feature = "office")]
+        let creds = current_signer(&repo).await;
+        // The kitchen's: the tablet's enrolment.
+        #[cfg(not(feature = "office"))]
+        let creds: Option<Credentials> = repo.setting(CREDENTIALS_KEY).await.ok().flatten();
+        let Some(creds) = creds else {
             self.handle(Event::Unauthorized);
             return;
         };
         self.state.running.set(true);
         self.state.progress.set(Progress::default());
         let state = self.state;
-        let person = creds.person;
-        let lock_repo = repo.clone();
+        #[cfg(feature = "office")]
+        let (person, lock_repo) = (creds.person, repo.clone());
+        #[cfg(not(feature = "office"))]
+        let lock_repo = repo;
         let outcome = with_lock("assiette-sync", async move {
             run_once(&lock_repo, &creds, &|p| state.progress.set(p)).await
         })
@@ -630,10 +667,13 @@ impl Engine {
             }
             Some(Err(SyncError::Transport(TransportError::Unauthorized))) => {
                 // A person's session ended: every unsent entry stays, the office asks to sign in.
+                #[cfg(feature = "office")]
                 let message = match person_sync().filter(|_| person) {
                     Some(p) => p.expired(repo).await,
                     None => TransportError::Unauthorized.message_fr(),
                 };
+                #[cfg(not(feature = "office"))]
+                let message = TransportError::Unauthorized.message_fr();
                 self.state.last_error.set(Some(message));
                 self.handle(Event::Unauthorized);
             }
@@ -689,7 +729,10 @@ async fn with_lock<T: 'static>(name: &str, work: impl std::future::Future<Output
 /// Starts the engine once the repository is open: wires the triggers and syncs at start-up.
 pub async fn start(ctx: AppContext, state: SyncState) {
     let Some(repo) = ctx.repo() else { return };
+    #[cfg(feature = "office")]
     let enrolled = current_signer(&repo).await.is_some();
+    #[cfg(not(feature = "office"))]
+    let enrolled = matches!(repo.setting::<Credentials>(CREDENTIALS_KEY).await, Ok(Some(_)));
     let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
     let engine = Rc::new(Engine { ctx, state, machine: RefCell::new(Machine::new(enrolled, online)), timer: RefCell::new(None) });
     ENGINE.with(|e| *e.borrow_mut() = Some(engine.clone()));
