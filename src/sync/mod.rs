@@ -451,7 +451,7 @@ async fn pull_site(
     on_progress: &dyn Fn(Progress),
 ) -> Result<(), SyncError> {
     // A tablet names no site (the kitchen's wasm then carries no code to write one).
-    let site_id = if cfg!(feature = "office") { site_id } else { None };
+    let (site_id, cursor_key) = if cfg!(feature = "office") { (site_id, cursor_key) } else { (None, CURSOR_KEY) };
     // Null after a new enrolment: start from the beginning of the site's log.
     let mut cursor: Option<String> = repo.setting::<Option<String>>(cursor_key).await?.flatten();
     loop {
