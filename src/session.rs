@@ -73,7 +73,8 @@ impl Default for SessionState {
 pub enum HttpError {
     /// No answer (no network, server down, timeout).
     Offline,
-    Refused { status: u16, message: String, retry_after: Option<u64> },
+    /// The server's French `error`, its `code`, and a 429's `Retry-After` (seconds).
+    Refused { status: u16, code: String, message: String, retry_after: Option<u64> },
 }
 
 /// "45 s", "2 min", "2 min 5 s".
@@ -89,8 +90,10 @@ impl HttpError {
     pub fn message_fr(&self) -> String {
         match self {
             HttpError::Offline => "Connexion impossible hors ligne : vérifiez le réseau, puis réessayez. Vos saisies restent sur cet appareil.".into(),
+            // Every password check busy (not the person's doing): the server's words.
+            HttpError::Refused { status: 429, code, message, .. } if code == "server_busy" => message.clone(),
             HttpError::Refused { status: 429, retry_after, .. } => format!(
-                "Trop d'essais : réessayez dans {}.",
+                "Trop d'essais : réessayez dans {}. Rien n'a été envoyé.",
                 wait_fr(retry_after.unwrap_or(60))
             ),
             HttpError::Refused { status, .. } if *status >= 500 => {
@@ -137,11 +140,10 @@ pub async fn request(method: &str, path: &str, token: Option<&str>, body: Option
     if status == 0 {
         return Err(HttpError::Offline);
     }
-    let message = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| format!("Le serveur a refusé la demande ({status})."));
-    Err(HttpError::Refused { status, message, retry_after })
+    let reply = serde_json::from_str::<serde_json::Value>(&text).ok();
+    let field = |name: &str| reply.as_ref().and_then(|v| v.get(name)).and_then(|e| e.as_str()).map(str::to_owned);
+    let message = field("error").unwrap_or_else(|| format!("Le serveur a refusé la demande ({status})."));
+    Err(HttpError::Refused { status, code: field("code").unwrap_or_default(), message, retry_after })
 }
 
 fn json_of<T: Serialize>(value: &T) -> String {
@@ -339,4 +341,26 @@ pub fn provide(ctx: crate::context::AppContext) -> SessionState {
         });
     });
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn refusals_are_told_in_french_with_the_wait() {
+        let refused = |status: u16, code: &str, retry_after: Option<u64>| HttpError::Refused {
+            status,
+            code: code.into(),
+            message: "Adresse e-mail ou mot de passe incorrect.".into(),
+            retry_after,
+        };
+        assert_eq!(refused(401, "login_refused", None).message_fr(), "Adresse e-mail ou mot de passe incorrect.");
+        assert_eq!(refused(429, "too_many_attempts", Some(12)).message_fr(), "Trop d'essais : réessayez dans 12 s. Rien n'a été envoyé.");
+        assert_eq!(refused(429, "too_many_attempts", Some(125)).message_fr(), "Trop d'essais : réessayez dans 2 min 5 s. Rien n'a été envoyé.");
+        assert_eq!(refused(429, "too_many_attempts", Some(120)).message_fr(), "Trop d'essais : réessayez dans 2 min. Rien n'a été envoyé.");
+        assert!(HttpError::Offline.message_fr().starts_with("Connexion impossible hors ligne : "));
+        assert!(refused(503, "", None).message_fr().contains("(503)"));
+    }
 }

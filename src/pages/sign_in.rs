@@ -29,6 +29,8 @@ pub fn SignInPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    // Answers received (scripts wait for the next one).
+    let attempts = RwSignal::new(0u32);
     let code = RwSignal::new(invitation.clone());
     let new_password = RwSignal::new(String::new());
     let confirmation = RwSignal::new(String::new());
@@ -51,6 +53,7 @@ pub fn SignInPage() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let result = session::sign_in(&repo, &email.get_untracked(), &password.get_untracked()).await;
             busy.set(false);
+            attempts.update(|n| *n += 1);
             match result {
                 Ok(s) => {
                     password.set(String::new());
@@ -94,7 +97,7 @@ pub fn SignInPage() -> impl IntoView {
         })}
         <section class="card">
             <h2>"Se connecter"</h2>
-            <form class="sign-in-form" on:submit=on_sign_in novalidate data-testid="sign-in-form">
+            <form class="sign-in-form" on:submit=on_sign_in novalidate data-testid="sign-in-form" data-attempts=move || attempts.get().to_string()>
                 <div class="field">
                     <label for="email">"Adresse e-mail"</label>
                     <input id="email" type="email" autocomplete="username" required

@@ -34,8 +34,7 @@ async function api(server, path, body, token, method = "POST") {
 }
 
 /// Every purchase record the server holds for the site, pulled with a metropolis session.
-async function serverPurchases(server, siteId) {
-  const { token } = await api(server, "/admin/login", ADMIN);
+async function serverPurchases(server, siteId, token) {
   const records = [];
   let cursor = null;
   for (;;) {
@@ -48,8 +47,8 @@ async function serverPurchases(server, siteId) {
 }
 
 /// Each line once: distinct ids, none deleted, the count and the sum expected.
-async function checkServerHas(server, siteId, count, cents, what) {
-  const ps = await serverPurchases(server, siteId);
+async function checkServerHas(server, admin, siteId, count, cents, what) {
+  const ps = await serverPurchases(server, siteId, admin);
   const ids = new Set(ps.map((p) => p.meta.id));
   assertEqual(ids.size, ps.length, `${what}: each record once in the site's log`);
   const live = ps.filter((p) => !p.meta.deleted);
@@ -220,7 +219,7 @@ export const tests = {
       await server.start();
       await context.setOffline(false);
       await waitPending(page, 0, "everything sent");
-      await checkServerHas(server, site.id, 11, allCents, "after the first sync");
+      await checkServerHas(server, admin, site.id, 11, allCents, "after the first sync");
       // The server's commune figures are the command's.
       for (const totals of cli) {
         const egalim = await api(server, `/communes/${INSEE}/egalim?year=${totals.year}`, undefined, admin, "GET");
@@ -240,7 +239,7 @@ export const tests = {
       const expired = plain(await page.textContent("[data-testid=session-expired]"));
       assert(expired.includes("Votre session a expiré : reconnectez-vous") && expired.includes("votre achat non envoyé est conservé"), `expired: ${expired}`);
       await waitPending(page, 1, "the new line kept");
-      await checkServerHas(server, site.id, 11, allCents, "nothing sent with the ended session");
+      await checkServerHas(server, admin, site.id, 11, allCents, "nothing sent with the ended session");
       // Still expired (and the line still there) after a reload.
       await page.reload();
       await page.waitForSelector("[data-testid=session-expired]");
@@ -253,12 +252,29 @@ export const tests = {
       await page.click("[data-testid=sign-in]");
       await page.waitForSelector(`[data-testid=signed-in][data-email='${MANAGER.email}']`, { timeout: 30_000 });
       await waitPending(page, 0, "the kept line sent after signing in again");
-      await checkServerHas(server, site.id, 12, allCents + 4520, "after signing in again");
+      await checkServerHas(server, admin, site.id, 12, allCents + 4520, "after signing in again");
       // A second sync sends nothing more.
       await page.reload();
       await page.waitForSelector("body[data-ready]");
       await waitPending(page, 0, "nothing left");
-      await checkServerHas(server, site.id, 12, allCents + 4520, "after another start");
+      await checkServerHas(server, admin, site.id, 12, allCents + 4520, "after another start");
+
+      // Signed out, wrong passwords are throttled, with the wait the server gives.
+      await page.click("[data-testid=sign-out]");
+      await page.waitForSelector("[data-testid=signed-out]");
+      await page.click("[data-testid=signed-out] a");
+      await page.waitForSelector("[data-testid=sign-in-form]");
+      await page.fill("#email", MANAGER.email);
+      let said = "";
+      for (let i = 0; i < 6 && !said.includes("Trop d'essais"); i++) {
+        const before = Number(await page.getAttribute("[data-testid=sign-in-form]", "data-attempts"));
+        await page.fill("#password", `mauvais-${i}`);
+        await page.click("[data-testid=sign-in]");
+        await page.waitForFunction((n) => Number(document.querySelector("[data-testid=sign-in-form]").dataset.attempts) > n, before);
+        said = plain(await page.textContent("[data-testid=sign-in-error]"));
+        if (!said.includes("Trop d'essais")) assert(said.includes("Adresse e-mail ou mot de passe incorrect"), `refused: ${said}`);
+      }
+      assert(/Trop d'essais : réessayez dans \d+ s\./.test(said), `throttled with the wait: ${said}`);
     } finally {
       await browser.close();
       await server.dispose();
