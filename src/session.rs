@@ -5,7 +5,8 @@
 //! kitchen's wasm carries none of it.
 
 
-use assiette_domain::sync::{AcceptInvitationRequest, AccountInfo, ClientRequest, ClientResponse, LoginRequest, LoginResponse, SiteDetails};
+use assiette_domain::sync::{AcceptInvitationRequest, AccountInfo, ClientRequest, ClientResponse, LoginRequest, LoginResponse};
+use assiette_domain::site::RegionGroup;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -32,13 +33,28 @@ pub struct Session {
     /// Who, with the role and the communes in scope.
     pub account: AccountInfo,
     /// The sites of the scope (SIRET, name, commune, meals), as the server listed them at sign-in.
-    pub sites: Vec<SiteDetails>,
+    pub sites: Vec<SessionSite>,
     /// When the server ends the session if unused (each sync moves it forward).
     #[serde(with = "assiette_domain::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
     /// The server answered 401: sign in again (everything unsent is kept).
     #[serde(default)]
     pub expired: bool,
+}
+
+/// A site of the scope, read from `GET /api/v1/admin/sites` (the fields the office uses; a
+/// flat type: serde's `flatten` of the domain's `SiteDetails` costs the wasm a generic reader).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSite {
+    pub id: Uuid,
+    pub siret: String,
+    pub name: String,
+    pub commune_insee: String,
+    pub commune_name: String,
+    #[serde(default)]
+    pub yearly_meal_count: u32,
+    #[serde(default)]
+    pub region_group: RegionGroup,
 }
 
 /// This browser's sync client id, and the account it was registered for.
@@ -140,8 +156,9 @@ pub async fn request(method: &str, path: &str, token: Option<&str>, body: Option
     if status == 0 {
         return Err(HttpError::Offline);
     }
-    let reply = serde_json::from_str::<serde_json::Value>(&text).ok();
-    let field = |name: &str| reply.as_ref().and_then(|v| v.get(name)).and_then(|e| e.as_str()).map(str::to_owned);
+    // Read by the browser's JSON: the wasm carries no JSON tree for it.
+    let reply = js_sys::JSON::parse(&text).ok().filter(|v| v.is_object());
+    let field = |name: &str| reply.as_ref().and_then(|v| js_sys::Reflect::get(v, &name.into()).ok()).and_then(|e| e.as_string());
     let message = field("error").unwrap_or_else(|| format!("Le serveur a refusé la demande ({status})."));
     Err(HttpError::Refused { status, code: field("code").unwrap_or_default(), message, retry_after })
 }
@@ -208,7 +225,7 @@ pub fn unsent_fr(n: u32) -> String {
 /// session stored. The session is stored only once all of it is known.
 async fn open_session(repo: &Repository, reply: LoginResponse) -> Result<Session, String> {
     let account = reply.account.ok_or("Réponse du serveur sans compte : réessayez.")?;
-    let sites: Vec<SiteDetails> = read_reply(&request("GET", "/api/v1/admin/sites", Some(&reply.token), None).await.map_err(|e| e.message_fr())?)?;
+    let sites: Vec<SessionSite> = read_reply(&request("GET", "/api/v1/admin/sites", Some(&reply.token), None).await.map_err(|e| e.message_fr())?)?;
     ensure_client(repo, account.id, &reply.token).await?;
     let session = Session { token: reply.token, account, sites, expires_at: reply.expires_at, expired: false };
     store(repo, &session).await.map_err(|e| e.message_fr())?;
@@ -307,7 +324,7 @@ impl PersonSync for OfficeSync {
                 device_id: client_id,
                 token: session.token,
                 person: true,
-                sites: session.sites.iter().map(|s| (s.info.id, cursor_key(s.info.id))).collect(),
+                sites: session.sites.iter().map(|s| (s.id, cursor_key(s.id))).collect(),
             })
         })
     }

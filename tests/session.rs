@@ -2,11 +2,12 @@
 //! closed and reopened (a reload), its expiry is kept, and sign-out never drops unsent lines.
 #![cfg(target_arch = "wasm32")]
 
-use assiette::session::{self, ClientRegistration, Session, CLIENT_KEY, SESSION_KEY};
+use assiette::session::{self, ClientRegistration, Session, SessionSite, CLIENT_KEY, SESSION_KEY};
 use assiette::storage::Repository;
 use assiette_domain::purchase::{Characteristic, Family};
-use assiette_domain::site::{Commune, ManagementType, ProductionType, RegionGroup, Sector};
+use assiette_domain::site::{Commune, RegionGroup};
 use assiette_domain::sync::{AccountInfo, Role, SiteDetails, SiteInfo};
+use assiette_domain::site::{ManagementType, ProductionType, Sector};
 use assiette_tablet::purchases::PurchaseForm;
 use chrono::{NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
@@ -18,8 +19,9 @@ fn unique_db(name: &str) -> String {
     format!("test-session-{name}-{}", Uuid::now_v7())
 }
 
-fn site(siret: &str, name: &str) -> SiteDetails {
-    SiteDetails {
+/// A site as the server lists it, read as the office reads it.
+fn site(siret: &str, name: &str) -> SessionSite {
+    let details = SiteDetails {
         info: SiteInfo { id: Uuid::now_v7(), name: name.into(), siret: siret.into(), commune_insee: "76447".into(), commune_name: "Gonfreville-l'Orcher".into() },
         management_type: ManagementType::Direct,
         production_type: ProductionType::Site,
@@ -27,7 +29,10 @@ fn site(siret: &str, name: &str) -> SiteDetails {
         daily_meal_count: 120,
         yearly_meal_count: 17_000,
         region_group: RegionGroup::Mainland,
-    }
+    };
+    let read: SessionSite = serde_json::from_str(&serde_json::to_string(&details).unwrap()).unwrap();
+    assert_eq!((read.siret.as_str(), read.name.as_str(), read.yearly_meal_count), (siret, name, 17_000));
+    read
 }
 
 fn a_session() -> Session {

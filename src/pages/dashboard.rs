@@ -40,8 +40,8 @@ fn sites(ctx: &AppContext, cube: &PurchaseCube) -> Vec<SiteInfo> {
     let mut out: Vec<SiteInfo> = Vec::new();
     if let Some(s) = use_context::<crate::session::SessionState>().and_then(|state| state.session.get_untracked()) {
         out.extend(s.sites.into_iter().map(|site| SiteInfo {
-            siret: site.info.siret,
-            name: site.info.name,
+            siret: site.siret,
+            name: site.name,
             yearly_meal_count: site.yearly_meal_count,
             region_group: site.region_group,
         }));

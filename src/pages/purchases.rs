@@ -27,7 +27,7 @@ use crate::storage::ImportWrite;
 /// once its SIRET is set in « Réglages »). Reactive: read inside a view or an effect.
 pub fn current_scope(ctx: &AppContext) -> Scope {
     if let Some(s) = use_context::<SessionState>().and_then(|state| state.session.get()) {
-        return Scope { sites: s.sites.into_iter().map(|site| ScopeSite { siret: site.info.siret, name: site.info.name }).collect() };
+        return Scope { sites: s.sites.into_iter().map(|site| ScopeSite { siret: site.siret, name: site.name }).collect() };
     }
     let sites = ctx
         .profile
