@@ -167,7 +167,8 @@ pub fn SessionBar() -> impl IntoView {
         });
     };
     view! {
-        <div class="session-bar" data-testid="session-bar">
+        // A landmark of its own: every piece of the page is in one (WCAG, axe's `region`).
+        <section class="session-bar" aria-label="Compte" data-testid="session-bar">
             {move || {
                 if !state.loaded.get() {
                     return ().into_any();
@@ -193,6 +194,6 @@ pub fn SessionBar() -> impl IntoView {
                 }
             }}
             <p class="session-message" role="status" data-testid="session-message">{move || message.get()}</p>
-        </div>
+        </section>
     }
 }

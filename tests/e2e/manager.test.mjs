@@ -11,6 +11,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createRequire } from "node:module";
+import { AXE_TAGS } from "./engines.mjs";
 import { ROOT, SERVER_BIN, Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
 
 const ADMIN = { email: "admin@example.org", password: "un-mot-de-passe-long" };
@@ -55,6 +57,17 @@ async function checkServerHas(server, admin, siteId, count, cents, what) {
   assertEqual(live.length, count, `${what}: lines on the server`);
   assertEqual(live.reduce((s, p) => s + p.prix_ht_cents, 0), cents, `${what}: sum on the server`);
   return live;
+}
+
+/// axe-core's WCAG A/AA violations on the page (none expected), as « rule: targets ».
+async function axe(page) {
+  if (!(await page.evaluate("typeof window.axe === 'object'"))) {
+    await page.evaluate(readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8"));
+  }
+  return page.evaluate(async (tags) => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  }, AXE_TAGS);
 }
 
 async function rows(page) {
@@ -150,6 +163,7 @@ export const tests = {
       await page.fill("#password", "mauvais-mot-de-passe");
       await page.click("[data-testid=sign-in]");
       await page.waitForSelector("[data-testid=sign-in-error]:has-text('Adresse e-mail ou mot de passe incorrect')");
+      assertEqual(await axe(page), [], "axe on « Connexion » with an error");
       await context.setOffline(true);
       await page.fill("#password", MANAGER.password);
       await page.click("[data-testid=sign-in]");
@@ -239,6 +253,7 @@ export const tests = {
       const expired = plain(await page.textContent("[data-testid=session-expired]"));
       assert(expired.includes("Votre session a expiré : reconnectez-vous") && expired.includes("votre achat non envoyé est conservé"), `expired: ${expired}`);
       await waitPending(page, 1, "the new line kept");
+      assertEqual(await axe(page), [], "axe on « Achats » with the session expired");
       await checkServerHas(server, admin, site.id, 11, allCents, "nothing sent with the ended session");
       // Still expired (and the line still there) after a reload.
       await page.reload();
