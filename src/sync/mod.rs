@@ -438,20 +438,22 @@ fn pull_all<'a>(
     progress: &'a mut Progress,
     on_progress: &'a dyn Fn(Progress),
 ) -> impl std::future::Future<Output = Result<(), SyncError>> + 'a {
-    pull_site(repo, creds, None, CURSOR_KEY, progress, on_progress)
+    pull_site(repo, creds, progress, on_progress)
 }
 
 /// Every page of one site from its stored cursor.
 async fn pull_site(
     repo: &Repository,
     creds: &Signer,
-    site_id: Option<Uuid>,
-    cursor_key: &str,
+    #[cfg(feature = "office")] site_id: Option<Uuid>,
+    #[cfg(feature = "office")] cursor_key: &str,
     progress: &mut Progress,
     on_progress: &dyn Fn(Progress),
 ) -> Result<(), SyncError> {
-    // A tablet names no site (the kitchen's wasm then carries no code to write one).
-    let (site_id, cursor_key) = if cfg!(feature = "office") { (site_id, cursor_key) } else { (None, CURSOR_KEY) };
+    // The kitchen's tablet names no site and has one cursor (its wasm then carries no code to
+    // write a site id).
+    #[cfg(not(feature = "office"))]
+    let (site_id, cursor_key) = (None, CURSOR_KEY);
     // Null after a new enrolment: start from the beginning of the site's log.
     let mut cursor: Option<String> = repo.setting::<Option<String>>(cursor_key).await?.flatten();
     loop {
