@@ -7,8 +7,8 @@ use leptos_router::path;
 
 use crate::context::{today, AppContext, SiteProfile, PROFILE_KEY};
 use crate::pages::{
-    charts::ChartsPage, dashboard::DashboardPage, history::HistoryPage, purchases::PurchasesPage, settings::SettingsPage, sync::SyncPage,
-    today::TodayPage,
+    charts::ChartsPage, dashboard::DashboardPage, history::HistoryPage, purchases::PurchasesPage, settings::SettingsPage,
+    sign_in::{SessionBar, SignInPage}, sync::SyncPage, today::TodayPage,
 };
 use crate::storage::{request_persistence, Repository};
 use crate::{pwa, sync};
@@ -55,12 +55,16 @@ pub fn KitchenApp() -> impl IntoView {
 /// path never needs.
 #[component]
 pub fn OfficeApp() -> impl IntoView {
-    start_shell();
+    let ctx = start_shell();
+    // Before the shell's task starts the sync engine: a signed-in person's session signs it.
+    crate::session::provide(ctx);
     view! {
         <Router>
             <Chrome bundle=Bundle::Office />
+            <SessionBar />
             <main id="contenu">
                 <FlatRoutes fallback=not_found>
+                    <Route path=path!("/bureau/connexion") view=SignInPage />
                     <Route path=path!("/bureau/graphiques") view=ChartsPage />
                     <Route path=path!("/bureau/achats") view=PurchasesPage />
                     <Route path=path!("/bureau/tableau-de-bord") view=DashboardPage />

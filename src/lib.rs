@@ -13,6 +13,7 @@ pub mod drafts;
 pub mod pages;
 pub mod purchase_import;
 pub mod pwa;
+pub mod session;
 pub mod storage;
 pub mod sync;
 

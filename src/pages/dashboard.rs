@@ -36,10 +36,18 @@ fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
 
-/// The sites: the tablet's own profile (with its meals) and every SIRET met in the purchases.
+/// The sites: the signed-in person's (with their meals and thresholds) or else the tablet's
+/// own profile, and every SIRET met in the purchases.
 fn sites(ctx: &AppContext, cube: &PurchaseCube) -> Vec<SiteInfo> {
     let mut out: Vec<SiteInfo> = Vec::new();
-    if let Some(p) = ctx.profile.get_untracked().filter(|p| !p.siret.is_empty()) {
+    if let Some(s) = use_context::<crate::session::SessionState>().and_then(|state| state.session.get_untracked()) {
+        out.extend(s.sites.into_iter().map(|site| SiteInfo {
+            siret: site.siret,
+            name: site.name,
+            yearly_meal_count: site.yearly_meal_count,
+            region_group: site.region_group,
+        }));
+    } else if let Some(p) = ctx.profile.get_untracked().filter(|p| !p.siret.is_empty()) {
         out.push(SiteInfo {
             siret: p.siret.clone(),
             name: p.name.clone(),

@@ -19,12 +19,17 @@ use crate::components::field_error::FieldError as FieldErrorLine;
 use crate::components::purchase_export::PurchaseExport;
 use crate::context::{stored, today, AppContext};
 use crate::purchase_import::{self, Outcome};
+use crate::session::SessionState;
 use crate::storage::ImportWrite;
 
-/// The sites this person may see and change: the one seam for the scope. Today it is the site
-/// this device stores (its profile, once its SIRET is set in « Réglages »); with managers'
-/// sessions it becomes the session's sites. Reactive: read inside a view or an effect.
+/// The sites this person may see and change: the one seam for the scope. When a person is
+/// signed in (office bundle), the session's sites (kept when the session has expired: the lines
+/// on the device stay workable offline); otherwise the site this device stores (its profile,
+/// once its SIRET is set in « Réglages »). Reactive: read inside a view or an effect.
 pub fn current_scope(ctx: &AppContext) -> Scope {
+    if let Some(s) = use_context::<SessionState>().and_then(|state| state.session.get()) {
+        return Scope { sites: s.sites.into_iter().map(|site| ScopeSite { siret: site.siret, name: site.name }).collect() };
+    }
     let sites = ctx
         .profile
         .get()
@@ -121,7 +126,7 @@ pub fn PurchasesPage() -> impl IntoView {
         <h1>"Achats"</h1>
         {move || scope.get().sites.is_empty().then(|| view! {
             <p class="card warnings" data-testid="no-scope">
-                "Aucun établissement pour cet appareil : renseignez le SIRET du restaurant dans « Réglages » pour saisir ou importer ses achats."
+                "Aucun établissement pour cet appareil : connectez-vous (« Se connecter » ci-dessus) ou renseignez le SIRET du restaurant dans « Réglages » pour saisir ou importer ses achats."
             </p>
         })}
         <Filters filter=filter scope=scope purchases=purchases />

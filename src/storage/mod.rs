@@ -702,6 +702,16 @@ impl Repository {
         self.put_setting(JsValue::from_str(key), to_js(value))
     }
 
+    /// Removes a setting durably (absent afterwards, as if never written).
+    pub async fn remove_setting(&self, key: &str) -> Result<(), StorageError> {
+        self.check_open()?;
+        let tx = idb::transaction(&self.db, &[stores::KV], true)?;
+        let done = idb::completion(&tx);
+        tx.object_store(stores::KV).and_then(|s| s.delete(&JsValue::from_str(key))).map_err(StorageError::from_js)?;
+        done.await.map_err(StorageError::from_js)?;
+        Ok(())
+    }
+
     async fn put_setting(&self, key: JsValue, value: Result<JsValue, StorageError>) -> Result<(), StorageError> {
         self.check_open()?;
         let value = value?;

@@ -39,6 +39,69 @@ pub struct Credentials {
     pub site: SiteInfo,
 }
 
+/// Who signs a sync run in the office bundle: the id its pushes carry (a tablet's `device_id`,
+/// or a signed-in person's registered `client_id`) and its bearer token. A tablet pulls its own
+/// site with `CURSOR_KEY`; a person pulls each site of `sites` with its own cursor key.
+#[cfg(feature = "office")]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signer {
+    pub device_id: Uuid,
+    pub token: String,
+    /// A person's session, not a tablet's enrolment: a 401 ends the session.
+    pub person: bool,
+    /// A person's sites and the settings key of each one's pull cursor (empty for a tablet).
+    pub sites: Vec<(Uuid, String)>,
+}
+
+/// The kitchen bundle (built without `office`, see Cargo.toml) signs only as the tablet: its
+/// engine is the tablet's alone, with none of the session code in its wasm.
+#[cfg(not(feature = "office"))]
+pub type Signer = Credentials;
+
+#[cfg(feature = "office")]
+impl Signer {
+    pub fn device(creds: &Credentials) -> Signer {
+        Signer { device_id: creds.device_id, token: creds.token.clone(), person: false, sites: Vec::new() }
+    }
+}
+
+/// How the office bundle signs with a person's session: set once by the office app.
+/// `signer` answers `None` when no one is signed in (the tablet's enrolment is used then);
+/// `expired` is told of a 401 and returns the message to show.
+#[cfg(feature = "office")]
+pub trait PersonSync {
+    fn signer(&self, repo: Repository) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<Signer>>>>;
+    fn expired(&self, repo: Repository) -> std::pin::Pin<Box<dyn std::future::Future<Output = String>>>;
+}
+
+#[cfg(feature = "office")]
+thread_local! {
+    static PERSON_SYNC: RefCell<Option<Rc<dyn PersonSync>>> = const { RefCell::new(None) };
+}
+
+/// Installs the office bundle's session signer (before the shell starts the engine).
+#[cfg(feature = "office")]
+pub fn set_person_sync(p: Rc<dyn PersonSync>) {
+    PERSON_SYNC.with(|s| *s.borrow_mut() = Some(p));
+}
+
+#[cfg(feature = "office")]
+fn person_sync() -> Option<Rc<dyn PersonSync>> {
+    PERSON_SYNC.with(|s| s.borrow().clone())
+}
+
+/// The signer of the next run: a signed-in person's session first, else the enrolment.
+#[cfg(feature = "office")]
+async fn current_signer(repo: &Repository) -> Option<Signer> {
+    if let Some(p) = person_sync() {
+        if let Some(signer) = p.signer(repo.clone()).await {
+            return Some(signer);
+        }
+    }
+    let creds: Option<Credentials> = repo.setting(CREDENTIALS_KEY).await.ok().flatten();
+    creds.as_ref().map(Signer::device)
+}
+
 /// "29/11/2026 à 14:05" in the device's time zone, or the raw value if unreadable.
 pub fn format_last_sync(rfc3339: &str) -> String {
     match assiette_domain::time::parse_rfc3339(rfc3339) {
@@ -279,7 +342,7 @@ const PUSH_PATH: &str = "/api/v1/sync/push";
 /// One full sync: push every pending entry in batches, then pull every page. The pull runs even
 /// when the push failed (other tablets' entries still arrive), and the push's failure is then
 /// the run's result; a refused token stops at once (the pull would be refused too).
-pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn Fn(Progress)) -> Result<Progress, SyncError> {
+pub async fn run_once(repo: &Repository, creds: &Signer, on_progress: &dyn Fn(Progress)) -> Result<Progress, SyncError> {
     let mut progress = Progress::default();
     let pushed = push_outbox(repo, creds, &mut progress, on_progress).await;
     if let Err(SyncError::Transport(TransportError::Unauthorized)) = pushed {
@@ -294,7 +357,7 @@ pub async fn run_once(repo: &Repository, creds: &Credentials, on_progress: &dyn 
 /// Pushes the outbox in batches that fit the server's limits (`assiette_tablet::push`): a batch
 /// refused whole as too large is split, one the server cannot read is bisected until the
 /// unreadable entry is alone, and a single entry refused that way is set aside « à vérifier ».
-async fn push_outbox(repo: &Repository, creds: &Credentials, progress: &mut Progress, on_progress: &dyn Fn(Progress)) -> Result<(), SyncError> {
+async fn push_outbox(repo: &Repository, creds: &Signer, progress: &mut Progress, on_progress: &dyn Fn(Progress)) -> Result<(), SyncError> {
     let mut after = 0u64;
     loop {
         let entries = repo.outbox_after(after, PUSH_BATCH).await?;
@@ -354,15 +417,50 @@ async fn push_outbox(repo: &Repository, creds: &Credentials, progress: &mut Prog
 }
 
 /// Pulls every page from the stored cursor, each page's storable records and the next cursor
-/// in one transaction (`Repository::apply_pull`).
-async fn pull_all(repo: &Repository, creds: &Credentials, progress: &mut Progress, on_progress: &dyn Fn(Progress)) -> Result<(), SyncError> {
+/// in one transaction (`Repository::apply_pull`): a tablet its own site, a person each site of
+/// the session.
+#[cfg(feature = "office")]
+async fn pull_all(repo: &Repository, creds: &Signer, progress: &mut Progress, on_progress: &dyn Fn(Progress)) -> Result<(), SyncError> {
+    if creds.person {
+        for (site_id, cursor_key) in &creds.sites {
+            pull_site(repo, creds, Some(*site_id), cursor_key, progress, on_progress).await?;
+        }
+        return Ok(());
+    }
+    pull_site(repo, creds, None, CURSOR_KEY, progress, on_progress).await
+}
+
+/// The kitchen's: the tablet's own site (no future of its own around `pull_site`).
+#[cfg(not(feature = "office"))]
+fn pull_all<'a>(
+    repo: &'a Repository,
+    creds: &'a Signer,
+    progress: &'a mut Progress,
+    on_progress: &'a dyn Fn(Progress),
+) -> impl std::future::Future<Output = Result<(), SyncError>> + 'a {
+    pull_site(repo, creds, progress, on_progress)
+}
+
+/// Every page of one site from its stored cursor.
+async fn pull_site(
+    repo: &Repository,
+    creds: &Signer,
+    #[cfg(feature = "office")] site_id: Option<Uuid>,
+    #[cfg(feature = "office")] cursor_key: &str,
+    progress: &mut Progress,
+    on_progress: &dyn Fn(Progress),
+) -> Result<(), SyncError> {
+    // The kitchen's tablet names no site and has one cursor (its wasm then carries no code to
+    // write a site id).
+    #[cfg(not(feature = "office"))]
+    let (site_id, cursor_key) = (None, CURSOR_KEY);
     // Null after a new enrolment: start from the beginning of the site's log.
-    let mut cursor: Option<String> = repo.setting::<Option<String>>(CURSOR_KEY).await?.flatten();
+    let mut cursor: Option<String> = repo.setting::<Option<String>>(cursor_key).await?.flatten();
     loop {
-        let request = PullRequest { cursor: cursor.clone(), limit: Some(PULL_PAGE), site_id: None };
+        let request = PullRequest { cursor: cursor.clone(), limit: Some(PULL_PAGE), site_id };
         let request = serde_json::to_string(&request).map_err(|e| TransportError::Refused { status: 0, message: e.to_string() })?;
         let page = transport::post_reading("/api/v1/sync/pull", Some(&creds.token), request, read_pull_page).await?;
-        repo.apply_pull(&page.records, &[(CURSOR_KEY, &page.next_cursor)]).await?;
+        repo.apply_pull(&page.records, &[(cursor_key, &page.next_cursor)]).await?;
         progress.pulled += page.records.len() as u32;
         progress.skipped += page.skipped.len() as u32;
         for why in &page.skipped {
@@ -533,6 +631,10 @@ impl Engine {
             self.handle(Event::Failed);
             return;
         };
+        #[cfg(feature = "office")]
+        let creds = current_signer(&repo).await;
+        // The kitchen's: the tablet's enrolment.
+        #[cfg(not(feature = "office"))]
         let creds: Option<Credentials> = repo.setting(CREDENTIALS_KEY).await.ok().flatten();
         let Some(creds) = creds else {
             self.handle(Event::Unauthorized);
@@ -541,8 +643,12 @@ impl Engine {
         self.state.running.set(true);
         self.state.progress.set(Progress::default());
         let state = self.state;
+        #[cfg(feature = "office")]
+        let (person, lock_repo) = (creds.person, repo.clone());
+        #[cfg(not(feature = "office"))]
+        let lock_repo = repo;
         let outcome = with_lock("assiette-sync", async move {
-            run_once(&repo, &creds, &|p| state.progress.set(p)).await
+            run_once(&lock_repo, &creds, &|p| state.progress.set(p)).await
         })
         .await;
         self.state.running.set(false);
@@ -562,7 +668,15 @@ impl Engine {
                 self.handle(Event::Succeeded);
             }
             Some(Err(SyncError::Transport(TransportError::Unauthorized))) => {
-                self.state.last_error.set(Some(TransportError::Unauthorized.message_fr()));
+                // A person's session ended: every unsent entry stays, the office asks to sign in.
+                #[cfg(feature = "office")]
+                let message = match person_sync().filter(|_| person) {
+                    Some(p) => p.expired(repo).await,
+                    None => TransportError::Unauthorized.message_fr(),
+                };
+                #[cfg(not(feature = "office"))]
+                let message = TransportError::Unauthorized.message_fr();
+                self.state.last_error.set(Some(message));
                 self.handle(Event::Unauthorized);
             }
             Some(Err(e)) => {
@@ -617,6 +731,9 @@ async fn with_lock<T: 'static>(name: &str, work: impl std::future::Future<Output
 /// Starts the engine once the repository is open: wires the triggers and syncs at start-up.
 pub async fn start(ctx: AppContext, state: SyncState) {
     let Some(repo) = ctx.repo() else { return };
+    #[cfg(feature = "office")]
+    let enrolled = current_signer(&repo).await.is_some();
+    #[cfg(not(feature = "office"))]
     let enrolled = matches!(repo.setting::<Credentials>(CREDENTIALS_KEY).await, Ok(Some(_)));
     let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
     let engine = Rc::new(Engine { ctx, state, machine: RefCell::new(Machine::new(enrolled, online)), timer: RefCell::new(None) });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: tests/bench/wasm-size/build.sh <cargo-target-dir> <out-dir>   (run from a checkout of the app)
-# Where the wasm's bytes go. Builds the release wasm as Trunk does (plus v0 symbol names, which
+# Where the kitchen wasm's bytes go. Builds the release wasm as Trunk does (without the default
+# `office` feature, as index.html asks; plus v0 symbol names, which
 # keep generic arguments), prints the GNU gzip -9 size of the wasm after wasm-opt -Oz, and
 # writes <out-dir>/funcs.pkl: per-function sizes after -Oz with demangled names (needs
 # rustfilt: `cargo install rustfilt`), read by top.py and by_item.py:
@@ -9,7 +10,7 @@ set -euo pipefail
 T=$1; O=$2; mkdir -p "$O"
 . scripts/env.sh
 CARGO_TARGET_DIR=$T RUSTFLAGS='--cfg getrandom_backend="wasm_js" --cfg erase_components -C symbol-mangling-version=v0' \
-  cargo build -q --profile wasm-release --target wasm32-unknown-unknown --bin assiette
+  cargo build -q --profile wasm-release --target wasm32-unknown-unknown --bin assiette --no-default-features
 W=$T/wasm32-unknown-unknown/wasm-release/assiette.wasm
 rm -rf "$O/bg"; wasm-bindgen --target web --out-dir "$O/bg" "$W"
 F="--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals"
