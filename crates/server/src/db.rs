@@ -29,6 +29,10 @@ pub const DEMO_SITE_NAME: &str = "École des Tilleuls";
 pub const DEMO_COMMUNE_NAME: &str = "Commune de démonstration";
 /// The label of the demo tablet's codes (one live at a time: a new one ends the others).
 pub const DEMO_CODE_LABEL: &str = "Tablette de démonstration";
+/// The demo commune's manager, invited at each start until the invitation is accepted.
+pub const DEMO_MANAGER_EMAIL: &str = "gestionnaire@demo.assiette.invalid";
+/// Who invites the demo manager: a metropolis account whose password nobody knows.
+pub const DEMO_METROPOLIS_EMAIL: &str = "metropole@demo.assiette.invalid";
 
 impl Db {
     /// Opens and migrates the database. Errors never show the password of `url` (they are

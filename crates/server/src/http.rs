@@ -226,6 +226,29 @@ pub async fn demo_enrolment_code(db: &Db, config: &Config) -> Result<String, Str
     Ok(code)
 }
 
+/// The demo commune's manager: while its account does not exist, a fresh one-time invitation
+/// at each start (the earlier one ends), sent by a demo metropolis account nobody can sign in
+/// to. `None` once the manager has accepted (they sign in with their own password).
+pub async fn demo_manager_invitation(db: &Db) -> Result<Option<String>, String> {
+    use crate::db::{DEMO_COMMUNE_INSEE, DEMO_MANAGER_EMAIL, DEMO_METROPOLIS_EMAIL};
+    let fail = |e: crate::store::StoreError| format!("démo : {e}");
+    if db.account_by_email(DEMO_MANAGER_EMAIL).await.map_err(fail)?.is_some() {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    if db.account_by_email(DEMO_METROPOLIS_EMAIL).await.map_err(fail)?.is_none() {
+        let unknown = crate::auth::hash_password(&crate::auth::random_token(""))?;
+        db.create_admin_if_missing(DEMO_METROPOLIS_EMAIL, &unknown, now).await.map_err(fail)?;
+    }
+    let inviter = db.account_by_email(DEMO_METROPOLIS_EMAIL).await.map_err(fail)?.ok_or("démo : compte de la métropole absent")?;
+    let code = crate::auth::new_invitation_code();
+    let expires_at = now + chrono::Duration::hours(i64::from(crate::api::DEFAULT_INVITATION_HOURS));
+    db.create_invitation(&db.code_hash(&code), DEMO_MANAGER_EMAIL, &[DEMO_COMMUNE_INSEE.to_owned()], inviter.id, now, expires_at)
+        .await
+        .map_err(fail)?;
+    Ok(Some(code))
+}
+
 /// `assiette-server create-admin EMAIL`: creates the metropolis account or sets a new password
 /// (which ends its sessions).
 pub async fn create_admin(database_url: &str, email: &str, password: &str) -> Result<String, String> {
@@ -358,7 +381,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
     let db = Db::open(&config.database_url).await?;
     bootstrap(&db, &config).await?;
     let demo_code = if config.demo { Some(demo_enrolment_code(&db, &config).await?) } else { None };
-    let no_admin = db.admin_count().await.map_err(|e| e.to_string())? == 0;
+    let demo_invitation = if config.demo { demo_manager_invitation(&db).await? } else { None };
+    // The demo's inviter is nobody's account: it does not count as an administrator.
+    let demo_inviter = db.account_by_email(crate::db::DEMO_METROPOLIS_EMAIL).await.map_err(|e| e.to_string())?.is_some();
+    let no_admin = db.admin_count().await.map_err(|e| e.to_string())? - i64::from(demo_inviter) == 0;
     let guards = crate::guard::GuardSettings { trusted_proxies: config.trusted_proxies.clone(), ..Default::default() };
     let app = router(AppState::with_guards(db.clone(), guards), &config);
     let listener = tokio::net::TcpListener::bind(config.addr)
@@ -369,6 +395,13 @@ pub async fn serve(config: Config) -> Result<(), String> {
     if let Some(demo_code) = demo_code {
         println!("Une commune de démonstration (« Commune de démonstration », cantine « École des Tilleuls ») est prête à essayer.");
         println!("Code d'enrôlement de la tablette de démonstration : {demo_code}");
+        let manager = crate::db::DEMO_MANAGER_EMAIL;
+        match &demo_invitation {
+            Some(code) => println!(
+                "Invitation du gestionnaire de la commune de démonstration ({manager}) : ouvrez {url}bureau/connexion?invitation={code} et choisissez un mot de passe."
+            ),
+            None => println!("Gestionnaire de la commune de démonstration : connectez-vous sur {url}bureau/connexion avec {manager}."),
+        }
     }
     if no_admin {
         println!(

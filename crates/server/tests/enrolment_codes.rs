@@ -174,6 +174,30 @@ async fn the_demo_canteen_is_opt_in() {
         let db = Db::open(&backend.url).await.unwrap();
         assert_eq!(db.site(DEMO_SITE_ID).await.unwrap().unwrap().info.name, "École des Tilleuls");
         db.close().await;
+        // The demo commune's manager: a one-time invitation to its commune, a new one at each
+        // start (the earlier one ends) until it is accepted; then only the address to sign in.
+        let invitation = |out: &str| -> String {
+            let line = out.lines().find(|l| l.starts_with("Invitation du gestionnaire de la commune de démonstration")).unwrap_or_else(|| panic!("{out}"));
+            let code = line.split("invitation=").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or_else(|| panic!("{line}"));
+            code.to_owned()
+        };
+        let first = invitation(&out);
+        // The demo's inviter is nobody's account: the server still says no administrator exists.
+        assert!(out.contains("Aucun compte administrateur"), "{out}");
+        let second = invitation(&start_lines(&backend.url, &[("ASSIETTE_DEMO", "1")]));
+        assert_ne!(first, second);
+        let db = Db::open(&backend.url).await.unwrap();
+        let now = chrono::Utc::now();
+        assert!(db.live_invitation(&db.code_hash(&first), now).await.unwrap().is_none(), "{}: the earlier invitation ends", backend.name);
+        let live = db.live_invitation(&db.code_hash(&second), now).await.unwrap().expect("the last invitation is live");
+        assert_eq!((live.email.as_str(), live.communes.as_slice()), ("gestionnaire@demo.assiette.invalid", &["76351".to_owned()][..]));
+        let later = now + chrono::Duration::days(30);
+        db.accept_invitation(&db.code_hash(&second), uuid::Uuid::now_v7(), "hash", "token-hash", now, later, later).await.unwrap().expect("accepted");
+        db.close().await;
+        let out = start_lines(&backend.url, &[("ASSIETTE_DEMO", "1")]);
+        assert!(!out.contains("Invitation du gestionnaire"), "{out}");
+        assert!(out.contains("Gestionnaire de la commune de démonstration : connectez-vous sur http://127.0.0.1:"), "{out}");
+        assert!(out.contains("bureau/connexion avec gestionnaire@demo.assiette.invalid."), "{out}");
     }
     // A fixed demo code without the demo is a mistake said at start.
     let out = Command::new(env!("CARGO_BIN_EXE_assiette-server"))
