@@ -405,7 +405,7 @@ impl Site {
     }
 }
 
-fn check_siret(v: &mut Validation, field: &str, siret: &str, whose: &str) {
+pub(crate) fn check_siret(v: &mut Validation, field: &str, siret: &str, whose: &str) {
     if siret.trim().is_empty() {
         v.error(field, format!("Saisissez le SIRET {whose} (14 chiffres)."));
     } else if siret.len() != 14 || !siret.bytes().all(|b| b.is_ascii_digit()) {
