@@ -6,6 +6,8 @@
 //! and its targets live here.
 
 
+pub mod deadline;
+
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -152,6 +152,26 @@ pub mod rfc3339_option {
     }
 }
 
+/// `#[serde(with = "crate::time::date_option")]` for an `Option<NaiveDate>` (null or absent: `None`).
+pub mod date_option {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(date: &Option<NaiveDate>, serializer: S) -> Result<S::Ok, S::Error> {
+        date.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<NaiveDate>, D::Error> {
+        struct Date(NaiveDate);
+        impl<'de> Deserialize<'de> for Date {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                super::date::deserialize(deserializer).map(Date)
+            }
+        }
+        Option::<Date>::deserialize(deserializer).map(|d| d.map(|d| d.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
