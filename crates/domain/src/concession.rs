@@ -7,6 +7,7 @@
 
 
 pub mod deadline;
+pub mod guide;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
