@@ -8,6 +8,7 @@
 
 pub mod deadline;
 pub mod guide;
+pub mod progress;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
