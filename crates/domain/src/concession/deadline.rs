@@ -22,10 +22,17 @@ use crate::number::format_fr_date;
 /// Months before the end date when the renewal must start.
 pub const RENEWAL_LEAD_MONTHS: u32 = 18;
 
-/// Declaration campaigns ma cantine published: (data year, opening, closing, corrections end).
-const KNOWN_CAMPAIGNS: &[(i32, (u32, u32), (u32, u32), (u32, u32))] = &[
+/// A declaration campaign ma cantine published; (month, day) in the year after the data's.
+struct Campaign {
+    data_year: i32,
+    opens: (u32, u32),
+    closes: (u32, u32),
+    corrections_close: (u32, u32),
+}
+
+const KNOWN_CAMPAIGNS: &[Campaign] = &[
     // 2025 data: 12 January – 15 April 2026, corrections 16–29 April 2026.
-    (2025, (1, 12), (4, 15), (4, 29)),
+    Campaign { data_year: 2025, opens: (1, 12), closes: (4, 15), corrections_close: (4, 29) },
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -136,8 +143,8 @@ pub fn deadlines(contract: &CateringContract, today: NaiveDate) -> Vec<Deadline>
                 false,
             );
         }
-        match KNOWN_CAMPAIGNS.iter().find(|c| c.0 == year) {
-            Some(&(_, (om, od), (cm, cd), (rm, rd))) => {
+        match KNOWN_CAMPAIGNS.iter().find(|c| c.data_year == year) {
+            Some(&Campaign { opens: (om, od), closes: (cm, cd), corrections_close: (rm, rd), .. }) => {
                 let (opens, closes) = (ymd(next, om, od), ymd(next, cm, cd));
                 push(
                     DeadlineKind::DeclarationCampaign,
