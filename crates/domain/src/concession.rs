@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::record::RecordMeta;
-use crate::site::{check_siret, siren_is_valid, RegionGroup};
+use crate::site::{check_siret, siren_is_valid, ManagementType, RegionGroup, Site};
 use crate::text::check_text;
 use crate::validation::Validation;
 
@@ -265,6 +265,47 @@ impl CateringContract {
     }
 }
 
+impl CateringContract {
+    /// Meals a day at the contract's sites together (what the guide's thresholds read), from
+    /// the commune's sites; sites not found count 0.
+    pub fn meals_per_day(&self, sites: &[Site]) -> u32 {
+        let mut counted: Vec<&str> = Vec::new();
+        sites
+            .iter()
+            .filter(|s| !s.meta.deleted && self.site_sirets.contains(&s.siret))
+            .filter(|s| {
+                // A site recorded twice (two revisions in a list) counts once.
+                let new = !counted.contains(&s.siret.as_str());
+                counted.push(&s.siret);
+                new
+            })
+            .map(|s| s.daily_meal_count)
+            .fold(0u32, u32::saturating_add)
+    }
+
+    /// Warnings comparing the contract with the commune's sites: a SIRET no site has, or a site
+    /// recorded as self-run (its declaration on ma cantine would then be wrong).
+    pub fn check_against_sites(&self, sites: &[Site]) -> Validation {
+        let mut v = Validation::default();
+        for siret in &self.site_sirets {
+            match sites.iter().find(|s| !s.meta.deleted && &s.siret == siret) {
+                None => v.warn(
+                    "site_sirets",
+                    "contract_site_unknown",
+                    format!("Aucun restaurant de la commune n'a le SIRET {siret} : ajoutez le restaurant, ou vérifiez le numéro."),
+                ),
+                Some(site) if site.management_type != ManagementType::Conceded => v.warn(
+                    "site_sirets",
+                    "contract_site_not_conceded",
+                    format!("Le restaurant « {} » est enregistré en gestion directe alors que le contrat le couvre : passez-le en gestion concédée.", site.name),
+                ),
+                Some(_) => {}
+            }
+        }
+        v
+    }
+}
+
 /// Checks a SIREN (company number): 9 digits passing the Luhn check.
 pub(crate) fn check_siren(v: &mut Validation, field: &str, siren: &str) {
     if siren.trim().is_empty() {
@@ -418,6 +459,43 @@ pub(crate) mod tests {
         let v = c.validate();
         assert_eq!(fields(&v), vec!["caterer_name", "caterer_name", "committee"]);
         assert!(v.errors[2].message.contains("membre n° 2"));
+    }
+
+    fn site(siret: &str, meals: u32, management_type: ManagementType) -> Site {
+        Site {
+            meta: RecordMeta::new(Uuid::from_u128(siret.parse().unwrap()), DateTime::<Utc>::from_timestamp(1_772_000_000, 0).unwrap()),
+            name: format!("École {siret}"),
+            siret: siret.into(),
+            city_insee_code: "76351".into(),
+            management_type,
+            production_type: crate::site::ProductionType::SiteCookedElsewhere,
+            sectors: vec![crate::site::Sector::EducationPrimaire],
+            daily_meal_count: meals,
+            yearly_meal_count: meals * 140,
+            region_group: RegionGroup::Mainland,
+            central_producer_siret: None,
+        }
+    }
+
+    #[test]
+    fn meals_and_sites_from_the_commune_s_sites() {
+        let c = contract();
+        let sites = vec![
+            site("21010034300016", 120, ManagementType::Conceded),
+            site("73282932000074", 95, ManagementType::Direct),
+            site("35600000000048", 1_000, ManagementType::Conceded),
+        ];
+        assert_eq!(c.meals_per_day(&sites), 215, "only the contract's sites");
+        let mut twice = sites.clone();
+        twice.push(sites[0].clone());
+        assert_eq!(c.meals_per_day(&twice), 215, "a site listed twice counts once");
+        let mut deleted = sites.clone();
+        deleted[0].meta = deleted[0].meta.deleted(deleted[0].meta.modified_at);
+        assert_eq!(c.meals_per_day(&deleted), 95);
+        let v = c.check_against_sites(&sites);
+        assert_eq!(v.warning_codes(), vec!["contract_site_not_conceded"]);
+        assert!(v.warnings[0].message.contains("École 73282932000074"));
+        assert_eq!(c.check_against_sites(&sites[..1]).warning_codes(), vec!["contract_site_unknown"]);
     }
 
     #[test]

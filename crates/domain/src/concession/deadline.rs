@@ -74,6 +74,19 @@ pub struct Deadline {
     pub estimated: bool,
 }
 
+impl Deadline {
+    /// When, in words: « aujourd'hui », « dans 12 jours », « dépassée depuis 3 jours ».
+    pub fn when_label(&self) -> String {
+        match self.days_left {
+            0 => "aujourd'hui".to_owned(),
+            1 => "demain".to_owned(),
+            -1 => "dépassée depuis 1 jour".to_owned(),
+            n if n > 0 => format!("dans {n} jours"),
+            n => format!("dépassée depuis {} jours", -n),
+        }
+    }
+}
+
 /// `date` minus `months`, on the month's last day when the day does not exist there.
 fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
     // chrono clamps to the last day of the target month, which is the rule we want.
@@ -208,6 +221,12 @@ pub fn next_deadline(contract: &CateringContract, today: NaiveDate) -> Option<De
     deadlines(contract, today).into_iter().find(|d| !d.past)
 }
 
+/// The deadlines not past within `days` days (the metropolis' overview puts the communes
+/// with one in the next 90 days first).
+pub fn upcoming(contract: &CateringContract, today: NaiveDate, days: i64) -> Vec<Deadline> {
+    deadlines(contract, today).into_iter().filter(|d| !d.past && d.days_left <= days).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +301,28 @@ mod tests {
         let due_today = list.iter().find(|d| d.date == date(2026, 2, 28)).unwrap();
         assert_eq!((due_today.days_left, due_today.past), (0, false));
         assert!(due_today.label.contains("janvier 2026"), "{}", due_today.label);
+    }
+
+    #[test]
+    fn upcoming_within_90_days_and_when_labels() {
+        let c = contract();
+        let list = upcoming(&c, date(2026, 3, 1), 90);
+        let dates: Vec<_> = list.iter().map(|d| (d.kind, d.date)).collect();
+        assert_eq!(
+            dates,
+            vec![
+                (DeadlineKind::YearlyPurchaseFile, date(2026, 3, 31)),
+                (DeadlineKind::DeclarationCampaign, date(2026, 4, 15)),
+                (DeadlineKind::DeclarationCorrections, date(2026, 4, 29)),
+                (DeadlineKind::PeriodicReport, date(2026, 4, 30)),
+            ]
+        );
+        assert_eq!(list[0].when_label(), "dans 30 jours");
+        let mut d = list[0].clone();
+        for (days, label) in [(0, "aujourd'hui"), (1, "demain"), (-1, "dépassée depuis 1 jour"), (-12, "dépassée depuis 12 jours")] {
+            d.days_left = days;
+            assert_eq!(d.when_label(), label);
+        }
     }
 
     #[test]
