@@ -173,6 +173,12 @@ impl CateringContract {
     /// confirmation.
     pub fn validate(&self) -> Validation {
         let mut v = Validation::default();
+        if !crate::site::insee_code_is_valid(&self.commune_insee_code) {
+            v.error(
+                "commune_insee_code",
+                format!("Le code INSEE de la commune « {} » n'est pas valide : 5 caractères, par exemple 76351.", crate::text::excerpt(&self.commune_insee_code, 20)),
+            );
+        }
         if self.caterer_name.trim().is_empty() {
             v.error("caterer_name", "Saisissez le nom du prestataire (sa raison sociale).");
         } else {
@@ -389,6 +395,9 @@ pub(crate) mod tests {
         assert!(c.validate().is_ok());
         c.start_date = date(1999, 9, 1);
         assert_eq!(fields(&c.validate()), vec!["start_date"]);
+        let mut c = contract();
+        c.commune_insee_code = "7635".into();
+        assert_eq!(fields(&c.validate()), vec!["commune_insee_code"]);
     }
 
     #[test]
