@@ -73,6 +73,10 @@ pub struct Checkpoint {
     pub text: String,
     #[serde(default)]
     pub applies: Applicability,
+    /// Something to write into the next contract (listed in the clauses to put in the call
+    /// for tenders), rather than something to check or do.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clause: bool,
 }
 
 /// A document to cite: title and year (of publication, or of the version consulted for a
@@ -164,6 +168,15 @@ impl Guide {
             .filter(|s| s.applies.applies(contract_type, meals_per_day))
             .map(|step| ApplicableStep { step, checkpoints: step.checkpoints.iter().filter(|c| c.applies.applies(contract_type, meals_per_day)).collect() })
             .filter(|s| !s.checkpoints.is_empty())
+            .collect()
+    }
+
+    /// The clauses to write into the next call for tenders for this contract type and size,
+    /// in the guide's order, with the step each comes from.
+    pub fn tender_clauses(&self, contract_type: ContractType, meals_per_day: u32) -> Vec<(&Step, &Checkpoint)> {
+        self.applicable_steps(contract_type, meals_per_day)
+            .into_iter()
+            .flat_map(|s| s.checkpoints.into_iter().filter(|c| c.clause).map(move |c| (s.step, c)))
             .collect()
     }
 
@@ -283,6 +296,24 @@ mod tests {
         assert!(checkpoint_ids(&large).contains(&"plan-diversification") && checkpoint_ids(&large).contains(&"convention-don"));
         assert_eq!(checkpoint_ids(&large).len(), checkpoint_ids(&applicable_steps(&c, 150)).len() + 2);
         assert!(!checkpoint_ids(&applicable_steps(&c, 3_000)).contains(&"convention-don"));
+    }
+
+    #[test]
+    fn tender_clauses_follow_the_contract() {
+        let g = guide();
+        let small = g.tender_clauses(ContractType::ServicesContract, 150);
+        let ids: Vec<&str> = small.iter().map(|(_, c)| c.id.as_str()).collect();
+        assert_eq!(ids.first(), Some(&"allotissement"));
+        assert!(ids.contains(&"part-50-20") && ids.contains(&"fichier-achats-format") && ids.contains(&"penalites-donnees"));
+        assert!(!ids.contains(&"donnees-format-ouvert") && !ids.contains(&"annexe-egalim-gaspillage") && !ids.contains(&"convention-don"));
+        assert!(!ids.contains(&"deliberation"), "a council vote is not a clause");
+        assert!(small.iter().all(|(s, c)| s.checkpoints.contains(c)));
+        let large = g.tender_clauses(ContractType::Concession, 5_000);
+        let large_ids: Vec<&str> = large.iter().map(|(_, c)| c.id.as_str()).collect();
+        for id in ["donnees-format-ouvert", "annexe-egalim-gaspillage", "convention-don", "plan-diversification"] {
+            assert!(large_ids.contains(&id), "{id}");
+        }
+        assert_eq!(large.len(), small.len() + 4);
     }
 
     #[test]
