@@ -305,6 +305,13 @@ impl<'o, 'a> CsvImport<'o, 'a> {
         self.errors.len()
     }
 
+    /// Whether the bytes fed so far end between two records (after a line feed that ends a
+    /// record, or an empty line): a caller that cut the file there guessed right. False before
+    /// the header is read, and inside a record (a quoted cell holding the line feed).
+    pub fn between_records(&self) -> bool {
+        self.core.is_some() && self.out_len == 0 && self.ends_len == 0 && self.last_byte == b'\n'
+    }
+
     fn reject(errors: Vec<ImportError>) -> ImportRejected {
         ImportRejected { errors, digest: None, duplicate: false }
     }

@@ -137,10 +137,10 @@ struct SecondPart {
     outcome: Result<(), ImportRejected>,
 }
 
-/// Totals of a CSV read in two parts at once. The second thread finds the first record end
-/// past 55 % of the file (a scan with the import's reader settings, no checks: quicker than
-/// the first part's reading of the same bytes), then reads the header followed by the rest.
-/// The first part stops at that record end. Row errors of both parts are listed in file order
+/// Totals of a CSV read in two parts at once. The second thread finds where to cut, just past
+/// half of the file (a count of quotes and line feeds, much quicker than reading records),
+/// then reads the header followed by the rest. The first part stops at the cut and checks that
+/// a record ended there. Row errors of both parts are listed in file order
 /// with their line numbers in the whole file.
 fn csv_in_two_parts(path: &Path, len: u64, opts: &ImportOptions<'_>) -> Result<(TotalsBuilder, KeyColumn), PartError> {
     let mut first_file = File::open(path)?;
@@ -163,27 +163,45 @@ fn csv_in_two_parts(path: &Path, len: u64, opts: &ImportOptions<'_>) -> Result<(
     };
     let header = &head[..header_end as usize];
     let header_last_line = 1 + newlines(header.trim_ascii_end());
-    // The first part always holds a record after the header: its own count is never empty.
-    let target = (len / 20 * 11).max(header_end + 1);
+    // About half each: the second part's scan for its start costs little. The first part
+    // always holds a record after the header: its own count is never empty.
+    let target = (len / 100 * 51).max(header_end + 1);
     let (split_tx, split_rx) = std::sync::mpsc::channel::<Option<u64>>();
 
     std::thread::scope(|scope| {
         let second = scope.spawn(move || -> Result<Option<SecondPart>, std::io::Error> {
             let mut file = File::open(path)?;
             let mut buf = vec![0u8; CHUNK];
-            let mut scan = RecordBoundaries::new(header);
-            let (mut pos, mut lines, mut split) = (0u64, 0u64, None);
-            loop {
+            // The cut: the first line feed past the target after an even number of quotes (a
+            // line feed inside a quoted cell follows an odd number). A stray quote inside an
+            // unquoted cell can fool it: the first part checks the guess and, when wrong,
+            // reads on alone.
+            let (mut pos, mut quotes, mut lines, mut split) = (0u64, 0u64, 0u64, None);
+            'scan: loop {
                 let n = file.read(&mut buf)?;
                 if n == 0 {
                     break;
                 }
-                if let Some(at) = scan.feed(&buf[..n], target) {
-                    lines += newlines(&buf[..(at - pos) as usize]);
-                    split = Some(at);
-                    break;
+                let chunk = &buf[..n];
+                if pos + (n as u64) < target {
+                    quotes += chunk.iter().filter(|&&b| b == b'"').count() as u64;
+                    lines += newlines(chunk);
+                    pos += n as u64;
+                    continue;
                 }
-                lines += newlines(&buf[..n]);
+                for (i, &b) in chunk.iter().enumerate() {
+                    match b {
+                        b'"' => quotes += 1,
+                        b'\n' => {
+                            lines += 1;
+                            if pos + i as u64 >= target && quotes % 2 == 0 {
+                                split = Some(pos + i as u64 + 1);
+                                break 'scan;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
                 pos += n as u64;
             }
             // Nothing after the cut: the first part reads it all.
@@ -210,11 +228,18 @@ fn csv_in_two_parts(path: &Path, len: u64, opts: &ImportOptions<'_>) -> Result<(
         let mut totals = TotalsBuilder::new();
         let mut buf = vec![0u8; CHUNK];
         let mut pos = 0u64;
+        // Whether the second part starts where a record does (else it is not used).
+        let mut cut_right = true;
         let first = feed_until(&mut first_file, &mut pos, target, &mut buf, &mut import, &mut totals).and_then(|()| {
             let end = split_rx.recv().ok().flatten().unwrap_or(u64::MAX);
-            feed_until(&mut first_file, &mut pos, end, &mut buf, &mut import, &mut totals)
+            feed_until(&mut first_file, &mut pos, end, &mut buf, &mut import, &mut totals)?;
+            if end != u64::MAX && !import.between_records() {
+                cut_right = false;
+                feed_until(&mut first_file, &mut pos, u64::MAX, &mut buf, &mut import, &mut totals)?;
+            }
+            Ok(())
         });
-        let second = second.join().expect("the second part's thread does not panic")?;
+        let second = second.join().expect("the second part's thread does not panic")?.filter(|_| cut_right);
         // A refusal of the file itself (too big, its header) is the first part's to say.
         if let Err(PartError::Rejected(r)) = first {
             return Err(PartError::Rejected(r));
@@ -290,11 +315,14 @@ mod tests {
     fn row(kind: u8, i: usize, sep: char, eol: &str) -> String {
         let siret = SIRETS[i % 3];
         // Descriptions with the separator, quotes and a line break inside quotes.
-        let description = match i % 4 {
+        let description = match i % 5 {
             0 => format!("Produit {i}"),
             1 => format!("\"Produit {i}{sep} lot\""),
             2 => format!("\"Produit \"\"{i}\"\"{eol}suite\""),
-            _ => format!("\"Produit{eol}{i}{sep}\""),
+            3 => format!("\"Produit{eol}{i}{sep}\""),
+            // A stray quote in a cell not quoted: read as a character; it fools a cut found by
+            // counting quotes, which the first part must notice.
+            _ => format!("Écran {i}\" pouces"),
         };
         let year = 2023 + (i % 3);
         let (siret, price, date) = match kind {
