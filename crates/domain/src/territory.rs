@@ -161,14 +161,22 @@ impl WastePeriod {
     /// Sums the measured days of `range` among `days` (every site given).
     pub fn of<'a>(days: impl IntoIterator<Item = &'a DayRollup>, range: DateRange) -> Self {
         let mut p = WastePeriod::empty(range);
-        for d in days.into_iter().filter(|d| range.contains(d.date) && d.is_measured()) {
-            p.measured_days += 1;
-            p.meals += u64::from(d.meals_served.unwrap_or(0));
-            for (acc, g) in p.grams_by_stage.iter_mut().zip(d.grams_by_stage) {
-                *acc += g;
-            }
+        for d in days.into_iter().filter(|d| range.contains(d.date)) {
+            p.add_day(d);
         }
         p
+    }
+
+    /// Adds a day if it is measured (its date is the caller's to check).
+    pub fn add_day(&mut self, d: &DayRollup) {
+        if !d.is_measured() {
+            return;
+        }
+        self.measured_days += 1;
+        self.meals += u64::from(d.meals_served.unwrap_or(0));
+        for (acc, g) in self.grams_by_stage.iter_mut().zip(d.grams_by_stage) {
+            *acc += g;
+        }
     }
 
     /// Adds another period's sums (a commune = its sites). The range stays this one's.
@@ -366,7 +374,7 @@ pub fn is_school_day(d: NaiveDate, holidays: &[DateRange]) -> bool {
 pub fn last_school_days(today: NaiveDate, n: u32, holidays: &[DateRange]) -> Vec<NaiveDate> {
     let mut out = Vec::with_capacity(n as usize);
     let mut d = today;
-    // A year of holidays at most stands between two school days: stop looking after ten.
+    // Bounded so that a holiday list covering everything cannot loop for ever: ten years.
     let floor = today - Duration::days(3660);
     while out.len() < n as usize {
         d -= Duration::days(1);
@@ -757,7 +765,7 @@ pub fn before_after(site_id: Uuid, days: &[DayRollup], campaign: DateRange, befo
     let campaign = WastePeriod::of(site_days(), campaign);
     BeforeAfter {
         site_id,
-        reduction: reduction(before.grams_per_meal().unwrap_or(f64::NAN), campaign.grams_per_meal().unwrap_or(f64::NAN)),
+        reduction: before.grams_per_meal().zip(campaign.grams_per_meal()).and_then(|(b, c)| reduction(b, c)),
         before,
         campaign,
     }
@@ -816,4 +824,125 @@ pub fn canteen_statistics(o: &Overview) -> CanteenStatistics {
         fish_france_percent: ind.and_then(|i| i.produits_de_la_mer_france_percent_hundredths),
         appro_percent: percent_hundredths(reaching as i64, declared.len() as i64),
     }
+}
+
+/// One month of a trend line; its waste's range is the month within the asked range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MonthPoint {
+    pub year: i32,
+    /// 1 = January.
+    pub month: u32,
+    pub waste: WastePeriod,
+}
+
+/// g per meal by month of the territory (empty INSEE code) or of one commune.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendLine {
+    pub commune_insee: String,
+    pub commune_name: String,
+    /// Every month of the range, in order; a month without a measured day has an empty waste
+    /// (its g per meal is `None`).
+    pub points: Vec<MonthPoint>,
+}
+
+/// The months of a range, each clipped to it.
+pub fn months_of(range: DateRange) -> Vec<DateRange> {
+    let mut out = Vec::new();
+    let mut start = range.start;
+    while start <= range.end {
+        let next = NaiveDate::from_ymd_opt(start.year() + i32::from(start.month() == 12), start.month() % 12 + 1, 1);
+        let Some(next) = next else { break };
+        let end = next.pred_opt().map_or(range.end, |e| e.min(range.end));
+        out.push(DateRange::new(start, end));
+        start = next;
+    }
+    out
+}
+
+/// The territory's line first, then each commune's (by name), from one pass over the days.
+pub fn monthly_trend(sites: &[SiteSummary], days: &[DayRollup], range: DateRange) -> Vec<TrendLine> {
+    let months = months_of(range);
+    // Lines in output order: the territory, then the communes by name.
+    let communes: BTreeSet<(&str, &str)> =
+        sites.iter().map(|s| (s.commune_name.as_str(), s.commune_insee.as_str())).collect();
+    let order: Vec<(&str, &str)> = std::iter::once(("", "")).chain(communes.iter().copied()).collect();
+    let line_of_site: BTreeMap<Uuid, usize> = sites
+        .iter()
+        .map(|s| {
+            let key = (s.commune_name.as_str(), s.commune_insee.as_str());
+            (s.site_id, 1 + communes.range(..key).count())
+        })
+        .collect();
+    let mut lines: Vec<Vec<WastePeriod>> =
+        order.iter().map(|_| months.iter().map(|m| WastePeriod::empty(*m)).collect()).collect();
+    for d in days.iter().filter(|d| range.contains(d.date)) {
+        let Some(line) = line_of_site.get(&d.site_id) else { continue };
+        let m = months.partition_point(|m| m.end < d.date);
+        lines[0][m].add_day(d);
+        lines[*line][m].add_day(d);
+    }
+    order
+        .into_iter()
+        .zip(lines)
+        .map(|((name, insee), points)| TrendLine {
+            commune_insee: insee.to_string(),
+            commune_name: name.to_string(),
+            points: points
+                .into_iter()
+                .map(|w| MonthPoint { year: w.range.start.year(), month: w.range.start.month(), waste: w })
+                .collect(),
+        })
+        .collect()
+}
+
+/// One commune's (or the territory's, empty INSEE code) purchases of one year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct YearPurchases {
+    pub commune_insee: String,
+    pub commune_name: String,
+    pub year: i32,
+    pub sites_with_purchases: u32,
+    pub purchases: Option<PurchaseFigures>,
+}
+
+/// EGalim shares by year: the territory's years first, then each commune's (by name), years in
+/// order. Sums of the sites' euros, with the sites' summed yearly meals for the cost per meal.
+pub fn yearly_purchases(sites: &[SiteSummary], totals: &[YearTotals]) -> Vec<YearPurchases> {
+    let site_of: BTreeMap<&str, &SiteSummary> = sites.iter().map(|s| (s.siret.as_str(), s)).collect();
+    struct Acc {
+        totals: YearTotals,
+        sites: u32,
+        yearly: u64,
+        groups: BTreeSet<&'static str>,
+        group: RegionGroup,
+    }
+    let mut acc: BTreeMap<((&str, &str), i32), Acc> = BTreeMap::new();
+    for t in totals.iter().filter(|t| t.valeur_totale > 0) {
+        let Some(s) = site_of.get(t.siret.as_str()) else { continue };
+        for key in [("", ""), (s.commune_name.as_str(), s.commune_insee.as_str())] {
+            let a = acc.entry((key, t.year)).or_insert_with(|| Acc {
+                totals: YearTotals::new("", t.year),
+                sites: 0,
+                yearly: 0,
+                groups: BTreeSet::new(),
+                group: s.region_group,
+            });
+            a.totals.add_totals(t);
+            a.sites += 1;
+            a.yearly += u64::from(s.yearly_meal_count);
+            a.groups.insert(s.region_group.code());
+        }
+    }
+    acc.into_iter()
+        .map(|(((name, insee), year), a)| {
+            let group = if a.groups.len() > 1 { RegionGroup::Mainland } else { a.group };
+            YearPurchases {
+                commune_insee: insee.to_string(),
+                commune_name: name.to_string(),
+                year,
+                sites_with_purchases: a.sites,
+                purchases: PurchaseFigures::new(a.totals, group, (a.yearly > 0).then_some(a.yearly)),
+            }
+        })
+        .collect()
 }

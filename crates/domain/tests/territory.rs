@@ -325,6 +325,42 @@ fn rollups_of_records_hand_computed() {
     assert_eq!(r, vec![day(1, on, Some(150), [500, 0, 3_000], 3)]);
 }
 
+#[test]
+fn monthly_trend_hand_computed() {
+    let (sites, days, _, _) = fixture();
+    let range = DateRange::new(d(2026, 9, 5), d(2026, 11, 30));
+    assert_eq!(
+        months_of(range),
+        vec![
+            DateRange::new(d(2026, 9, 5), d(2026, 9, 30)),
+            DateRange::new(d(2026, 10, 1), d(2026, 10, 31)),
+            DateRange::new(d(2026, 11, 1), d(2026, 11, 30)),
+        ]
+    );
+    assert_eq!(months_of(DateRange::new(d(2026, 12, 30), d(2027, 1, 2))).len(), 2);
+    let lines = monthly_trend(&sites, &days, range);
+    let names: Vec<&str> = lines.iter().map(|l| l.commune_name.as_str()).collect();
+    assert_eq!(names, vec!["", "Alpha", "Beta"]);
+    let gpm = |l: &TrendLine| l.points.iter().map(|p| p.waste.grams_per_meal()).collect::<Vec<_>>();
+    // The territory: 100 g in September, nothing measured in October (None, not 0), then
+    // 30 kg for 310 meals in November.
+    assert_eq!(gpm(&lines[0]), vec![Some(100.0), None, Some(30_000.0 / 310.0)]);
+    assert_eq!(gpm(&lines[1]), vec![Some(100.0), None, Some(25_000.0 / 300.0)]);
+    assert_eq!(gpm(&lines[2]), vec![None, None, Some(500.0)]);
+    assert_eq!((lines[0].points[2].year, lines[0].points[2].month), (2026, 11));
+}
+
+#[test]
+fn yearly_purchases_by_commune_hand_computed() {
+    let (sites, _, totals, _) = fixture();
+    let y = yearly_purchases(&sites, &totals);
+    let keys: Vec<(&str, i32, u32)> = y.iter().map(|r| (r.commune_name.as_str(), r.year, r.sites_with_purchases)).collect();
+    assert_eq!(keys, vec![("", 2025, 1), ("", 2026, 2), ("Alpha", 2025, 1), ("Alpha", 2026, 1), ("Beta", 2026, 1)]);
+    let egalim = |r: &YearPurchases| r.purchases.as_ref().and_then(|p| p.indicators.egalim_percent_hundredths);
+    assert_eq!(y.iter().map(egalim).collect::<Vec<_>>(), vec![Some(0), Some(4_667), Some(0), Some(4_000), Some(6_000)]);
+    assert_eq!(y[2].commune_insee, "76351");
+}
+
 // ---------------------------------------------------------------- properties
 
 struct Rng(u64);
@@ -538,5 +574,28 @@ proptest! {
                 prop_assert_eq!(p.stage_grams_per_meal(share.key), share.grams_per_meal);
             }
         }
+    }
+    /// Monthly points add up to the whole range, for the territory and for the communes.
+    #[test]
+    fn monthly_trend_adds_up(seed in any::<u64>(), n in 0usize..10) {
+        let (sites, days, totals) = generated(seed, n);
+        let p = random_params(&mut Rng(seed.rotate_left(7) | 1));
+        let lines = monthly_trend(&sites, &days, p.period);
+        prop_assert_eq!(lines.len(), 1 + sites.iter().map(|s| &s.commune_insee).collect::<std::collections::BTreeSet<_>>().len());
+        let sum = |l: &TrendLine| l.points.iter().fold(WastePeriod::empty(p.period), |mut acc, m| { acc.add(&m.waste); acc });
+        let whole = WastePeriod::of(&days, p.period);
+        let t = sum(&lines[0]);
+        prop_assert_eq!((t.meals, t.grams_by_stage, t.measured_days), (whole.meals, whole.grams_by_stage, whole.measured_days));
+        let communes = lines[1..].iter().map(sum).fold(WastePeriod::empty(p.period), |mut acc, w| { acc.add(&w); acc });
+        prop_assert_eq!((communes.meals, communes.grams_by_stage), (whole.meals, whole.grams_by_stage));
+        for l in &lines {
+            for m in &l.points {
+                prop_assert_eq!(m.waste.grams_per_meal().is_none(), m.waste.meals == 0);
+            }
+        }
+        // Yearly purchases: the territory's euros are the communes' euros.
+        let y = yearly_purchases(&sites, &totals);
+        let cents = |terr: bool| y.iter().filter(|r| r.commune_insee.is_empty() == terr).filter_map(|r| r.purchases.as_ref()).map(|p| p.totals.valeur_egalim()).sum::<i64>();
+        prop_assert_eq!(cents(true), cents(false));
     }
 }
