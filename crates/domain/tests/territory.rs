@@ -361,6 +361,21 @@ fn yearly_purchases_by_commune_hand_computed() {
     assert_eq!(y[2].commune_insee, "76351");
 }
 
+#[test]
+fn overview_json_says_periods_and_missing_values() {
+    let (sites, days, totals, months) = fixture();
+    let o = overview(&sites, &days, &totals, &months, &params());
+    let v = serde_json::to_value(&o).unwrap();
+    assert_eq!(v["period"]["start"], "2026-11-02");
+    assert_eq!(v["sites"][0]["waste"]["range"]["end"], "2026-11-27");
+    assert_eq!(v["sites"][0]["participation"]["purchase_year"], 2026);
+    // Missing is null, never 0.
+    assert!(v["sites"][1]["cost_cents"].is_null());
+    assert!(v["sites"][1]["purchases"].is_null());
+    assert_eq!(v["sites"][2]["flags"][0]["kind"], "stopped_entering");
+    assert_eq!(v["sites"][0]["ademe"]["reference"]["source"].as_str().map(|s| s.starts_with("ADEME 2024")), Some(true));
+}
+
 // ---------------------------------------------------------------- properties
 
 struct Rng(u64);
