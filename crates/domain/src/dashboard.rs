@@ -461,7 +461,7 @@ impl ShareGauge {
     }
 }
 
-fn share_gauges(t: &YearTotals, ind: &Indicators) -> Vec<ShareGauge> {
+pub(crate) fn share_gauges(t: &YearTotals, ind: &Indicators) -> Vec<ShareGauge> {
     let mut out: Vec<ShareGauge> = Vec::with_capacity(4);
     for (o, part) in ind.objectives.iter().zip([t.valeur_bio, t.valeur_egalim()]) {
         out.push(ShareGauge {

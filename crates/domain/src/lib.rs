@@ -17,6 +17,7 @@ pub mod record;
 pub mod site;
 pub mod sync;
 pub mod text;
+pub mod territory;
 pub mod time;
 pub mod validation;
 pub mod waste;

@@ -348,7 +348,7 @@ pub fn shares_per_mille(values: &[u64]) -> Vec<u32> {
     shares
 }
 
-fn per_meal(grams: u64, meals: u64) -> Option<f64> {
+pub(crate) fn per_meal(grams: u64, meals: u64) -> Option<f64> {
     (meals > 0).then(|| grams as f64 / meals as f64)
 }
 

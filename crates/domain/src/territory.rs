@@ -1,0 +1,948 @@
+//! The metropolis' territory view: every site and commune side by side (issue 13).
+//!
+//! The server keeps per-site-day and per-site-year rollups in SQL; this module is the pure
+//! recomputation those aggregates must equal, and the figures the overview shows. Every
+//! formula is the domain's own: g per meal, reductions, warnings and factors from `waste`,
+//! shares, objectives and missing euros from `egalim` and `dashboard`.
+//!
+//! Decisions:
+//! - A day's figures count for g per meal only when the day is *measured* (at least one
+//!   weighing and a positive meal count), as `WasteIndicators` does: weighings of a day
+//!   without a count and counts of a day without weighings are left out.
+//! - Missing data is `None`, never 0: no g per meal without meals, no share without purchases,
+//!   no cost or CO2e without a measured day.
+//! - Communes and the territory are sums of their sites' grams, meals and cents; their ratios
+//!   are computed from the sums, never averaged from the sites' ratios.
+//! - School days are Monday, Tuesday, Thursday and Friday outside the holidays given: the
+//!   four-day week most primary schools keep. Entries on other days count as the last entry
+//!   but not in the 30-school-day participation window (so it never exceeds 30).
+//! - The participation window ends the day before `today`: today's service may not be
+//!   entered yet.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::dashboard::{share_gauges, ShareGauge};
+use crate::egalim::{indicators, percent_hundredths, CostFlag, Indicators, Outcome, YearTotals};
+use crate::meals::DailyMealCount;
+use crate::site::{ManagementType, ProductionType, RegionGroup};
+use crate::validation::Warning;
+use crate::waste::{
+    grams_per_meal_warning, per_meal, reduction, reference_value, DateRange, ReferenceValue, Stage, WasteFactors,
+    Weighing,
+};
+
+/// Length of the participation window, in school days.
+pub const PARTICIPATION_SCHOOL_DAYS: u32 = 30;
+/// A site with no entry for this many school days (two weeks) is flagged.
+pub const STOPPED_AFTER_SCHOOL_DAYS: u32 = 10;
+/// The days of a four-day school week.
+pub const SCHOOL_WEEKDAYS: [Weekday; 4] = [Weekday::Mon, Weekday::Tue, Weekday::Thu, Weekday::Fri];
+/// The regional challenge's reference: RÉGAL « Défi Assiettes Vides », primary schools, latest
+/// published edition in the domain's references. It weighs plates, so it is compared with the
+/// leftovers stage.
+pub const REGIONAL_REFERENCE_KEY: &str = "regal_2018_primaire";
+
+/// One site and service day as the SQL rollup keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayRollup {
+    pub site_id: Uuid,
+    #[serde(with = "crate::time::date")]
+    pub date: NaiveDate,
+    /// All covers of the day's live counts summed; `None` when no count was entered.
+    pub meals_served: Option<u32>,
+    /// Waste of the day's live weighings, in `Stage::ALL` order (re-served or donated surplus
+    /// excluded, as in `Weighing::counts_as_waste`).
+    pub grams_by_stage: [u64; 3],
+    /// Live weighings of the day, recovered surplus included (they are entries).
+    pub weighings: u32,
+}
+
+impl DayRollup {
+    pub fn grams(&self) -> u64 {
+        self.grams_by_stage.iter().sum()
+    }
+    /// Weighed with a positive meal count: the days the per-meal figures use.
+    pub fn is_measured(&self) -> bool {
+        self.weighings > 0 && self.meals_served.is_some_and(|m| m > 0)
+    }
+    /// Something was entered that day.
+    pub fn has_entry(&self) -> bool {
+        self.weighings > 0 || self.meals_served.is_some()
+    }
+}
+
+fn stage_index(s: Stage) -> usize {
+    match s {
+        Stage::Preparation => 0,
+        Stage::Unserved => 1,
+        Stage::Leftovers => 2,
+    }
+}
+
+/// The per-site-day rollups of live records, in (site, date) order: what the SQL rollup must
+/// hold after applying the same records.
+pub fn day_rollups(meals: &[DailyMealCount], weighings: &[Weighing]) -> Vec<DayRollup> {
+    type Days = BTreeMap<(Uuid, NaiveDate), DayRollup>;
+    fn day(days: &mut Days, site_id: Uuid, date: NaiveDate) -> &mut DayRollup {
+        days.entry((site_id, date)).or_insert(DayRollup {
+            site_id,
+            date,
+            meals_served: None,
+            grams_by_stage: [0; 3],
+            weighings: 0,
+        })
+    }
+    let mut days = Days::new();
+    for c in meals.iter().filter(|c| !c.meta.deleted) {
+        let d = day(&mut days, c.site_id, c.service_date);
+        let sum = u64::from(d.meals_served.unwrap_or(0)) + c.served_total();
+        d.meals_served = Some(u32::try_from(sum).unwrap_or(u32::MAX));
+    }
+    for w in weighings.iter().filter(|w| !w.meta.deleted) {
+        let d = day(&mut days, w.site_id, w.service_date);
+        d.weighings += 1;
+        if w.counts_as_waste() {
+            d.grams_by_stage[stage_index(w.stage)] += w.mass_grams;
+        }
+    }
+    days.into_values().collect()
+}
+
+/// What the overview needs to know of a site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteSummary {
+    pub site_id: Uuid,
+    /// Key of its purchase totals.
+    pub siret: String,
+    pub commune_insee: String,
+    pub commune_name: String,
+    pub name: String,
+    pub management: ManagementType,
+    pub production_type: ProductionType,
+    pub daily_meal_count: u32,
+    /// Meals per year, for the cost per meal; 0 when unknown.
+    pub yearly_meal_count: u32,
+    pub region_group: RegionGroup,
+    /// Engaged in the metropolis' programme.
+    pub engaged: bool,
+    pub tablets_enrolled: u32,
+    pub last_sync: Option<DateTime<Utc>>,
+}
+
+/// Purchase lines of one site and month (coverage of the purchase data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseMonth {
+    pub siret: String,
+    pub year: i32,
+    /// 1 = January.
+    pub month: u32,
+    pub lines: u64,
+}
+
+/// Grams and meals of the measured days of a period, by stage.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WastePeriod {
+    pub range: DateRange,
+    pub measured_days: u32,
+    pub meals: u64,
+    pub grams_by_stage: [u64; 3],
+}
+
+impl WastePeriod {
+    pub fn empty(range: DateRange) -> Self {
+        WastePeriod { range, measured_days: 0, meals: 0, grams_by_stage: [0; 3] }
+    }
+
+    /// Sums the measured days of `range` among `days` (every site given).
+    pub fn of<'a>(days: impl IntoIterator<Item = &'a DayRollup>, range: DateRange) -> Self {
+        let mut p = WastePeriod::empty(range);
+        for d in days.into_iter().filter(|d| range.contains(d.date)) {
+            p.add_day(d);
+        }
+        p
+    }
+
+    /// Adds a day if it is measured (its date is the caller's to check).
+    pub fn add_day(&mut self, d: &DayRollup) {
+        if !d.is_measured() {
+            return;
+        }
+        self.measured_days += 1;
+        self.meals += u64::from(d.meals_served.unwrap_or(0));
+        for (acc, g) in self.grams_by_stage.iter_mut().zip(d.grams_by_stage) {
+            *acc += g;
+        }
+    }
+
+    /// Adds another period's sums (a commune = its sites). The range stays this one's.
+    pub fn add(&mut self, other: &WastePeriod) {
+        self.measured_days += other.measured_days;
+        self.meals += other.meals;
+        for (acc, g) in self.grams_by_stage.iter_mut().zip(other.grams_by_stage) {
+            *acc += g;
+        }
+    }
+
+    pub fn grams(&self) -> u64 {
+        self.grams_by_stage.iter().sum()
+    }
+    /// `None` when no meal was counted on a weighed day.
+    pub fn grams_per_meal(&self) -> Option<f64> {
+        per_meal(self.grams(), self.meals)
+    }
+    pub fn stage_grams_per_meal(&self, stage: Stage) -> Option<f64> {
+        per_meal(self.grams_by_stage[stage_index(stage)], self.meals)
+    }
+    /// Cost of the waste measured; `None` when nothing was measured.
+    pub fn cost_cents(&self, factors: &WasteFactors) -> Option<i64> {
+        (self.measured_days > 0).then(|| factors.cost_cents(self.grams()))
+    }
+    pub fn co2e_grams(&self, factors: &WasteFactors) -> Option<u64> {
+        (self.measured_days > 0).then(|| factors.co2e_grams(self.grams()))
+    }
+}
+
+/// A site's g per meal against a published reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub reference: ReferenceValue,
+    /// 1 − site ÷ reference: positive when the site wastes less.
+    pub reduction: Option<f64>,
+}
+
+/// The ADEME 2024 school value that fits a production type: cooked on site (95 g), otherwise
+/// the school value (100 g): the liaison (hot / cold) of delivered meals is not known.
+pub fn ademe_reference(p: ProductionType) -> ReferenceValue {
+    let key = match p {
+        ProductionType::Site => "ademe_2024_cooked_on_site",
+        ProductionType::SiteCookedElsewhere | ProductionType::Groupe => "ademe_2024_schools",
+    };
+    *reference_value(key).expect("reference values include ADEME 2024")
+}
+
+pub fn regional_reference() -> ReferenceValue {
+    *reference_value(REGIONAL_REFERENCE_KEY).expect("reference values include RÉGAL")
+}
+
+/// Entries over the last school days, and purchase data coverage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Participation {
+    /// First and last of the last 30 school days before today.
+    pub window: Option<DateRange>,
+    pub school_days: u32,
+    /// School days of the window with an entry (meal count or weighing).
+    pub days_with_entries: u32,
+    pub last_entry: Option<NaiveDate>,
+    /// School days after the last entry, before today; `None` when nothing was ever entered.
+    pub school_days_since_entry: Option<u32>,
+    pub purchase_year: i32,
+    /// Months of that year with purchase lines.
+    pub purchase_months: u32,
+}
+
+/// The purchases of a year: totals, the platform's shares, and what each objective misses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PurchaseFigures {
+    pub year: i32,
+    pub totals: YearTotals,
+    pub indicators: Indicators,
+    /// bio, EGalim, meat and fish: share, threshold and euros missing (`egalim::missing_cents`).
+    pub gauges: Vec<ShareGauge>,
+}
+
+impl PurchaseFigures {
+    /// `None` when the year has no purchase value.
+    pub fn new(totals: YearTotals, group: RegionGroup, yearly_meal_count: Option<u64>) -> Option<Self> {
+        if totals.valeur_totale <= 0 {
+            return None;
+        }
+        let ind = indicators(&totals, group, yearly_meal_count);
+        Some(PurchaseFigures { year: totals.year, gauges: share_gauges(&totals, &ind), indicators: ind, totals })
+    }
+
+    pub fn gauge(&self, code: &str) -> Option<&ShareGauge> {
+        self.gauges.iter().find(|g| g.code == code)
+    }
+}
+
+/// Why a site needs the officer's attention.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Flag {
+    /// Engaged or equipped, but nothing entered for `STOPPED_AFTER_SCHOOL_DAYS` school days
+    /// (`school_days: None`: never anything).
+    StoppedEntering { last_entry: Option<NaiveDate>, school_days: Option<u32> },
+    /// Days of the period above 400 g per meal (`waste::grams_per_meal_warning`).
+    ImplausibleWaste { days: u32, first: Warning },
+    /// Food cost per meal the platform treats as aberrant.
+    ImplausibleCost { flag: CostFlag },
+}
+
+/// One site of the overview.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteRow {
+    pub site: SiteSummary,
+    pub participation: Participation,
+    pub waste: WastePeriod,
+    pub baseline: Option<WastePeriod>,
+    /// 1 − period ÷ baseline g per meal (`waste::reduction`).
+    pub change_vs_baseline: Option<f64>,
+    pub ademe: Comparison,
+    /// Leftovers g per meal against the regional challenge.
+    pub regional: Comparison,
+    pub cost_cents: Option<i64>,
+    pub co2e_grams: Option<u64>,
+    pub purchases: Option<PurchaseFigures>,
+    pub flags: Vec<Flag>,
+}
+
+impl SiteRow {
+    pub fn grams_per_meal(&self) -> Option<f64> {
+        self.waste.grams_per_meal()
+    }
+}
+
+/// Sums of a group of sites (a commune, or the territory).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupTotals {
+    /// INSEE code of the commune; empty for the territory.
+    pub commune_insee: String,
+    pub commune_name: String,
+    pub sites: u32,
+    pub engaged_sites: u32,
+    pub sites_with_tablet: u32,
+    /// Sum of the sites' ordinary daily meal counts.
+    pub daily_meals: u64,
+    pub waste: WastePeriod,
+    pub baseline: Option<WastePeriod>,
+    pub change_vs_baseline: Option<f64>,
+    pub cost_cents: Option<i64>,
+    pub co2e_grams: Option<u64>,
+    /// Summed yearly totals of the sites with purchases (mainland thresholds unless every site
+    /// shares another region group).
+    pub purchases: Option<PurchaseFigures>,
+    pub flagged_sites: u32,
+}
+
+impl GroupTotals {
+    /// Meals counted on weighed days.
+    pub fn weighed_meals(&self) -> u64 {
+        self.waste.meals
+    }
+    pub fn grams_per_meal(&self) -> Option<f64> {
+        self.waste.grams_per_meal()
+    }
+}
+
+/// What the overview is asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverviewParams {
+    pub period: DateRange,
+    pub baseline: Option<DateRange>,
+    /// The year of the purchase figures.
+    pub purchase_year: i32,
+    pub today: NaiveDate,
+    /// School holidays (and other days without school), left out of the school days.
+    pub holidays: Vec<DateRange>,
+    pub factors: WasteFactors,
+}
+
+/// The officer's table: sites, communes (by name) and the territory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overview {
+    pub period: DateRange,
+    pub baseline: Option<DateRange>,
+    pub purchase_year: i32,
+    pub sites: Vec<SiteRow>,
+    pub communes: Vec<GroupTotals>,
+    pub territory: GroupTotals,
+    /// Factors used for cost and CO2e, with their sources.
+    pub factors: WasteFactors,
+}
+
+/// Whether a day is a school day (four-day week, outside holidays).
+pub fn is_school_day(d: NaiveDate, holidays: &[DateRange]) -> bool {
+    SCHOOL_WEEKDAYS.contains(&d.weekday()) && !holidays.iter().any(|h| h.contains(d))
+}
+
+/// The last `n` school days strictly before `today`, oldest first.
+pub fn last_school_days(today: NaiveDate, n: u32, holidays: &[DateRange]) -> Vec<NaiveDate> {
+    let mut out = Vec::with_capacity(n as usize);
+    let mut d = today;
+    // Bounded so that a holiday list covering everything cannot loop for ever: ten years.
+    let floor = today - Duration::days(3660);
+    while out.len() < n as usize {
+        d -= Duration::days(1);
+        if d < floor {
+            break;
+        }
+        if is_school_day(d, holidays) {
+            out.push(d);
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// School days strictly between `after` and `today`.
+fn school_days_between(after: NaiveDate, today: NaiveDate, holidays: &[DateRange]) -> u32 {
+    after
+        .succ_opt()
+        .into_iter()
+        .flat_map(|s| s.iter_days())
+        .take_while(|d| *d < today)
+        .filter(|d| is_school_day(*d, holidays))
+        .count() as u32
+}
+
+fn participation(
+    days: &[&DayRollup],
+    months: &BTreeSet<u32>,
+    params: &OverviewParams,
+) -> Participation {
+    let window_days = last_school_days(params.today, PARTICIPATION_SCHOOL_DAYS, &params.holidays);
+    let window: BTreeSet<NaiveDate> = window_days.iter().copied().collect();
+    let entered: BTreeSet<NaiveDate> =
+        days.iter().filter(|d| d.has_entry() && d.date < params.today).map(|d| d.date).collect();
+    let last_entry = entered.iter().next_back().copied();
+    Participation {
+        window: window_days.first().zip(window_days.last()).map(|(s, e)| DateRange::new(*s, *e)),
+        school_days: window.len() as u32,
+        days_with_entries: entered.intersection(&window).count() as u32,
+        last_entry,
+        school_days_since_entry: last_entry.map(|l| school_days_between(l, params.today, &params.holidays)),
+        purchase_year: params.purchase_year,
+        purchase_months: months.len() as u32,
+    }
+}
+
+fn site_row(
+    site: &SiteSummary,
+    days: &[&DayRollup],
+    totals: Option<&YearTotals>,
+    months: &BTreeSet<u32>,
+    params: &OverviewParams,
+) -> SiteRow {
+    let waste = WastePeriod::of(days.iter().copied(), params.period);
+    let baseline = params.baseline.map(|b| WastePeriod::of(days.iter().copied(), b));
+    let change_vs_baseline = baseline.and_then(|b| reduction(b.grams_per_meal()?, waste.grams_per_meal()?));
+    let ademe_ref = ademe_reference(site.production_type);
+    let regal = regional_reference();
+    let yearly = (site.yearly_meal_count > 0).then_some(u64::from(site.yearly_meal_count));
+    let purchases = totals.and_then(|t| PurchaseFigures::new(t.clone(), site.region_group, yearly));
+    let participation = participation(days, months, params);
+
+    let mut flags = Vec::new();
+    if (site.engaged || site.tablets_enrolled > 0)
+        && participation.school_days_since_entry.is_none_or(|n| n >= STOPPED_AFTER_SCHOOL_DAYS)
+    {
+        flags.push(Flag::StoppedEntering {
+            last_entry: participation.last_entry,
+            school_days: participation.school_days_since_entry,
+        });
+    }
+    let mut implausible = days
+        .iter()
+        .filter(|d| params.period.contains(d.date) && d.is_measured())
+        .filter_map(|d| grams_per_meal_warning(d.grams(), u64::from(d.meals_served.unwrap_or(0)), d.date));
+    if let Some(first) = implausible.next() {
+        flags.push(Flag::ImplausibleWaste { days: 1 + implausible.count() as u32, first });
+    }
+    if let Some(flag) = purchases.as_ref().and_then(|p| p.indicators.cost_flag) {
+        flags.push(Flag::ImplausibleCost { flag });
+    }
+
+    SiteRow {
+        site: site.clone(),
+        participation,
+        change_vs_baseline,
+        ademe: Comparison { reference: ademe_ref, reduction: waste.grams_per_meal().and_then(|g| reduction(f64::from(ademe_ref.grams_per_meal), g)) },
+        regional: Comparison {
+            reference: regal,
+            reduction: waste
+                .stage_grams_per_meal(Stage::Leftovers)
+                .and_then(|g| reduction(f64::from(regal.grams_per_meal), g)),
+        },
+        cost_cents: waste.cost_cents(&params.factors),
+        co2e_grams: waste.co2e_grams(&params.factors),
+        waste,
+        baseline,
+        purchases,
+        flags,
+    }
+}
+
+/// Sums the given site rows into one group.
+pub fn group_totals<'a>(
+    commune_insee: &str,
+    commune_name: &str,
+    rows: impl IntoIterator<Item = &'a SiteRow>,
+    period: DateRange,
+    baseline: Option<DateRange>,
+    purchase_year: i32,
+    factors: &WasteFactors,
+) -> GroupTotals {
+    let mut g = GroupTotals {
+        commune_insee: commune_insee.to_string(),
+        commune_name: commune_name.to_string(),
+        sites: 0,
+        engaged_sites: 0,
+        sites_with_tablet: 0,
+        daily_meals: 0,
+        waste: WastePeriod::empty(period),
+        baseline: baseline.map(WastePeriod::empty),
+        change_vs_baseline: None,
+        cost_cents: None,
+        co2e_grams: None,
+        purchases: None,
+        flagged_sites: 0,
+    };
+    let mut totals: Option<YearTotals> = None;
+    let mut groups: BTreeSet<&'static str> = BTreeSet::new();
+    let mut group = RegionGroup::Mainland;
+    let mut yearly: u64 = 0;
+    for r in rows {
+        g.sites += 1;
+        g.engaged_sites += u32::from(r.site.engaged);
+        g.sites_with_tablet += u32::from(r.site.tablets_enrolled > 0);
+        g.daily_meals += u64::from(r.site.daily_meal_count);
+        g.flagged_sites += u32::from(!r.flags.is_empty());
+        g.waste.add(&r.waste);
+        if let (Some(acc), Some(b)) = (g.baseline.as_mut(), r.baseline.as_ref()) {
+            acc.add(b);
+        }
+        if let Some(p) = &r.purchases {
+            totals.get_or_insert_with(|| YearTotals::new("", purchase_year)).add_totals(&p.totals);
+            groups.insert(r.site.region_group.code());
+            group = r.site.region_group;
+            yearly += u64::from(r.site.yearly_meal_count);
+        }
+    }
+    if groups.len() > 1 {
+        group = RegionGroup::Mainland;
+    }
+    g.change_vs_baseline = g.baseline.and_then(|b| reduction(b.grams_per_meal()?, g.waste.grams_per_meal()?));
+    g.cost_cents = g.waste.cost_cents(factors);
+    g.co2e_grams = g.waste.co2e_grams(factors);
+    g.purchases = totals.and_then(|t| PurchaseFigures::new(t, group, (yearly > 0).then_some(yearly)));
+    g
+}
+
+/// The overview of every site given. `days` must cover the period, the baseline and the last
+/// 30 school days; `totals` are per site-year (only `purchase_year`'s are read).
+pub fn overview(
+    sites: &[SiteSummary],
+    days: &[DayRollup],
+    totals: &[YearTotals],
+    months: &[PurchaseMonth],
+    params: &OverviewParams,
+) -> Overview {
+    let mut by_site: BTreeMap<Uuid, Vec<&DayRollup>> = BTreeMap::new();
+    for d in days {
+        by_site.entry(d.site_id).or_default().push(d);
+    }
+    let year_totals: BTreeMap<&str, &YearTotals> =
+        totals.iter().filter(|t| t.year == params.purchase_year).map(|t| (t.siret.as_str(), t)).collect();
+    let mut months_by_siret: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    for m in months.iter().filter(|m| m.year == params.purchase_year && m.lines > 0) {
+        months_by_siret.entry(m.siret.as_str()).or_default().insert(m.month);
+    }
+    let none_days: Vec<&DayRollup> = Vec::new();
+    let no_months = BTreeSet::new();
+    let rows: Vec<SiteRow> = sites
+        .iter()
+        .map(|s| {
+            site_row(
+                s,
+                by_site.get(&s.site_id).unwrap_or(&none_days),
+                year_totals.get(s.siret.as_str()).copied(),
+                months_by_siret.get(s.siret.as_str()).unwrap_or(&no_months),
+                params,
+            )
+        })
+        .collect();
+    let mut communes: BTreeMap<(&str, &str), Vec<&SiteRow>> = BTreeMap::new();
+    for r in &rows {
+        communes.entry((r.site.commune_name.as_str(), r.site.commune_insee.as_str())).or_default().push(r);
+    }
+    let group = |insee: &str, name: &str, rs: &[&SiteRow]| {
+        group_totals(insee, name, rs.iter().copied(), params.period, params.baseline, params.purchase_year, &params.factors)
+    };
+    let communes = communes.iter().map(|((name, insee), rs)| group(insee, name, rs)).collect();
+    let all: Vec<&SiteRow> = rows.iter().collect();
+    let territory = group("", "", &all);
+    Overview {
+        period: params.period,
+        baseline: params.baseline,
+        purchase_year: params.purchase_year,
+        sites: rows,
+        communes,
+        territory,
+        factors: params.factors.clone(),
+    }
+}
+
+/// Columns the site table sorts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Commune,
+    Name,
+    DailyMeals,
+    DaysWithEntries,
+    LastSync,
+    GramsPerMeal,
+    ChangeVsBaseline,
+    EgalimShare,
+    BioShare,
+    MissingEgalimCents,
+}
+
+fn gauge_missing(r: &SiteRow, code: &str) -> Option<i64> {
+    r.purchases.as_ref()?.gauge(code)?.missing_cents
+}
+
+/// Compares two rows on one column; missing values after present ones whatever the direction,
+/// then commune, name and id so that the order is total.
+pub fn compare_rows(a: &SiteRow, b: &SiteRow, key: SortKey, descending: bool) -> Ordering {
+    fn opt<T, F: Fn(&T, &T) -> Ordering>(a: Option<T>, b: Option<T>, desc: bool, cmp: F) -> Ordering {
+        match (a, b) {
+            (Some(x), Some(y)) => {
+                let o = cmp(&x, &y);
+                if desc { o.reverse() } else { o }
+            }
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }
+    }
+    let f = |a: Option<f64>, b: Option<f64>| opt(a, b, descending, |x: &f64, y: &f64| x.total_cmp(y));
+    let i = |a: Option<i64>, b: Option<i64>| opt(a, b, descending, |x: &i64, y: &i64| x.cmp(y));
+    let text = |a: &str, b: &str| opt(Some(a), Some(b), descending, |x: &&str, y: &&str| x.cmp(y));
+    let egalim = |r: &SiteRow| r.purchases.as_ref().and_then(|p| p.indicators.egalim_percent_hundredths);
+    let bio = |r: &SiteRow| r.purchases.as_ref().and_then(|p| p.indicators.bio_percent_hundredths);
+    let primary = match key {
+        SortKey::Commune => text(&a.site.commune_name, &b.site.commune_name),
+        SortKey::Name => text(&a.site.name, &b.site.name),
+        SortKey::DailyMeals => i(Some(a.site.daily_meal_count.into()), Some(b.site.daily_meal_count.into())),
+        SortKey::DaysWithEntries => i(
+            Some(a.participation.days_with_entries.into()),
+            Some(b.participation.days_with_entries.into()),
+        ),
+        SortKey::LastSync => i(a.site.last_sync.map(|t| t.timestamp_millis()), b.site.last_sync.map(|t| t.timestamp_millis())),
+        SortKey::GramsPerMeal => f(a.grams_per_meal(), b.grams_per_meal()),
+        SortKey::ChangeVsBaseline => f(a.change_vs_baseline, b.change_vs_baseline),
+        SortKey::EgalimShare => i(egalim(a), egalim(b)),
+        SortKey::BioShare => i(bio(a), bio(b)),
+        SortKey::MissingEgalimCents => i(gauge_missing(a, "egalim"), gauge_missing(b, "egalim")),
+    };
+    primary
+        .then_with(|| a.site.commune_name.cmp(&b.site.commune_name))
+        .then_with(|| a.site.name.cmp(&b.site.name))
+        .then_with(|| a.site.site_id.cmp(&b.site.site_id))
+}
+
+/// Sorts the rows in place (stable; total thanks to the id tie-break).
+pub fn sort_rows(rows: &mut [SiteRow], key: SortKey, descending: bool) {
+    rows.sort_by(|a, b| compare_rows(a, b, key, descending));
+}
+
+/// The overview's filters; `None` keeps every site.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowFilter {
+    pub commune_insee: Option<String>,
+    pub management: Option<ManagementType>,
+    pub production_type: Option<ProductionType>,
+    pub engaged: Option<bool>,
+}
+
+impl RowFilter {
+    pub fn keeps(&self, s: &SiteSummary) -> bool {
+        self.commune_insee.as_ref().is_none_or(|c| *c == s.commune_insee)
+            && self.management.is_none_or(|m| m == s.management)
+            && self.production_type.is_none_or(|p| p == s.production_type)
+            && self.engaged.is_none_or(|e| e == s.engaged)
+    }
+}
+
+/// The rows a filter keeps, in their order.
+pub fn filter_rows<'a>(rows: &'a [SiteRow], filter: &RowFilter) -> Vec<&'a SiteRow> {
+    rows.iter().filter(|r| filter.keeps(&r.site)).collect()
+}
+
+/// Size of a site by its ordinary daily meals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeBand {
+    /// Fewer than 100 meals a day.
+    Small,
+    /// 100 to 299.
+    Medium,
+    /// 300 to 999.
+    Large,
+    /// 1,000 or more.
+    VeryLarge,
+}
+
+impl SizeBand {
+    pub fn of(daily_meal_count: u32) -> SizeBand {
+        match daily_meal_count {
+            0..=99 => SizeBand::Small,
+            100..=299 => SizeBand::Medium,
+            300..=999 => SizeBand::Large,
+            _ => SizeBand::VeryLarge,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            SizeBand::Small => "Moins de 100 repas par jour",
+            SizeBand::Medium => "De 100 à 299 repas par jour",
+            SizeBand::Large => "De 300 à 999 repas par jour",
+            SizeBand::VeryLarge => "1 000 repas par jour ou plus",
+        }
+    }
+}
+
+/// The median g per meal of a site's comparable sites (same production type and size band,
+/// the site itself left out, sites without g per meal left out).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComparableMedian {
+    pub range: DateRange,
+    pub production_type: ProductionType,
+    pub band: SizeBand,
+    pub peers: u32,
+    pub median_grams_per_meal: Option<f64>,
+}
+
+/// Median of the values (mean of the two middle ones for an even count); `None` when empty.
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
+}
+
+pub fn comparable_median(site: &SiteRow, rows: &[SiteRow]) -> ComparableMedian {
+    let band = SizeBand::of(site.site.daily_meal_count);
+    let mut values: Vec<f64> = rows
+        .iter()
+        .filter(|r| {
+            r.site.site_id != site.site.site_id
+                && r.site.production_type == site.site.production_type
+                && SizeBand::of(r.site.daily_meal_count) == band
+        })
+        .filter_map(SiteRow::grams_per_meal)
+        .collect();
+    ComparableMedian {
+        range: site.waste.range,
+        production_type: site.site.production_type,
+        band,
+        peers: values.len() as u32,
+        median_grams_per_meal: median(&mut values),
+    }
+}
+
+/// A campaign period against the period before it, for one site.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BeforeAfter {
+    pub site_id: Uuid,
+    pub before: WastePeriod,
+    pub campaign: WastePeriod,
+    /// 1 − campaign ÷ before g per meal.
+    pub reduction: Option<f64>,
+}
+
+pub fn before_after(site_id: Uuid, days: &[DayRollup], campaign: DateRange, before: DateRange) -> BeforeAfter {
+    let site_days = || days.iter().filter(|d| d.site_id == site_id);
+    let before = WastePeriod::of(site_days(), before);
+    let campaign = WastePeriod::of(site_days(), campaign);
+    BeforeAfter {
+        site_id,
+        reduction: before.grams_per_meal().zip(campaign.grams_per_meal()).and_then(|(b, c)| reduction(b, c)),
+        before,
+        campaign,
+    }
+}
+
+/// The territory's figures under the names of ma cantine's statistics
+/// (`canteenStatistics`), so that both can be set side by side. Shares are in hundredths of a
+/// percent, computed from the summed euros like the platform's; `None` without purchases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CanteenStatistics {
+    pub year: i32,
+    pub canteen_count: u32,
+    /// Sites with purchase figures that year (the platform counts declarations).
+    pub declarations_count: u32,
+    pub management_types: BTreeMap<&'static str, u32>,
+    pub production_types: BTreeMap<&'static str, u32>,
+    pub bio_percent: Option<i64>,
+    /// EGalim outside organic (SIQO, other EGalim labels, externalities / performance).
+    pub sustainable_percent: Option<i64>,
+    pub egalim_percent: Option<i64>,
+    pub meat_egalim_percent: Option<i64>,
+    pub meat_france_percent: Option<i64>,
+    pub fish_egalim_percent: Option<i64>,
+    pub fish_france_percent: Option<i64>,
+    /// Share of the sites with purchases reaching both the organic and the EGalim objectives.
+    pub appro_percent: Option<i64>,
+}
+
+pub fn canteen_statistics(o: &Overview) -> CanteenStatistics {
+    let mut management_types = BTreeMap::new();
+    let mut production_types = BTreeMap::new();
+    for r in &o.sites {
+        *management_types.entry(r.site.management.code()).or_insert(0) += 1;
+        *production_types.entry(r.site.production_type.code()).or_insert(0) += 1;
+    }
+    let declared: Vec<&PurchaseFigures> = o.sites.iter().filter_map(|r| r.purchases.as_ref()).collect();
+    let reaching = declared
+        .iter()
+        .filter(|p| p.indicators.objectives.iter().filter(|ob| ob.code != "viandes_poissons_egalim").all(|ob| ob.outcome == Outcome::Reached))
+        .count();
+    let p = o.territory.purchases.as_ref();
+    let t = p.map(|p| &p.totals);
+    let ind = p.map(|p| &p.indicators);
+    CanteenStatistics {
+        year: o.purchase_year,
+        canteen_count: o.sites.len() as u32,
+        declarations_count: declared.len() as u32,
+        management_types,
+        production_types,
+        bio_percent: ind.and_then(|i| i.bio_percent_hundredths),
+        sustainable_percent: t.and_then(|t| percent_hundredths(t.valeur_egalim() - t.valeur_bio, t.valeur_totale)),
+        egalim_percent: ind.and_then(|i| i.egalim_percent_hundredths),
+        meat_egalim_percent: ind.and_then(|i| i.viandes_volailles_egalim_percent_hundredths),
+        meat_france_percent: ind.and_then(|i| i.viandes_volailles_france_percent_hundredths),
+        fish_egalim_percent: ind.and_then(|i| i.produits_de_la_mer_egalim_percent_hundredths),
+        fish_france_percent: ind.and_then(|i| i.produits_de_la_mer_france_percent_hundredths),
+        appro_percent: percent_hundredths(reaching as i64, declared.len() as i64),
+    }
+}
+
+/// One month of a trend line; its waste's range is the month within the asked range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MonthPoint {
+    pub year: i32,
+    /// 1 = January.
+    pub month: u32,
+    pub waste: WastePeriod,
+}
+
+/// g per meal by month of the territory (empty INSEE code) or of one commune.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrendLine {
+    pub commune_insee: String,
+    pub commune_name: String,
+    /// Every month of the range, in order; a month without a measured day has an empty waste
+    /// (its g per meal is `None`).
+    pub points: Vec<MonthPoint>,
+}
+
+/// The months of a range, each clipped to it.
+pub fn months_of(range: DateRange) -> Vec<DateRange> {
+    let mut out = Vec::new();
+    let mut start = range.start;
+    while start <= range.end {
+        let next = NaiveDate::from_ymd_opt(start.year() + i32::from(start.month() == 12), start.month() % 12 + 1, 1);
+        let Some(next) = next else { break };
+        let end = next.pred_opt().map_or(range.end, |e| e.min(range.end));
+        out.push(DateRange::new(start, end));
+        start = next;
+    }
+    out
+}
+
+/// The territory's line first, then each commune's (by name), from one pass over the days.
+pub fn monthly_trend(sites: &[SiteSummary], days: &[DayRollup], range: DateRange) -> Vec<TrendLine> {
+    let months = months_of(range);
+    // Lines in output order: the territory, then the communes by name.
+    let communes: BTreeSet<(&str, &str)> =
+        sites.iter().map(|s| (s.commune_name.as_str(), s.commune_insee.as_str())).collect();
+    let order: Vec<(&str, &str)> = std::iter::once(("", "")).chain(communes.iter().copied()).collect();
+    let line_of_site: BTreeMap<Uuid, usize> = sites
+        .iter()
+        .map(|s| {
+            let key = (s.commune_name.as_str(), s.commune_insee.as_str());
+            (s.site_id, 1 + communes.range(..key).count())
+        })
+        .collect();
+    let mut lines: Vec<Vec<WastePeriod>> =
+        order.iter().map(|_| months.iter().map(|m| WastePeriod::empty(*m)).collect()).collect();
+    for d in days.iter().filter(|d| range.contains(d.date)) {
+        let Some(line) = line_of_site.get(&d.site_id) else { continue };
+        let m = months.partition_point(|m| m.end < d.date);
+        lines[0][m].add_day(d);
+        lines[*line][m].add_day(d);
+    }
+    order
+        .into_iter()
+        .zip(lines)
+        .map(|((name, insee), points)| TrendLine {
+            commune_insee: insee.to_string(),
+            commune_name: name.to_string(),
+            points: points
+                .into_iter()
+                .map(|w| MonthPoint { year: w.range.start.year(), month: w.range.start.month(), waste: w })
+                .collect(),
+        })
+        .collect()
+}
+
+/// One commune's (or the territory's, empty INSEE code) purchases of one year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct YearPurchases {
+    pub commune_insee: String,
+    pub commune_name: String,
+    pub year: i32,
+    pub sites_with_purchases: u32,
+    pub purchases: Option<PurchaseFigures>,
+}
+
+/// EGalim shares by year: the territory's years first, then each commune's (by name), years in
+/// order. Sums of the sites' euros, with the sites' summed yearly meals for the cost per meal.
+pub fn yearly_purchases(sites: &[SiteSummary], totals: &[YearTotals]) -> Vec<YearPurchases> {
+    let site_of: BTreeMap<&str, &SiteSummary> = sites.iter().map(|s| (s.siret.as_str(), s)).collect();
+    struct Acc {
+        totals: YearTotals,
+        sites: u32,
+        yearly: u64,
+        groups: BTreeSet<&'static str>,
+        group: RegionGroup,
+    }
+    let mut acc: BTreeMap<((&str, &str), i32), Acc> = BTreeMap::new();
+    for t in totals.iter().filter(|t| t.valeur_totale > 0) {
+        let Some(s) = site_of.get(t.siret.as_str()) else { continue };
+        for key in [("", ""), (s.commune_name.as_str(), s.commune_insee.as_str())] {
+            let a = acc.entry((key, t.year)).or_insert_with(|| Acc {
+                totals: YearTotals::new("", t.year),
+                sites: 0,
+                yearly: 0,
+                groups: BTreeSet::new(),
+                group: s.region_group,
+            });
+            a.totals.add_totals(t);
+            a.sites += 1;
+            a.yearly += u64::from(s.yearly_meal_count);
+            a.groups.insert(s.region_group.code());
+        }
+    }
+    acc.into_iter()
+        .map(|(((name, insee), year), a)| {
+            let group = if a.groups.len() > 1 { RegionGroup::Mainland } else { a.group };
+            YearPurchases {
+                commune_insee: insee.to_string(),
+                commune_name: name.to_string(),
+                year,
+                sites_with_purchases: a.sites,
+                purchases: PurchaseFigures::new(a.totals, group, (a.yearly > 0).then_some(a.yearly)),
+            }
+        })
+        .collect()
+}
