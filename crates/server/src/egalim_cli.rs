@@ -129,8 +129,8 @@ fn feed_until(
     Ok(())
 }
 
-/// The second part's result: where it starts, how many lines come before it (to renumber its
-/// errors), and its own reading (its header, then its records).
+/// The second part's result: how many lines come before it (to renumber its errors), and its
+/// own reading (its header, then its records).
 struct SecondPart {
     line_shift: u64,
     totals: TotalsBuilder,
