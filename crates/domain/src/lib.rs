@@ -15,6 +15,7 @@ pub mod number;
 pub mod purchase;
 pub mod record;
 pub mod site;
+pub mod signal;
 pub mod sync;
 pub mod text;
 pub mod territory;
