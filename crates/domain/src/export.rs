@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
 use crate::egalim::YearTotals;
 use crate::import::COLUMNS;
@@ -134,8 +134,6 @@ pub fn totals_json(totals: &[YearTotals]) -> String {
 // without a byte order mark, read by the csv crate, pandas and ma cantine alike; the XLSX is the
 // file for a French spreadsheet.
 // ---------------------------------------------------------------------------------------------
-
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
 use crate::purchase::Family;
 use crate::signal::{SignalRow, SupplierSignal};
@@ -867,6 +865,32 @@ mod tests {
         let refused = crate::import::import_purchases(&bytes, &opts, &mut Uuid::nil).unwrap_err();
         assert_eq!(refused.errors.len(), 1, "{refused}");
         assert!(refused.errors[0].message.contains("aucun achat"), "{refused}");
+    }
+
+    #[test]
+    fn cells_as_csv_text() {
+        assert_eq!(Cell::euros(Some(-5)).csv_text(), "-0.05");
+        assert_eq!(Cell::euros(Some(123_456)).csv_text(), "1234.56");
+        assert_eq!(Cell::percent(Some(2000)).csv_text(), "20.00");
+        assert_eq!(Cell::kg(Some(1_005)).csv_text(), "1.005");
+        assert_eq!(Cell::Fixed { units: 42, decimals: 0 }.csv_text(), "42");
+        assert_eq!(Cell::ratio_percent(Some(1.0 / 6.0)).csv_text(), "16.7");
+        assert_eq!(Cell::float(Some(f64::NAN), 1), Cell::Empty);
+        assert_eq!(Cell::euros(None).csv_text(), "");
+        assert_eq!(Cell::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()).csv_text(), "2026-01-05");
+    }
+
+    #[test]
+    fn a_table_without_rows_is_its_title_notes_and_header() {
+        let t = Table {
+            sheet: "Vide".into(),
+            title: "Titre".into(),
+            notes: vec![("Période".into(), "du 01/01/2026 au 31/12/2026".into())],
+            headers: vec!["A (€ HT)".into(), "B".into()],
+            rows: vec![],
+        };
+        assert_eq!(table_csv(&t), "Titre\nPériode,du 01/01/2026 au 31/12/2026\nA (€ HT),B\n");
+        assert!(tables_xlsx(&[t]).unwrap().starts_with(b"PK\x03\x04"));
     }
 
     #[test]
