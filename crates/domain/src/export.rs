@@ -1,7 +1,9 @@
 //! Exports in the national formats: the purchase CSV of "ma cantine" (re-importable there and
 //! here: importing an export gives the same purchases), the same columns as an XLSX workbook
 //! (numbers and dates as such, for a spreadsheet; re-importable too) and the yearly `valeur_*`
-//! totals as JSON.
+//! totals as JSON; and the territory's tables (issue 13): the overview, the signal to
+//! suppliers, the monthly trend and ma cantine's statistics fields, each as CSV and as XLSX
+//! from one `Table` (see the section below `totals_json`).
 
 use std::io::Write;
 
