@@ -524,6 +524,31 @@ fn group_cells(g: &GroupTotals) -> Vec<Cell> {
 /// The territory overview as one table: a line per site (in the overview's order), then a line
 /// per commune, then the territory's. Columns that do not apply to a line are empty.
 pub fn overview_table(o: &Overview) -> Table {
+    overview_table_with(o, o.sites.iter().collect(), o.communes.clone(), o.territory.clone())
+}
+
+/// The overview's table of the lines shown (sorted and filtered by the caller): those sites in
+/// that order, and the commune and territory lines summed over them alone (`group_totals`), so
+/// that the totals printed are those of the sites listed. The notes say how many sites of the
+/// overview are listed.
+pub fn overview_table_of(o: &Overview, rows: &[&SiteRow]) -> Table {
+    use std::collections::BTreeMap;
+    let group = |insee: &str, name: &str, rs: &[&SiteRow]| {
+        crate::territory::group_totals(insee, name, rs.iter().copied(), o.period, o.baseline, o.purchase_year, &o.factors)
+    };
+    let mut communes: BTreeMap<(&str, &str), Vec<&SiteRow>> = BTreeMap::new();
+    for r in rows {
+        communes.entry((r.site.commune_name.as_str(), r.site.commune_insee.as_str())).or_default().push(r);
+    }
+    let communes = communes.iter().map(|((name, insee), rs)| group(insee, name, rs)).collect();
+    let mut t = overview_table_with(o, rows.to_vec(), communes, group("", "", rows));
+    if rows.len() != o.sites.len() {
+        t.notes.insert(0, ("Sites".to_owned(), format!("{} sites sur {} (filtre de la vue)", rows.len(), o.sites.len())));
+    }
+    t
+}
+
+fn overview_table_with(o: &Overview, sites: Vec<&SiteRow>, communes: Vec<GroupTotals>, territory: GroupTotals) -> Table {
     let ademe = crate::territory::ademe_reference(crate::site::ProductionType::Groupe);
     let regal = crate::territory::regional_reference();
     let notes = vec![
@@ -558,9 +583,9 @@ pub fn overview_table(o: &Overview) -> Table {
         ),
         ("Cellules vides".to_owned(), EMPTY_CELL_NOTE.to_owned()),
     ];
-    let mut rows: Vec<Vec<Cell>> = o.sites.iter().map(site_cells).collect();
-    rows.extend(o.communes.iter().map(group_cells));
-    rows.push(group_cells(&o.territory));
+    let mut rows: Vec<Vec<Cell>> = sites.into_iter().map(site_cells).collect();
+    rows.extend(communes.iter().map(group_cells));
+    rows.push(group_cells(&territory));
     Table {
         sheet: "Vue du territoire".to_owned(),
         title: format!("Vue du territoire — gaspillage {}, achats {}", range_fr(&o.period), o.purchase_year),

@@ -290,6 +290,29 @@ fn overview_csv_and_xlsx_read_back_with_missing_values_empty() {
     assert!(table.notes.iter().any(|(k, v)| k == "Coût estimé" && v.contains("ADEME")));
 }
 
+/// The lines shown: every site gives the overview's own table; a filter keeps its sites in
+/// the caller's order and sums the commune and territory lines over them alone.
+#[test]
+fn overview_of_the_lines_shown() {
+    let o = overview_fixture();
+    let all: Vec<&SiteRow> = o.sites.iter().collect();
+    assert_eq!(overview_table_of(&o, &all), overview_table(&o));
+    let mut rows = o.sites.clone();
+    sort_rows(&mut rows, SortKey::DailyMeals, true);
+    let shown = filter_rows(&rows, &RowFilter { engaged: Some(true), ..RowFilter::default() });
+    let table = overview_table_of(&o, &shown);
+    assert_same_table(&table, &table_csv(&table), &tables_xlsx(std::slice::from_ref(&table)).unwrap());
+    let records = csv_records(&table_csv(&table));
+    let lines = &records[table.csv_header_index() + 1..];
+    let names: Vec<(&str, &str)> = lines.iter().map(|r| (r[0].as_str(), r[3].as_str())).collect();
+    assert_eq!(names, [("Site", "École 3"), ("Site", "École 1"), ("Commune", ""), ("Commune", ""), ("Territoire", "")]);
+    let col = |h: &str| column(&table, h);
+    // Alpha without its not-engaged site 2: one site, 250 meals a day; the territory 1 450.
+    assert_eq!((lines[2][1].as_str(), lines[2][col("Sites")].as_str(), lines[2][col("Repas par jour")].as_str()), ("Alpha", "1", "250"));
+    assert_eq!(lines[4][col("Repas par jour")], "1450");
+    assert_eq!(table.notes[0], ("Sites".to_owned(), "2 sites sur 3 (filtre de la vue)".to_owned()));
+}
+
 #[test]
 fn trend_csv_and_xlsx_read_back() {
     let (sites, days, _) = fixture();
