@@ -1,4 +1,4 @@
-//! The territory's exports for 1,000 sites (issue 13, item 5): the overview (1,000 site lines,
+//! The territory's exports for 1,000 sites: the overview (1,000 site lines,
 //! 54 communes, the territory) as CSV and as XLSX, the monthly trend (the territory and 54
 //! communes × 10 months) as XLSX, and the supplier signal of the summed yearly totals (the sum
 //! included) as XLSX. What an export request costs the server or the app beyond the figures.

@@ -1,4 +1,4 @@
-//! The commune page (issue 13, item 3): the one-page summary the metropolis' officer and the
+//! The commune page: the one-page summary the metropolis' officer and the
 //! commune's elected official read, printed on A4 for a council meeting. Pure assembly from the
 //! overview, the monthly trend and the commune's catering contracts: no figure is computed
 //! here that the overview, `egalim` or `concession::deadline` do not already compute, so the

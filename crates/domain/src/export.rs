@@ -1,7 +1,7 @@
 //! Exports in the national formats: the purchase CSV of "ma cantine" (re-importable there and
 //! here: importing an export gives the same purchases), the same columns as an XLSX workbook
 //! (numbers and dates as such, for a spreadsheet; re-importable too) and the yearly `valeur_*`
-//! totals as JSON; and the territory's tables (issue 13): the overview, the signal to
+//! totals as JSON; and the territory's tables: the overview, the signal to
 //! suppliers, the monthly trend and ma cantine's statistics fields, each as CSV and as XLSX
 //! from one `Table` (see the section below `totals_json`).
 
@@ -120,7 +120,7 @@ pub fn totals_json(totals: &[YearTotals]) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The territory's tables (issue 13, items 4 and 5): the overview, the signal to suppliers, the
+// The territory's tables: the overview, the signal to suppliers, the
 // monthly trend lines and ma cantine's statistics fields, each as CSV and as XLSX.
 //
 // Every table is first built as a `Table` (title, notes, French headers, typed cells), then

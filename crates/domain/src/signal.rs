@@ -1,4 +1,4 @@
-//! The collective signal to suppliers (issue 13, item 4): the territory's yearly purchases by
+//! The collective signal to suppliers: the territory's yearly purchases by
 //! product family and label, the shares already EGalim, organic, French, short-chain or local,
 //! and the euros that must move, family by family, for the territory to reach the targets.
 //!

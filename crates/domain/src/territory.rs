@@ -1,4 +1,4 @@
-//! The metropolis' territory view: every site and commune side by side (issue 13).
+//! The metropolis' territory view: every site and commune side by side.
 //!
 //! The server keeps per-site-day and per-site-year rollups in SQL; this module is the pure
 //! recomputation those aggregates must equal, and the figures the overview shows. Every

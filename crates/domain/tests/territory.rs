@@ -1,4 +1,4 @@
-//! The territory overview: hand-computed figures and properties (issue 13).
+//! The territory overview: hand-computed figures and properties.
 
 use assiette_domain::egalim::{indicators, YearTotals};
 use assiette_domain::meals::DailyMealCount;

@@ -1,4 +1,4 @@
-//! The territory's exports (issue 13, items 4 and 5): every table written as CSV and XLSX is
+//! The territory's exports: every table written as CSV and XLSX is
 //! read back (the csv crate, calamine) and compared with the domain's figures; the two files of
 //! a table hold the same values, numbers as number cells, missing values as empty cells.
 
