@@ -18,6 +18,7 @@ pub mod site;
 pub mod sync;
 pub mod text;
 pub mod territory;
+pub mod territory_api;
 pub mod time;
 pub mod validation;
 pub mod waste;

@@ -145,7 +145,7 @@ pub struct PurchaseMonth {
 }
 
 /// Grams and meals of the measured days of a period, by stage.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WastePeriod {
     pub range: DateRange,
     pub measured_days: u32,
@@ -208,7 +208,7 @@ impl WastePeriod {
 }
 
 /// A site's g per meal against a published reference.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub reference: ReferenceValue,
     /// 1 − site ÷ reference: positive when the site wastes less.
@@ -230,7 +230,7 @@ pub fn regional_reference() -> ReferenceValue {
 }
 
 /// Entries over the last school days, and purchase data coverage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Participation {
     /// First and last of the last 30 school days before today.
     pub window: Option<DateRange>,
@@ -246,7 +246,7 @@ pub struct Participation {
 }
 
 /// The purchases of a year: totals, the platform's shares, and what each objective misses.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PurchaseFigures {
     pub year: i32,
     pub totals: YearTotals,
@@ -271,7 +271,7 @@ impl PurchaseFigures {
 }
 
 /// Why a site needs the officer's attention.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Flag {
     /// Engaged or equipped, but nothing entered for `STOPPED_AFTER_SCHOOL_DAYS` school days
@@ -284,7 +284,7 @@ pub enum Flag {
 }
 
 /// One site of the overview.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteRow {
     pub site: SiteSummary,
     pub participation: Participation,
@@ -308,7 +308,7 @@ impl SiteRow {
 }
 
 /// Sums of a group of sites (a commune, or the territory).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupTotals {
     /// INSEE code of the commune; empty for the territory.
     pub commune_insee: String,
@@ -353,7 +353,7 @@ pub struct OverviewParams {
 }
 
 /// The officer's table: sites, communes (by name) and the territory.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
     pub period: DateRange,
     pub baseline: Option<DateRange>,
@@ -675,7 +675,7 @@ pub fn filter_rows<'a>(rows: &'a [SiteRow], filter: &RowFilter) -> Vec<&'a SiteR
 }
 
 /// Size of a site by its ordinary daily meals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SizeBand {
     /// Fewer than 100 meals a day.
@@ -709,7 +709,7 @@ impl SizeBand {
 
 /// The median g per meal of a site's comparable sites (same production type and size band,
 /// the site itself left out, sites without g per meal left out).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparableMedian {
     pub range: DateRange,
     pub production_type: ProductionType,
@@ -750,7 +750,7 @@ pub fn comparable_median(site: &SiteRow, rows: &[SiteRow]) -> ComparableMedian {
 }
 
 /// A campaign period against the period before it, for one site.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BeforeAfter {
     pub site_id: Uuid,
     pub before: WastePeriod,
@@ -827,7 +827,7 @@ pub fn canteen_statistics(o: &Overview) -> CanteenStatistics {
 }
 
 /// One month of a trend line; its waste's range is the month within the asked range.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MonthPoint {
     pub year: i32,
     /// 1 = January.
@@ -836,7 +836,7 @@ pub struct MonthPoint {
 }
 
 /// g per meal by month of the territory (empty INSEE code) or of one commune.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendLine {
     pub commune_insee: String,
     pub commune_name: String,
@@ -896,7 +896,7 @@ pub fn monthly_trend(sites: &[SiteSummary], days: &[DayRollup], range: DateRange
 }
 
 /// One commune's (or the territory's, empty INSEE code) purchases of one year.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct YearPurchases {
     pub commune_insee: String,
     pub commune_name: String,
