@@ -64,7 +64,7 @@ pub fn OfficeApp() -> impl IntoView {
             <SessionBar />
             <main id="contenu">
                 <FlatRoutes fallback=not_found>
-                    <Route path=path!("/bureau/connexion") view=SignInPage />
+                    <Route path=path!("/bureau/connexion") view=|| view! { <SignInPage /> } />
                     <Route path=path!("/bureau/graphiques") view=ChartsPage />
                     <Route path=path!("/bureau/achats") view=PurchasesPage />
                     <Route path=path!("/bureau/tableau-de-bord") view=DashboardPage />

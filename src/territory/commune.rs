@@ -1,0 +1,4 @@
+//! wip
+use leptos::prelude::*;
+#[component]
+pub fn CommunePage() -> impl IntoView { view! { <p>"…"</p> } }

@@ -1,0 +1,4 @@
+//! wip
+use leptos::prelude::*;
+#[component]
+pub fn TrendsPage() -> impl IntoView { view! { <p>"…"</p> } }
