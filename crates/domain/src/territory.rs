@@ -946,3 +946,63 @@ pub fn yearly_purchases(sites: &[SiteSummary], totals: &[YearTotals]) -> Vec<Yea
         })
         .collect()
 }
+
+/// How storing records moves their site's per-day counters: what the server adds to a
+/// `day_rollup` row (a stored version leaving counts negative, the new one positive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DayDelta {
+    /// Live meal counts of the day.
+    pub meal_counts: i64,
+    /// Their covers summed.
+    pub meals: i64,
+    pub weighings: i64,
+    pub grams_by_stage: [i64; 3],
+}
+
+impl DayDelta {
+    pub fn is_zero(&self) -> bool {
+        *self == DayDelta::default()
+    }
+}
+
+/// The day and month moves of a batch of changes (each record's stored version, then its new
+/// one; `None` when absent), per service day and per purchase month (year, month) with the
+/// change of live purchase lines. Deleted versions count for nothing, as in `day_rollups`.
+/// Zero moves are left out; both lists are in date order.
+pub fn rollup_moves<'a>(
+    changes: impl IntoIterator<Item = (Option<&'a crate::sync::RecordPayload>, Option<&'a crate::sync::RecordPayload>)>,
+) -> (Vec<(NaiveDate, DayDelta)>, Vec<((i32, u32), i64)>) {
+    use crate::sync::RecordPayload;
+    let mut days: BTreeMap<NaiveDate, DayDelta> = BTreeMap::new();
+    let mut months: BTreeMap<(i32, u32), i64> = BTreeMap::new();
+    let mut apply = |r: &RecordPayload, sign: i64| match r {
+        RecordPayload::MealCount(c) if !c.meta.deleted => {
+            let d = days.entry(c.service_date).or_default();
+            d.meal_counts += sign;
+            d.meals += sign * i64::try_from(c.served_total()).unwrap_or(i64::MAX);
+        }
+        RecordPayload::Weighing(w) if !w.meta.deleted => {
+            let d = days.entry(w.service_date).or_default();
+            d.weighings += sign;
+            if w.counts_as_waste() {
+                d.grams_by_stage[stage_index(w.stage)] += sign * i64::try_from(w.mass_grams).unwrap_or(i64::MAX);
+            }
+        }
+        RecordPayload::Purchase(p) if !p.meta.deleted => {
+            *months.entry((p.date.year(), p.date.month())).or_default() += sign;
+        }
+        _ => {}
+    };
+    for (old, new) in changes {
+        if let Some(o) = old {
+            apply(o, -1);
+        }
+        if let Some(n) = new {
+            apply(n, 1);
+        }
+    }
+    (
+        days.into_iter().filter(|(_, d)| !d.is_zero()).collect(),
+        months.into_iter().filter(|(_, n)| *n != 0).collect(),
+    )
+}
