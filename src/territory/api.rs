@@ -164,6 +164,30 @@ mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
 
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Figures {
+        grams: u32,
+    }
+
+    /// Without a usable session (signed out, or expired) the stored answer is shown, marked
+    /// stale with the time it was received; with nothing stored, a French error and no figure.
+    #[wasm_bindgen_test]
+    async fn the_stored_answer_is_shown_when_the_server_cannot_be_asked() {
+        let repo = Repository::open_named(&format!("unit-territory-cache-{}", uuid::Uuid::now_v7())).await.unwrap();
+        let url = "/api/v1/territory/overview?from=2026-11-01&to=2026-11-30";
+        let err = load::<Figures>(&repo, None, url).await.unwrap_err();
+        assert!(err.starts_with("Connectez-vous"), "{err}");
+        let at = assiette_domain::time::parse_rfc3339("2026-12-01T08:30:00Z").unwrap();
+        let stored = CachedAnswer { etag: Some("\"abc\"".into()), received_at: at, body: r#"{"grams":60}"#.into() };
+        repo.set_setting(&cache_key(url), &stored).await.unwrap();
+        let got = load::<Figures>(&repo, None, url).await.unwrap();
+        assert_eq!(got.value, Figures { grams: 60 });
+        assert_eq!(got.received_at, at);
+        assert!(got.stale.is_some());
+        // Another URL (another period) has its own copy: none.
+        assert!(load::<Figures>(&repo, None, "/api/v1/territory/overview?from=2026-10-01&to=2026-10-31").await.is_err());
+    }
+
     #[wasm_bindgen_test]
     fn the_age_of_a_stored_answer_is_told_in_french() {
         let at = assiette_domain::time::parse_rfc3339("2026-12-03T09:05:00Z").unwrap();

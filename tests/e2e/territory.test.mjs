@@ -122,7 +122,7 @@ export const tests = {
       await page.click("[data-testid=site-row][data-site='École Bléville'] [data-testid=commune-link]");
       await page.waitForSelector("[data-testid=commune-name]:has-text('Le Havre')", { timeout: 30_000 });
       assertEqual(await page.$$eval("[data-testid=commune-site]", (r) => r.length), 2, "the commune's two sites");
-      await page.waitForSelector("[data-testid=commune-trend][data-points]");
+      await page.waitForSelector("[data-testid=commune-trend]:not([data-points=''])");
       const pdf = await page.pdf({ format: "A4", printBackground: true });
       assert(pdf.length > 1000 && pdf.subarray(0, 5).toString() === "%PDF-", `a PDF is produced (${pdf.length} bytes)`);
       await page.emulateMedia({ media: "print" });
