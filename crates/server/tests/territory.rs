@@ -411,6 +411,33 @@ async fn scopes(backend: &Backend) {
     assert_eq!(s, 200);
     assert_ne!(newer.as_deref(), Some(tag.as_str()));
 
+    // Exports: the domain's writers, as downloads (CSV text, XLSX workbook), scoped alike.
+    for (path, kind, words) in [
+        (format!("/api/v1/territory/overview?{QUERY}&format=csv"), "text/csv", "École 1"),
+        (format!("/api/v1/territory/communes/{A}?format=csv"), "text/csv", "École 0"),
+        ("/api/v1/territory/trends?format=csv&from=2025-09-01&to=2025-11-30".to_owned(), "text/csv", "Dieppe"),
+        ("/api/v1/territory/purchases?year=2025&format=csv".to_owned(), "text/csv", "Le Havre Seine Métropole"),
+        (format!("/api/v1/territory/overview?{QUERY}&format=xlsx"), "spreadsheetml", ""),
+        ("/api/v1/territory/purchases?year=2025&format=xlsx".to_owned(), "spreadsheetml", ""),
+    ] {
+        let res = http().get(format!("{base}{path}")).bearer_auth(&w.admin.token).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.contains(kind), "{path}: {ct}");
+        assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\""));
+        let body = res.bytes().await.unwrap();
+        if kind == "spreadsheetml" {
+            assert_eq!(&body[..2], b"PK", "{path}: a zip (XLSX) workbook");
+        } else {
+            let text = String::from_utf8(body.to_vec()).unwrap();
+            assert!(text.contains(words), "{path}: {text}");
+        }
+    }
+    let res = http().get(format!("{base}/api/v1/territory/overview?{QUERY}&format=csv")).bearer_auth(&m.token).send().await.unwrap();
+    let text = res.text().await.unwrap();
+    assert!(text.contains("École 0") && !text.contains("École 2") && !text.contains("Fécamp"), "{text}");
+    assert_error(&m.get(&format!("/api/v1/territory/communes/{B}?format=xlsx")).await, 403, "commune_forbidden");
+
     // Paging: two per page, pages cover every row once in order.
     let (_, all) = w.admin.get(&format!("/api/v1/territory/overview?{QUERY}&sort=name&desc=true")).await;
     let mut paged = Vec::new();
