@@ -4,6 +4,7 @@
 //! platform's ("ma cantine") codes so that every exchanged file can be handed to it as is.
 
 pub mod code;
+pub mod commune_page;
 pub mod concession;
 pub mod dashboard;
 pub mod declaration;
@@ -15,6 +16,7 @@ pub mod number;
 pub mod purchase;
 pub mod record;
 pub mod site;
+pub mod signal;
 pub mod sync;
 pub mod text;
 pub mod territory;

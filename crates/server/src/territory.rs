@@ -8,13 +8,16 @@
 //! version, the scope, the day and the normalised query): `If-None-Match` → 304.
 
 use assiette_domain::egalim::YearTotals;
+use assiette_domain::export;
+use assiette_domain::signal::supplier_signal;
+use assiette_domain::site::RegionGroup;
 use assiette_domain::sync::Role;
 use assiette_domain::territory::{
     canteen_statistics, comparable_median, last_school_days, monthly_trend, overview, sort_rows, yearly_purchases, DayRollup,
     Overview, OverviewParams, PurchaseMonth, RowFilter, SiteRow, SiteSummary, PARTICIPATION_SCHOOL_DAYS,
 };
 use assiette_domain::territory_api::{
-    normalize_insee, sources, CommuneQuery, CommuneResponse, OverviewQuery, OverviewResponse, ParamError, PurchasesQuery,
+    normalize_insee, sources, CommuneQuery, ExportFormat, CommuneResponse, OverviewQuery, OverviewResponse, ParamError, PurchasesQuery,
     PurchasesResponse, SiteComparison, TrendsQuery, TrendsResponse, DEFAULT_TREND_DAYS,
 };
 use assiette_domain::validation::FieldError;
@@ -181,6 +184,41 @@ fn json<T: serde::Serialize>(v: &T, tag: &str) -> Response {
     with_etag(axum::Json(v).into_response(), tag)
 }
 
+/// The metropolis' name in exports (a manager's: their communes').
+const TERRITORY_NAME: &str = "Le Havre Seine Métropole";
+
+/// A table written by the domain's writers (`assiette_domain::export`), as a download.
+fn export(format: ExportFormat, name: &str, tag: &str, csv: impl FnOnce() -> String, xlsx: impl FnOnce() -> Result<Vec<u8>, String>) -> Result<Response, ApiError> {
+    let (content_type, body) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", csv().into_bytes()),
+        ExportFormat::Xlsx => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            xlsx().map_err(|e| {
+                tracing::error!(error = %e, "territory workbook not written");
+                ApiError::internal()
+            })?,
+        ),
+    };
+    let disposition = format!("attachment; filename=\"{name}.{}\"", format.code());
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(with_etag(r, tag))
+}
+
+/// Who the figures are of, in an export's title.
+async fn scope_name(st: &AppState, person: &Person) -> Result<String, ApiError> {
+    Ok(match scope(person) {
+        None => TERRITORY_NAME.to_owned(),
+        Some(list) => {
+            let names: Vec<String> = st.db.list_communes().await?.into_iter().filter(|(c, _)| list.contains(c)).map(|(_, n)| n).collect();
+            names.join(", ")
+        }
+    })
+}
+
 struct Ctx {
     now: DateTime<Utc>,
     today: NaiveDate,
@@ -220,6 +258,13 @@ async fn overview_route(
     {
         let o = overview_of(&st, &person, &q, c.today).await?;
         let statistics = canteen_statistics(&o);
+        if let Some(f) = q.format {
+            // Every kept site (not one page), then ma cantine's fields.
+            let name = scope_name(&st, &person).await?;
+            return export(f, &format!("territoire-{}-{}", q.period.start, q.period.end), &tag, || export::overview_csv(&o), || {
+                export::tables_xlsx(&[export::overview_table(&o), export::statistics_table(&statistics, &name)])
+            });
+        }
         let total = o.sites.len() as u32;
         let pages = total.div_ceil(q.per_page).max(1);
         let start = ((q.page - 1) as usize).saturating_mul(q.per_page as usize).min(o.sites.len());
@@ -304,6 +349,12 @@ async fn commune_route(
             assiette_domain::territory::TrendLine { commune_insee: insee.clone(), commune_name: commune_name.clone(), points: Vec::new() }
         });
         let egalim_by_year = yearly_purchases(&inputs.sites, &all_years).into_iter().filter(|y| y.commune_insee == insee).collect();
+        if let Some(f) = q.format {
+            let lines = [line];
+            return export(f, &format!("commune-{insee}-{}-{}", q.period.start, q.period.end), &tag, || export::overview_csv(&o), || {
+                export::tables_xlsx(&[export::overview_table(&o), export::trend_table(&lines)])
+            });
+        }
         let totals = o.communes.into_iter().next().unwrap_or(o.territory);
         let r = CommuneResponse {
             generated_at: c.now,
@@ -348,15 +399,28 @@ async fn trends_route(
         } else {
             rows.clone()
         };
+        let lines = monthly_trend(&inputs.sites, &inputs.days, q.range);
+        if let Some(f) = q.format {
+            let name = format!("tendances-{}-{}", q.range.start, q.range.end);
+            return export(f, &name, &tag, || export::trend_csv(&lines), || export::trend_xlsx(&lines));
+        }
         let r = TrendsResponse {
             generated_at: c.now,
-            lines: monthly_trend(&inputs.sites, &inputs.days, q.range),
+            lines,
             comparisons: comparisons(&rows, &peers),
             sources: sources(&p.factors),
             query: q,
         };
         Ok(json(&r, &tag))
     }
+}
+
+/// The thresholds' region group of summed totals: the sites' one when they all share it,
+/// mainland otherwise (as `territory::yearly_purchases` does).
+fn region_group_of(sites: &[SiteSummary], totals: &[YearTotals]) -> RegionGroup {
+    let mut groups = sites.iter().filter(|s| totals.iter().any(|t| t.siret == s.siret && t.valeur_totale > 0)).map(|s| s.region_group);
+    let first = groups.next().unwrap_or_default();
+    if groups.all(|g| g == first) { first } else { RegionGroup::Mainland }
 }
 
 async fn purchases_route(
@@ -378,9 +442,21 @@ async fn purchases_route(
             sites.extend(st.db.territory_sites(commune.as_deref()).await?);
             totals.extend(st.db.territory_year_totals(commune.as_deref(), Some(q.year)).await?);
         }
+        let lines = yearly_purchases(&sites, &totals);
+        if let Some(f) = q.format {
+            // The collective signal to suppliers: the summed totals of the year, by family.
+            let mut sum = YearTotals::new("", q.year);
+            for t in &totals {
+                sum.add_totals(t);
+            }
+            let group = region_group_of(&sites, &totals);
+            let signal = supplier_signal(&sum, group);
+            let name = scope_name(&st, &person).await?;
+            return export(f, &format!("signal-fournisseurs-{}", q.year), &tag, || export::signal_csv(&signal, &name), || export::signal_xlsx(&signal, &name));
+        }
         let r = PurchasesResponse {
             generated_at: c.now,
-            lines: yearly_purchases(&sites, &totals),
+            lines,
             sources: sources(&WasteFactors::default()),
             query: q,
         };
