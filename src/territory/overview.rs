@@ -192,9 +192,8 @@ fn overview_query(choice: &PeriodChoice, page: u32) -> OverviewQuery {
 }
 
 /// Every page of the overview, in one answer (the rows of the pages after the first appended).
-async fn load_overview(ctx: AppContext, q: OverviewQuery) -> Result<Loaded<OverviewResponse>, String> {
+async fn load_overview(ctx: AppContext, session: Option<crate::session::Session>, q: OverviewQuery) -> Result<Loaded<OverviewResponse>, String> {
     let repo = ctx.repo().ok_or("Stockage de l'appareil indisponible.")?;
-    let session = super::session().session.get_untracked();
     let mut first: Loaded<OverviewResponse> = api::load(&repo, session.as_ref(), &format!("{OVERVIEW_PATH}?{}", q.to_query())).await?;
     for page in 2..=first.value.pages {
         let q = OverviewQuery { page, ..q.clone() };
@@ -353,8 +352,14 @@ pub fn OverviewPage() -> impl IntoView {
     let data = stored(move || {
         let q = overview_query(&choice, 1);
         // Read again after signing in and once storage is open.
-        let _ = (state.session.get().map(|s| s.token), ctx.repo.get().is_some());
-        async move { Some(load_overview(ctx, q).await) }
+        let session = state.session.get();
+        let ready = ctx.repo.get().is_some();
+        async move {
+            if !ready {
+                return None;
+            }
+            Some(load_overview(ctx, session, q).await)
+        }
     });
 
     let export_url = Callback::new(move |format: ExportFormat| {

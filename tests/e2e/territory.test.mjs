@@ -35,6 +35,16 @@ function lastSchoolDays(n) {
   return out;
 }
 
+/// A SIRET with its Luhn check digit, from its first 13 digits.
+function siret(first13) {
+  for (let d = 0; d <= 9; d++) {
+    const digits = [...`${first13}${d}`].map(Number);
+    const sum = digits.reduce((s, x, i) => s + (i % 2 === digits.length % 2 ? (x * 2 > 9 ? x * 2 - 9 : x * 2) : x), 0);
+    if (sum % 10 === 0) return `${first13}${d}`;
+  }
+  throw new Error("no check digit");
+}
+
 let ids = 0;
 const uuid = () => `0192f0c1-8c9e-7b1a-9a55-${(++ids).toString(16).padStart(12, "0")}`;
 const meta = () => ({ id: uuid(), revision: 1, modified_at: new Date().toISOString() });
@@ -53,22 +63,23 @@ async function rowNames(page) {
 
 export const tests = {
   "the officer signs in, sorts the overview, reads it offline, prints a commune's page and reads the XLSX back": async () => {
-    const server = await Server.start({ ASSIETTE_ADMIN_EMAIL: ADMIN.email, ASSIETTE_ADMIN_PASSWORD: ADMIN.password });
+    // No demo commune: the territory is the two communes made here.
+    const server = await Server.start({ ASSIETTE_ADMIN_EMAIL: ADMIN.email, ASSIETTE_ADMIN_PASSWORD: ADMIN.password, ASSIETTE_DEMO: "0" });
     const browser = await launchBrowser();
     try {
       const { token } = await api(server, "/admin/login", ADMIN);
       await api(server, "/admin/communes", { insee_code: "76351", name: "Le Havre" }, token);
       await api(server, "/admin/communes", { insee_code: "76305", name: "Gonfreville-l'Orcher" }, token);
-      const site = (name, siret, insee, daily, management = "direct") =>
+      const site = (name, siretCode, insee, daily, management = "direct") =>
         api(
           server,
           "/admin/sites",
-          { name, siret, commune_insee: insee, management_type: management, production_type: "site", sectors: ["education_primaire"], daily_meal_count: daily, yearly_meal_count: daily * 140 },
+          { name, siret: siretCode, commune_insee: insee, management_type: management, production_type: "site", sectors: ["education_primaire"], daily_meal_count: daily, yearly_meal_count: daily * 140 },
           token,
         );
-      const a = await site("École Anatole France", "21760351200011", "76351", 100);
-      const b = await site("École Bléville", "21760351200029", "76351", 120, "conceded");
-      await site("École Jules Ferry", "21760305300016", "76305", 150);
+      const a = await site("École Anatole France", siret("2176035120001"), "76351", 100);
+      const b = await site("École Bléville", siret("2176035120002"), "76351", 120, "conceded");
+      await site("École Jules Ferry", siret("2176030530001"), "76305", 150);
       // Three school days: 60 g per meal at Anatole France, 100 g at Bléville, nothing at Jules Ferry.
       const days = lastSchoolDays(3);
       const { client_id } = await api(server, "/account/clients", { label: "test e2e" }, token);
