@@ -220,7 +220,11 @@ pub fn TrendsPage() -> impl IntoView {
             {oldest.map(|at| view! { <p class=if stale.is_some() { "stale" } else { "muted" } role="status">
                 {match &stale { Some(w) => format!("⚠ {w} : {}.", api::received_fr(at)), None => format!("À jour : {}.", api::received_fr(at)) }}</p> })}
             <p class="figures-period">"Part EGalim des achats de chaque année civile (achats saisis ou importés, calculés comme ma cantine) ; objectif 50 %."</p>
-            {chart_canvas("Part EGalim par année et par commune".to_owned(), "egalim-chart", move |cv| draw_bars(cv, &rows, Some((50.0, "objectif 50 %"))))}
+            {if rows.is_empty() {
+                view! { <p data-testid="egalim-none">{format!("Aucun achat enregistré ces {YEARS} dernières années : {MISSING}.")}</p> }.into_any()
+            } else {
+                chart_canvas("Part EGalim par année et par commune".to_owned(), "egalim-chart", move |cv| draw_bars(cv, &rows, Some((50.0, "objectif 50 %")))).into_any()
+            }}
         }
         .into_any()
     };
@@ -244,7 +248,10 @@ pub fn TrendsPage() -> impl IntoView {
                     BarRow {
                         label: format!("{} : pendant la campagne", r.site.name),
                         value: r.grams_per_meal(),
-                        text: format!("{} ({})", grams_per_meal(r.grams_per_meal()), change(r.change_vs_baseline)),
+                        text: match r.change_vs_baseline {
+                            Some(_) => format!("{} ({})", grams_per_meal(r.grams_per_meal()), change(r.change_vs_baseline)),
+                            None => grams_per_meal(r.grams_per_meal()),
+                        },
                         outlined: false,
                     },
                 ]
