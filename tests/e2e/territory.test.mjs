@@ -6,6 +6,8 @@
 // offline from the stored answer (« données du … »), opens a commune, prints its page (a
 // non-empty A4 PDF), and downloads the overview as XLSX, read back here.
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { AXE_TAGS } from "./engines.mjs";
 import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
 import { readFirstSheet } from "./xlsx.mjs";
 
@@ -57,6 +59,17 @@ function dayRecords(siteId, days, meals, grams) {
   ]);
 }
 
+/// axe-core's WCAG A/AA violations on the page (none expected), as « rule: targets ».
+async function axe(page) {
+  if (!(await page.evaluate("typeof window.axe === 'object'"))) {
+    await page.evaluate(readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8"));
+  }
+  return page.evaluate(async (tags) => {
+    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  }, AXE_TAGS);
+}
+
 async function rowNames(page) {
   return page.$$eval("[data-testid=overview-table] [data-testid=site-row]", (rows) => rows.map((r) => r.dataset.site));
 }
@@ -105,6 +118,7 @@ export const tests = {
       assertEqual(plain(figures["École Jules Ferry"]), "non renseigné", "a site without data: missing, never 0");
       assert(plain(await page.textContent("[data-testid=figures-period]")).includes("Gaspillage du "), "the figures say their period");
       assert((await page.textContent(".sources")).includes("ADEME"), "the figures name their sources");
+      assertEqual(await axe(page), [], "axe on the overview");
 
       // Sorted by g per meal, both ways; the missing figure stays last.
       await page.click("[data-testid=sort-grams_per_meal]");
@@ -134,6 +148,7 @@ export const tests = {
       await page.waitForSelector("[data-testid=commune-name]:has-text('Le Havre')", { timeout: 30_000 });
       assertEqual(await page.$$eval("[data-testid=commune-site]", (r) => r.length), 2, "the commune's two sites");
       await page.waitForSelector("[data-testid=commune-trend]:not([data-points=''])");
+      assertEqual(await axe(page), [], "axe on the commune page");
       const pdf = await page.pdf({ format: "A4", printBackground: true });
       assert(pdf.length > 1000 && pdf.subarray(0, 5).toString() === "%PDF-", `a PDF is produced (${pdf.length} bytes)`);
       await page.emulateMedia({ media: "print" });
