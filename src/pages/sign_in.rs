@@ -184,8 +184,10 @@ pub fn SessionBar(#[prop(default = "/bureau/connexion")] sign_in: &'static str) 
                     }.into_any(),
                     Some(s) => view! {
                         <p data-testid="signed-in" data-email=s.account.email.clone()>
+                            // A metropolis account has no commune listed: it sees every one.
                             {format!("Connecté(e) : {} ({})", s.account.email,
-                                s.account.communes.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", "))}
+                                if s.account.communes.is_empty() { "toutes les communes".to_owned() }
+                                else { s.account.communes.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", ") })}
                             " "
                             <button type="button" data-testid="sign-out" disabled=move || busy.get() on:click=sign_out>"Se déconnecter"</button>
                         </p>

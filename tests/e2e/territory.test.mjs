@@ -108,6 +108,7 @@ export const tests = {
       await page.click("[data-testid=sign-in]");
       await page.waitForSelector("[data-testid=overview-table] [data-testid=site-row]", { timeout: 30_000 });
       assertEqual((await rowNames(page)).length, 3, "every site of the territory");
+      assert(plain(await page.textContent("[data-testid=signed-in]")).includes("(toutes les communes)"), "the metropolis' scope is said");
       const gpm = async () =>
         page.$$eval("[data-testid=overview-table] [data-testid=site-row]", (rows) =>
           Object.fromEntries(rows.map((r) => [r.dataset.site, r.querySelector("[data-testid=gpm]").textContent])),
