@@ -281,6 +281,8 @@ fn site_row(r: &SiteRow) -> impl IntoView {
             <td class="num">{share(p, "produits_de_la_mer_egalim")}</td>
             <td class="num">{missing(p, "egalim")}</td>
             <td class="num">{missing(p, "bio")}</td>
+            <td class="num">{missing(p, "viandes_volailles_egalim")}</td>
+            <td class="num">{missing(p, "produits_de_la_mer_egalim")}</td>
             <td>
                 {if r.flags.is_empty() {
                     view! { <span>"✓ aucune"</span> }.into_any()
@@ -467,6 +469,8 @@ pub fn OverviewPage() -> impl IntoView {
                             <th scope="col">"Poissons EGalim"</th>
                             {sort_header(SortKey::MissingEgalimCents, sort)}
                             <th scope="col">"Manque bio (€)"</th>
+                            <th scope="col">"Manque viandes EGalim (€)"</th>
+                            <th scope="col">"Manque poissons EGalim (€)"</th>
                             <th scope="col">"Alertes"</th>
                         </tr>
                     </thead>
