@@ -1,5 +1,5 @@
 // Assiette's service worker. The build (scripts/sw-precache.mjs, run by scripts/build.sh)
-// replaces the three placeholders below with the hashed build output and a version derived
+// replaces the four placeholders below with the hashed build output and a version derived
 // from its content, so every release gets a new cache and a new worker.
 const VERSION = "__ASSIETTE_VERSION__";
 // The kitchen bundle: Today must open offline, so a worker without these never installs.
@@ -7,6 +7,8 @@ const PRECACHE = __ASSIETTE_PRECACHE__;
 // The office bundle (/bureau/: charts, settings): cached after the kitchen's, but a failure
 // there does not block the install; a file still missing is cached when first fetched.
 const OFFICE = __ASSIETTE_OFFICE__;
+// The territory bundle (/territoire/: the metropolis' overview), cached last, the same way.
+const TERRITORY = __ASSIETTE_TERRITORY__;
 const CACHE = `assiette-${VERSION}`;
 
 self.addEventListener("install", (event) => {
@@ -15,6 +17,7 @@ self.addEventListener("install", (event) => {
     caches.open(CACHE).then(async (cache) => {
       await cache.addAll(PRECACHE);
       await cache.addAll(OFFICE).catch(() => {});
+      await cache.addAll(TERRITORY).catch(() => {});
     }),
   );
 });
@@ -42,7 +45,11 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
   if (request.mode === "navigate") {
     // Every route of a bundle is the same shell: serve it from the cache, offline or not.
-    const shell = url.pathname.startsWith("/bureau/") ? "/bureau/index.html" : "/index.html";
+    const shell = url.pathname.startsWith("/bureau/")
+      ? "/bureau/index.html"
+      : url.pathname === "/territoire" || url.pathname.startsWith("/territoire/")
+        ? "/territoire/index.html"
+        : "/index.html";
     event.respondWith(
       caches.open(CACHE).then(async (cache) => (await cache.match(shell)) || fetch(request)),
     );
@@ -54,7 +61,7 @@ self.addEventListener("fetch", (event) => {
       if (cached) return cached;
       const response = await fetch(request);
       // An office file the install could not fetch: keep it for offline use.
-      if (response.ok && OFFICE.includes(url.pathname)) await cache.put(request, response.clone());
+      if (response.ok && (OFFICE.includes(url.pathname) || TERRITORY.includes(url.pathname))) await cache.put(request, response.clone());
       return response;
     }),
   );

@@ -64,7 +64,7 @@ pub fn OfficeApp() -> impl IntoView {
             <SessionBar />
             <main id="contenu">
                 <FlatRoutes fallback=not_found>
-                    <Route path=path!("/bureau/connexion") view=SignInPage />
+                    <Route path=path!("/bureau/connexion") view=|| view! { <SignInPage /> } />
                     <Route path=path!("/bureau/graphiques") view=ChartsPage />
                     <Route path=path!("/bureau/achats") view=PurchasesPage />
                     <Route path=path!("/bureau/tableau-de-bord") view=DashboardPage />
@@ -110,6 +110,12 @@ fn Chrome(bundle: Bundle) -> impl IntoView {
 /// Provides the app-wide state, opens storage and starts the sync engine: the same for both
 /// bundles.
 fn start_shell() -> AppContext {
+    start_shell_with(true)
+}
+
+/// The shell's state and storage; `sync_engine: false` for the territory bundle, which only
+/// reads the server's figures (records are synced by the kitchen and office bundles).
+pub(crate) fn start_shell_with(sync_engine: bool) -> AppContext {
     let ctx = AppContext {
         repo: RwSignal::new_local(None),
         storage_error: RwSignal::new(None),
@@ -159,7 +165,9 @@ fn start_shell() -> AppContext {
                 ctx.repo.set(Some(repo));
                 ctx.refresh_outbox().await;
                 crate::context::follow_other_windows(ctx);
-                sync::start(ctx, sync_state).await;
+                if sync_engine {
+                    sync::start(ctx, sync_state).await;
+                }
             }
             Err(e) => ctx.report(e),
         }
@@ -214,7 +222,7 @@ fn SyncStatus() -> impl IntoView {
 }
 
 #[component]
-fn BlockingMessage() -> impl IntoView {
+pub(crate) fn BlockingMessage() -> impl IntoView {
     let ctx = expect_context::<AppContext>();
     move || {
         ctx.storage_error.get().map(|message| {
@@ -251,7 +259,7 @@ fn UnreadableRows() -> impl IntoView {
 }
 
 #[component]
-fn UpdateBanner() -> impl IntoView {
+pub(crate) fn UpdateBanner() -> impl IntoView {
     let ctx = expect_context::<AppContext>();
     move || {
         ctx.update_available.get().then(|| {

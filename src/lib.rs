@@ -16,6 +16,7 @@ pub mod pwa;
 pub mod session;
 pub mod storage;
 pub mod sync;
+pub mod territory;
 
 /// The kitchen bundle (`src/main.rs`): Today, History, Sync.
 pub fn start() {
@@ -27,4 +28,11 @@ pub fn start() {
 pub fn start_office() {
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(app::OfficeApp);
+}
+
+/// The territory bundle (`src/bin/territoire.rs`), served under `/territoire/`: the
+/// metropolis' overview, trends and commune pages.
+pub fn start_territory() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(territory::TerritoryApp);
 }

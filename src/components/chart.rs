@@ -75,7 +75,7 @@ fn text_width(canvas: &HtmlCanvasElement, bold: bool) -> impl Fn(&str) -> f64 {
 
 /// Sizes the canvas to `width` × `css_height` CSS pixels, with devicePixelRatio device
 /// pixels per CSS pixel so lines stay sharp. Returns that ratio.
-fn fit_canvas(canvas: &HtmlCanvasElement, width: f64, css_height: f64) -> f64 {
+pub(crate) fn fit_canvas(canvas: &HtmlCanvasElement, width: f64, css_height: f64) -> f64 {
     let window = web_sys::window();
     let dpr = window.as_ref().map(|w| w.device_pixel_ratio()).filter(|r| r.is_finite() && *r > 0.0).unwrap_or(1.0);
     canvas.set_width((width * dpr).round() as u32);

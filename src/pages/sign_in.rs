@@ -18,8 +18,9 @@ fn signed_in(ctx: AppContext, state: SessionState, s: session::Session) {
     sync::dispatch(Event::Enrolled);
 }
 
+/// `next`: where a signed-in person goes (the office's « Achats », or the territory's overview).
 #[component]
-pub fn SignInPage() -> impl IntoView {
+pub fn SignInPage(#[prop(default = "/bureau/achats")] next: &'static str) -> impl IntoView {
     let ctx = expect_context::<AppContext>();
     let state = expect_context::<SessionState>();
     let navigate = use_navigate();
@@ -58,7 +59,7 @@ pub fn SignInPage() -> impl IntoView {
                 Ok(s) => {
                     password.set(String::new());
                     signed_in(ctx, state, s);
-                    nav("/bureau/achats", Default::default());
+                    nav(next, Default::default());
                 }
                 Err(m) => error.set(Some(m)),
             }
@@ -83,7 +84,7 @@ pub fn SignInPage() -> impl IntoView {
                     new_password.set(String::new());
                     confirmation.set(String::new());
                     signed_in(ctx, state, s);
-                    nav("/bureau/achats", Default::default());
+                    nav(next, Default::default());
                 }
                 Err(m) => invitation_error.set(Some(m)),
             }
@@ -144,8 +145,9 @@ pub fn SignInPage() -> impl IntoView {
 
 /// Who is signed in (and « Se déconnecter »), or that the session has ended with what is kept,
 /// or a link to sign in. Shown on every office screen.
+/// `sign_in`: the sign-in page of the bundle showing the bar.
 #[component]
-pub fn SessionBar() -> impl IntoView {
+pub fn SessionBar(#[prop(default = "/bureau/connexion")] sign_in: &'static str) -> impl IntoView {
     let ctx = expect_context::<AppContext>();
     let state = expect_context::<SessionState>();
     let message = RwSignal::new(None::<String>);
@@ -177,19 +179,21 @@ pub fn SessionBar() -> impl IntoView {
                     Some(s) if s.expired => view! {
                         <p class="session-expired" role="alert" data-testid="session-expired">
                             "⚠ " {session::expired_fr(ctx.outbox_len.get())} " "
-                            <a href="/bureau/connexion" data-testid="sign-in-again">"Se reconnecter"</a>
+                            <a href=sign_in data-testid="sign-in-again">"Se reconnecter"</a>
                         </p>
                     }.into_any(),
                     Some(s) => view! {
                         <p data-testid="signed-in" data-email=s.account.email.clone()>
+                            // A metropolis account has no commune listed: it sees every one.
                             {format!("Connecté(e) : {} ({})", s.account.email,
-                                s.account.communes.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", "))}
+                                if s.account.communes.is_empty() { "toutes les communes".to_owned() }
+                                else { s.account.communes.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", ") })}
                             " "
                             <button type="button" data-testid="sign-out" disabled=move || busy.get() on:click=sign_out>"Se déconnecter"</button>
                         </p>
                     }.into_any(),
                     None => view! {
-                        <p data-testid="signed-out">"Non connecté(e) : " <a href="/bureau/connexion">"Se connecter"</a></p>
+                        <p data-testid="signed-out">"Non connecté(e) : " <a href=sign_in>"Se connecter"</a></p>
                     }.into_any(),
                 }
             }}

@@ -20,6 +20,7 @@ pub mod signal;
 pub mod sync;
 pub mod text;
 pub mod territory;
+pub mod territory_api;
 pub mod time;
 pub mod validation;
 pub mod waste;

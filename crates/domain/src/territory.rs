@@ -145,7 +145,7 @@ pub struct PurchaseMonth {
 }
 
 /// Grams and meals of the measured days of a period, by stage.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WastePeriod {
     pub range: DateRange,
     pub measured_days: u32,
@@ -208,7 +208,7 @@ impl WastePeriod {
 }
 
 /// A site's g per meal against a published reference.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub reference: ReferenceValue,
     /// 1 − site ÷ reference: positive when the site wastes less.
@@ -230,7 +230,7 @@ pub fn regional_reference() -> ReferenceValue {
 }
 
 /// Entries over the last school days, and purchase data coverage.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Participation {
     /// First and last of the last 30 school days before today.
     pub window: Option<DateRange>,
@@ -246,7 +246,7 @@ pub struct Participation {
 }
 
 /// The purchases of a year: totals, the platform's shares, and what each objective misses.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PurchaseFigures {
     pub year: i32,
     pub totals: YearTotals,
@@ -271,7 +271,7 @@ impl PurchaseFigures {
 }
 
 /// Why a site needs the officer's attention.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Flag {
     /// Engaged or equipped, but nothing entered for `STOPPED_AFTER_SCHOOL_DAYS` school days
@@ -284,7 +284,7 @@ pub enum Flag {
 }
 
 /// One site of the overview.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteRow {
     pub site: SiteSummary,
     pub participation: Participation,
@@ -308,7 +308,7 @@ impl SiteRow {
 }
 
 /// Sums of a group of sites (a commune, or the territory).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupTotals {
     /// INSEE code of the commune; empty for the territory.
     pub commune_insee: String,
@@ -353,7 +353,7 @@ pub struct OverviewParams {
 }
 
 /// The officer's table: sites, communes (by name) and the territory.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
     pub period: DateRange,
     pub baseline: Option<DateRange>,
@@ -675,7 +675,7 @@ pub fn filter_rows<'a>(rows: &'a [SiteRow], filter: &RowFilter) -> Vec<&'a SiteR
 }
 
 /// Size of a site by its ordinary daily meals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SizeBand {
     /// Fewer than 100 meals a day.
@@ -709,7 +709,7 @@ impl SizeBand {
 
 /// The median g per meal of a site's comparable sites (same production type and size band,
 /// the site itself left out, sites without g per meal left out).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComparableMedian {
     pub range: DateRange,
     pub production_type: ProductionType,
@@ -750,7 +750,7 @@ pub fn comparable_median(site: &SiteRow, rows: &[SiteRow]) -> ComparableMedian {
 }
 
 /// A campaign period against the period before it, for one site.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BeforeAfter {
     pub site_id: Uuid,
     pub before: WastePeriod,
@@ -827,7 +827,7 @@ pub fn canteen_statistics(o: &Overview) -> CanteenStatistics {
 }
 
 /// One month of a trend line; its waste's range is the month within the asked range.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MonthPoint {
     pub year: i32,
     /// 1 = January.
@@ -836,7 +836,7 @@ pub struct MonthPoint {
 }
 
 /// g per meal by month of the territory (empty INSEE code) or of one commune.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendLine {
     pub commune_insee: String,
     pub commune_name: String,
@@ -896,7 +896,7 @@ pub fn monthly_trend(sites: &[SiteSummary], days: &[DayRollup], range: DateRange
 }
 
 /// One commune's (or the territory's, empty INSEE code) purchases of one year.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct YearPurchases {
     pub commune_insee: String,
     pub commune_name: String,
@@ -945,4 +945,64 @@ pub fn yearly_purchases(sites: &[SiteSummary], totals: &[YearTotals]) -> Vec<Yea
             }
         })
         .collect()
+}
+
+/// How storing records moves their site's per-day counters: what the server adds to a
+/// `day_rollup` row (a stored version leaving counts negative, the new one positive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DayDelta {
+    /// Live meal counts of the day.
+    pub meal_counts: i64,
+    /// Their covers summed.
+    pub meals: i64,
+    pub weighings: i64,
+    pub grams_by_stage: [i64; 3],
+}
+
+impl DayDelta {
+    pub fn is_zero(&self) -> bool {
+        *self == DayDelta::default()
+    }
+}
+
+/// The day and month moves of a batch of changes (each record's stored version, then its new
+/// one; `None` when absent), per service day and per purchase month (year, month) with the
+/// change of live purchase lines. Deleted versions count for nothing, as in `day_rollups`.
+/// Zero moves are left out; both lists are in date order.
+pub fn rollup_moves<'a>(
+    changes: impl IntoIterator<Item = (Option<&'a crate::sync::RecordPayload>, Option<&'a crate::sync::RecordPayload>)>,
+) -> (Vec<(NaiveDate, DayDelta)>, Vec<((i32, u32), i64)>) {
+    use crate::sync::RecordPayload;
+    let mut days: BTreeMap<NaiveDate, DayDelta> = BTreeMap::new();
+    let mut months: BTreeMap<(i32, u32), i64> = BTreeMap::new();
+    let mut apply = |r: &RecordPayload, sign: i64| match r {
+        RecordPayload::MealCount(c) if !c.meta.deleted => {
+            let d = days.entry(c.service_date).or_default();
+            d.meal_counts += sign;
+            d.meals += sign * i64::try_from(c.served_total()).unwrap_or(i64::MAX);
+        }
+        RecordPayload::Weighing(w) if !w.meta.deleted => {
+            let d = days.entry(w.service_date).or_default();
+            d.weighings += sign;
+            if w.counts_as_waste() {
+                d.grams_by_stage[stage_index(w.stage)] += sign * i64::try_from(w.mass_grams).unwrap_or(i64::MAX);
+            }
+        }
+        RecordPayload::Purchase(p) if !p.meta.deleted => {
+            *months.entry((p.date.year(), p.date.month())).or_default() += sign;
+        }
+        _ => {}
+    };
+    for (old, new) in changes {
+        if let Some(o) = old {
+            apply(o, -1);
+        }
+        if let Some(n) = new {
+            apply(n, 1);
+        }
+    }
+    (
+        days.into_iter().filter(|(_, d)| !d.is_zero()).collect(),
+        months.into_iter().filter(|(_, n)| *n != 0).collect(),
+    )
 }

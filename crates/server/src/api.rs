@@ -54,6 +54,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/sites/{site_id}/devices"),
     ("post", "/api/v1/admin/devices/{device_id}/revoke"),
     ("get", "/api/v1/communes/{insee}/egalim"),
+    // The territory view (`crate::territory`).
+    ("get", "/api/v1/territory/overview"),
+    ("get", "/api/v1/territory/communes/{insee}"),
+    ("get", "/api/v1/territory/trends"),
+    ("get", "/api/v1/territory/purchases"),
 ];
 
 /// Invitations: default and longest validity.
@@ -86,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/sites/{site_id}/devices", get(list_devices))
         .route("/api/v1/admin/devices/{device_id}/revoke", post(revoke_device))
         .route("/api/v1/communes/{insee}/egalim", get(commune_egalim))
+        .merge(crate::territory::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route("/api", axum::routing::any(api_not_found))
 }

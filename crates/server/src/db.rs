@@ -57,6 +57,7 @@ impl Db {
             let store = PgStore::new(pool);
             store.load_code_key().await.map_err(|e| shown(e.to_string()))?;
             store.roll_up_pending_sites().await.map_err(|e| shown(format!("totaux EGalim : {e}")))?;
+            store.roll_up_pending_territory().await.map_err(|e| shown(format!("cumuls du territoire : {e}")))?;
             Ok(Db::Postgres(store))
         } else {
             let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
@@ -94,6 +95,7 @@ impl Db {
             let store = SqliteStore::new(pool);
             store.load_code_key().await.map_err(|e| e.to_string())?;
             store.roll_up_pending_sites().await.map_err(|e| format!("totaux EGalim : {e}"))?;
+            store.roll_up_pending_territory().await.map_err(|e| format!("cumuls du territoire : {e}"))?;
             Ok(Db::Sqlite(store))
         }
     }
@@ -127,20 +129,25 @@ impl Db {
     }
 
     /// Replaces a record's body if it is still `old` (a push may have replaced it meanwhile).
-    /// A repaired purchase was left out of its site's EGalim rollup: the site is rolled up
-    /// again when the server next opens the database.
+    /// A repaired record was left out of its site's rollups (EGalim, territory): the site is
+    /// rolled up again when the server next opens the database.
     pub async fn rewrite_record_body(&self, id: &str, old: &str, new: &str) -> Result<(), sqlx::Error> {
         let sql = "UPDATE records SET body = $1 WHERE id = $2 AND body = $3";
         let pending = "INSERT INTO egalim_rollup_pending (site_id) SELECT site_id FROM records WHERE id = $1 AND kind = 'purchase' \
                        ON CONFLICT (site_id) DO NOTHING";
+        // Its day or purchase month too (territory rollups, 0011).
+        let territory = "INSERT INTO territory_rollup_pending (site_id) SELECT site_id FROM records WHERE id = $1 \
+                       ON CONFLICT (site_id) DO NOTHING";
         match self {
             Db::Sqlite(s) => {
                 sqlx::query(sql).bind(new).bind(id).bind(old).execute(&s.pool).await?;
-                sqlx::query(pending).bind(id).execute(&s.pool).await.map(|_| ())
+                sqlx::query(pending).bind(id).execute(&s.pool).await?;
+                sqlx::query(territory).bind(id).execute(&s.pool).await.map(|_| ())
             }
             Db::Postgres(s) => {
                 sqlx::query(sql).bind(new).bind(id).bind(old).execute(&s.pool).await?;
-                sqlx::query(pending).bind(id).execute(&s.pool).await.map(|_| ())
+                sqlx::query(pending).bind(id).execute(&s.pool).await?;
+                sqlx::query(territory).bind(id).execute(&s.pool).await.map(|_| ())
             }
         }
     }
@@ -291,5 +298,23 @@ impl Store for Db {
     }
     async fn roll_up_pending_sites(&self) -> StoreResult<u64> {
         delegate!(self, s => s.roll_up_pending_sites().await)
+    }
+    async fn roll_up_pending_territory(&self) -> StoreResult<u64> {
+        delegate!(self, s => s.roll_up_pending_territory().await)
+    }
+    async fn territory_sites(&self, commune: Option<&str>) -> StoreResult<Vec<assiette_domain::territory::SiteSummary>> {
+        delegate!(self, s => s.territory_sites(commune).await)
+    }
+    async fn territory_days(&self, commune: Option<&str>, ranges: &[assiette_domain::waste::DateRange], last_before: chrono::NaiveDate) -> StoreResult<Vec<assiette_domain::territory::DayRollup>> {
+        delegate!(self, s => s.territory_days(commune, ranges, last_before).await)
+    }
+    async fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>) -> StoreResult<Vec<assiette_domain::egalim::YearTotals>> {
+        delegate!(self, s => s.territory_year_totals(commune, year).await)
+    }
+    async fn territory_purchase_months(&self, commune: Option<&str>, year: i32) -> StoreResult<Vec<assiette_domain::territory::PurchaseMonth>> {
+        delegate!(self, s => s.territory_purchase_months(commune, year).await)
+    }
+    async fn territory_version(&self) -> StoreResult<String> {
+        delegate!(self, s => s.territory_version().await)
     }
 }

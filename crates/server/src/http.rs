@@ -131,13 +131,16 @@ fn gz_extension(path: &Path) -> String {
 /// The whole application: API (body limit, no-store) and PWA (index.html fallback, no-cache),
 /// gzip and request logs on both, security headers on every response.
 pub fn app(state: AppState, static_dir: &Path) -> Router {
-    // The kitchen bundle's shell, and the office bundle's under /bureau/ (see the app's
+    // The kitchen bundle's shell, the office bundle's under /bureau/ and the territory's under
+    // /territoire/ (see the app's
     // `app::Bundle`): each path falls back to the shell of the bundle that routes it.
     let index = static_dir.join("index.html");
     let office_dir = static_dir.join("bureau");
     let office_index = office_dir.join("index.html");
+    let territory_dir = static_dir.join("territoire");
+    let territory_index = territory_dir.join("index.html");
     // Hashed once at start: a rebuilt app is served by a restarted server (scripts/run.sh).
-    let hashes: Vec<String> = [&index, &office_index]
+    let hashes: Vec<String> = [&index, &office_index, &territory_index]
         .into_iter()
         .filter_map(|page| std::fs::read_to_string(page).ok())
         .flat_map(|html| inline_script_hashes(&html))
@@ -152,10 +155,13 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
     let office = ServeDir::new(&office_dir)
         .precompressed_gzip()
         .fallback(ServeFile::new(office_index).precompressed_gzip());
+    let territory = ServeDir::new(&territory_dir)
+        .precompressed_gzip()
+        .fallback(ServeFile::new(territory_index).precompressed_gzip());
     let kitchen = ServeDir::new(static_dir)
         .precompressed_gzip()
         .fallback(ServeFile::new(index).precompressed_gzip());
-    let pwa = Router::new().nest_service("/bureau", office).fallback_service(kitchen);
+    let pwa = Router::new().nest_service("/bureau", office).nest_service("/territoire", territory).fallback_service(kitchen);
     // The worker and the page must always be revalidated, or a new version would never be seen.
     let pwa = pwa.layer(SetResponseHeaderLayer::overriding(
         header::CACHE_CONTROL,

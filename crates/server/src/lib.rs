@@ -10,4 +10,5 @@ pub mod guard;
 pub mod http;
 pub mod repair;
 pub mod store;
+pub mod territory;
 pub mod wire;

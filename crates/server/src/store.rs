@@ -8,6 +8,10 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use assiette_domain::egalim::{rollup_deltas, SLOT_COUNT};
+use assiette_domain::egalim::YearTotals;
+use assiette_domain::territory::{rollup_moves, DayDelta, DayRollup, PurchaseMonth, SiteSummary};
+use assiette_domain::waste::DateRange;
+use chrono::NaiveDate;
 use assiette_domain::site::{ManagementType, ProductionType, Sector};
 use assiette_domain::site::Commune;
 use assiette_domain::sync::{
@@ -170,6 +174,26 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// site per transaction under the site's lock, in one pass over its purchase records.
     /// Returns how many sites were rolled up.
     fn roll_up_pending_sites(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    // The territory view (issue 13): reads of the rollups 0010 and 0011, which the handlers
+    // give to the domain's `territory` functions as they are.
+
+    /// Rolls up the days and purchase months of the sites listed as pending (records stored
+    /// before migration 0011), one site per transaction under the site's lock. Returns how many.
+    fn roll_up_pending_territory(&self) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Every site (of `commune`, or all) as the overview knows it, by commune name then name.
+    fn territory_sites(&self, commune: Option<&str>) -> impl Future<Output = StoreResult<Vec<SiteSummary>>> + Send;
+    /// The day rollups with an entry of the sites (of `commune`, or all) within `ranges`, and
+    /// each site's last day with an entry before `last_before` (its participation), in (site,
+    /// date) order, each day once.
+    fn territory_days(&self, commune: Option<&str>, ranges: &[DateRange], last_before: NaiveDate) -> impl Future<Output = StoreResult<Vec<DayRollup>>> + Send;
+    /// Per-site yearly EGalim totals (SIRET: the site's) of `year` or of every year, from the rollup.
+    fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>) -> impl Future<Output = StoreResult<Vec<YearTotals>>> + Send;
+    /// Months of `year` with live purchase lines, per site (SIRET: the site's).
+    fn territory_purchase_months(&self, commune: Option<&str>, year: i32) -> impl Future<Output = StoreResult<Vec<PurchaseMonth>>> + Send;
+    /// Changes whenever anything the territory's answers read changes (sites' change counters,
+    /// tablets, communes): the ETags' data part.
+    fn territory_version(&self) -> impl Future<Output = StoreResult<String>> + Send;
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 text, so text order is time order.
@@ -365,19 +389,22 @@ macro_rules! sql_store {
                 Ok(BatchState { dedup, current, unreadable })
             }
 
-            /// Writes a site's planned records, moves its yearly EGalim rollup by `rollup` and its
-            /// change counter (under its lock).
+            /// Writes a site's planned records, moves its rollups (yearly EGalim, and the
+            /// territory's days and purchase months) by `rollup` and its change counter (under its lock).
             /// New ids (nothing stored when the batch was read) are plain inserts; revisions of
             /// stored records update them. Both under the site's lock, so an id cannot appear in
             /// between, except from another site sharing it (a forged id): then the insert fails
             /// on the primary key, the batch rolls back and the client retries (503), and its
             /// next attempt reads that record and refuses the mutation.
             #[allow(clippy::too_many_arguments)]
-            async fn write_site(conn: &mut <$db as sqlx::Database>::Connection, site: &str, device: &str, at: &str, inserts: Vec<RecordRow>, updates: Vec<RecordRow>, rollup: &[(i32, usize, i64)], last: i64, new_last: u64) -> StoreResult<()> {
+            async fn write_site(conn: &mut <$db as sqlx::Database>::Connection, site: &str, device: &str, at: &str, inserts: Vec<RecordRow>, updates: Vec<RecordRow>, rollup: &SiteRollups, last: i64, new_last: u64) -> StoreResult<()> {
                 let written: StoreResult<()> = async {
                     Self::write_records(&mut *conn, site, device, at, inserts, false).await?;
                     Self::write_records(&mut *conn, site, device, at, updates, true).await?;
-                    Self::write_rollup(&mut *conn, site, rollup).await
+                    Self::write_rollup(&mut *conn, site, &rollup.egalim).await?;
+                    // Territory rollups (issue 13): day counters and purchase months.
+                    Self::write_days(&mut *conn, site, &rollup.days).await?;
+                    Self::write_months(&mut *conn, site, &rollup.months).await
                 }
                 .await;
                 if let Err(StoreError::Exists) = written {
@@ -1074,6 +1101,162 @@ macro_rules! sql_store {
                 }
                 Ok(pending.len() as u64)
             }
+
+            async fn roll_up_pending_territory(&self) -> StoreResult<u64> {
+                let pending: Vec<(String,)> = sqlx::query_as("SELECT site_id FROM territory_rollup_pending").fetch_all(&self.pool).await?;
+                for (site,) in &pending {
+                    let mut tx = self.pool.begin_with($begin).await?;
+                    // The push's lock: no batch of this site runs while its rollups are rebuilt.
+                    sqlx::query("UPDATE sites SET change_seq = change_seq WHERE id = $1").bind(site).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM day_rollup WHERE site_id = $1").bind(site).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM purchase_month_rollup WHERE site_id = $1").bind(site).execute(&mut *tx).await?;
+                    // Pages of live records in change order, each page's moves added at once.
+                    let mut after: i64 = 0;
+                    loop {
+                        let page: Vec<(i64, String)> = sqlx::query_as(
+                            "SELECT change_seq, body FROM records WHERE site_id = $1 AND NOT deleted \
+                             AND change_seq > $2 ORDER BY change_seq LIMIT 1000",
+                        )
+                        .bind(site)
+                        .bind(after)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                        let Some(&(last, _)) = page.last() else { break };
+                        after = last;
+                        let mut records = Vec::with_capacity(page.len());
+                        for (_, body) in page {
+                            match serde_json::from_str::<RecordPayload>(&body) {
+                                Ok(r) => records.push(r),
+                                Err(e) => tracing::error!(site = %site, error = %e, "stored record unreadable: left out of the territory rollups"),
+                            }
+                        }
+                        let (days, months) = rollup_moves(records.iter().map(|r| (None, Some(r))));
+                        Self::write_days(&mut *tx, site, &days).await?;
+                        Self::write_months(&mut *tx, site, &months).await?;
+                    }
+                    sqlx::query("DELETE FROM territory_rollup_pending WHERE site_id = $1").bind(site).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    self.committed();
+                }
+                Ok(pending.len() as u64)
+            }
+
+            async fn territory_sites(&self, commune: Option<&str>) -> StoreResult<Vec<SiteSummary>> {
+                use sqlx::Row;
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "{SITE_COLUMNS} LEFT JOIN (SELECT site_id, SUM(CASE WHEN revoked_at IS NULL THEN 1 ELSE 0 END) AS tablets, \
+                     MAX(last_seen_at) AS last_sync FROM devices GROUP BY site_id) d ON d.site_id = s.id {} ORDER BY c.name, s.name, s.id",
+                    if commune.is_some() { "WHERE s.commune_insee = $1" } else { "" }
+                )
+                .replacen("SELECT ", "SELECT c.engaged, d.tablets, d.last_sync, ", 1));
+                let mut q = sqlx::query(sql);
+                if let Some(c) = commune {
+                    q = q.bind(c);
+                }
+                let rows = q.fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|row| {
+                        let s = Self::row_site(row)?;
+                        let tablets: Option<i64> = row.try_get("tablets")?;
+                        let last: Option<String> = row.try_get("last_sync")?;
+                        Ok(SiteSummary {
+                            site_id: s.info.id,
+                            siret: s.info.siret,
+                            commune_insee: s.info.commune_insee,
+                            commune_name: s.info.commune_name,
+                            name: s.info.name,
+                            management: s.management_type,
+                            production_type: s.production_type,
+                            daily_meal_count: s.daily_meal_count,
+                            yearly_meal_count: s.yearly_meal_count,
+                            region_group: s.region_group,
+                            engaged: row.try_get("engaged")?,
+                            tablets_enrolled: tablets.unwrap_or(0).clamp(0, i64::from(u32::MAX)) as u32,
+                            last_sync: last.as_deref().map(parse_ts).transpose()?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn territory_days(&self, commune: Option<&str>, ranges: &[DateRange], last_before: NaiveDate) -> StoreResult<Vec<DayRollup>> {
+                let mut rows: Vec<DayRow> = Vec::new();
+                let by_commune = if commune.is_some() { "AND s.commune_insee = $3" } else { "" };
+                for r in merge_ranges(ranges) {
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "SELECT {DAY_COLUMNS} FROM day_rollup d JOIN sites s ON s.id = d.site_id \
+                         WHERE d.service_date >= $1 AND d.service_date <= $2 AND (d.meal_counts > 0 OR d.weighings > 0) {by_commune}"
+                    ));
+                    let mut q = sqlx::query_as::<_, DayRow>(sql).bind(r.start.to_string()).bind(r.end.to_string());
+                    if let Some(c) = commune {
+                        q = q.bind(c);
+                    }
+                    rows.extend(q.fetch_all(&self.pool).await?);
+                }
+                // Each site's last day with an entry: one index seek per site, backwards.
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {DAY_COLUMNS} FROM sites s JOIN day_rollup d ON d.site_id = s.id AND d.service_date = \
+                     (SELECT x.service_date FROM day_rollup x WHERE x.site_id = s.id AND x.service_date < $1 \
+                      AND (x.meal_counts > 0 OR x.weighings > 0) ORDER BY x.service_date DESC LIMIT 1) {}",
+                    if commune.is_some() { "WHERE s.commune_insee = $2" } else { "" }
+                ));
+                let mut q = sqlx::query_as::<_, DayRow>(sql).bind(last_before.to_string());
+                if let Some(c) = commune {
+                    q = q.bind(c);
+                }
+                rows.extend(q.fetch_all(&self.pool).await?);
+                day_rollups_of(rows)
+            }
+
+            async fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>) -> StoreResult<Vec<YearTotals>> {
+                let mut clause = String::new();
+                let mut n = 0;
+                for (present, column) in [(year.is_some(), "r.year"), (commune.is_some(), "s.commune_insee")] {
+                    if present {
+                        n += 1;
+                        clause.push_str(&format!(" AND {column} = ${n}"));
+                    }
+                }
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT s.siret, r.year, r.slot, r.cents FROM egalim_rollup r JOIN sites s ON s.id = r.site_id WHERE r.cents <> 0{clause}"
+                ));
+                let mut q = sqlx::query_as::<_, (String, i32, i32, i64)>(sql);
+                if let Some(y) = year {
+                    q = q.bind(y);
+                }
+                if let Some(c) = commune {
+                    q = q.bind(c);
+                }
+                let rows = q.fetch_all(&self.pool).await?;
+                Ok(year_totals_of(rows))
+            }
+
+            async fn territory_purchase_months(&self, commune: Option<&str>, year: i32) -> StoreResult<Vec<PurchaseMonth>> {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT s.siret, m.year, m.month, m.lines FROM purchase_month_rollup m JOIN sites s ON s.id = m.site_id \
+                     WHERE m.year = $1 AND m.lines > 0 {} ORDER BY s.siret, m.month",
+                    if commune.is_some() { "AND s.commune_insee = $2" } else { "" }
+                ));
+                let mut q = sqlx::query_as::<_, (String, i32, i32, i64)>(sql).bind(year);
+                if let Some(c) = commune {
+                    q = q.bind(c);
+                }
+                let rows = q.fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(siret, year, month, lines)| PurchaseMonth { siret, year, month: month.clamp(1, 12) as u32, lines: lines.max(0) as u64 })
+                    .collect())
+            }
+
+            async fn territory_version(&self) -> StoreResult<String> {
+                let v: (i64, i64, i64, Option<String>, i64, i64) = sqlx::query_as(
+                    "SELECT (SELECT COUNT(*) FROM sites), (SELECT CAST(COALESCE(SUM(change_seq), 0) AS BIGINT) FROM sites), \
+                     (SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL), (SELECT MAX(last_seen_at) FROM devices), \
+                     (SELECT COUNT(*) FROM communes), (SELECT COUNT(*) FROM communes WHERE engaged)",
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(format!("{}.{}.{}.{}.{}.{}", v.0, v.1, v.2, v.3.unwrap_or_default(), v.4, v.5))
+            }
         }
     };
 }
@@ -1084,6 +1267,70 @@ fn as_purchase(r: Option<&RecordPayload>) -> Option<&assiette_domain::purchase::
         _ => None,
     }
 }
+
+/// A day rollup row as read: site, date, meal counts, meals, weighings, grams by stage.
+type DayRow = (String, String, i64, i64, i64, i64, i64, i64);
+const DAY_COLUMNS: &str =
+    "d.site_id, d.service_date, d.meal_counts, d.meals, d.weighings, d.grams_preparation, d.grams_unserved, d.grams_leftovers";
+
+/// Rows as the domain's day rollups, in (site, date) order, each day once.
+fn day_rollups_of(rows: Vec<DayRow>) -> StoreResult<Vec<DayRollup>> {
+    let mut days: std::collections::BTreeMap<(Uuid, NaiveDate), DayRollup> = Default::default();
+    for (site, date, counts, meals, weighings, g0, g1, g2) in rows {
+        let site_id = parse_uuid(&site)?;
+        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|e| StoreError::Corrupt(format!("date {date} : {e}")))?;
+        let non_negative = |v: i64| v.max(0) as u64;
+        days.insert(
+            (site_id, date),
+            DayRollup {
+                site_id,
+                date,
+                meals_served: (counts > 0).then(|| u32::try_from(meals.max(0)).unwrap_or(u32::MAX)),
+                grams_by_stage: [non_negative(g0), non_negative(g1), non_negative(g2)],
+                weighings: u32::try_from(weighings.max(0)).unwrap_or(u32::MAX),
+            },
+        );
+    }
+    Ok(days.into_values().collect())
+}
+
+/// (SIRET, year, slot, cents) rows as yearly totals, by SIRET then year.
+fn year_totals_of(rows: Vec<(String, i32, i32, i64)>) -> Vec<YearTotals> {
+    let mut by: std::collections::BTreeMap<(String, i32), Vec<i64>> = Default::default();
+    for (siret, year, slot, cents) in rows {
+        let slots = by.entry((siret, year)).or_insert_with(|| vec![0; SLOT_COUNT]);
+        if let Some(s) = usize::try_from(slot).ok().and_then(|i| slots.get_mut(i)) {
+            *s = cents;
+        }
+    }
+    by.into_iter().map(|((siret, year), slots)| YearTotals::from_slots(siret, year, &slots)).collect()
+}
+
+/// Ranges sorted and joined where they overlap or touch: each day read once.
+fn merge_ranges(ranges: &[DateRange]) -> Vec<DateRange> {
+    let mut v: Vec<DateRange> = ranges.to_vec();
+    v.sort_by_key(|r| r.start);
+    let mut out: Vec<DateRange> = Vec::new();
+    for r in v {
+        match out.last_mut() {
+            Some(l) if r.start <= l.end.succ_opt().unwrap_or(l.end) => l.end = l.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// The territory's day rollup (0011): counters moved by deltas, missing rows created.
+const DAY_ROLLUP_INSERT: &str =
+    "INSERT INTO day_rollup (site_id, service_date, meal_counts, meals, weighings, grams_preparation, grams_unserved, grams_leftovers)";
+const DAY_ROLLUP_ON_CONFLICT: &str = " ON CONFLICT (site_id, service_date) DO UPDATE SET \
+     meal_counts = day_rollup.meal_counts + excluded.meal_counts, meals = day_rollup.meals + excluded.meals, \
+     weighings = day_rollup.weighings + excluded.weighings, \
+     grams_preparation = day_rollup.grams_preparation + excluded.grams_preparation, \
+     grams_unserved = day_rollup.grams_unserved + excluded.grams_unserved, \
+     grams_leftovers = day_rollup.grams_leftovers + excluded.grams_leftovers";
+const MONTH_ROLLUP_INSERT: &str = "INSERT INTO purchase_month_rollup (site_id, year, month, lines)";
+const MONTH_ROLLUP_ON_CONFLICT: &str = " ON CONFLICT (site_id, year, month) DO UPDATE SET lines = purchase_month_rollup.lines + excluded.lines";
 
 /// Adds rollup deltas to a site's rows (`cents = cents + delta`), creating missing rows.
 const ROLLUP_ON_CONFLICT: &str = " ON CONFLICT (site_id, year, slot) DO UPDATE SET cents = egalim_rollup.cents + excluded.cents";
@@ -1130,14 +1377,25 @@ fn record_rows(plan: &assiette_domain::sync::PushPlan, current: &HashMap<Uuid, S
     Ok((inserts, updates))
 }
 
-/// How a plan moves its site's yearly EGalim rollup: each applied purchase's stored version
-/// (read with the batch) out, its new one in.
-fn rollup_rows(plan: &assiette_domain::sync::PushPlan, current: &HashMap<Uuid, StoredRecord>) -> Vec<(i32, usize, i64)> {
-    rollup_deltas(plan.records.iter().filter_map(|(_, r)| {
+/// How a plan moves its site's rollups.
+struct SiteRollups {
+    /// Yearly EGalim: (year, slot, cents).
+    egalim: Vec<(i32, usize, i64)>,
+    /// Territory: per service day, and per purchase month (year, month) the live lines.
+    days: Vec<(chrono::NaiveDate, DayDelta)>,
+    months: Vec<((i32, u32), i64)>,
+}
+
+/// How a plan moves its site's rollups: each applied record's stored version (read with the
+/// batch) out, its new one in (the domain's `rollup_deltas` and `territory::rollup_moves`).
+fn rollup_rows(plan: &assiette_domain::sync::PushPlan, current: &HashMap<Uuid, StoredRecord>) -> SiteRollups {
+    let egalim = rollup_deltas(plan.records.iter().filter_map(|(_, r)| {
         let old = as_purchase(current.get(&r.id()).map(|s| &s.record));
         let new = as_purchase(Some(r));
         (old.is_some() || new.is_some()).then_some((old, new))
-    }))
+    }));
+    let (days, months) = rollup_moves(plan.records.iter().map(|(_, r)| (current.get(&r.id()).map(|s| &s.record), Some(r))));
+    SiteRollups { egalim, days, months }
 }
 
 fn key_rows(plan: &assiette_domain::sync::PushPlan) -> Vec<KeyRow> {
@@ -1386,6 +1644,38 @@ impl SqliteStore {
         Ok(())
     }
 
+    async fn write_days(conn: &mut sqlx::SqliteConnection, site: &str, days: &[(chrono::NaiveDate, DayDelta)]) -> StoreResult<()> {
+        for chunk in days.chunks(SQLITE_ROWS) {
+            let sql = values_sql(DAY_ROLLUP_INSERT, chunk.len(), 8, DAY_ROLLUP_ON_CONFLICT);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (date, d) in chunk {
+                q = q
+                    .bind(site.to_owned())
+                    .bind(date.to_string())
+                    .bind(d.meal_counts)
+                    .bind(d.meals)
+                    .bind(d.weighings)
+                    .bind(d.grams_by_stage[0])
+                    .bind(d.grams_by_stage[1])
+                    .bind(d.grams_by_stage[2]);
+            }
+            q.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    async fn write_months(conn: &mut sqlx::SqliteConnection, site: &str, months: &[((i32, u32), i64)]) -> StoreResult<()> {
+        for chunk in months.chunks(SQLITE_ROWS) {
+            let sql = values_sql(MONTH_ROLLUP_INSERT, chunk.len(), 4, MONTH_ROLLUP_ON_CONFLICT);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ((year, month), lines) in chunk {
+                q = q.bind(site.to_owned()).bind(*year).bind(*month as i32).bind(*lines);
+            }
+            q.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
     async fn write_keys(conn: &mut sqlx::SqliteConnection, device: &str, at: &str, keys: Vec<KeyRow>) -> StoreResult<()> {
         let mut keys = keys.into_iter().peekable();
         while keys.peek().is_some() {
@@ -1486,6 +1776,45 @@ impl PgStore {
              SELECT $1, d.year, d.slot, d.cents FROM UNNEST($2::int[], $3::int[], $4::bigint[]) AS d (year, slot, cents){ROLLUP_ON_CONFLICT}"
         ));
         sqlx::query(sql).bind(site).bind(years).bind(slots).bind(cents).execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    async fn write_days(conn: &mut sqlx::PgConnection, site: &str, days: &[(chrono::NaiveDate, DayDelta)]) -> StoreResult<()> {
+        if days.is_empty() {
+            return Ok(());
+        }
+        let col = |f: fn(&DayDelta) -> i64| days.iter().map(|(_, d)| f(d)).collect::<Vec<i64>>();
+        let dates: Vec<String> = days.iter().map(|(d, _)| d.to_string()).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{DAY_ROLLUP_INSERT} SELECT $1, d.service_date, d.meal_counts, d.meals, d.weighings, d.g0, d.g1, d.g2 \
+             FROM UNNEST($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) \
+             AS d (service_date, meal_counts, meals, weighings, g0, g1, g2){DAY_ROLLUP_ON_CONFLICT}"
+        ));
+        sqlx::query(sql)
+            .bind(site)
+            .bind(dates)
+            .bind(col(|d| d.meal_counts))
+            .bind(col(|d| d.meals))
+            .bind(col(|d| d.weighings))
+            .bind(col(|d| d.grams_by_stage[0]))
+            .bind(col(|d| d.grams_by_stage[1]))
+            .bind(col(|d| d.grams_by_stage[2]))
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn write_months(conn: &mut sqlx::PgConnection, site: &str, months: &[((i32, u32), i64)]) -> StoreResult<()> {
+        if months.is_empty() {
+            return Ok(());
+        }
+        let years: Vec<i32> = months.iter().map(|m| m.0 .0).collect();
+        let ms: Vec<i32> = months.iter().map(|m| m.0 .1 as i32).collect();
+        let lines: Vec<i64> = months.iter().map(|m| m.1).collect();
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{MONTH_ROLLUP_INSERT} SELECT $1, m.year, m.month, m.lines FROM UNNEST($2::int[], $3::int[], $4::bigint[]) AS m (year, month, lines){MONTH_ROLLUP_ON_CONFLICT}"
+        ));
+        sqlx::query(sql).bind(site).bind(years).bind(ms).bind(lines).execute(&mut *conn).await?;
         Ok(())
     }
 

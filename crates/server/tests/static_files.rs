@@ -105,9 +105,9 @@ async fn security_headers_everywhere_and_no_file_outside_the_app() {
     server.stop().await;
 }
 
-/// The office bundle lives under /bureau/ with its own index.html: its routes, reloaded, get
-/// that shell (not the kitchen's), the kitchen's routes still get theirs, and the policy allows
-/// the inline loader of both pages.
+/// The office bundle lives under /bureau/ and the territory bundle under /territoire/, each with
+/// its own index.html: their routes, reloaded, get that shell (not the kitchen's), the
+/// kitchen's routes still get theirs, and the policy allows the inline loader of every page.
 #[tokio::test]
 async fn each_bundle_routes_fall_back_to_its_own_shell() {
     let static_dir = common::temp_dir("static");
@@ -117,6 +117,10 @@ async fn each_bundle_routes_fall_back_to_its_own_shell() {
     std::fs::create_dir_all(static_dir.join("bureau")).unwrap();
     std::fs::write(static_dir.join("bureau/index.html"), format!("<title>Bureau</title><script type=\"module\">{office_loader}</script>")).unwrap();
     std::fs::write(static_dir.join("bureau/bureau-3c4d.js"), "export default async function init() {}").unwrap();
+    let territory_loader = "import init from '/territoire/territoire-5e6f.js'; await init();";
+    std::fs::create_dir_all(static_dir.join("territoire")).unwrap();
+    std::fs::write(static_dir.join("territoire/index.html"), format!("<title>Territoire</title><script type=\"module\">{territory_loader}</script>")).unwrap();
+    std::fs::write(static_dir.join("territoire/territoire-5e6f.js"), "export default async function init() {}").unwrap();
 
     let db = assiette_server::db::Db::open(&common::sqlite_backend().url).await.unwrap();
     let server = TestServer::serve_dir(db, static_dir).await;
@@ -127,6 +131,9 @@ async fn each_bundle_routes_fall_back_to_its_own_shell() {
         ("/bureau/", "Bureau"),
         ("/bureau/graphiques", "Bureau"),
         ("/bureau/reglages", "Bureau"),
+        ("/territoire/", "Territoire"),
+        ("/territoire/tendances", "Territoire"),
+        ("/territoire/commune/76351", "Territoire"),
     ] {
         let (status, _, body) = get(&server, path, false).await;
         let body = String::from_utf8(body).unwrap();
@@ -137,12 +144,15 @@ async fn each_bundle_routes_fall_back_to_its_own_shell() {
     let (status, _, body) = get(&server, "/bureau/bureau-3c4d.js", false).await;
     assert_eq!(status, 200);
     assert!(String::from_utf8(body).unwrap().contains("export default"));
+    let (status, _, body) = get(&server, "/territoire/territoire-5e6f.js", false).await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8(body).unwrap().contains("export default"));
 
     let res = http().get(server.url("/bureau/reglages")).send().await.unwrap();
     let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
     use base64::Engine;
     use sha2::Digest;
-    for loader in [kitchen_loader, office_loader] {
+    for loader in [kitchen_loader, office_loader, territory_loader] {
         let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(loader.as_bytes()));
         assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
     }

@@ -1,0 +1,460 @@
+//! The territory endpoints over real HTTP, SQLite and PostgreSQL.
+//!
+//! Property: after random pushes on three sites of two communes (meal counts, weighings and
+//! purchases created, corrected — moved to another day, stage, price or year, given away —,
+//! deleted, and batches replayed), the SQL day rollup equals `territory::day_rollups` of the
+//! records a fresh tablet pulls, and the overview endpoint's rows, communes, territory and
+//! statistics equal the domain's `overview` recomputed from those records. Rolled up again
+//! from the records at start (the pending list of migration 0011), the answer is the same.
+//!
+//! Scopes: a commune manager sees their commune only; another commune's page is 403 with one
+//! body whether it exists or not; tablets 403; no session 401. ETags: 304, then a new one
+//! after a push. Parameters refused in French.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use assiette_domain::egalim::yearly_totals;
+use assiette_domain::meals::DailyMealCount;
+use assiette_domain::purchase::Purchase;
+use assiette_domain::sync::{server_today, RecordPayload};
+use assiette_domain::territory::{
+    canteen_statistics, day_rollups, overview, sort_rows, DayRollup, OverviewParams, PurchaseMonth, SiteSummary, SortKey,
+};
+use assiette_domain::territory_api::{CommuneResponse, OverviewResponse, PurchasesResponse, TrendsResponse};
+use assiette_domain::waste::{DateRange, Destination, Stage, WasteFactors, Weighing};
+use assiette_server::store::Store;
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use assiette_soak::records::purchase;
+use common::*;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+const A: &str = "76217";
+const B: &str = "76540";
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+/// A service day: mostly autumn 2025 (period and baseline), some among the last weeks
+/// (participation window), never in the future.
+fn random_day(rng: &mut Rng, today: NaiveDate) -> NaiveDate {
+    match rng.below(4) {
+        0 => today - Duration::days(1 + rng.below(40) as i64),
+        _ => d(2025, 9, 1) + Duration::days(rng.below(75) as i64),
+    }
+}
+
+fn random_stage(rng: &mut Rng) -> Stage {
+    Stage::ALL[rng.below(3) as usize]
+}
+
+fn random_changes(rng: &mut Rng, t: &mut Tablet, steps: usize, today: NaiveDate) {
+    for _ in 0..steps {
+        let mut live: Vec<Uuid> = t.local.iter().filter(|(_, r)| !r.is_deleted()).map(|(id, _)| *id).collect();
+        live.sort();
+        match (rng.below(12), live.is_empty()) {
+            (0..=2, _) | (_, true) => {
+                let date = random_day(rng, today);
+                t.meal_count(date, 50 + rng.below(200) as u32);
+            }
+            (3..=5, false) => {
+                let date = random_day(rng, today);
+                let stage = random_stage(rng);
+                t.weighing(date, stage, 100 + rng.below(30_000));
+            }
+            (6, false) => {
+                let siret = t.site.siret.clone();
+                let date = d(2024 + rng.below(2) as i32, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32);
+                t.save(purchase(&siret, date, 100 + rng.below(100_000) as i64));
+            }
+            (7..=9, false) => {
+                let id = live[rng.below(live.len() as u64) as usize];
+                let mut seed = Rng(rng.next() | 1);
+                t.correct(id, |r| match r {
+                    RecordPayload::Weighing(w) => {
+                        w.mass_grams = 50 + seed.below(20_000);
+                        w.stage = random_stage(&mut seed);
+                        if seed.below(3) == 0 {
+                            w.service_date = random_day(&mut seed, today);
+                        }
+                        // Surplus given away is not waste (plate leftovers cannot be given).
+                        w.destination = (w.stage != Stage::Leftovers && seed.below(4) == 0).then_some(Destination::Donation);
+                    }
+                    RecordPayload::MealCount(c) => {
+                        c.served_children = seed.below(300) as u32;
+                        c.planned = c.served_children + 20;
+                        if seed.below(3) == 0 {
+                            c.service_date = random_day(&mut seed, today);
+                        }
+                    }
+                    RecordPayload::Purchase(p) => {
+                        p.price_cents = seed.below(200_000) as i64;
+                        p.date = d(2024 + seed.below(2) as i32, 1 + seed.below(12) as u32, 1 + seed.below(28) as u32);
+                    }
+                });
+            }
+            _ => {
+                let id = live[rng.below(live.len() as u64) as usize];
+                t.delete(id);
+            }
+        }
+    }
+}
+
+/// Pushes the outbox; now and then a batch is sent once more first, its reply lost (a replay).
+async fn push_with_replays(rng: &mut Rng, t: &mut Tablet) {
+    while !t.outbox.is_empty() {
+        let batch = t.batch(t.push_batch);
+        if rng.below(3) == 0 {
+            let (s, _) = t.send_batch(&batch).await;
+            assert_eq!(s, 200);
+        }
+        let o = t.push_once(t.push_batch).await;
+        assert_eq!(o.http_status, 200);
+        assert_eq!(o.review, 0, "every mutation applied: {:?}", t.review.values().map(|(r, why)| format!("{r:?} {why:?}")).collect::<Vec<_>>());
+    }
+}
+
+/// The live records of a site as a fresh tablet pulls them.
+async fn pulled(base: &str, admin: &Admin, site: Uuid) -> Vec<RecordPayload> {
+    let mut fresh = Tablet::enrol(base, &admin.code(site).await).await;
+    fresh.pull_all(500).await;
+    // The fresh tablet is one more enrolled: revoked, so that it does not count.
+    admin.revoke(fresh.device_id).await;
+    fresh.local.into_values().collect()
+}
+
+fn split(records: &[RecordPayload]) -> (Vec<DailyMealCount>, Vec<Weighing>, Vec<Purchase>) {
+    let (mut m, mut w, mut p) = (Vec::new(), Vec::new(), Vec::new());
+    for r in records {
+        match r {
+            RecordPayload::MealCount(c) => m.push(c.clone()),
+            RecordPayload::Weighing(x) => w.push(x.clone()),
+            RecordPayload::Purchase(x) => p.push(x.clone()),
+        }
+    }
+    (m, w, p)
+}
+
+fn months_of(purchases: &[Purchase]) -> Vec<PurchaseMonth> {
+    let mut by: BTreeMap<(String, i32, u32), u64> = BTreeMap::new();
+    for p in purchases.iter().filter(|p| !p.meta.deleted) {
+        *by.entry((p.siret.clone(), p.date.year(), p.date.month())).or_default() += 1;
+    }
+    by.into_iter().map(|((siret, year, month), lines)| PurchaseMonth { siret, year, month, lines }).collect()
+}
+
+struct World {
+    server: TestServer,
+    admin: Admin,
+    sites: Vec<Uuid>,
+    tablets: Vec<Tablet>,
+}
+
+async fn world(backend: &Backend) -> World {
+    let server = TestServer::start(&backend.url).await;
+    let admin = Admin::login(&server.base).await;
+    let mut sites = Vec::new();
+    let mut tablets = Vec::new();
+    for (i, (insee, commune, s)) in
+        [(A, "Dieppe", "2101003430001"), (A, "Dieppe", "6544909624168"), (B, "Fécamp", "3320211830009")].into_iter().enumerate()
+    {
+        let site = admin.create_site(insee, commune, &siret(s), &format!("École {i}")).await;
+        sites.push(site);
+        let mut t = Tablet::enrol(&server.base, &admin.code(site).await).await;
+        t.push_batch = 9;
+        tablets.push(t);
+    }
+    World { server, admin, sites, tablets }
+}
+
+const QUERY: &str = "from=2025-09-01&to=2025-10-15&baseline_from=2025-10-16&baseline_to=2025-11-14&year=2025&per_page=500";
+
+/// The overview endpoint against the domain's overview of the pulled records.
+async fn assert_overview_equals_domain(w: &World) {
+    let today = server_today(Utc::now());
+    let mut records = Vec::new();
+    for site in &w.sites {
+        records.extend(pulled(&w.server.base, &w.admin, *site).await);
+    }
+    let (s, reply) = w.admin.get(&format!("/api/v1/territory/overview?{QUERY}")).await;
+    assert_eq!(s, 200, "{reply}");
+    let typed: OverviewResponse = serde_json::from_value(reply.clone()).expect("the answer reads back as the wire type");
+    assert_eq!(serde_json::to_value(&typed).unwrap(), reply, "read back, it writes the same JSON");
+    let (meals, weighings, purchases) = split(&records);
+    let days = day_rollups(&meals, &weighings);
+    assert!(days.iter().any(|d| d.is_measured()), "some measured days");
+
+    // The SQL day rollup itself, every day of every site.
+    let sql_days = w.server.db.territory_days(None, &[DateRange::new(d(2000, 1, 1), today)], today).await.unwrap();
+    let mut want: Vec<DayRollup> = days.iter().copied().filter(|d| d.has_entry()).collect();
+    want.sort_by_key(|d| (d.site_id, d.date));
+    assert_eq!(sql_days, want, "SQL day rollup = territory::day_rollups of the records");
+
+    let sites: Vec<SiteSummary> = w.server.db.territory_sites(None).await.unwrap();
+    let ours: Vec<&SiteSummary> = sites.iter().filter(|s| w.sites.contains(&s.site_id)).collect();
+    assert_eq!(ours.len(), 3);
+    assert!(ours.iter().all(|s| s.tablets_enrolled == 1 && s.last_sync.is_some()), "{ours:?}");
+    let params = OverviewParams {
+        period: DateRange::new(d(2025, 9, 1), d(2025, 10, 15)),
+        baseline: Some(DateRange::new(d(2025, 10, 16), d(2025, 11, 14))),
+        purchase_year: 2025,
+        today,
+        holidays: Vec::new(),
+        factors: WasteFactors::default(),
+    };
+    let mut expected = overview(&sites, &days, &yearly_totals(&purchases), &months_of(&purchases), &params);
+    sort_rows(&mut expected.sites, SortKey::Commune, false);
+    let want_rows = serde_json::to_value(&expected.sites).unwrap();
+    for (got, want) in reply["sites"].as_array().unwrap().iter().zip(want_rows.as_array().unwrap()) {
+        for (k, v) in want.as_object().unwrap() {
+            assert_eq!(&got[k], v, "site {} : {k}", want["site"]["name"]);
+        }
+    }
+    assert_eq!(reply["sites"], want_rows, "site rows");
+    assert_eq!(reply["communes"], serde_json::to_value(&expected.communes).unwrap(), "communes");
+    assert_eq!(reply["territory"], serde_json::to_value(&expected.territory).unwrap(), "territory");
+    assert_eq!(reply["statistics"], serde_json::to_value(canteen_statistics(&expected)).unwrap(), "statistics");
+    assert_eq!(reply["total_sites"], json!(sites.len()));
+}
+
+async fn property(backend: &Backend, seed: u64) {
+    eprintln!("== territoire sur {} (graine {seed}) ==", backend.name);
+    let mut w = world(backend).await;
+    let today = server_today(Utc::now());
+    let mut rng = Rng(seed);
+    for round in 0..3 {
+        for t in w.tablets.iter_mut() {
+            random_changes(&mut rng, t, 20 + round * 10, today);
+            push_with_replays(&mut rng, t).await;
+        }
+    }
+    assert_overview_equals_domain(&w).await;
+
+    // Rolled up again from the records, as for data stored before migration 0011.
+    let (_, before) = w.admin.get(&format!("/api/v1/territory/overview?{QUERY}")).await;
+    let wipe = ["DELETE FROM day_rollup", "DELETE FROM purchase_month_rollup", "INSERT INTO territory_rollup_pending (site_id) SELECT id FROM sites"];
+    for sql in wipe {
+        match &w.server.db {
+            assiette_server::db::Db::Sqlite(st) => sqlx::query(sql).execute(&st.pool).await.map(|_| ()).unwrap(),
+            assiette_server::db::Db::Postgres(st) => sqlx::query(sql).execute(&st.pool).await.map(|_| ()).unwrap(),
+        }
+    }
+    let (_, wiped) = w.admin.get(&format!("/api/v1/territory/overview?{QUERY}")).await;
+    assert_ne!(wiped["territory"], before["territory"], "the wipe took the rollups away");
+    w.server.stop().await;
+    let server = TestServer::start(&backend.url).await;
+    let admin = Admin::login(&server.base).await;
+    let (s, after) = admin.get(&format!("/api/v1/territory/overview?{QUERY}")).await;
+    assert_eq!(s, 200);
+    for k in ["sites", "communes", "territory", "statistics"] {
+        assert_eq!(after[k], before[k], "{k} after the roll-up at start");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollups_equal_the_domains_recomputation_after_random_pushes() {
+    for postgres in [false, true] {
+        for seed in [0x2545F4914F6CDD1D, 0x9E3779B97F4A7C15] {
+            let backend = if postgres {
+                match postgres_backend().await {
+                    Some(b) => b,
+                    None => break,
+                }
+            } else {
+                sqlite_backend()
+            };
+            property(&backend, seed).await;
+        }
+    }
+}
+
+const MANAGER_PASSWORD: &str = "le mot de passe du responsable";
+
+async fn manager(admin: &Admin, email: &str, communes: &[&str]) -> Admin {
+    let (s, b) = admin.post("/api/v1/admin/invitations", json!({"email": email, "communes": communes})).await;
+    assert_eq!(s, 201, "{b}");
+    let code = b["code"].as_str().unwrap();
+    let (s, b) = send(http().post(format!("{}/api/v1/invitations/accept", admin.base)).json(&json!({"code": code, "password": MANAGER_PASSWORD}))).await;
+    assert_eq!(s, 200, "{b}");
+    Admin { base: admin.base.clone(), token: b["token"].as_str().unwrap().to_owned(), client: http() }
+}
+
+fn site_ids(v: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = v["sites"].as_array().unwrap().iter().map(|r| r["site"]["site_id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+async fn get_with(base: &str, token: &str, path: &str, etag: Option<&str>) -> (u16, Option<String>, Value) {
+    let mut req = http().get(format!("{base}{path}")).bearer_auth(token);
+    if let Some(t) = etag {
+        req = req.header("If-None-Match", t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let tag = res.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+    let body = res.json().await.unwrap_or(Value::Null);
+    (status, tag, body)
+}
+
+async fn scopes(backend: &Backend) {
+    eprintln!("== périmètres sur {} ==", backend.name);
+    let mut w = world(backend).await;
+    let today = server_today(Utc::now());
+    let mut rng = Rng(11);
+    for t in w.tablets.iter_mut() {
+        random_changes(&mut rng, t, 25, today);
+        assert!(t.push_all(50).await);
+    }
+    let base = w.server.base.clone();
+    let m = manager(&w.admin, "maire@dieppe.example", &[A]).await;
+
+    // The manager's overview: commune A's two sites only, its totals only.
+    let (s, mine) = m.get(&format!("/api/v1/territory/overview?{QUERY}")).await;
+    assert_eq!(s, 200, "{mine}");
+    let mut a_ids: Vec<String> = w.sites[..2].iter().map(Uuid::to_string).collect();
+    a_ids.sort();
+    assert_eq!(site_ids(&mine), a_ids);
+    assert_eq!(mine["communes"].as_array().unwrap().len(), 1);
+    assert_eq!(mine["communes"][0]["commune_insee"], A);
+    assert_eq!(mine["territory"]["sites"], 2);
+    // The metropolis' filtered to A: the same rows.
+    let (_, metro_a) = w.admin.get(&format!("/api/v1/territory/overview?{QUERY}&commune={A}")).await;
+    assert_eq!(metro_a["sites"], mine["sites"]);
+    let (_, metro) = w.admin.get(&format!("/api/v1/territory/overview?{QUERY}")).await;
+    assert!(site_ids(&metro).contains(&w.sites[2].to_string()));
+
+    // Commune B, or one that does not exist: the same 403, nothing of either.
+    let (s1, b1) = m.get(&format!("/api/v1/territory/communes/{B}")).await;
+    let (s2, b2) = m.get("/api/v1/territory/communes/99999").await;
+    assert_error(&(s1, b1.clone()), 403, "commune_forbidden");
+    assert_eq!((s1, &b1), (s2, &b2));
+    assert!(!b1.to_string().contains("Fécamp") && !b1.to_string().contains(B));
+    assert_error(&m.get(&format!("/api/v1/territory/overview?commune={B}")).await, 403, "commune_forbidden");
+    assert_error(&m.get("/api/v1/territory/overview?commune=99999").await, 403, "commune_forbidden");
+    // Trends and purchases: their communes only.
+    let (s, trends) = m.get("/api/v1/territory/trends?from=2025-09-01&to=2025-11-30").await;
+    assert_eq!(s, 200, "{trends}");
+    let typed: TrendsResponse = serde_json::from_value(trends.clone()).unwrap();
+    assert_eq!(typed.lines.iter().map(|l| l.commune_insee.as_str()).collect::<Vec<_>>(), vec!["", A]);
+    assert_eq!(typed.comparisons.len(), 2);
+    let (s, purchases) = m.get("/api/v1/territory/purchases?year=2025").await;
+    assert_eq!(s, 200, "{purchases}");
+    let typed: PurchasesResponse = serde_json::from_value(purchases).unwrap();
+    assert!(typed.lines.iter().all(|l| l.commune_insee.is_empty() || l.commune_insee == A));
+
+    // Their own commune page.
+    let (s, page) = m.get(&format!("/api/v1/territory/communes/{A}?from=2025-09-01&to=2025-10-15")).await;
+    assert_eq!(s, 200, "{page}");
+    let typed: CommuneResponse = serde_json::from_value(page.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&typed).unwrap(), page);
+    assert_eq!((typed.commune_name.as_str(), typed.sites.len(), typed.totals.sites), ("Dieppe", 2, 2));
+    assert_eq!(typed.trend.commune_insee, A);
+    assert_eq!(typed.trend.points.len(), 13, "twelve months and the period's");
+    // The metropolis: unknown commune 404, B's page 200.
+    assert_error(&w.admin.get("/api/v1/territory/communes/99999").await, 404, "unknown_commune");
+    let (s, bpage) = w.admin.get(&format!("/api/v1/territory/communes/{B}")).await;
+    assert_eq!((s, bpage["commune_name"].as_str()), (200, Some("Fécamp")));
+
+    // Tablets: 403; nobody signed in: 401.
+    let tablet = &w.tablets[0];
+    for path in ["/api/v1/territory/overview", "/api/v1/territory/trends", "/api/v1/territory/purchases", &format!("/api/v1/territory/communes/{A}")] {
+        let (s, _, body) = get_with(&base, &tablet.token, path, None).await;
+        assert_error(&(s, body), 403, "territory_forbidden");
+        let (s, _) = send(http().get(format!("{base}{path}"))).await;
+        assert_eq!(s, 401, "{path}");
+    }
+
+    // Parameters refused in French, with the parameter named.
+    for (q, param) in [("from=2025-02-30", "from"), ("per_page=0", "per_page"), ("sort=x", "sort"), ("zzz=1", "zzz"), ("from=2025-10-01&to=2025-09-01", "from")] {
+        let got = w.admin.get(&format!("/api/v1/territory/overview?{q}")).await;
+        assert_error(&got, 422, "invalid_parameter");
+        assert_eq!(got.1["errors"][0]["field"], param, "{q}");
+    }
+    assert_error(&w.admin.get("/api/v1/territory/communes/7621").await, 422, "invalid_parameter");
+    assert_error(&w.admin.get("/api/v1/territory/purchases?year=20x5").await, 422, "invalid_parameter");
+
+    // ETag: the same answer is a 304; a push makes a new one.
+    let path = format!("/api/v1/territory/overview?{QUERY}");
+    let (s, tag, _) = get_with(&base, &w.admin.token, &path, None).await;
+    let tag = tag.expect("ETag");
+    assert_eq!(s, 200);
+    assert!(tag.starts_with('"') && !tag.starts_with("W/"), "strong: {tag}");
+    let (s, again, body) = get_with(&base, &w.admin.token, &path, Some(&tag)).await;
+    assert_eq!((s, again.as_deref(), body), (304, Some(tag.as_str()), Value::Null));
+    // Another person (another scope) never shares it.
+    let (_, mtag, _) = get_with(&base, &m.token, &path, None).await;
+    assert_ne!(mtag.as_deref(), Some(tag.as_str()));
+    let t = &mut w.tablets[2];
+    t.weighing(d(2025, 9, 2), Stage::Leftovers, 1234);
+    assert!(t.push_all(50).await);
+    let (s, newer, _) = get_with(&base, &w.admin.token, &path, Some(&tag)).await;
+    assert_eq!(s, 200);
+    assert_ne!(newer.as_deref(), Some(tag.as_str()));
+
+    // Exports: the domain's writers, as downloads (CSV text, XLSX workbook), scoped alike.
+    for (path, kind, words) in [
+        (format!("/api/v1/territory/overview?{QUERY}&format=csv"), "text/csv", "École 1"),
+        (format!("/api/v1/territory/communes/{A}?format=csv"), "text/csv", "École 0"),
+        ("/api/v1/territory/trends?format=csv&from=2025-09-01&to=2025-11-30".to_owned(), "text/csv", "Dieppe"),
+        ("/api/v1/territory/purchases?year=2025&format=csv".to_owned(), "text/csv", "Le Havre Seine Métropole"),
+        (format!("/api/v1/territory/overview?{QUERY}&format=xlsx"), "spreadsheetml", ""),
+        ("/api/v1/territory/purchases?year=2025&format=xlsx".to_owned(), "spreadsheetml", ""),
+    ] {
+        let res = http().get(format!("{base}{path}")).bearer_auth(&w.admin.token).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.contains(kind), "{path}: {ct}");
+        assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\""));
+        let body = res.bytes().await.unwrap();
+        if kind == "spreadsheetml" {
+            assert_eq!(&body[..2], b"PK", "{path}: a zip (XLSX) workbook");
+        } else {
+            let text = String::from_utf8(body.to_vec()).unwrap();
+            assert!(text.contains(words), "{path}: {text}");
+        }
+    }
+    let res = http().get(format!("{base}/api/v1/territory/overview?{QUERY}&format=csv")).bearer_auth(&m.token).send().await.unwrap();
+    let text = res.text().await.unwrap();
+    assert!(text.contains("École 0") && !text.contains("École 2") && !text.contains("Fécamp"), "{text}");
+    assert_error(&m.get(&format!("/api/v1/territory/communes/{B}?format=xlsx")).await, 403, "commune_forbidden");
+
+    // Paging: two per page, pages cover every row once in order.
+    let (_, all) = w.admin.get(&format!("/api/v1/territory/overview?{QUERY}&sort=name&desc=true")).await;
+    let mut paged = Vec::new();
+    for page in 1..=2 {
+        let (_, p) = w.admin.get(&format!("/api/v1/territory/overview?{QUERY}&sort=name&desc=true&per_page=2&page={page}")).await;
+        assert_eq!(p["pages"], 2);
+        paged.extend(p["sites"].as_array().unwrap().iter().map(|r| r["site"]["name"].clone()));
+    }
+    let names: Vec<Value> = all["sites"].as_array().unwrap().iter().map(|r| r["site"]["name"].clone()).collect();
+    assert_eq!(paged, names);
+    assert_eq!(names.first().and_then(|n| n.as_str()), Some("École des Tilleuls"), "descending by name");
+    w.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scopes_etags_paging_and_parameters() {
+    for backend in backends().await {
+        scopes(&backend).await;
+    }
+}
