@@ -86,6 +86,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/sites/{site_id}/devices", get(list_devices))
         .route("/api/v1/admin/devices/{device_id}/revoke", post(revoke_device))
         .route("/api/v1/communes/{insee}/egalim", get(commune_egalim))
+        // Issue 14: a commune's contract, checklist and follow-up note (own module).
+        .merge(crate::concession::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route("/api", axum::routing::any(api_not_found))
 }
@@ -676,7 +678,7 @@ mod tests {
             }
         }
         documented.sort();
-        let mut expected: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        let mut expected: Vec<(String, String)> = ROUTES.iter().chain(crate::concession::ROUTES).map(|(m, p)| (m.to_string(), p.to_string())).collect();
         expected.sort();
         assert_eq!(documented, expected);
         // Every $ref points to a defined schema.
