@@ -9,6 +9,7 @@
 pub mod deadline;
 pub mod guide;
 pub mod progress;
+pub mod report;
 pub mod sync;
 
 use chrono::{Datelike, NaiveDate};
