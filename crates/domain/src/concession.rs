@@ -8,6 +8,7 @@
 
 pub mod deadline;
 pub mod guide;
+pub mod document;
 pub mod progress;
 pub mod report;
 pub mod sync;
