@@ -6,6 +6,8 @@
 pub mod app;
 pub mod backup;
 pub mod components;
+#[cfg(feature = "office")]
+pub mod concession_store;
 pub mod context;
 pub mod day;
 pub mod download;

@@ -1,4 +1,6 @@
 pub mod charts;
+#[cfg(feature = "office")]
+pub mod concession;
 pub mod dashboard;
 pub mod history;
 pub mod purchases;
