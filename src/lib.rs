@@ -6,7 +6,6 @@
 pub mod app;
 pub mod backup;
 pub mod components;
-#[cfg(feature = "office")]
 pub mod concession_store;
 pub mod context;
 pub mod day;

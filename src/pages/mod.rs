@@ -1,5 +1,4 @@
 pub mod charts;
-#[cfg(feature = "office")]
 pub mod concession;
 pub mod dashboard;
 pub mod history;
