@@ -184,6 +184,11 @@ impl Form {
     }
 }
 
+thread_local! {
+    /// The contract form being typed (commune, fields) until it is saved.
+    static DRAFT: std::cell::RefCell<Option<(String, Form)>> = const { std::cell::RefCell::new(None) };
+}
+
 fn sync_state_text(slot: Option<&Slot>) -> (&'static str, String) {
     match slot {
         None => ("none", String::new()),
@@ -318,12 +323,21 @@ fn ContractSection(commune: ScopeCommune, local: Local) -> impl IntoView {
     let slot = local.slot(&insee, CommuneRecordKind::CateringContract).cloned();
     let base = contract_of(&local, &insee);
     let known: Vec<String> = commune.sites.iter().map(|s| s.0.clone()).collect();
-    let form = RwSignal::new(base.as_ref().map(|c| Form::of(c, &known)).unwrap_or_else(|| Form::empty(&known)));
+    // What is being typed outlives this view: a sync that ends meanwhile redraws the page.
+    let draft = DRAFT.with(|d| d.borrow().clone()).filter(|(i, _)| *i == insee).map(|(_, f)| f);
+    let form = RwSignal::new(draft.clone().unwrap_or_else(|| base.as_ref().map(|c| Form::of(c, &known)).unwrap_or_else(|| Form::empty(&known))));
     let errors = RwSignal::new(Validation::default());
     let confirm = RwSignal::new(false);
     let saved = RwSignal::new(None::<String>);
     let failure = RwSignal::new(None::<String>);
-    let editing = RwSignal::new(base.is_none());
+    let editing = RwSignal::new(base.is_none() || draft.is_some());
+    let insee_draft = insee.clone();
+    Effect::new(move |_| {
+        let f = form.get();
+        if editing.get() {
+            DRAFT.with(|d| *d.borrow_mut() = Some((insee_draft.clone(), f)));
+        }
+    });
     let (state_code, state_text) = sync_state_text(slot.as_ref());
     let error_of = move |field: &'static str| Signal::derive(move || errors.with(|v| v.errors_for(field).next().map(|e| e.message.clone())));
     let text = move |f: fn(&Form) -> &String| move || form.with(|x| f(x).clone());
@@ -350,6 +364,7 @@ fn ContractSection(commune: ScopeCommune, local: Local) -> impl IntoView {
                 failure.set(None);
                 save_record(ctx, CommuneRecord::CateringContract(c), move |r| match r {
                     Ok(()) => {
+                        DRAFT.with(|d| *d.borrow_mut() = None);
                         saved.set(Some("Contrat enregistré sur cet appareil ; il sera envoyé dès que possible.".into()));
                         editing.set(false);
                     }
