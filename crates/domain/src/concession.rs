@@ -9,6 +9,7 @@
 pub mod deadline;
 pub mod guide;
 pub mod document;
+pub mod overview;
 pub mod progress;
 pub mod report;
 pub mod sync;
