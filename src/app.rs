@@ -70,6 +70,7 @@ pub fn OfficeApp() -> impl IntoView {
                     <Route path=path!("/bureau/achats") view=PurchasesPage />
                     <Route path=path!("/bureau/tableau-de-bord") view=DashboardPage />
                     <Route path=path!("/bureau/gestion-concedee") view=crate::pages::concession::ConcessionPage />
+                    <Route path=path!("/bureau/communes-concedees") view=crate::pages::concession_overview::ConcessionOverviewPage />
                     <Route path=path!("/bureau/reglages") view=SettingsPage />
                 </FlatRoutes>
             </main>

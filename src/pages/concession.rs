@@ -257,6 +257,9 @@ pub fn ConcessionPage() -> impl IntoView {
     view! {
         <section class="concession" aria-labelledby="concession-title">
             <h1 id="concession-title">"Gestion concédée"</h1>
+            {move || session.session.get().filter(|s| s.account.role == assiette_domain::sync::Role::Metropolis).map(|_| view! {
+                <p class="no-print"><a href="/bureau/communes-concedees">"Voir toutes les communes en gestion concédée"</a></p>
+            })}
             {move || {
                 if !session.loaded.get() {
                     return view! { <p>"Chargement…"</p> }.into_any();
