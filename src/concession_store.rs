@@ -65,19 +65,20 @@ impl Local {
 
 thread_local! {
     static CACHE: RefCell<Option<Local>> = const { RefCell::new(None) };
-    static VERSION: RwSignal<u64> = RwSignal::new(0);
+    // Reference-counted signals: owned by no page, so not disposed when a page is left.
+    static VERSION: ArcRwSignal<u64> = ArcRwSignal::new(0);
     static SYNCING: RefCell<bool> = const { RefCell::new(false) };
-    static LAST_ERROR: RwSignal<Option<String>> = RwSignal::new(None);
+    static LAST_ERROR: ArcRwSignal<Option<String>> = ArcRwSignal::new(None);
 }
 
 /// Bumped at every change: the pages re-read.
-pub fn version() -> RwSignal<u64> {
-    VERSION.with(|v| *v)
+pub fn version() -> ArcRwSignal<u64> {
+    VERSION.with(|v| v.clone())
 }
 
 /// The last sync's failure, in French (`None` once a sync went through).
-pub fn last_error() -> RwSignal<Option<String>> {
-    LAST_ERROR.with(|v| *v)
+pub fn last_error() -> ArcRwSignal<Option<String>> {
+    LAST_ERROR.with(|v| v.clone())
 }
 
 /// The records on this device (read from IndexedDB the first time).
@@ -283,4 +284,86 @@ pub fn sync_soon(repo: Repository) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assiette_domain::concession::progress::ChecklistProgress;
+    use assiette_domain::concession::sync::CommuneChecklist;
+    use assiette_domain::record::RecordMeta;
+    use chrono::{TimeDelta, Utc};
+    use uuid::Uuid;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn checklist(ticks: &[(&str, &str)], revision: u64) -> CommuneChecklist {
+        let mut progress = ChecklistProgress::default();
+        for (i, (s, c)) in ticks.iter().enumerate() {
+            progress.set_tick(s, c, true, Utc::now() - TimeDelta::seconds(100 - i as i64), Uuid::from_u128(1));
+        }
+        CommuneChecklist { meta: RecordMeta { revision, ..RecordMeta::new(Uuid::from_u128(9), Utc::now()) }, commune_insee_code: "76447".into(), progress }
+    }
+
+    /// A tick is on disk (read back by a fresh reader) and waits for the server; the server's
+    /// merged reply, arriving after another tick was made, keeps both and leaves it waiting;
+    /// a pulled copy from someone else is merged, never replacing local ticks.
+    #[wasm_bindgen_test]
+    async fn ticks_are_on_disk_before_they_are_sent_and_survive_replies_and_pulls() {
+        let name = format!("assiette-concession-{}", Uuid::now_v7());
+        let repo = Repository::open_named(&name).await.unwrap();
+        CACHE.with(|c| *c.borrow_mut() = None);
+        let first = CommuneRecord::Checklist(checklist(&[("diagnostic", "liste-restaurants")], 1));
+        save(&repo, first.clone()).await.unwrap();
+        let on_disk: Local = repo.setting(KEY).await.unwrap().unwrap();
+        let slot = on_disk.slot("76447", CommuneRecordKind::Checklist).unwrap();
+        assert!(slot.pending && slot.record == first, "written before the save resolves");
+        assert_eq!(on_disk.pending_count(), 1);
+
+        // Another tick while the push travels; then the server's merge (with someone's tick) comes back.
+        let second = CommuneRecord::Checklist(checklist(&[("diagnostic", "liste-restaurants"), ("menus", "menu-vegetarien")], 1));
+        save(&repo, second).await.unwrap();
+        let server = CommuneRecord::Checklist(checklist(&[("diagnostic", "liste-restaurants"), ("suivi", "commission-menus")], 2));
+        change(&repo, |l| apply_reply(l, &first, &ConcessionStatus::Applied { current: server.clone() })).await.unwrap();
+        CACHE.with(|c| *c.borrow_mut() = None);
+        let l = load(&repo).await.unwrap();
+        let slot = l.slot("76447", CommuneRecordKind::Checklist).unwrap();
+        let CommuneRecord::Checklist(c) = &slot.record else { panic!() };
+        assert!(slot.pending, "the tick made meanwhile still waits");
+        for (s, cp) in [("diagnostic", "liste-restaurants"), ("menus", "menu-vegetarien"), ("suivi", "commission-menus")] {
+            assert!(c.progress.is_ticked(s, cp), "{cp}");
+        }
+
+        // A conflict on the contract is kept with the server's version, not sent again.
+        use assiette_domain::concession::{CateringContract, ContractTargets, ContractType, ReportingFrequency};
+        let contract = CateringContract {
+            meta: RecordMeta::new(Uuid::from_u128(7), Utc::now()),
+            commune_insee_code: "76447".into(),
+            caterer_name: "Restauration Normande SAS".into(),
+            caterer_siren: "732829320".into(),
+            contract_type: ContractType::ServicesContract,
+            start_date: chrono::NaiveDate::from_ymd_opt(2024, 9, 1).unwrap(),
+            end_date: chrono::NaiveDate::from_ymd_opt(2028, 8, 31).unwrap(),
+            site_sirets: vec!["21010034300016".into()],
+            targets: ContractTargets { egalim_percent: Some(55), organic_percent: None, waste_grams_per_meal: None, reporting_frequency: ReportingFrequency::Quarterly },
+            committee: vec![],
+        };
+        let mine = CommuneRecord::CateringContract(contract.clone());
+        save(&repo, mine.clone()).await.unwrap();
+        let mut theirs = contract.clone();
+        theirs.caterer_name = "Cuisine Centrale".into();
+        change(&repo, |l| apply_reply(l, &mine, &ConcessionStatus::Conflict { current: CommuneRecord::CateringContract(theirs.clone()) })).await.unwrap();
+        let l = load(&repo).await.unwrap();
+        let slot = l.slot("76447", CommuneRecordKind::CateringContract).unwrap();
+        assert!(slot.problem.is_some() && slot.server.is_some() && slot.pending);
+        // A pull of the server's version does not replace a version waiting to be sent.
+        change(&repo, |l| apply_pulled(l, CommuneRecord::CateringContract(theirs.clone()))).await.unwrap();
+        assert_eq!(load(&repo).await.unwrap().slot("76447", CommuneRecordKind::CateringContract).unwrap().record, mine);
+        // « Garder ma version »: the revision after the server's, sent again.
+        keep_mine(&repo, "76447", CommuneRecordKind::CateringContract).await.unwrap();
+        let slot = load(&repo).await.unwrap().slot("76447", CommuneRecordKind::CateringContract).cloned().unwrap();
+        assert_eq!(slot.record.meta().revision, 2);
+        assert!(slot.pending && slot.problem.is_none());
+        repo.close();
+        CACHE.with(|c| *c.borrow_mut() = None);
+    }
 }

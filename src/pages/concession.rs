@@ -184,6 +184,9 @@ impl Form {
     }
 }
 
+/// Month abbreviations of the coverage table's head.
+const MONTHS_SHORT: [&str; 12] = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."];
+
 thread_local! {
     /// The contract form being typed (commune, fields) until it is saved.
     static DRAFT: std::cell::RefCell<Option<(String, Form)>> = const { std::cell::RefCell::new(None) };
@@ -585,7 +588,7 @@ fn ReportSection(commune: ScopeCommune, contract: Option<CateringContract>, purc
                     <table class="coverage" data-testid="coverage">
                         <caption>"Mois couverts par des lignes d'achat"</caption>
                         <thead><tr><th scope="col">"Restaurant"</th>
-                            {assiette_domain::number::MONTHS_FR.iter().map(|m| view! { <th scope="col" abbr=*m>{m[..3.min(m.len())].to_owned()}</th> }).collect_view()}
+                            {assiette_domain::number::MONTHS_FR.iter().zip(MONTHS_SHORT).map(|(m, short)| view! { <th scope="col" abbr=*m>{short}</th> }).collect_view()}
                             <th scope="col">"Lignes"</th></tr></thead>
                         <tbody>
                             {r.sites.iter().map(|s| view! {

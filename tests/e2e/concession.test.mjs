@@ -94,6 +94,7 @@ export const tests = {
 
       const context = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
       const page = await openApp(context, `${server.url}/bureau/connexion?invitation=${encodeURIComponent(code)}`);
+      if (process.env.E2E_CONSOLE) page.on("console", (m) => console.error(`  [console] ${m.text().slice(0, 800)}`));
       await waitForServiceWorker(page);
       await page.fill("#new-password", MANAGER.password);
       await page.fill("#new-password-again", MANAGER.password);
