@@ -25,13 +25,10 @@ use crate::error::{ApiError, JsonBody};
 use crate::http::AppState;
 use crate::store::{ts, StoreError, StoreResult};
 
-/// The routes (merged into `api::routes`).
+/// The routes (merged into `api::routes`; listed in `api::ROUTES`).
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/concession/push", post(push)).route("/api/v1/concession/pull", post(pull))
 }
-
-/// (method, path) of this module's routes, for the OpenAPI test.
-pub const ROUTES: &[(&str, &str)] = &[("post", "/api/v1/concession/push"), ("post", "/api/v1/concession/pull")];
 
 fn person_only(auth: SyncAuth) -> Result<Person, ApiError> {
     match auth {
