@@ -145,7 +145,7 @@ impl Form {
         let organic = number(&mut v, "organic_percent", &self.organic, "un pourcentage entier, par exemple 25");
         let waste = number(&mut v, "waste_grams_per_meal", &self.waste, "des grammes par repas, par exemple 80");
         let mut sirets = self.sites.clone();
-        sirets.extend(self.other_sirets.split(|c: char| c == '\n' || c == ',' || c == ';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned));
+        sirets.extend(self.other_sirets.split(['\n', ',', ';']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned));
         let (Some(start), Some(end)) = (start, end) else { return Err(v) };
         let now = Utc::now();
         let meta = match base {

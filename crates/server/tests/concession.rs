@@ -102,8 +102,8 @@ async fn scope_and_validation(backend: &Backend) {
     }
     // The metropolis' follow-up note is the metropolis' alone.
     let note = CommuneRecord::FollowUpNote(FollowUpNote { meta: RecordMeta::new(Uuid::now_v7(), at(0)), commune_insee_code: "76447".into(), text: "Rappeler la mairie en janvier".into() });
-    assert_error(&push(&mona, &[note.clone()]).await, 403, "metropolis_only");
-    let (s, b) = push(&admin, &[note.clone()]).await;
+    assert_error(&push(&mona, std::slice::from_ref(&note)).await, 403, "metropolis_only");
+    let (s, b) = push(&admin, std::slice::from_ref(&note)).await;
     assert_eq!((s, statuses(&b)), (200, vec!["applied"]), "{b}");
 
     // A kitchen tablet: 403, push and pull.
