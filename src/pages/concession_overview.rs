@@ -18,6 +18,11 @@ use crate::context::{stored, today, AppContext};
 use crate::pages::concession::{checklist_of, contract_of, meals_per_day, scope_communes, ScopeCommune};
 use crate::session::SessionState;
 
+thread_local! {
+    /// Follow-up notes being typed, by commune, until saved.
+    static NOTE_DRAFTS: std::cell::RefCell<std::collections::HashMap<String, String>> = std::cell::RefCell::new(Default::default());
+}
+
 fn note_of(local: &Local, insee: &str) -> Option<FollowUpNote> {
     match local.slot(insee, CommuneRecordKind::FollowUpNote).map(|s| &s.record) {
         Some(CommuneRecord::FollowUpNote(n)) => Some(n.clone()),
@@ -100,7 +105,8 @@ pub fn ConcessionOverviewPage() -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|r| {
                                         let note = note_of(&l, &r.insee);
-                                        view! { <Row row=r note=note /> }
+                                        let slot = l.slot(&r.insee, CommuneRecordKind::FollowUpNote).cloned();
+                                        view! { <Row row=r note=note stored_slot=slot /> }
                                     }).collect_view()}
                                 </tbody>
                             </table>
@@ -113,9 +119,18 @@ pub fn ConcessionOverviewPage() -> impl IntoView {
 }
 
 #[component]
-fn Row(row: OverviewRow, note: Option<FollowUpNote>) -> impl IntoView {
+fn Row(row: OverviewRow, note: Option<FollowUpNote>, stored_slot: Option<store::Slot>) -> impl IntoView {
     let ctx = expect_context::<AppContext>();
-    let text = RwSignal::new(note.as_ref().map(|n| n.text.clone()).unwrap_or_default());
+    // What is typed outlives the row: a save or a sync redraws the table.
+    let draft = NOTE_DRAFTS.with(|d| d.borrow().get(&row.insee).cloned());
+    let text = RwSignal::new(draft.unwrap_or_else(|| note.as_ref().map(|n| n.text.clone()).unwrap_or_default()));
+    let (state_code, state_text) = match &stored_slot {
+        None => ("none", String::new()),
+        Some(s) if s.problem.is_some() => ("problem", format!("⚠ {}", s.problem.clone().unwrap_or_default())),
+        Some(s) if s.pending => ("pending", "⏳ Note enregistrée sur cet appareil, à envoyer".to_owned()),
+        Some(_) => ("sent", "✓ Note enregistrée et envoyée".to_owned()),
+    };
+    let insee_typed = row.insee.clone();
     let message = RwSignal::new(None::<String>);
     let insee = row.insee.clone();
     let base = StoredValue::new(note);
@@ -130,10 +145,11 @@ fn Row(row: OverviewRow, note: Option<FollowUpNote>) -> impl IntoView {
             return;
         }
         let Some(repo) = ctx.repo() else { return };
+        let insee_saved = insee.clone();
         leptos::task::spawn_local(async move {
             match store::save(&repo, record).await {
                 Ok(()) => {
-                    message.set(Some("Note enregistrée sur cet appareil.".into()));
+                    NOTE_DRAFTS.with(|d| d.borrow_mut().remove(&insee_saved));
                     store::sync_soon(repo);
                 }
                 Err(e) => message.set(Some(e.message_fr())),
@@ -162,9 +178,13 @@ fn Row(row: OverviewRow, note: Option<FollowUpNote>) -> impl IntoView {
             <td>
                 <form class="note-form" novalidate on:submit=save>
                     <label for=label_for>{format!("Note de suivi de {}", row.name)}</label>
-                    <textarea id=id prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                    <textarea id=id prop:value=move || text.get() on:input=move |ev| {
+                        let v = event_target_value(&ev);
+                        NOTE_DRAFTS.with(|d| d.borrow_mut().insert(insee_typed.clone(), v.clone()));
+                        text.set(v);
+                    }></textarea>
                     <button type="submit">"Enregistrer la note"</button>
-                    <p role="status">{move || message.get()}</p>
+                    <p role="status" data-testid="note-state" data-state=state_code>{move || message.get().unwrap_or_else(|| state_text.clone())}</p>
                 </form>
             </td>
         </tr>

@@ -7,7 +7,8 @@
 // the same file), the quarter missing and the next deadline; meanwhile the metropolis ticked
 // another step: once online both sets of ticks are on the server and on the screen. The
 // pathway prints on A4 (Chromium's PDF, non-empty) and the clause checklist downloads as a
-// document a word processor opens.
+// document a word processor opens. The metropolis then sees the commune in its overview (step,
+// next deadline, data) and writes its follow-up note, which reaches the server.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -223,6 +224,32 @@ export const tests = {
       const doc = readFileSync(await download.path(), "utf8");
       assert(doc.startsWith("<!DOCTYPE html>") && doc.includes("Montivilliers") && doc.includes("<li>☐ "), "the clauses, to tick");
       assert(doc.includes("Restauration Normande SAS (SIREN 732829320), du 01/09/2024 au 31/08/2028"), "the current contract recalled");
+
+      // The metropolis' overview: the commune, its step, its next deadline, its data; a follow-up note.
+      const metro = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
+      const mp = await openApp(metro, `${server.url}/bureau/connexion`);
+      await mp.fill("#email", ADMIN.email);
+      await mp.fill("#password", ADMIN.password);
+      await mp.click("[data-testid=sign-in]");
+      await mp.waitForSelector(`[data-testid=signed-in][data-email='${ADMIN.email}']`, { timeout: 30_000 });
+      await mp.goto(`${server.url}/bureau/communes-concedees`);
+      await mp.waitForSelector("body[data-ready]");
+      const row = `[data-testid=overview] tr[data-insee='${INSEE}']`;
+      await mp.waitForSelector(row, { timeout: 20_000 });
+      await mp.waitForFunction((r) => document.querySelector(r)?.textContent.includes("1 restaurant(s) sur 1 avec des achats"), row, { timeout: 20_000 });
+      const rowText = plain(await mp.textContent(row));
+      assert(rowText.includes("Montivilliers (76447)") && rowText.includes("1. Faire l'état des lieux"), `the commune and its step: ${rowText}`);
+      assert(rowText.includes(m[0].replace("Prochaine échéance : ", "").split(" : ")[0]), `the same next deadline: ${rowText}`);
+      await mp.fill(`#o-note-${INSEE}`, "Rendez-vous avec la mairie le 12/01 : préparer le renouvellement");
+      await mp.click(`${row} button[type=submit]`);
+      await mp.waitForSelector(`${row} [data-testid=note-state][data-state=sent]`, { timeout: 20_000 });
+      let note;
+      for (let i = 0; i < 40 && !note; i++) {
+        note = (await pullCommuneRecords(server, admin)).find((r) => r.kind === "follow_up_note");
+        if (!note) await new Promise((ok) => setTimeout(ok, 250));
+      }
+      assertEqual(note?.text, "Rendez-vous avec la mairie le 12/01 : préparer le renouvellement", "the follow-up note on the server");
+      assertEqual(await axe(mp), [], "axe on the metropolis' overview");
     } finally {
       await browser.close();
       await server.dispose();
