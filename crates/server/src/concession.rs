@@ -150,9 +150,12 @@ macro_rules! backend {
                             continue;
                         }
                     };
+                    // Stored under the code as the key writes it, whatever case was sent.
                     let mut incoming = r.clone();
-                    if let CommuneRecord::CateringContract(c) = &mut incoming {
-                        c.commune_insee_code = insee.clone();
+                    match &mut incoming {
+                        CommuneRecord::CateringContract(c) => c.commune_insee_code = insee.clone(),
+                        CommuneRecord::Checklist(c) => c.commune_insee_code = insee.clone(),
+                        CommuneRecord::FollowUpNote(n) => n.commune_insee_code = insee.clone(),
                     }
                     let (status, write) = decide(current.as_ref(), &incoming, now);
                     if let Some(w) = write {
