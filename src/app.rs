@@ -23,12 +23,13 @@ pub enum Bundle {
 }
 
 /// The tabs of the navigation bar: path, label and the bundle that shows it.
-const TABS: [(&str, &str, Bundle); 7] = [
+const TABS: [(&str, &str, Bundle); 8] = [
     ("/", "Aujourd'hui", Bundle::Kitchen),
     ("/historique", "Historique", Bundle::Kitchen),
     ("/bureau/graphiques", "Graphiques", Bundle::Office),
     ("/bureau/achats", "Achats", Bundle::Office),
     ("/bureau/tableau-de-bord", "EGalim", Bundle::Office),
+    ("/bureau/gestion-concedee", "Gestion concédée", Bundle::Office),
     ("/synchronisation", "Synchro", Bundle::Kitchen),
     ("/bureau/reglages", "Réglages", Bundle::Office),
 ];
@@ -68,6 +69,8 @@ pub fn OfficeApp() -> impl IntoView {
                     <Route path=path!("/bureau/graphiques") view=ChartsPage />
                     <Route path=path!("/bureau/achats") view=PurchasesPage />
                     <Route path=path!("/bureau/tableau-de-bord") view=DashboardPage />
+                    <Route path=path!("/bureau/gestion-concedee") view=crate::pages::concession::ConcessionPage />
+                    <Route path=path!("/bureau/communes-concedees") view=crate::pages::concession_overview::ConcessionOverviewPage />
                     <Route path=path!("/bureau/reglages") view=SettingsPage />
                 </FlatRoutes>
             </main>

@@ -9,6 +9,8 @@ pub enum FileKind {
     Json,
     Csv,
     Xlsx,
+    /// A document a word processor opens (the clause checklist).
+    Html,
 }
 
 impl FileKind {
@@ -18,6 +20,7 @@ impl FileKind {
             // With its charset: a spreadsheet opening it then reads the accents right.
             FileKind::Csv => "text/csv;charset=utf-8",
             FileKind::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            FileKind::Html => "text/html;charset=utf-8",
         }
     }
 }

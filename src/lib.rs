@@ -6,6 +6,7 @@
 pub mod app;
 pub mod backup;
 pub mod components;
+pub mod concession_store;
 pub mod context;
 pub mod day;
 pub mod download;

@@ -53,6 +53,9 @@ pub struct SessionSite {
     pub commune_name: String,
     #[serde(default)]
     pub yearly_meal_count: u32,
+    /// Meals on an ordinary day (the delegated-management guide's size thresholds read it).
+    #[serde(default)]
+    pub daily_meal_count: u32,
     #[serde(default)]
     pub region_group: RegionGroup,
 }

@@ -1,4 +1,6 @@
 pub mod charts;
+pub mod concession;
+pub mod concession_overview;
 pub mod dashboard;
 pub mod history;
 pub mod purchases;

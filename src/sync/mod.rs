@@ -349,6 +349,14 @@ pub async fn run_once(repo: &Repository, creds: &Signer, on_progress: &dyn Fn(Pr
         return Err(TransportError::Unauthorized.into());
     }
     let pulled = pull_all(repo, creds, &mut progress, on_progress).await;
+    // A person's commune records (contract, pathway, follow-up note) go with each run; their
+    // trouble is shown on their page, not as the run's.
+    #[cfg(feature = "office")]
+    if creds.person {
+        if let Ok(Some(s)) = crate::session::load(repo).await {
+            let _ = crate::concession_store::sync(repo, &creds.token, s.account.id).await;
+        }
+    }
     pushed?;
     pulled?;
     Ok(progress)

@@ -8,7 +8,11 @@
 
 pub mod deadline;
 pub mod guide;
+pub mod document;
+pub mod overview;
 pub mod progress;
+pub mod report;
+pub mod sync;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};

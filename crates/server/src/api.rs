@@ -59,6 +59,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/territory/communes/{insee}"),
     ("get", "/api/v1/territory/trends"),
     ("get", "/api/v1/territory/purchases"),
+    // A commune's contract, checklist and follow-up note (`crate::concession`).
+    ("post", "/api/v1/concession/push"),
+    ("post", "/api/v1/concession/pull"),
 ];
 
 /// Invitations: default and longest validity.
@@ -92,6 +95,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/devices/{device_id}/revoke", post(revoke_device))
         .route("/api/v1/communes/{insee}/egalim", get(commune_egalim))
         .merge(crate::territory::routes())
+        // A commune's contract, checklist and follow-up note (own module).
+        .merge(crate::concession::routes())
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .route("/api", axum::routing::any(api_not_found))
 }

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod concession;
 pub mod config;
 pub mod db;
 pub mod egalim_cli;

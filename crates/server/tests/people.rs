@@ -314,6 +314,10 @@ async fn cross_commune(backend: &Backend) {
             "/api/v1/admin/invitations" => json!({"email": "espion@montivilliers.fr", "communes": ["76341"]}),
             "/api/v1/sync/push" => json!({"device_id": client_a, "mutations": [b_purchase]}),
             "/api/v1/sync/pull" => json!({"site_id": site_b}),
+            "/api/v1/concession/push" => json!({"records": [{"kind": "catering_contract",
+                "meta": {"id": "0190f000-0000-7000-8000-000000000002", "revision": 1, "modified_at": "2026-03-02T10:00:00Z"},
+                "commune_insee_code": "76341", "caterer_name": "Traiteur", "caterer_siren": "732829320", "contract_type": "marche_public",
+                "start_date": "2024-09-01", "end_date": "2028-08-31", "site_sirets": [], "targets": {"reporting_frequency": "quarterly"}}]}),
             "/api/v1/admin/login" => json!({"email": "gestion@harfleur.fr", "password": "pas le bon mot de passe"}),
             "/api/v1/invitations/accept" => json!({"code": "ABCD-EFGH-JKMN-PQRS", "password": MANAGER_PASSWORD}),
             "/api/v1/enrol" => json!({"code": "ABCD-EFGH"}),
@@ -339,6 +343,7 @@ async fn cross_commune(backend: &Backend) {
             }
             (_, "/api/v1/admin/devices/{device_id}/revoke") => Some((404, "unknown_device")),
             (_, "/api/v1/communes/{insee}/egalim") => Some((404, "unknown_commune")),
+            (_, "/api/v1/concession/push") => Some((403, "commune_forbidden")),
             _ => None,
         };
         match expected {
