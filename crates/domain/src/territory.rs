@@ -965,13 +965,16 @@ impl DayDelta {
     }
 }
 
+/// A purchase month (year, month from 1) and how many live lines it gains (or loses).
+pub type MonthMove = ((i32, u32), i64);
+
 /// The day and month moves of a batch of changes (each record's stored version, then its new
 /// one; `None` when absent), per service day and per purchase month (year, month) with the
 /// change of live purchase lines. Deleted versions count for nothing, as in `day_rollups`.
 /// Zero moves are left out; both lists are in date order.
 pub fn rollup_moves<'a>(
     changes: impl IntoIterator<Item = (Option<&'a crate::sync::RecordPayload>, Option<&'a crate::sync::RecordPayload>)>,
-) -> (Vec<(NaiveDate, DayDelta)>, Vec<((i32, u32), i64)>) {
+) -> (Vec<(NaiveDate, DayDelta)>, Vec<MonthMove>) {
     use crate::sync::RecordPayload;
     let mut days: BTreeMap<NaiveDate, DayDelta> = BTreeMap::new();
     let mut months: BTreeMap<(i32, u32), i64> = BTreeMap::new();

@@ -305,8 +305,11 @@ impl Store for Db {
     async fn territory_sites(&self, commune: Option<&str>) -> StoreResult<Vec<assiette_domain::territory::SiteSummary>> {
         delegate!(self, s => s.territory_sites(commune).await)
     }
-    async fn territory_days(&self, commune: Option<&str>, ranges: &[assiette_domain::waste::DateRange], last_before: chrono::NaiveDate) -> StoreResult<Vec<assiette_domain::territory::DayRollup>> {
+    async fn territory_days(&self, commune: Option<&str>, ranges: &[assiette_domain::waste::DateRange], last_before: Option<chrono::NaiveDate>) -> StoreResult<Vec<assiette_domain::territory::DayRollup>> {
         delegate!(self, s => s.territory_days(commune, ranges, last_before).await)
+    }
+    async fn territory_period_sums(&self, commune: Option<&str>, range: assiette_domain::waste::DateRange) -> StoreResult<Vec<assiette_domain::territory::DayRollup>> {
+        delegate!(self, s => s.territory_period_sums(commune, range).await)
     }
     async fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>) -> StoreResult<Vec<assiette_domain::egalim::YearTotals>> {
         delegate!(self, s => s.territory_year_totals(commune, year).await)

@@ -184,9 +184,13 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Every site (of `commune`, or all) as the overview knows it, by commune name then name.
     fn territory_sites(&self, commune: Option<&str>) -> impl Future<Output = StoreResult<Vec<SiteSummary>>> + Send;
     /// The day rollups with an entry of the sites (of `commune`, or all) within `ranges`, and
-    /// each site's last day with an entry before `last_before` (its participation), in (site,
-    /// date) order, each day once.
-    fn territory_days(&self, commune: Option<&str>, ranges: &[DateRange], last_before: NaiveDate) -> impl Future<Output = StoreResult<Vec<DayRollup>>> + Send;
+    /// each site's last day with an entry before `last_before` when given (its participation),
+    /// in (site, date) order, each day once.
+    fn territory_days(&self, commune: Option<&str>, ranges: &[DateRange], last_before: Option<NaiveDate>) -> impl Future<Output = StoreResult<Vec<DayRollup>>> + Send;
+    /// Per site (of `commune`, or all) with a measured day in `range` (weighed, meals counted),
+    /// those days summed as one day rollup dated `range.start` (meals, grams by stage,
+    /// weighings): what the comparable medians read (a site's g per meal over the period).
+    fn territory_period_sums(&self, commune: Option<&str>, range: DateRange) -> impl Future<Output = StoreResult<Vec<DayRollup>>> + Send;
     /// Per-site yearly EGalim totals (SIRET: the site's) of `year` or of every year, from the rollup.
     fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>) -> impl Future<Output = StoreResult<Vec<YearTotals>>> + Send;
     /// Months of `year` with live purchase lines, per site (SIRET: the site's).
@@ -1178,13 +1182,13 @@ macro_rules! sql_store {
                     .collect()
             }
 
-            async fn territory_days(&self, commune: Option<&str>, ranges: &[DateRange], last_before: NaiveDate) -> StoreResult<Vec<DayRollup>> {
+            async fn territory_days(&self, commune: Option<&str>, ranges: &[DateRange], last_before: Option<NaiveDate>) -> StoreResult<Vec<DayRollup>> {
                 let mut rows: Vec<DayRow> = Vec::new();
                 let by_commune = if commune.is_some() { "AND s.commune_insee = $3" } else { "" };
                 for r in merge_ranges(ranges) {
                     let sql = sqlx::AssertSqlSafe(format!(
-                        "SELECT {DAY_COLUMNS} FROM day_rollup d JOIN sites s ON s.id = d.site_id \
-                         WHERE d.service_date >= $1 AND d.service_date <= $2 AND (d.meal_counts > 0 OR d.weighings > 0) {by_commune}"
+                        "SELECT {DAY_COLUMNS} FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id \
+                         AND d.service_date >= $1 AND d.service_date <= $2 AND (d.meal_counts > 0 OR d.weighings > 0) {by_commune}"
                     ));
                     let mut q = sqlx::query_as::<_, DayRow>(sql).bind(r.start.to_string()).bind(r.end.to_string());
                     if let Some(c) = commune {
@@ -1192,6 +1196,7 @@ macro_rules! sql_store {
                     }
                     rows.extend(q.fetch_all(&self.pool).await?);
                 }
+                let Some(last_before) = last_before else { return day_rollups_of(rows) };
                 // Each site's last day with an entry: one index seek per site, backwards.
                 let sql = sqlx::AssertSqlSafe(format!(
                     "SELECT {DAY_COLUMNS} FROM sites s JOIN day_rollup d ON d.site_id = s.id AND d.service_date = \
@@ -1207,6 +1212,21 @@ macro_rules! sql_store {
                 day_rollups_of(rows)
             }
 
+            async fn territory_period_sums(&self, commune: Option<&str>, range: DateRange) -> StoreResult<Vec<DayRollup>> {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT d.site_id, $1, CAST(COUNT(*) AS BIGINT), CAST(SUM(d.meals) AS BIGINT), CAST(SUM(d.weighings) AS BIGINT), \
+                     CAST(SUM(d.grams_preparation) AS BIGINT), CAST(SUM(d.grams_unserved) AS BIGINT), CAST(SUM(d.grams_leftovers) AS BIGINT) \
+                     FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id AND d.service_date >= $1 AND d.service_date <= $2 \
+                     AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 {} GROUP BY d.site_id",
+                    if commune.is_some() { "AND s.commune_insee = $3" } else { "" }
+                ));
+                let mut q = sqlx::query_as::<_, DayRow>(sql).bind(range.start.to_string()).bind(range.end.to_string());
+                if let Some(c) = commune {
+                    q = q.bind(c);
+                }
+                day_rollups_of(q.fetch_all(&self.pool).await?)
+            }
+
             async fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>) -> StoreResult<Vec<YearTotals>> {
                 let mut clause = String::new();
                 let mut n = 0;
@@ -1217,7 +1237,7 @@ macro_rules! sql_store {
                     }
                 }
                 let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT s.siret, r.year, r.slot, r.cents FROM egalim_rollup r JOIN sites s ON s.id = r.site_id WHERE r.cents <> 0{clause}"
+                    "SELECT s.siret, r.year, r.slot, r.cents FROM sites s CROSS JOIN egalim_rollup r WHERE r.site_id = s.id AND r.cents <> 0{clause}"
                 ));
                 let mut q = sqlx::query_as::<_, (String, i32, i32, i64)>(sql);
                 if let Some(y) = year {
@@ -1232,8 +1252,8 @@ macro_rules! sql_store {
 
             async fn territory_purchase_months(&self, commune: Option<&str>, year: i32) -> StoreResult<Vec<PurchaseMonth>> {
                 let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT s.siret, m.year, m.month, m.lines FROM purchase_month_rollup m JOIN sites s ON s.id = m.site_id \
-                     WHERE m.year = $1 AND m.lines > 0 {} ORDER BY s.siret, m.month",
+                    "SELECT s.siret, m.year, m.month, m.lines FROM sites s CROSS JOIN purchase_month_rollup m WHERE m.site_id = s.id \
+                     AND m.year = $1 AND m.lines > 0 {} ORDER BY s.siret, m.month",
                     if commune.is_some() { "AND s.commune_insee = $2" } else { "" }
                 ));
                 let mut q = sqlx::query_as::<_, (String, i32, i32, i64)>(sql).bind(year);

@@ -114,14 +114,14 @@ async fn read_inputs(
     st: &AppState,
     communes: &[Option<String>],
     ranges: &[DateRange],
-    today: NaiveDate,
+    last_before: Option<NaiveDate>,
     year: Option<i32>,
 ) -> Result<Inputs, ApiError> {
     let mut i = Inputs { sites: Vec::new(), days: Vec::new(), totals: Vec::new(), months: Vec::new() };
     for c in communes {
         let c = c.as_deref();
         i.sites.extend(st.db.territory_sites(c).await?);
-        i.days.extend(st.db.territory_days(c, ranges, today).await?);
+        i.days.extend(st.db.territory_days(c, ranges, last_before).await?);
         i.totals.extend(st.db.territory_year_totals(c, year).await?);
         if let Some(y) = year {
             i.months.extend(st.db.territory_purchase_months(c, y).await?);
@@ -233,7 +233,7 @@ fn ctx(st: &AppState) -> Ctx {
 async fn overview_of(st: &AppState, person: &Person, q: &OverviewQuery, today: NaiveDate) -> Result<Overview, ApiError> {
     let communes = communes_to_read(&scope(person), q.commune.as_deref())?;
     let p = params(q.period, q.baseline, q.year, today);
-    let inputs = read_inputs(st, &communes, &ranges(&p), today, Some(q.year)).await?;
+    let inputs = read_inputs(st, &communes, &ranges(&p), Some(today), Some(q.year)).await?;
     let filter = RowFilter { commune_insee: q.commune.clone(), management: q.management, production_type: q.production, engaged: q.engaged };
     let kept: Vec<SiteSummary> = inputs.sites.into_iter().filter(|s| filter.keeps(s)).collect();
     let mut o = overview(&kept, &inputs.days, &inputs.totals, &inputs.months, &p);
@@ -338,12 +338,13 @@ async fn commune_route(
         let mut rs = ranges(&p);
         rs.push(trend);
         let mine = [Some(insee.clone())];
-        let inputs = read_inputs(&st, &mine, &rs, c.today, Some(q.year)).await?;
+        let inputs = read_inputs(&st, &mine, &rs, Some(c.today), Some(q.year)).await?;
         let all_years = st.db.territory_year_totals(Some(&insee), None).await?;
         let o = overview(&inputs.sites, &inputs.days, &inputs.totals, &inputs.months, &p);
         // Comparable sites come from the whole territory (its period only: no names leave).
         let peers_sites = st.db.territory_sites(None).await?;
-        let peers_days = st.db.territory_days(None, &[q.period], q.period.start).await?;
+        // Each site's measured days of the period summed by SQL: the same g per meal.
+        let peers_days = st.db.territory_period_sums(None, q.period).await?;
         let peers = overview(&peers_sites, &peers_days, &[], &[], &params(q.period, None, q.year, c.today)).sites;
         let line = monthly_trend(&inputs.sites, &inputs.days, trend).into_iter().find(|l| l.commune_insee == insee).unwrap_or_else(|| {
             assiette_domain::territory::TrendLine { commune_insee: insee.clone(), commune_name: commune_name.clone(), points: Vec::new() }
@@ -388,13 +389,13 @@ async fn trends_route(
     }
     {
         let communes = communes_to_read(&scope(&person), None)?;
-        let inputs = read_inputs(&st, &communes, &[q.range], q.range.start, None).await?;
+        let inputs = read_inputs(&st, &communes, &[q.range], None, None).await?;
         let p = params(q.range, None, q.range.end.year(), c.today);
         let rows = overview(&inputs.sites, &inputs.days, &[], &[], &p).sites;
         // Medians among the whole territory's sites; a manager sees their own sites' lines.
         let peers = if scope(&person).is_some() {
             let sites = st.db.territory_sites(None).await?;
-            let days = st.db.territory_days(None, &[q.range], q.range.start).await?;
+            let days = st.db.territory_period_sums(None, q.range).await?;
             overview(&sites, &days, &[], &[], &p).sites
         } else {
             rows.clone()

@@ -20,7 +20,7 @@ use assiette_domain::meals::DailyMealCount;
 use assiette_domain::purchase::Purchase;
 use assiette_domain::sync::{server_today, RecordPayload};
 use assiette_domain::territory::{
-    canteen_statistics, day_rollups, overview, sort_rows, DayRollup, OverviewParams, PurchaseMonth, SiteSummary, SortKey,
+    canteen_statistics, comparable_median, day_rollups, overview, sort_rows, DayRollup, OverviewParams, PurchaseMonth, SiteSummary, SortKey,
 };
 use assiette_domain::territory_api::{CommuneResponse, OverviewResponse, PurchasesResponse, TrendsResponse};
 use assiette_domain::waste::{DateRange, Destination, Stage, WasteFactors, Weighing};
@@ -203,7 +203,7 @@ async fn assert_overview_equals_domain(w: &World) {
     assert!(days.iter().any(|d| d.is_measured()), "some measured days");
 
     // The SQL day rollup itself, every day of every site.
-    let sql_days = w.server.db.territory_days(None, &[DateRange::new(d(2000, 1, 1), today)], today).await.unwrap();
+    let sql_days = w.server.db.territory_days(None, &[DateRange::new(d(2000, 1, 1), today)], Some(today)).await.unwrap();
     let mut want: Vec<DayRollup> = days.iter().copied().filter(|d| d.has_entry()).collect();
     want.sort_by_key(|d| (d.site_id, d.date));
     assert_eq!(sql_days, want, "SQL day rollup = territory::day_rollups of the records");
@@ -233,6 +233,18 @@ async fn assert_overview_equals_domain(w: &World) {
     assert_eq!(reply["territory"], serde_json::to_value(&expected.territory).unwrap(), "territory");
     assert_eq!(reply["statistics"], serde_json::to_value(canteen_statistics(&expected)).unwrap(), "statistics");
     assert_eq!(reply["total_sites"], json!(sites.len()));
+
+    // The commune page's comparable medians (SQL sums of the period) equal the domain's.
+    let (s, page) = w.admin.get(&format!("/api/v1/territory/communes/{A}?{}", &QUERY[..QUERY.find("&year").unwrap()])).await;
+    assert_eq!(s, 200, "{page}");
+    let want: Vec<Value> = expected
+        .sites
+        .iter()
+        .filter(|r| r.site.commune_insee == A)
+        .map(|r| serde_json::to_value(comparable_median(r, &expected.sites)).unwrap())
+        .collect();
+    let got: Vec<Value> = page["comparisons"].as_array().unwrap().iter().map(|c| c["median"].clone()).collect();
+    assert_eq!(got, want, "comparable medians");
 }
 
 async fn property(backend: &Backend, seed: u64) {

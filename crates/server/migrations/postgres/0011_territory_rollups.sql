@@ -17,7 +17,7 @@ CREATE TABLE day_rollup (
     grams_leftovers BIGINT NOT NULL,
     PRIMARY KEY (site_id, service_date)
 );
--- The overview reads every site's days of a period.
+-- The overview reads every site's days of a period (or each site's, from its primary key).
 CREATE INDEX day_rollup_by_date ON day_rollup (service_date, site_id);
 
 -- Live purchase lines per site and calendar month (the coverage of the purchase data).

@@ -16,9 +16,9 @@ CREATE TABLE day_rollup (
     grams_unserved BIGINT NOT NULL,
     grams_leftovers BIGINT NOT NULL,
     PRIMARY KEY (site_id, service_date)
-);
--- The overview reads every site's days of a period.
-CREATE INDEX day_rollup_by_date ON day_rollup (service_date, site_id);
+) WITHOUT ROWID;
+-- Clustered by site and day: the overview reads each site's days of a period as one range
+-- (sites first, `CROSS JOIN` keeps that order in SQLite).
 
 -- Live purchase lines per site and calendar month (the coverage of the purchase data).
 CREATE TABLE purchase_month_rollup (
@@ -27,7 +27,7 @@ CREATE TABLE purchase_month_rollup (
     month INTEGER NOT NULL,
     lines BIGINT NOT NULL,
     PRIMARY KEY (site_id, year, month)
-);
+) WITHOUT ROWID;
 
 -- Sites whose records were stored before these rollups existed: rolled up (in one pass over
 -- their records) when the server next opens the database.
