@@ -224,9 +224,16 @@ struct Ctx {
     today: NaiveDate,
 }
 
+/// The territory's figures are read in the metropolis' own day (Le Havre, Europe/Paris): the
+/// participation window ends there, and the date the page prints is that day. (The push path's
+/// lenient `server_today` is a bound for validation, a day ahead for half of every day.)
+pub fn territory_today(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&chrono_tz::Europe::Paris).date_naive()
+}
+
 fn ctx(st: &AppState) -> Ctx {
     let now = st.clock.now();
-    Ctx { now, today: assiette_domain::sync::server_today(now) }
+    Ctx { now, today: territory_today(now) }
 }
 
 /// The whole overview of the kept sites, rows sorted.

@@ -216,7 +216,7 @@ async fn assert_overview_equals_domain(w: &World) {
         period: DateRange::new(d(2025, 9, 1), d(2025, 10, 15)),
         baseline: Some(DateRange::new(d(2025, 10, 16), d(2025, 11, 14))),
         purchase_year: 2025,
-        today,
+        today: assiette_server::territory::territory_today(Utc::now()),
         holidays: Vec::new(),
         factors: WasteFactors::default(),
     };
