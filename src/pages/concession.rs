@@ -190,6 +190,29 @@ const MONTHS_SHORT: [&str; 12] = ["janv.", "févr.", "mars", "avr.", "mai", "jui
 thread_local! {
     /// The contract form being typed (commune, fields) until it is saved.
     static DRAFT: std::cell::RefCell<Option<(String, Form)>> = const { std::cell::RefCell::new(None) };
+    /// The proof notes being typed, by (commune, step): text, proof date, reference. Each tick
+    /// saved redraws the pathway from the store, so what is typed must outlive the view.
+    static NOTE_DRAFTS: std::cell::RefCell<std::collections::HashMap<(String, String), [String; 3]>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// A proof note's field, drawn from and kept in `NOTE_DRAFTS` (`field`: 0 text, 1 date, 2 reference).
+fn note_draft_field(insee: &str, step_id: &str, field: usize) -> RwSignal<String> {
+    let key = (insee.to_owned(), step_id.to_owned());
+    let start = NOTE_DRAFTS.with(|d| d.borrow().get(&key).map(|f| f[field].clone()).unwrap_or_default());
+    let signal = RwSignal::new(start);
+    Effect::new(move |_| {
+        let v = signal.get();
+        NOTE_DRAFTS.with(|d| {
+            let mut d = d.borrow_mut();
+            let entry = d.entry(key.clone()).or_default();
+            entry[field] = v;
+            if entry.iter().all(String::is_empty) {
+                d.remove(&key);
+            }
+        });
+    });
+    signal
 }
 
 fn sync_state_text(slot: Option<&Slot>) -> (&'static str, String) {
@@ -672,9 +695,9 @@ fn PathwaySection(commune: ScopeCommune, local: Local) -> impl IntoView {
                 let step_id = s.step.id.clone();
                 let change = change.clone();
                 let change_note = change.clone();
-                let note_text = RwSignal::new(String::new());
-                let note_date = RwSignal::new(String::new());
-                let note_ref = RwSignal::new(String::new());
+                let note_text = note_draft_field(&insee, &step_id, 0);
+                let note_date = note_draft_field(&insee, &step_id, 1);
+                let note_ref = note_draft_field(&insee, &step_id, 2);
                 let note_error = RwSignal::new(None::<String>);
                 let notes: Vec<Note> = progress.steps.get(&s.step.id).map(|p| p.notes.iter().cloned().collect()).unwrap_or_default();
                 let add_note = {
