@@ -735,6 +735,8 @@ fn CatererWeighingSection(commune: ScopeCommune, contract: Option<CateringContra
             let mut checked = count.validate(today());
             // The date's error is the weighing's already.
             checked.errors.retain(|e| e.field != "service_date" && e.field != "site_id");
+            // The caterer sends the meals served, not those planned: nothing to confirm there.
+            checked.warnings.retain(|w| w.code != "planned_missing");
             v.merge(checked);
         }
         if v.is_ok() {
