@@ -10,7 +10,8 @@
 // another step: once online both sets of ticks are on the server and on the screen. The
 // pathway prints on A4 (Chromium's PDF, non-empty) and the clause checklist downloads as a
 // document a word processor opens. The metropolis then sees the commune in its overview (step,
-// next deadline, data) and writes its follow-up note, which reaches the server.
+// next deadline, data), writes its follow-up note, which reaches the server, and edits the
+// commune's contract from there.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -312,6 +313,20 @@ export const tests = {
       }
       assertEqual(note?.text, "Rendez-vous avec la mairie le 12/01 : préparer le renouvellement", "the follow-up note on the server");
       assertEqual(await axe(mp), [], "axe on the metropolis' overview");
+
+      // The metropolis edits the commune's contract in the app (from the overview's link): the
+      // waste target lowered to 70 g/meal reaches the server as the contract's next revision.
+      await mp.click(`${row} a[href*='gestion-concedee?commune=${INSEE}']`);
+      await mp.waitForSelector("[data-testid=contract-summary]", { timeout: 20_000 });
+      assert(plain(await mp.textContent("[data-testid=contract-summary]")).includes("Restauration Normande SAS"), "the manager's contract, on the metropolis' screen");
+      await mp.click("[data-testid=contract-edit]");
+      assertEqual(await mp.inputValue("#c-waste"), "80", "the contract's values in the form");
+      await mp.fill("#c-waste", "70");
+      await mp.click("[data-testid=contract-save]");
+      await mp.waitForSelector("[data-testid=contract-summary]");
+      await waitState(mp, "contract-state", "sent");
+      const revised = (await pullCommuneRecords(server, admin)).find((r) => r.kind === "catering_contract");
+      assertEqual([revised.meta.id, revised.meta.revision > contract.meta.revision, revised.targets.waste_grams_per_meal, revised.commune_insee_code], [contract.meta.id, true, 70, INSEE], "the metropolis' revision on the server");
     } finally {
       await browser.close();
       await server.dispose();
