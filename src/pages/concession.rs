@@ -13,19 +13,21 @@ use assiette_domain::concession::deadline::{deadlines, Deadline};
 use assiette_domain::concession::document::{clauses_document, source_label};
 use assiette_domain::concession::guide::{guide, ApplicableStep};
 use assiette_domain::concession::progress::{ChecklistProgress, Note};
-use assiette_domain::concession::report::caterer_report;
+use assiette_domain::concession::report::{caterer_report, waste_against_target};
 use assiette_domain::concession::sync::{CommuneChecklist, CommuneRecord, CommuneRecordKind};
 use assiette_domain::concession::{CateringContract, CommitteeMember, CommitteeRole, ContractTargets, ContractType, ReportingFrequency};
-use assiette_domain::number::{format_euros, format_fr_date, format_percent_hundredths, parse_fr_date};
+use assiette_domain::meals::DailyMealCount;
+use assiette_domain::number::{format_euros, format_fr_date, format_grams_per_meal, format_kg, format_percent_hundredths, parse_fr_date, parse_kg_to_grams};
 use assiette_domain::purchase::Purchase;
 use assiette_domain::record::RecordMeta;
 use assiette_domain::validation::Validation;
+use assiette_domain::waste::{Stage, Weighing};
 use chrono::{Datelike, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
-use crate::components::field_error::FieldError as FieldErrorLine;
+use crate::components::field_error::{field_error, FieldError as FieldErrorLine};
 use crate::concession_store::{self as store, Local, Slot};
 use crate::context::{stored, today, AppContext};
 use crate::session::{Session, SessionState};
@@ -259,6 +261,24 @@ pub fn ConcessionPage() -> impl IntoView {
             }
         }
     });
+    // The sites' weighings and meal counts (the caterer's typed here, the kitchens' synced).
+    let waste = stored(move || {
+        let _ = ctx.data_version.get();
+        let repo = ctx.repo.get();
+        async move {
+            let repo = repo?;
+            match (repo.all::<DailyMealCount>().await, repo.all::<Weighing>().await) {
+                (Ok(m), Ok(w)) => {
+                    ctx.note_unreadable(m.unreadable + w.unreadable);
+                    Some(std::rc::Rc::new((m.rows, w.rows)))
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    ctx.report(e);
+                    None
+                }
+            }
+        }
+    });
     // Once storage is open: fetch what others changed, send what waits.
     Effect::new(move |done: Option<bool>| {
         if done == Some(true) {
@@ -316,7 +336,8 @@ pub fn ConcessionPage() -> impl IntoView {
                     {move || local.get().map(|l| view! {
                         <ContractSection commune=c.clone() local=l.clone() />
                         <DeadlineSection contract=contract_of(&l, &c.insee) />
-                        <ReportSection commune=c.clone() contract=contract_of(&l, &c.insee) purchases=purchases />
+                        <ReportSection commune=c.clone() contract=contract_of(&l, &c.insee) purchases=purchases waste=waste />
+                        <CatererWeighingSection commune=c.clone() contract=contract_of(&l, &c.insee) />
                         <PathwaySection commune=c.clone() local=l.clone() />
                     })}
                 }.into_any()
@@ -572,8 +593,15 @@ fn DeadlineSection(contract: Option<CateringContract>) -> impl IntoView {
 }
 
 #[component]
-fn ReportSection(commune: ScopeCommune, contract: Option<CateringContract>, purchases: ReadSignal<Option<Vec<Purchase>>, LocalStorage>) -> impl IntoView {
+fn ReportSection(
+    commune: ScopeCommune,
+    contract: Option<CateringContract>,
+    purchases: ReadSignal<Option<Vec<Purchase>>, LocalStorage>,
+    waste: ReadSignal<Option<std::rc::Rc<WasteRecords>>, LocalStorage>,
+) -> impl IntoView {
     let Some(c) = contract else { return ().into_any() };
+    let session = expect_context::<SessionState>();
+    let site_ids: Vec<Uuid> = session.session.get_untracked().map(|s| s.sites.iter().filter(|k| c.site_sirets.contains(&k.siret)).map(|k| k.id).collect()).unwrap_or_default();
     let this_year = today().year();
     let first_year = c.start_date.year().min(this_year);
     let year = RwSignal::new(this_year);
@@ -604,6 +632,19 @@ fn ReportSection(commune: ScopeCommune, contract: Option<CateringContract>, purc
                             <tr data-share="bio"><th scope="row">"Bio"</th><td>{promised(r.organic.target_percent)}</td><td>{share(r.organic.actual_hundredths)}</td><td>{verdict(r.organic.kept())}</td></tr>
                         </tbody>
                     </table>
+                    {waste.get().map(|records| {
+                        let w = waste_against_target(&c, &site_ids, &records.0, &records.1, year.get());
+                        let measured = w.grams_per_meal().map_or("non renseigné".to_owned(), |g| format!("{} ({} jour(s) pesé(s), {} repas)", format_grams_per_meal(g), w.measured.measured_days, w.measured.meals));
+                        let target = w.target_grams_per_meal.map_or("pas d'objectif".to_owned(), |t| format!("{t} g/repas"));
+                        let verdict = match w.kept() { Some(true) => "✓ tenu", Some(false) => "✗ non tenu", None => "—" };
+                        view! {
+                            <table class="promised" data-testid="waste-vs-target">
+                                <caption>{format!("Gaspillage promis et mesuré du {} au {} (pesées des restaurants du contrat)", format_fr_date(w.measured.range.start), format_fr_date(w.measured.range.end))}</caption>
+                                <thead><tr><th scope="col">"Gaspillage"</th><th scope="col">"Promis"</th><th scope="col">"Mesuré"</th><th scope="col">"Résultat"</th></tr></thead>
+                                <tbody><tr data-share="waste"><th scope="row">"Par repas"</th><td>{target}</td><td data-testid="waste-measured">{measured}</td><td>{verdict}</td></tr></tbody>
+                            </table>
+                        }
+                    })}
                     <p data-testid="last-file">{match r.last_file_at {
                         Some(at) => format!("Dernier fichier reçu : le {}.", format_fr_date(at.with_timezone(&chrono::Local).date_naive())),
                         None => "Aucun fichier d'achats reçu pour les restaurants du contrat.".to_owned(),
@@ -631,6 +672,216 @@ fn ReportSection(commune: ScopeCommune, contract: Option<CateringContract>, purc
                     </ul>
                 }.into_any()
             }}
+        </section>
+    }
+    .into_any()
+}
+
+/// Meal counts and weighings stored on this device.
+type WasteRecords = (Vec<DailyMealCount>, Vec<Weighing>);
+
+/// The caterer's waste figures typed as weighings of a site: a weighing (and the day's meal
+/// count when given), saved with the same repository and outbox as the kitchen's, sent by the
+/// office sync.
+#[component]
+fn CatererWeighingSection(commune: ScopeCommune, contract: Option<CateringContract>) -> impl IntoView {
+    let ctx = expect_context::<AppContext>();
+    let session = expect_context::<SessionState>();
+    // The contract's sites known to the session (they have an id), else the commune's.
+    let sites: Vec<(Uuid, String)> = session
+        .session
+        .get_untracked()
+        .map(|s| {
+            s.sites
+                .iter()
+                .filter(|k| contract.as_ref().map_or(k.commune_insee == commune.insee, |c| c.site_sirets.contains(&k.siret)))
+                .map(|k| (k.id, k.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if sites.is_empty() {
+        return ().into_any();
+    }
+    let site = RwSignal::new(sites[0].0.to_string());
+    let date = RwSignal::new(format_fr_date(today()));
+    let meals = RwSignal::new(String::new());
+    let stage = RwSignal::new(String::new());
+    let kg = RwSignal::new(String::new());
+    let errors = RwSignal::new(Validation::default());
+    let warnings = RwSignal::new(Vec::<String>::new());
+    let confirmed = RwSignal::new(Vec::<String>::new());
+    let saved = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+
+    // The records the form describes with their warnings, or the French errors by field (the
+    // domain's checks).
+    let build = move || -> Result<(Weighing, Option<u32>, Validation), Validation> {
+        let mut v = Validation::default();
+        let site_id = Uuid::parse_str(&site.get_untracked()).unwrap_or(Uuid::nil());
+        let day = match parse_fr_date(&date.get_untracked()) {
+            Ok(d) => Some(d),
+            Err(m) => {
+                v.error("service_date", m);
+                None
+            }
+        };
+        let served = match meals.get_untracked().trim() {
+            "" => None,
+            t => match t.parse::<u32>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    v.error("served_children", format!("« {t} » n'est pas un nombre de repas : saisissez un nombre entier, par exemple 120, ou laissez vide."));
+                    None
+                }
+            },
+        };
+        let st = Stage::from_code(&stage.get_untracked());
+        if st.is_none() {
+            v.error("stage", "Choisissez l'étape : préparation, non servi ou restes assiettes.");
+        }
+        let grams = match parse_kg_to_grams(&kg.get_untracked()) {
+            Ok(g) => Some(g),
+            Err(m) => {
+                v.error("mass_grams", m);
+                None
+            }
+        };
+        let (Some(day), Some(st), Some(grams)) = (day, st, grams) else { return Err(v) };
+        if !v.is_ok() {
+            return Err(v);
+        }
+        let now = Utc::now();
+        let weighing = Weighing { meta: RecordMeta::new(Uuid::now_v7(), now), site_id, service_date: day, stage: st, component: None, mass_grams: grams, sorted: None, destination: None };
+        v.merge(weighing.validate(today()));
+        if let Some(n) = served {
+            let count = DailyMealCount { meta: RecordMeta::new(Uuid::nil(), now), site_id, service_date: day, planned: 0, served_children: n, served_adults: 0 };
+            let mut checked = count.validate(today());
+            // The date's error is the weighing's already.
+            checked.errors.retain(|e| e.field != "service_date" && e.field != "site_id");
+            // The caterer sends the meals served, not those planned: nothing to confirm there.
+            checked.warnings.retain(|w| w.code != "planned_missing");
+            v.merge(checked);
+        }
+        if v.is_ok() {
+            Ok((weighing, served, v))
+        } else {
+            Err(v)
+        }
+    };
+
+    let save = move |weighing: Weighing, served: Option<u32>| {
+        let Some(repo) = ctx.repo() else {
+            errors.set({
+                let mut v = Validation::default();
+                v.error("form", "Stockage indisponible : rechargez la page.");
+                v
+            });
+            return;
+        };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let outcome: Result<u64, crate::storage::StorageError> = async {
+                if let Some(n) = served {
+                    // One count per site and day: the day's count is revised, not doubled.
+                    let existing = repo
+                        .between_dates::<DailyMealCount>(weighing.service_date, weighing.service_date)
+                        .await?
+                        .rows
+                        .into_iter()
+                        .find(|m| m.site_id == weighing.site_id && !m.meta.deleted);
+                    let count = match existing {
+                        Some(m) if m.served_total() == u64::from(n) => None,
+                        Some(m) => Some(DailyMealCount { meta: m.meta.revised(Utc::now()), served_children: n, served_adults: 0, ..m }),
+                        None => Some(DailyMealCount { meta: RecordMeta::new(Uuid::now_v7(), Utc::now()), site_id: weighing.site_id, service_date: weighing.service_date, planned: 0, served_children: n, served_adults: 0 }),
+                    };
+                    if let Some(c) = count {
+                        repo.save(&c).await?;
+                    }
+                }
+                repo.save(&weighing).await
+            }
+            .await;
+            busy.set(false);
+            match outcome {
+                Ok(_) => {
+                    let meals_text = served.map_or(String::new(), |n| format!(", {n} repas"));
+                    saved.set(Some(format!("Pesée du {} enregistrée : {} {}{meals_text}.", format_fr_date(weighing.service_date), weighing.stage.label(), format_kg(weighing.mass_grams))));
+                    kg.set(String::new());
+                    stage.set(String::new());
+                    confirmed.set(Vec::new());
+                    warnings.set(Vec::new());
+                    ctx.after_write();
+                }
+                Err(e) => {
+                    let mut v = Validation::default();
+                    v.error("form", e.message_fr());
+                    errors.set(v);
+                }
+            }
+        });
+    };
+
+    let submit = move || {
+        saved.set(None);
+        match build() {
+            Err(v) => {
+                warnings.set(Vec::new());
+                errors.set(v);
+            }
+            Ok((w, served, v)) => {
+                errors.set(Validation::default());
+                if !v.accepted_with(&confirmed.get_untracked()) {
+                    warnings.set(v.warnings.iter().map(|w| w.message.clone()).collect());
+                    confirmed.set(v.warning_codes());
+                    return;
+                }
+                warnings.set(Vec::new());
+                save(w, served);
+            }
+        }
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        // A change after the warnings were shown is checked again.
+        confirmed.set(Vec::new());
+        submit();
+    };
+    let error_of = move |field: &'static str| field_error(errors, field);
+    view! {
+        <section class="caterer-weighings no-print" aria-labelledby="cw-title">
+            <h2 id="cw-title">"Pesées transmises par le prestataire"</h2>
+            <p class="hint">"Saisissez ici les pesées que le prestataire vous envoie : elles comptent comme celles du restaurant."</p>
+            <form class="caterer-weighing-form" novalidate on:submit=on_submit>
+                <div class="field"><label for="w-site">"Restaurant"</label>
+                    <select id="w-site" on:change=move |ev| site.set(event_target_value(&ev))>
+                        {sites.iter().map(|(id, name)| view! { <option value=id.to_string() selected=id.to_string() == site.get_untracked()>{name.clone()}</option> }).collect_view()}
+                    </select>
+                    <FieldErrorLine message=error_of("site_id") /></div>
+                <div class="field"><label for="w-date">"Date du service (jj/mm/aaaa)"</label>
+                    <input type="text" id="w-date" inputmode="numeric" prop:value=move || date.get() on:input=move |ev| date.set(event_target_value(&ev)) />
+                    <FieldErrorLine message=error_of("service_date") id="w-date-error" /></div>
+                <div class="field"><label for="w-meals">"Repas servis ce jour-là (facultatif)"</label>
+                    <input type="text" id="w-meals" inputmode="numeric" prop:value=move || meals.get() on:input=move |ev| meals.set(event_target_value(&ev)) />
+                    <FieldErrorLine message=error_of("served_children") id="w-meals-error" /></div>
+                <div class="field"><label for="w-stage">"Étape"</label>
+                    <select id="w-stage" prop:value=move || stage.get() on:change=move |ev| stage.set(event_target_value(&ev))>
+                        <option value="">"Choisir…"</option>
+                        {Stage::ALL.into_iter().map(|s| view! { <option value=s.code()>{s.label()}</option> }).collect_view()}
+                    </select>
+                    <FieldErrorLine message=error_of("stage") id="w-stage-error" /></div>
+                <div class="field"><label for="w-kg">"Masse (kg, par exemple 2,5)"</label>
+                    <input type="text" id="w-kg" inputmode="decimal" prop:value=move || kg.get() on:input=move |ev| kg.set(event_target_value(&ev)) />
+                    <FieldErrorLine message=error_of("mass_grams") id="w-kg-error" /></div>
+                <FieldErrorLine message=error_of("form") />
+                {move || (!warnings.get().is_empty()).then(|| view! {
+                    <div class="warnings" role="alert" data-testid="weighing-warnings">
+                        <ul>{warnings.get().into_iter().map(|m| view! { <li>{format!("⚠ {m}")}</li> }).collect_view()}</ul>
+                        <button type="button" on:click=move |_| submit()>"Enregistrer quand même"</button>
+                    </div>
+                })}
+                <button type="submit" class="primary" data-testid="weighing-save" disabled=move || busy.get()>"Enregistrer la pesée"</button>
+                <p class="saved" role="status" data-testid="weighing-saved">{move || saved.get()}</p>
+            </form>
         </section>
     }
     .into_any()

@@ -4,11 +4,14 @@
 // reversed, a SIREN failing its check; the form kept), goes offline, ticks steps and writes a
 // proof note, reloads offline (kept), imports the caterer's national file, sees what the
 // contract promised against the shares the lines show (equal to `assiette-server egalim` on
-// the same file), the quarter missing and the next deadline; meanwhile the metropolis ticked
+// the same file), the quarter missing and the next deadline, types the caterer's waste
+// figures as a weighing of the site and sees its g/meal beside the contract's target;
+// meanwhile the metropolis ticked
 // another step: once online both sets of ticks are on the server and on the screen. The
 // pathway prints on A4 (Chromium's PDF, non-empty) and the clause checklist downloads as a
 // document a word processor opens. The metropolis then sees the commune in its overview (step,
-// next deadline, data) and writes its follow-up note, which reaches the server.
+// next deadline, data), writes its follow-up note, which reaches the server, and edits the
+// commune's contract from there.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,6 +42,18 @@ async function pullCommuneRecords(server, token) {
   let cursor = null;
   for (;;) {
     const page = await api(server, "/concession/pull", { cursor, limit: 100 }, token);
+    out.push(...page.changes.map((c) => c.record));
+    cursor = page.next_cursor;
+    if (!page.has_more) return out;
+  }
+}
+
+/// Every record the server holds for the site, pulled with a metropolis session.
+async function siteRecords(server, siteId, token) {
+  const out = [];
+  let cursor = null;
+  for (;;) {
+    const page = await api(server, "/sync/pull", { site_id: siteId, cursor, limit: 500 }, token);
     out.push(...page.changes.map((c) => c.record));
     cursor = page.next_cursor;
     if (!page.has_more) return out;
@@ -85,7 +100,7 @@ export const tests = {
     try {
       const { token: admin } = await api(server, "/admin/login", ADMIN);
       await api(server, "/admin/communes", { insee_code: INSEE, name: "Montivilliers" }, admin);
-      await api(
+      const site = await api(
         server,
         "/admin/sites",
         { name: "École Jules Ferry", siret: SIRET, commune_insee: INSEE, management_type: "conceded", production_type: "site", sectors: ["education_primaire"], daily_meal_count: 150, yearly_meal_count: 21000 },
@@ -198,6 +213,44 @@ export const tests = {
       const nextDate = new Date(Number(m[3]), Number(m[2]) - 1, Number(m[1]));
       assert(nextDate >= new Date(today.getFullYear(), today.getMonth(), today.getDate()), "the next deadline is not past");
 
+      // The caterer's waste figures, typed offline as the site's weighings: refused first (a
+      // date in the future, a mass that is not one), the form kept; then 7,5 kg of plate
+      // leftovers for 100 meals: 75 g/meal beside the 80 g promised.
+      assertEqual(plain(await page.textContent("[data-testid=waste-measured]")), "non renseigné", "no weighing yet");
+      const fr = (d) => `${String(d.getDate()).padStart(2, "0")}/${String(d.getMonth() + 1).padStart(2, "0")}/${d.getFullYear()}`;
+      const tomorrow = new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1);
+      await page.fill("#w-date", fr(tomorrow));
+      await page.fill("#w-meals", "100");
+      await page.selectOption("#w-stage", "leftovers");
+      await page.fill("#w-kg", "sept");
+      await page.click("[data-testid=weighing-save]");
+      await page.waitForSelector("#w-kg-error:has-text('⚠')");
+      assertEqual(plain(await page.textContent("[data-testid=weighing-saved]")), "", "nothing said saved on refusal");
+      assertEqual(await page.inputValue("#w-meals"), "100", "the form is kept on refusal");
+      await page.fill("#w-kg", "7,5");
+      await page.click("[data-testid=weighing-save]");
+      await page.waitForSelector("#w-date-error:has-text('dans le futur')");
+      assertEqual(plain(await page.textContent("#w-kg-error")), "", "the mass is read now");
+      assertEqual(await page.inputValue("#w-kg"), "7,5", "the mass kept while the date is corrected");
+      await page.fill("#w-date", fr(today));
+      await page.click("[data-testid=weighing-save]");
+      await page.waitForSelector("[data-testid=weighing-saved]:has-text('enregistrée')");
+      assert(plain(await page.textContent("[data-testid=weighing-saved]")).includes("Restes assiettes 7,5 kg, 100 repas"), "what was saved");
+      await page.waitForFunction(() => document.querySelector("[data-testid=waste-measured]")?.textContent.includes("75"), null, { timeout: 10_000 });
+      const wasteRow = plain(await page.textContent("[data-testid=waste-vs-target] tr[data-share=waste]"));
+      assertEqual(wasteRow, "Par repas80 g/repas75 g/repas (1 jour(s) pesé(s), 100 repas)✓ tenu", "measured waste beside the target");
+      const local = await page.evaluate(() => new Promise((ok, ko) => {
+        const req = indexedDB.open("assiette");
+        req.onerror = () => ko(req.error);
+        req.onsuccess = () => {
+          const tx = req.result.transaction(["weighings", "meal_counts"]);
+          const w = tx.objectStore("weighings").getAll();
+          const m = tx.objectStore("meal_counts").getAll();
+          tx.oncomplete = () => { ok([w.result.length, m.result.length]); req.result.close(); };
+        };
+      }));
+      assertEqual(local, [1, 1], "one weighing and one meal count on the device");
+
       // Online: the offline ticks reach the server, merged with the metropolis' tick.
       await context.setOffline(false);
       await page.evaluate(() => window.dispatchEvent(new Event("online")));
@@ -206,6 +259,16 @@ export const tests = {
       const checklist = (await pullCommuneRecords(server, admin)).find((r) => r.kind === "checklist");
       const ticks = checklist.progress.steps.diagnostic.ticks;
       assertEqual(Object.keys(ticks).filter((k) => ticks[k].done).sort(), ["contrat-identifie", "derniere-declaration", "liste-restaurants"], "both people's ticks on the server");
+      // The caterer's weighing and its meal count reach the server once, for the site.
+      let records = [];
+      for (let i = 0; i < 80; i++) {
+        records = await siteRecords(server, site.id, admin);
+        if (records.some((r) => r.kind === "weighing") && records.some((r) => r.kind === "meal_count")) break;
+        await new Promise((ok) => setTimeout(ok, 250));
+      }
+      const weighings = records.filter((r) => r.kind === "weighing");
+      assertEqual(weighings.map((w) => [w.mass_grams, w.stage, w.site_id]), [[7500, "leftovers", site.id]], "the weighing on the server, once");
+      assertEqual(records.filter((r) => r.kind === "meal_count").map((c) => [c.served_children + c.served_adults, c.site_id]), [[100, site.id]], "the meal count on the server, once");
       assertEqual(checklist.progress.steps.diagnostic.notes.map((n) => [n.text, n.proof_date, n.reference]), [["Copie du contrat rangée au secrétariat", "2024-09-15", "contrat-restauration-2024.pdf"]], "the note on the server");
       assertEqual(await axe(page), [], "axe on « Gestion concédée »");
 
@@ -250,6 +313,20 @@ export const tests = {
       }
       assertEqual(note?.text, "Rendez-vous avec la mairie le 12/01 : préparer le renouvellement", "the follow-up note on the server");
       assertEqual(await axe(mp), [], "axe on the metropolis' overview");
+
+      // The metropolis edits the commune's contract in the app (from the overview's link): the
+      // waste target lowered to 70 g/meal reaches the server as the contract's next revision.
+      await mp.click(`${row} a[href*='gestion-concedee?commune=${INSEE}']`);
+      await mp.waitForSelector("[data-testid=contract-summary]", { timeout: 20_000 });
+      assert(plain(await mp.textContent("[data-testid=contract-summary]")).includes("Restauration Normande SAS"), "the manager's contract, on the metropolis' screen");
+      await mp.click("[data-testid=contract-edit]");
+      assertEqual(await mp.inputValue("#c-waste"), "80", "the contract's values in the form");
+      await mp.fill("#c-waste", "70");
+      await mp.click("[data-testid=contract-save]");
+      await mp.waitForSelector("[data-testid=contract-summary]");
+      await waitState(mp, "contract-state", "sent");
+      const revised = (await pullCommuneRecords(server, admin)).find((r) => r.kind === "catering_contract");
+      assertEqual([revised.meta.id, revised.meta.revision > contract.meta.revision, revised.targets.waste_grams_per_meal, revised.commune_insee_code], [contract.meta.id, true, 70, INSEE], "the metropolis' revision on the server");
     } finally {
       await browser.close();
       await server.dispose();

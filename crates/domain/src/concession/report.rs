@@ -8,7 +8,11 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use super::CateringContract;
 use crate::egalim::{indicators, YearTotals};
 use crate::purchase::Purchase;
+use crate::meals::DailyMealCount;
 use crate::site::RegionGroup;
+use crate::territory::{day_rollups, WastePeriod};
+use crate::waste::{DateRange, Weighing};
+use uuid::Uuid;
 
 /// One site's lines in the year.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +136,51 @@ pub fn caterer_report(contract: &CateringContract, purchases: &[Purchase], year:
     }
 }
 
+/// The waste the caterer's sites measured beside the contract's waste target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WastePromise {
+    /// The contract's target, g per meal (`None`: the contract sets none).
+    pub target_grams_per_meal: Option<u32>,
+    /// The measured days of the report's period at the contract's sites (the territory's sums).
+    pub measured: WastePeriod,
+}
+
+impl WastePromise {
+    /// g per meal measured; `None` when no weighed day has a meal count (« non renseigné »).
+    pub fn grams_per_meal(&self) -> Option<f64> {
+        self.measured.grams_per_meal()
+    }
+    /// At or under the target (`Some(true)`), over it, or nothing to compare. Compared on the
+    /// figure as shown (rounded to the gram), so the page never says « 80 g » is over 80.
+    pub fn kept(&self) -> Option<bool> {
+        Some(self.grams_per_meal()?.round() <= f64::from(self.target_grams_per_meal?))
+    }
+}
+
+/// The report's period for `year`: the calendar year within the contract's dates (`None` when
+/// the contract did not run that year).
+pub fn report_range(contract: &CateringContract, year: i32) -> Option<DateRange> {
+    let start = NaiveDate::from_ymd_opt(year, 1, 1)?.max(contract.start_date);
+    let end = NaiveDate::from_ymd_opt(year, 12, 31)?.min(contract.end_date);
+    (start <= end).then(|| DateRange::new(start, end))
+}
+
+/// The waste of `year` at the contract's sites (`site_ids`: their ids, from their SIRETs),
+/// from every meal count and weighing stored (others' sites and deleted records left out),
+/// summed as the territory view does (`day_rollups`, `WastePeriod`: weighed days with a meal
+/// count only).
+pub fn waste_against_target(contract: &CateringContract, site_ids: &[Uuid], meals: &[DailyMealCount], weighings: &[Weighing], year: i32) -> WastePromise {
+    let target_grams_per_meal = contract.targets.waste_grams_per_meal;
+    let Some(range) = report_range(contract, year) else {
+        let empty = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(contract.start_date);
+        return WastePromise { target_grams_per_meal, measured: WastePeriod::empty(DateRange::new(empty, empty)) };
+    };
+    let meals: Vec<DailyMealCount> = meals.iter().filter(|m| site_ids.contains(&m.site_id)).cloned().collect();
+    let weighings: Vec<Weighing> = weighings.iter().filter(|w| site_ids.contains(&w.site_id)).cloned().collect();
+    let days = day_rollups(&meals, &weighings);
+    WastePromise { target_grams_per_meal, measured: WastePeriod::of(&days, range) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +252,76 @@ mod tests {
         assert_eq!(caterer_report(&met, &[], 2026, date(2026, 1, 1)).egalim.kept(), None, "no target: nothing to compare");
         let promise = Promise { target_percent: Some(50), actual_hundredths: Some(5000) };
         assert_eq!(promise.kept(), Some(true));
+    }
+
+    /// A fresh record meta (a distinct id each time; the domain has no clock).
+    fn meta() -> RecordMeta {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1_000);
+        RecordMeta::new(Uuid::from_u128(u128::from(NEXT.fetch_add(1, Ordering::Relaxed))), DateTime::<Utc>::from_timestamp(1_780_000_000, 0).unwrap())
+    }
+
+    fn count(site: u128, d: NaiveDate, served: u32) -> DailyMealCount {
+        DailyMealCount { meta: meta(), site_id: Uuid::from_u128(site), service_date: d, planned: 0, served_children: served, served_adults: 0 }
+    }
+
+    fn weighed(site: u128, d: NaiveDate, grams: u64) -> Weighing {
+        Weighing {
+            meta: meta(),
+            site_id: Uuid::from_u128(site),
+            service_date: d,
+            stage: crate::waste::Stage::Leftovers,
+            component: None,
+            mass_grams: grams,
+            sorted: None,
+            destination: None,
+        }
+    }
+
+    #[test]
+    fn measured_waste_beside_the_target_over_the_contracts_year() {
+        let c = contract(); // waste target 80 g/meal, 01/09/2024 – 31/08/2028
+        let sites = [Uuid::from_u128(1), Uuid::from_u128(2)];
+        let mut gone = weighed(1, date(2026, 3, 2), 50_000);
+        gone.meta = gone.meta.deleted(DateTime::<Utc>::from_timestamp(1_780_000_100, 0).unwrap());
+        let meals = vec![count(1, date(2026, 3, 2), 100), count(1, date(2026, 3, 5), 50), count(3, date(2026, 3, 2), 10), count(1, date(2025, 12, 1), 100)];
+        let weighings = vec![
+            weighed(1, date(2026, 3, 2), 6_000),
+            weighed(1, date(2026, 3, 2), 2_000),
+            weighed(1, date(2026, 3, 5), 9_000),
+            weighed(2, date(2026, 3, 3), 5_000), // no meal count that day: not a measured day
+            weighed(3, date(2026, 3, 2), 90_000), // not the contract's site
+            weighed(1, date(2025, 12, 1), 40_000), // another year
+            gone,
+        ];
+        let w = waste_against_target(&c, &sites, &meals, &weighings, 2026);
+        assert_eq!((w.measured.measured_days, w.measured.meals, w.measured.grams()), (2, 150, 17_000));
+        // 17 000 g ÷ 150 meals ≈ 113 g, over the 80 g promised.
+        assert_eq!(w.grams_per_meal().map(|g| g.round()), Some(113.0));
+        assert_eq!(w.kept(), Some(false));
+        assert_eq!(w.measured.range, DateRange::new(date(2026, 1, 1), date(2026, 12, 31)));
+        // The same sums as the territory view's for those records.
+        let ours: Vec<_> = meals.iter().filter(|m| sites.contains(&m.site_id)).cloned().collect();
+        let theirs: Vec<_> = weighings.iter().filter(|w| sites.contains(&w.site_id)).cloned().collect();
+        assert_eq!(w.measured, WastePeriod::of(&day_rollups(&ours, &theirs), DateRange::new(date(2026, 1, 1), date(2026, 12, 31))));
+        // The first year runs from the contract's start: December 2025 is in 2025's report.
+        assert_eq!(report_range(&c, 2024), Some(DateRange::new(date(2024, 9, 1), date(2024, 12, 31))));
+        assert_eq!(waste_against_target(&c, &sites, &meals, &weighings, 2025).grams_per_meal(), Some(400.0));
+        assert_eq!(report_range(&c, 2023), None);
+        // At the target, rounded as shown, is kept.
+        let at = waste_against_target(&c, &sites, &[count(1, date(2026, 3, 2), 3)], &[weighed(1, date(2026, 3, 2), 241)], 2026);
+        assert_eq!((at.grams_per_meal().map(|g| g.round()), at.kept()), (Some(80.0), Some(true)));
+    }
+
+    #[test]
+    fn no_meal_count_is_not_informed_and_no_target_compares_nothing() {
+        let mut c = contract();
+        let sites = [Uuid::from_u128(1)];
+        let w = waste_against_target(&c, &sites, &[], &[weighed(1, date(2026, 3, 2), 6_000)], 2026);
+        assert_eq!((w.grams_per_meal(), w.kept()), (None, None), "weighed without meals: « non renseigné »");
+        assert_eq!(waste_against_target(&c, &sites, &[], &[], 2023).measured.measured_days, 0, "a year outside the contract");
+        c.targets.waste_grams_per_meal = None;
+        let w = waste_against_target(&c, &sites, &[count(1, date(2026, 3, 2), 100)], &[weighed(1, date(2026, 3, 2), 6_000)], 2026);
+        assert_eq!((w.grams_per_meal(), w.kept()), (Some(60.0), None));
     }
 }
