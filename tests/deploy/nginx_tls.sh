@@ -65,8 +65,10 @@ nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' >"$work/nginx.log" 2>&1 
 pids+=($!)
 
 curl_tls() { curl -sS --max-time 10 --cacert "$work/fullchain.pem" --resolve "$host:$https_port:127.0.0.1" "$@"; }
-for _ in $(seq 100); do
-  curl_tls -o /dev/null "https://$host:$https_port/api/v1/health" 2>/dev/null && break
+# -f: nginx answers 502 until the server listens (its migrations run first), and that must
+# keep the loop waiting, not end it.
+for _ in $(seq 300); do
+  curl_tls -f -o /dev/null "https://$host:$https_port/api/v1/health" 2>/dev/null && break
   sleep 0.1
 done
 
