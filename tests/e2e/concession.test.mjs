@@ -323,9 +323,15 @@ export const tests = {
       assertEqual(await mp.inputValue("#c-waste"), "80", "the contract's values in the form");
       await mp.fill("#c-waste", "70");
       await mp.click("[data-testid=contract-save]");
-      await mp.waitForSelector("[data-testid=contract-summary]");
+      // The summary and its « envoyé » of the previous revision are on screen before the save
+      // commits: wait for the server to hold the new revision.
+      let revised;
+      for (let i = 0; i < 80; i++) {
+        revised = (await pullCommuneRecords(server, admin)).find((r) => r.kind === "catering_contract");
+        if (revised.meta.revision > contract.meta.revision) break;
+        await new Promise((ok) => setTimeout(ok, 250));
+      }
       await waitState(mp, "contract-state", "sent");
-      const revised = (await pullCommuneRecords(server, admin)).find((r) => r.kind === "catering_contract");
       assertEqual([revised.meta.id, revised.meta.revision > contract.meta.revision, revised.targets.waste_grams_per_meal, revised.commune_insee_code], [contract.meta.id, true, 70, INSEE], "the metropolis' revision on the server");
     } finally {
       await browser.close();

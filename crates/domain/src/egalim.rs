@@ -391,6 +391,13 @@ impl YearTotals {
         t
     }
 
+    /// The 13 simple fields and the purchase count, the family × label table left empty: what
+    /// the shares, gauges and cost per meal read (`indicators`), without the detail only the
+    /// tables by family show. Its slots are those below [`SIMPLE_FIELDS`]`.len()` and the last.
+    pub fn simple_totals(&self) -> YearTotals {
+        YearTotals { families: Default::default(), ..self.clone() }
+    }
+
     /// Adds another site's totals of the same year (a commune's totals are its sites' sum).
     pub fn add_totals(&mut self, other: &YearTotals) {
         let (a, b) = (self.to_slots(), other.to_slots());
@@ -806,6 +813,15 @@ mod tests {
             }
             proptest::prop_assert_eq!(whole.to_slots(), summed);
             proptest::prop_assert_eq!(YearTotals::from_slots("21010034300016", year, &summed), whole.clone());
+            // The simple totals keep exactly the simple slots and the count, and the same shares.
+            let simple = whole.simple_totals().to_slots();
+            for (i, (kept, all)) in simple.iter().zip(whole.to_slots()).enumerate() {
+                let is_simple = i < SIMPLE_FIELDS.len() || i == SLOT_COUNT - 1;
+                proptest::prop_assert_eq!(*kept, if is_simple { all } else { 0 });
+            }
+            for (group, meals) in [(RegionGroup::Mainland, None), (RegionGroup::Mainland, Some(n as u64 * 100 + 1))] {
+                proptest::prop_assert_eq!(indicators(&whole.simple_totals(), group, meals), indicators(&whole, group, meals));
+            }
             let mut twice = whole.clone();
             twice.add_totals(&whole);
             proptest::prop_assert_eq!(twice.valeur_totale, 2 * whole.valeur_totale);

@@ -297,6 +297,8 @@ pub struct SiteRow {
     pub regional: Comparison,
     pub cost_cents: Option<i64>,
     pub co2e_grams: Option<u64>,
+    /// The purchase year's figures from its simple totals (`YearTotals::simple_totals`: the
+    /// family × label table is the signal's, not the overview's).
     pub purchases: Option<PurchaseFigures>,
     pub flags: Vec<Flag>,
 }
@@ -400,42 +402,90 @@ fn school_days_between(after: NaiveDate, today: NaiveDate, holidays: &[DateRange
         .count() as u32
 }
 
-fn participation(
-    days: &[&DayRollup],
-    months: &BTreeSet<u32>,
-    params: &OverviewParams,
-) -> Participation {
+/// What the overview reads of one site's days: sums a database computes from its day
+/// rollups as [`site_days`] does from the rows themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteDays {
+    pub site_id: Uuid,
+    /// The period's measured days.
+    pub waste: WastePeriod,
+    /// The baseline's measured days, when a baseline is asked for.
+    pub baseline: Option<WastePeriod>,
+    /// Days of the participation window ([`last_school_days`]) with an entry.
+    pub window_days_with_entries: u32,
+    /// The last day with an entry before `today`.
+    pub last_entry: Option<NaiveDate>,
+    /// The period's measured days above the plausible grams per meal
+    /// ([`grams_per_meal_warning`]), oldest first.
+    pub implausible_days: Vec<DayRollup>,
+}
+
+impl SiteDays {
+    /// A site without any entry.
+    pub fn empty(site_id: Uuid, period: DateRange, baseline: Option<DateRange>) -> Self {
+        SiteDays {
+            site_id,
+            waste: WastePeriod::empty(period),
+            baseline: baseline.map(WastePeriod::empty),
+            window_days_with_entries: 0,
+            last_entry: None,
+            implausible_days: Vec::new(),
+        }
+    }
+}
+
+/// Whether a measured day's grams per meal is above the plausible maximum.
+pub fn is_implausible(d: &DayRollup) -> bool {
+    d.is_measured() && grams_per_meal_warning(d.grams(), u64::from(d.meals_served.unwrap_or(0)), d.date).is_some()
+}
+
+/// One site's [`SiteDays`] from its day rollups (which must cover the period, the baseline,
+/// the participation window and the last day with an entry).
+pub fn site_days(site_id: Uuid, days: &[&DayRollup], params: &OverviewParams) -> SiteDays {
+    let window: BTreeSet<NaiveDate> =
+        last_school_days(params.today, PARTICIPATION_SCHOOL_DAYS, &params.holidays).into_iter().collect();
+    let entered = || days.iter().filter(|d| d.has_entry() && d.date < params.today).map(|d| d.date);
+    let mut implausible_days: Vec<DayRollup> =
+        days.iter().filter(|d| params.period.contains(d.date) && is_implausible(d)).map(|d| **d).collect();
+    implausible_days.sort_by_key(|d| d.date);
+    SiteDays {
+        site_id,
+        waste: WastePeriod::of(days.iter().copied(), params.period),
+        baseline: params.baseline.map(|b| WastePeriod::of(days.iter().copied(), b)),
+        window_days_with_entries: entered().filter(|d| window.contains(d)).collect::<BTreeSet<_>>().len() as u32,
+        last_entry: entered().max(),
+        implausible_days,
+    }
+}
+
+fn participation(days: &SiteDays, purchase_months: u32, params: &OverviewParams) -> Participation {
     let window_days = last_school_days(params.today, PARTICIPATION_SCHOOL_DAYS, &params.holidays);
-    let window: BTreeSet<NaiveDate> = window_days.iter().copied().collect();
-    let entered: BTreeSet<NaiveDate> =
-        days.iter().filter(|d| d.has_entry() && d.date < params.today).map(|d| d.date).collect();
-    let last_entry = entered.iter().next_back().copied();
     Participation {
         window: window_days.first().zip(window_days.last()).map(|(s, e)| DateRange::new(*s, *e)),
-        school_days: window.len() as u32,
-        days_with_entries: entered.intersection(&window).count() as u32,
-        last_entry,
-        school_days_since_entry: last_entry.map(|l| school_days_between(l, params.today, &params.holidays)),
+        school_days: window_days.len() as u32,
+        days_with_entries: days.window_days_with_entries,
+        last_entry: days.last_entry,
+        school_days_since_entry: days.last_entry.map(|l| school_days_between(l, params.today, &params.holidays)),
         purchase_year: params.purchase_year,
-        purchase_months: months.len() as u32,
+        purchase_months,
     }
 }
 
 fn site_row(
     site: &SiteSummary,
-    days: &[&DayRollup],
+    days: &SiteDays,
     totals: Option<&YearTotals>,
-    months: &BTreeSet<u32>,
+    purchase_months: u32,
     params: &OverviewParams,
 ) -> SiteRow {
-    let waste = WastePeriod::of(days.iter().copied(), params.period);
-    let baseline = params.baseline.map(|b| WastePeriod::of(days.iter().copied(), b));
+    let waste = days.waste;
+    let baseline = days.baseline;
     let change_vs_baseline = baseline.and_then(|b| reduction(b.grams_per_meal()?, waste.grams_per_meal()?));
     let ademe_ref = ademe_reference(site.production_type);
     let regal = regional_reference();
     let yearly = (site.yearly_meal_count > 0).then_some(u64::from(site.yearly_meal_count));
-    let purchases = totals.and_then(|t| PurchaseFigures::new(t.clone(), site.region_group, yearly));
-    let participation = participation(days, months, params);
+    let purchases = totals.and_then(|t| PurchaseFigures::new(t.simple_totals(), site.region_group, yearly));
+    let participation = participation(days, purchase_months, params);
 
     let mut flags = Vec::new();
     if (site.engaged || site.tablets_enrolled > 0)
@@ -447,8 +497,8 @@ fn site_row(
         });
     }
     let mut implausible = days
+        .implausible_days
         .iter()
-        .filter(|d| params.period.contains(d.date) && d.is_measured())
         .filter_map(|d| grams_per_meal_warning(d.grams(), u64::from(d.meals_served.unwrap_or(0)), d.date));
     if let Some(first) = implausible.next() {
         flags.push(Flag::ImplausibleWaste { days: 1 + implausible.count() as u32, first });
@@ -533,8 +583,9 @@ pub fn group_totals<'a>(
     g
 }
 
-/// The overview of every site given. `days` must cover the period, the baseline and the last
-/// 30 school days; `totals` are per site-year (only `purchase_year`'s are read).
+/// The overview of every site given. `days` must cover the period, the baseline, the last
+/// 30 school days and each site's last day with an entry; `totals` are per site-year (only
+/// `purchase_year`'s are read), `months` per site-month.
 pub fn overview(
     sites: &[SiteSummary],
     days: &[DayRollup],
@@ -546,22 +597,48 @@ pub fn overview(
     for d in days {
         by_site.entry(d.site_id).or_default().push(d);
     }
+    let site_days: Vec<SiteDays> = by_site.iter().map(|(id, ds)| site_days(*id, ds, params)).collect();
+    overview_of_sums(sites, &site_days, totals, &purchase_month_counts(months, params.purchase_year), params)
+}
+
+/// Months of `year` with purchase lines, by SIRET.
+pub fn purchase_month_counts(months: &[PurchaseMonth], year: i32) -> BTreeMap<String, u32> {
+    let mut by_siret: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+    for m in months.iter().filter(|m| m.year == year && m.lines > 0) {
+        by_siret.entry(m.siret.as_str()).or_default().insert(m.month);
+    }
+    by_siret.into_iter().map(|(s, ms)| (s.to_owned(), ms.len() as u32)).collect()
+}
+
+/// The overview from each site's sums ([`SiteDays`], a site missing there has no entry),
+/// its year totals and its months with purchases (by SIRET): what the server reads from its
+/// rollups. [`overview`] is the same from the rows.
+pub fn overview_of_sums(
+    sites: &[SiteSummary],
+    days: &[SiteDays],
+    totals: &[YearTotals],
+    purchase_months: &BTreeMap<String, u32>,
+    params: &OverviewParams,
+) -> Overview {
+    let by_site: BTreeMap<Uuid, &SiteDays> = days.iter().map(|d| (d.site_id, d)).collect();
     let year_totals: BTreeMap<&str, &YearTotals> =
         totals.iter().filter(|t| t.year == params.purchase_year).map(|t| (t.siret.as_str(), t)).collect();
-    let mut months_by_siret: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
-    for m in months.iter().filter(|m| m.year == params.purchase_year && m.lines > 0) {
-        months_by_siret.entry(m.siret.as_str()).or_default().insert(m.month);
-    }
-    let none_days: Vec<&DayRollup> = Vec::new();
-    let no_months = BTreeSet::new();
     let rows: Vec<SiteRow> = sites
         .iter()
         .map(|s| {
+            let empty;
+            let d = match by_site.get(&s.site_id) {
+                Some(d) => *d,
+                None => {
+                    empty = SiteDays::empty(s.site_id, params.period, params.baseline);
+                    &empty
+                }
+            };
             site_row(
                 s,
-                by_site.get(&s.site_id).unwrap_or(&none_days),
+                d,
                 year_totals.get(s.siret.as_str()).copied(),
-                months_by_siret.get(s.siret.as_str()).unwrap_or(&no_months),
+                purchase_months.get(s.siret.as_str()).copied().unwrap_or(0),
                 params,
             )
         })

@@ -311,8 +311,21 @@ impl Store for Db {
     async fn territory_period_sums(&self, commune: Option<&str>, range: assiette_domain::waste::DateRange) -> StoreResult<Vec<assiette_domain::territory::DayRollup>> {
         delegate!(self, s => s.territory_period_sums(commune, range).await)
     }
-    async fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>) -> StoreResult<Vec<assiette_domain::egalim::YearTotals>> {
-        delegate!(self, s => s.territory_year_totals(commune, year).await)
+    async fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>, detail: crate::store::Detail) -> StoreResult<Vec<assiette_domain::egalim::YearTotals>> {
+        delegate!(self, s => s.territory_year_totals(commune, year, detail).await)
+    }
+    async fn territory_site_days(
+        &self,
+        commune: Option<&str>,
+        period: assiette_domain::waste::DateRange,
+        baseline: Option<assiette_domain::waste::DateRange>,
+        window: &[chrono::NaiveDate],
+        today: chrono::NaiveDate,
+    ) -> StoreResult<Vec<assiette_domain::territory::SiteDays>> {
+        delegate!(self, s => s.territory_site_days(commune, period, baseline, window, today).await)
+    }
+    async fn territory_purchase_month_counts(&self, commune: Option<&str>, year: i32) -> StoreResult<std::collections::BTreeMap<String, u32>> {
+        delegate!(self, s => s.territory_purchase_month_counts(commune, year).await)
     }
     async fn territory_purchase_months(&self, commune: Option<&str>, year: i32) -> StoreResult<Vec<assiette_domain::territory::PurchaseMonth>> {
         delegate!(self, s => s.territory_purchase_months(commune, year).await)

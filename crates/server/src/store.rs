@@ -7,9 +7,10 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use assiette_domain::egalim::{rollup_deltas, SLOT_COUNT};
+use assiette_domain::egalim::{rollup_deltas, SIMPLE_FIELDS, SLOT_COUNT};
 use assiette_domain::egalim::YearTotals;
-use assiette_domain::territory::{rollup_moves, DayDelta, DayRollup, PurchaseMonth, SiteSummary};
+use assiette_domain::territory::{is_implausible, rollup_moves, DayDelta, DayRollup, PurchaseMonth, SiteDays, SiteSummary};
+use assiette_domain::waste::PLAUSIBLE_MAX_GRAMS_PER_MEAL;
 use assiette_domain::waste::DateRange;
 use chrono::NaiveDate;
 use assiette_domain::site::{ManagementType, ProductionType, Sector};
@@ -191,10 +192,27 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// those days summed as one day rollup dated `range.start` (meals, grams by stage,
     /// weighings): what the comparable medians read (a site's g per meal over the period).
     fn territory_period_sums(&self, commune: Option<&str>, range: DateRange) -> impl Future<Output = StoreResult<Vec<DayRollup>>> + Send;
-    /// Per-site yearly EGalim totals (SIRET: the site's) of `year` or of every year, from the rollup.
-    fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>) -> impl Future<Output = StoreResult<Vec<YearTotals>>> + Send;
+    /// What the overview reads of each site's days (of `commune`, or all), summed by the
+    /// database as the domain's `territory::site_days` sums the rows: the measured days of
+    /// `period` and `baseline`, the days of `window` with an entry, the last day with an entry
+    /// before `today`, the period's implausible days. A site without any entry is left out.
+    fn territory_site_days(
+        &self,
+        commune: Option<&str>,
+        period: DateRange,
+        baseline: Option<DateRange>,
+        window: &[NaiveDate],
+        today: NaiveDate,
+    ) -> impl Future<Output = StoreResult<Vec<SiteDays>>> + Send;
+    /// Per-site yearly EGalim totals (SIRET: the site's) of `year` or of every year, from the
+    /// rollup; `Detail::Simple` reads the simple fields and the count only
+    /// (`YearTotals::simple_totals`), a tenth of the slots.
+    fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>, detail: Detail) -> impl Future<Output = StoreResult<Vec<YearTotals>>> + Send;
     /// Months of `year` with live purchase lines, per site (SIRET: the site's).
     fn territory_purchase_months(&self, commune: Option<&str>, year: i32) -> impl Future<Output = StoreResult<Vec<PurchaseMonth>>> + Send;
+    /// How many months of `year` have live purchase lines, by SIRET (the domain's
+    /// `territory::purchase_month_counts` of `territory_purchase_months`).
+    fn territory_purchase_month_counts(&self, commune: Option<&str>, year: i32) -> impl Future<Output = StoreResult<std::collections::BTreeMap<String, u32>>> + Send;
     /// Changes whenever anything the territory's answers read changes (sites' change counters,
     /// tablets, communes): the ETags' data part.
     fn territory_version(&self) -> impl Future<Output = StoreResult<String>> + Send;
@@ -207,6 +225,19 @@ pub fn ts(t: DateTime<Utc>) -> String {
 
 fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| StoreError::Corrupt(format!("date {s} : {e}")))
+}
+
+fn parse_date(s: &str) -> StoreResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| StoreError::Corrupt(format!("date {s} : {e}")))
+}
+
+/// How much of the yearly EGalim totals to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Every slot: the family × label table too (the signal, the purchases by commune).
+    Full,
+    /// The simple fields and the count: the shares and gauges (the overview).
+    Simple,
 }
 
 fn parse_uuid(s: &str) -> StoreResult<Uuid> {
@@ -1227,7 +1258,108 @@ macro_rules! sql_store {
                 day_rollups_of(q.fetch_all(&self.pool).await?)
             }
 
-            async fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>) -> StoreResult<Vec<YearTotals>> {
+            async fn territory_site_days(
+                &self,
+                commune: Option<&str>,
+                period: DateRange,
+                baseline: Option<DateRange>,
+                window: &[NaiveDate],
+                today: NaiveDate,
+            ) -> StoreResult<Vec<SiteDays>> {
+                use std::collections::BTreeMap;
+                let mut out: BTreeMap<Uuid, SiteDays> = BTreeMap::new();
+                fn at(out: &mut BTreeMap<Uuid, SiteDays>, id: Uuid, period: DateRange, baseline: Option<DateRange>) -> &mut SiteDays {
+                    out.entry(id).or_insert_with(|| SiteDays::empty(id, period, baseline))
+                }
+                let commune_at = |n: usize| if commune.is_some() { format!("AND s.commune_insee = ${n}") } else { String::new() };
+                // The measured days of the period and of the baseline, summed per site.
+                for (range, is_baseline) in std::iter::once((period, false)).chain(baseline.map(|b| (b, true))) {
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "SELECT d.site_id, CAST(COUNT(*) AS BIGINT), CAST(SUM(d.meals) AS BIGINT), CAST(SUM(d.grams_preparation) AS BIGINT), \
+                         CAST(SUM(d.grams_unserved) AS BIGINT), CAST(SUM(d.grams_leftovers) AS BIGINT) \
+                         FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id AND d.service_date >= $1 AND d.service_date <= $2 \
+                         AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 {} GROUP BY d.site_id",
+                        commune_at(3)
+                    ));
+                    let mut q = sqlx::query_as::<_, (String, i64, i64, i64, i64, i64)>(sql).bind(range.start.to_string()).bind(range.end.to_string());
+                    if let Some(c) = commune {
+                        q = q.bind(c);
+                    }
+                    for (id, days, meals, g0, g1, g2) in q.fetch_all(&self.pool).await? {
+                        let d = at(&mut out, parse_uuid(&id)?, period, baseline);
+                        let sums = if is_baseline { d.baseline.as_mut().expect("a baseline was asked for") } else { &mut d.waste };
+                        let n = |v: i64| v.max(0) as u64;
+                        sums.measured_days = u32::try_from(days.max(0)).unwrap_or(u32::MAX);
+                        sums.meals = n(meals);
+                        sums.grams_by_stage = [n(g0), n(g1), n(g2)];
+                    }
+                }
+                // The participation window's days with an entry (its dates listed: school days only).
+                if let (Some(first), Some(last)) = (window.first(), window.last()) {
+                    let dates: Vec<String> = (0..window.len()).map(|i| format!("${}", i + 3)).collect();
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "SELECT d.site_id, CAST(COUNT(*) AS BIGINT) FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id \
+                         AND d.service_date >= $1 AND d.service_date <= $2 AND d.service_date IN ({}) \
+                         AND (d.meal_counts > 0 OR d.weighings > 0) {} GROUP BY d.site_id",
+                        dates.join(", "),
+                        commune_at(window.len() + 3)
+                    ));
+                    let mut q = sqlx::query_as::<_, (String, i64)>(sql).bind(first.to_string()).bind(last.to_string());
+                    for d in window {
+                        q = q.bind(d.to_string());
+                    }
+                    if let Some(c) = commune {
+                        q = q.bind(c);
+                    }
+                    for (id, days) in q.fetch_all(&self.pool).await? {
+                        at(&mut out, parse_uuid(&id)?, period, baseline).window_days_with_entries = u32::try_from(days.max(0)).unwrap_or(u32::MAX);
+                    }
+                }
+                // Each site's last day with an entry: one index seek per site, backwards.
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT s.id, (SELECT x.service_date FROM day_rollup x WHERE x.site_id = s.id AND x.service_date < $1 \
+                     AND (x.meal_counts > 0 OR x.weighings > 0) ORDER BY x.service_date DESC LIMIT 1) FROM sites s {}",
+                    if commune.is_some() { "WHERE s.commune_insee = $2" } else { "" }
+                ));
+                let mut q = sqlx::query_as::<_, (String, Option<String>)>(sql).bind(today.to_string());
+                if let Some(c) = commune {
+                    q = q.bind(c);
+                }
+                for (id, last) in q.fetch_all(&self.pool).await? {
+                    let Some(last) = last else { continue };
+                    at(&mut out, parse_uuid(&id)?, period, baseline).last_entry = Some(parse_date(&last)?);
+                }
+                // The period's implausible days (few): read as days, checked by the domain's rule.
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {DAY_COLUMNS} FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id \
+                     AND d.service_date >= $1 AND d.service_date <= $2 AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 \
+                     AND d.grams_preparation + d.grams_unserved + d.grams_leftovers > d.meals * {PLAUSIBLE_MAX_GRAMS_PER_MEAL} {}",
+                    commune_at(3)
+                ));
+                let mut q = sqlx::query_as::<_, DayRow>(sql).bind(period.start.to_string()).bind(period.end.to_string());
+                if let Some(c) = commune {
+                    q = q.bind(c);
+                }
+                for day in day_rollups_of(q.fetch_all(&self.pool).await?)?.into_iter().filter(is_implausible) {
+                    at(&mut out, day.site_id, period, baseline).implausible_days.push(day);
+                }
+                Ok(out.into_values().collect())
+            }
+
+            async fn territory_purchase_month_counts(&self, commune: Option<&str>, year: i32) -> StoreResult<std::collections::BTreeMap<String, u32>> {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT s.siret, CAST(COUNT(DISTINCT m.month) AS BIGINT) FROM sites s CROSS JOIN purchase_month_rollup m \
+                     WHERE m.site_id = s.id AND m.year = $1 AND m.lines > 0 {} GROUP BY s.siret",
+                    if commune.is_some() { "AND s.commune_insee = $2" } else { "" }
+                ));
+                let mut q = sqlx::query_as::<_, (String, i64)>(sql).bind(year);
+                if let Some(c) = commune {
+                    q = q.bind(c);
+                }
+                Ok(q.fetch_all(&self.pool).await?.into_iter().map(|(siret, n)| (siret, n.clamp(0, 12) as u32)).collect())
+            }
+
+            async fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>, detail: Detail) -> StoreResult<Vec<YearTotals>> {
                 let mut clause = String::new();
                 let mut n = 0;
                 for (present, column) in [(year.is_some(), "r.year"), (commune.is_some(), "s.commune_insee")] {
@@ -1235,6 +1367,9 @@ macro_rules! sql_store {
                         n += 1;
                         clause.push_str(&format!(" AND {column} = ${n}"));
                     }
+                }
+                if detail == Detail::Simple {
+                    clause.push_str(&format!(" AND (r.slot < {} OR r.slot = {})", SIMPLE_FIELDS.len(), SLOT_COUNT - 1));
                 }
                 let sql = sqlx::AssertSqlSafe(format!(
                     "SELECT s.siret, r.year, r.slot, r.cents FROM sites s CROSS JOIN egalim_rollup r WHERE r.site_id = s.id AND r.cents <> 0{clause}"
@@ -1298,7 +1433,7 @@ fn day_rollups_of(rows: Vec<DayRow>) -> StoreResult<Vec<DayRollup>> {
     let mut days: std::collections::BTreeMap<(Uuid, NaiveDate), DayRollup> = Default::default();
     for (site, date, counts, meals, weighings, g0, g1, g2) in rows {
         let site_id = parse_uuid(&site)?;
-        let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|e| StoreError::Corrupt(format!("date {date} : {e}")))?;
+        let date = parse_date(&date)?;
         let non_negative = |v: i64| v.max(0) as u64;
         days.insert(
             (site_id, date),

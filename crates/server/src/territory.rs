@@ -13,7 +13,7 @@ use assiette_domain::signal::supplier_signal;
 use assiette_domain::site::RegionGroup;
 use assiette_domain::sync::Role;
 use assiette_domain::territory::{
-    canteen_statistics, comparable_median, last_school_days, monthly_trend, overview, sort_rows, yearly_purchases, DayRollup,
+    canteen_statistics, comparable_median, last_school_days, monthly_trend, overview, overview_of_sums, sort_rows, yearly_purchases, DayRollup,
     Overview, OverviewParams, PurchaseMonth, RowFilter, SiteRow, SiteSummary, PARTICIPATION_SCHOOL_DAYS,
 };
 use assiette_domain::territory_api::{
@@ -28,13 +28,15 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{DeviceAuth, Person, DEVICE_TOKEN_PREFIX};
 use crate::error::ApiError;
 use crate::http::AppState;
-use crate::store::Store;
+use crate::store::{Detail, Store};
 
 
 pub fn routes() -> Router<AppState> {
@@ -122,7 +124,7 @@ async fn read_inputs(
         let c = c.as_deref();
         i.sites.extend(st.db.territory_sites(c).await?);
         i.days.extend(st.db.territory_days(c, ranges, last_before).await?);
-        i.totals.extend(st.db.territory_year_totals(c, year).await?);
+        i.totals.extend(st.db.territory_year_totals(c, year, Detail::Full).await?);
         if let Some(y) = year {
             i.months.extend(st.db.territory_purchase_months(c, y).await?);
         }
@@ -236,14 +238,24 @@ fn ctx(st: &AppState) -> Ctx {
     Ctx { now, today: territory_today(now) }
 }
 
-/// The whole overview of the kept sites, rows sorted.
+/// The whole overview of the kept sites, rows sorted. The database sums each site's days
+/// (`territory_site_days`) and reads the simple yearly totals: a territory's day rows are
+/// tens of thousands, its sums a thousand.
 async fn overview_of(st: &AppState, person: &Person, q: &OverviewQuery, today: NaiveDate) -> Result<Overview, ApiError> {
     let communes = communes_to_read(&scope(person), q.commune.as_deref())?;
     let p = params(q.period, q.baseline, q.year, today);
-    let inputs = read_inputs(st, &communes, &ranges(&p), Some(today), Some(q.year)).await?;
+    let window = last_school_days(p.today, PARTICIPATION_SCHOOL_DAYS, &p.holidays);
+    let (mut sites, mut days, mut totals, mut months) = (Vec::new(), Vec::new(), Vec::new(), BTreeMap::new());
+    for c in &communes {
+        let c = c.as_deref();
+        sites.extend(st.db.territory_sites(c).await?);
+        days.extend(st.db.territory_site_days(c, p.period, p.baseline, &window, p.today).await?);
+        totals.extend(st.db.territory_year_totals(c, Some(q.year), Detail::Simple).await?);
+        months.extend(st.db.territory_purchase_month_counts(c, q.year).await?);
+    }
     let filter = RowFilter { commune_insee: q.commune.clone(), management: q.management, production_type: q.production, engaged: q.engaged };
-    let kept: Vec<SiteSummary> = inputs.sites.into_iter().filter(|s| filter.keeps(s)).collect();
-    let mut o = overview(&kept, &inputs.days, &inputs.totals, &inputs.months, &p);
+    let kept: Vec<SiteSummary> = sites.into_iter().filter(|s| filter.keeps(s)).collect();
+    let mut o = overview_of_sums(&kept, &days, &totals, &months, &p);
     sort_rows(&mut o.sites, q.sort_key(), q.desc);
     Ok(o)
 }
@@ -346,7 +358,7 @@ async fn commune_route(
         rs.push(trend);
         let mine = [Some(insee.clone())];
         let inputs = read_inputs(&st, &mine, &rs, Some(c.today), Some(q.year)).await?;
-        let all_years = st.db.territory_year_totals(Some(&insee), None).await?;
+        let all_years = st.db.territory_year_totals(Some(&insee), None, Detail::Full).await?;
         let o = overview(&inputs.sites, &inputs.days, &inputs.totals, &inputs.months, &p);
         // Comparable sites come from the whole territory (its period only: no names leave).
         let peers_sites = st.db.territory_sites(None).await?;
@@ -448,7 +460,7 @@ async fn purchases_route(
         let mut totals = Vec::new();
         for commune in communes_to_read(&scope(&person), None)? {
             sites.extend(st.db.territory_sites(commune.as_deref()).await?);
-            totals.extend(st.db.territory_year_totals(commune.as_deref(), Some(q.year)).await?);
+            totals.extend(st.db.territory_year_totals(commune.as_deref(), Some(q.year), Detail::Full).await?);
         }
         let lines = yearly_purchases(&sites, &totals);
         if let Some(f) = q.format {
