@@ -42,10 +42,10 @@ browser() {
 e2e() {
   scripts/build.sh --debug-server || return 1
   local status=0
-  ASSIETTE_SERVER_BIN="$PWD/target/debug/assiette-server" node tests/e2e/run.mjs || status=1
+  ASSIETTE_SERVER_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/assiette-server" node tests/e2e/run.mjs || status=1
   # TLS at a reverse proxy: docs/deploy/nginx.conf in front of the same binary, loopback only.
   # (Run even when a browser test failed; either failure fails the layer.)
-  tests/deploy/nginx_tls.sh "$PWD/target/debug/assiette-server" || status=1
+  tests/deploy/nginx_tls.sh "${CARGO_TARGET_DIR:-$PWD/target}/debug/assiette-server" || status=1
   return $status
 }
 
