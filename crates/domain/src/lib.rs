@@ -15,6 +15,7 @@ pub mod meals;
 pub mod number;
 pub mod purchase;
 pub mod record;
+pub mod school_calendar;
 pub mod site;
 pub mod signal;
 pub mod sync;

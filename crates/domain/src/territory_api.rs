@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use crate::dashboard::ShareGauge;
 use crate::egalim::{CostFlag, Indicators, Objective, Outcome, YearTotals};
+use crate::school_calendar::Closures;
 use crate::site::{ManagementType, ProductionType, RegionGroup};
 use crate::territory::{
     CanteenStatistics, ComparableMedian, GroupTotals, SiteRow, SortKey, TrendLine, YearPurchases, REGIONAL_REFERENCE_KEY,
@@ -232,6 +233,44 @@ pub const SORT_KEYS: [(&str, SortKey); 10] = [
 
 pub fn sort_code(key: SortKey) -> &'static str {
     SORT_KEYS.iter().find(|(_, k)| *k == key).map(|(c, _)| *c).expect("every key has a code")
+}
+
+/// The days without school a territory answer counts its school days with on `today`: the
+/// metropolis' school calendar (`school_calendar`) over the year before. The participation
+/// window is 30 school days; a last entry older than a year is far past the « stopped »
+/// threshold, and its count of school days since only grows without the holidays.
+pub fn school_closures(today: NaiveDate) -> Closures {
+    crate::school_calendar::closures(DateRange::new(today - Duration::days(366), today))
+}
+
+/// The school calendar the school days were counted with, and what of it is not published.
+pub fn calendar_source(closures: &Closures) -> Source {
+    let cal = crate::school_calendar::calendar();
+    let years: Vec<&str> = cal.years.iter().map(|y| y.source.as_str()).collect();
+    let mut text = format!(
+        "Jours de classe (lundi, mardi, jeudi, vendredi) hors vacances scolaires de la zone {} (académie de {}), années {} : {}. {}",
+        cal.zone,
+        cal.academie,
+        cal.published_years(),
+        years.join(" ; "),
+        cal.public_holidays_source
+    );
+    for r in &closures.unpublished {
+        text.push_str(&format!(
+            " Du {} au {}, le calendrier scolaire n'est pas publié : seuls les jours fériés sont retirés.",
+            r.start.format("%d/%m/%Y"),
+            r.end.format("%d/%m/%Y")
+        ));
+    }
+    Source { figure: "Participation (jours de classe)".to_owned(), source: text }
+}
+
+/// The sources of the answers with participation figures (overview, commune page): [`sources`]
+/// and the school calendar.
+pub fn participation_sources(factors: &WasteFactors, closures: &Closures) -> Vec<Source> {
+    let mut v = sources(factors);
+    v.push(calendar_source(closures));
+    v
 }
 
 /// `GET /api/v1/territory/overview`.

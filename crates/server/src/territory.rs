@@ -20,6 +20,7 @@ use assiette_domain::territory_api::{
     normalize_insee, sources, CommuneQuery, ExportFormat, CommuneResponse, OverviewQuery, OverviewResponse, ParamError, PurchasesQuery,
     PurchasesResponse, SiteComparison, TrendsQuery, TrendsResponse, DEFAULT_TREND_DAYS,
 };
+use assiette_domain::territory_api::{participation_sources, school_closures};
 use assiette_domain::validation::FieldError;
 use assiette_domain::waste::{DateRange, WasteFactors};
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
@@ -132,10 +133,11 @@ async fn read_inputs(
     Ok(i)
 }
 
-/// The overview's parameters: no school holidays are known to the server yet (every Monday,
-/// Tuesday, Thursday and Friday counts as a school day), the domain's default factors.
+/// The overview's parameters: the metropolis' school calendar (zone B holidays and public
+/// holidays, `territory_api::school_closures`), the domain's default factors.
 fn params(period: DateRange, baseline: Option<DateRange>, year: i32, today: NaiveDate) -> OverviewParams {
-    OverviewParams { period, baseline, purchase_year: year, today, holidays: Vec::new(), factors: WasteFactors::default() }
+    let holidays = school_closures(today).days;
+    OverviewParams { period, baseline, purchase_year: year, today, holidays, factors: WasteFactors::default() }
 }
 
 /// The days an overview reads: the period, the baseline and the participation window.
@@ -292,7 +294,7 @@ async fn overview_route(
         let page: Vec<SiteRow> = sites.into_iter().skip(start).take(end - start).collect();
         let r = OverviewResponse {
             generated_at: c.now,
-            sources: sources(&factors),
+            sources: participation_sources(&factors, &school_closures(c.today)),
             query: q,
             today: c.today,
             total_sites: total,
@@ -378,7 +380,7 @@ async fn commune_route(
         let totals = o.communes.into_iter().next().unwrap_or(o.territory);
         let r = CommuneResponse {
             generated_at: c.now,
-            sources: sources(&o.factors),
+            sources: participation_sources(&o.factors, &school_closures(c.today)),
             comparisons: comparisons(&o.sites, &peers),
             query: q,
             today: c.today,

@@ -23,6 +23,7 @@ use assiette_domain::territory::{
     canteen_statistics, comparable_median, day_rollups, overview, sort_rows, DayRollup, OverviewParams, PurchaseMonth, SiteSummary, SortKey,
 };
 use assiette_domain::territory_api::{CommuneResponse, OverviewResponse, PurchasesResponse, TrendsResponse};
+use assiette_domain::territory_api::{calendar_source, school_closures};
 use assiette_domain::waste::{DateRange, Destination, Stage, WasteFactors, Weighing};
 use assiette_server::store::Store;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
@@ -217,7 +218,8 @@ async fn assert_overview_equals_domain(w: &World) {
         baseline: Some(DateRange::new(d(2025, 10, 16), d(2025, 11, 14))),
         purchase_year: 2025,
         today: assiette_server::territory::territory_today(Utc::now()),
-        holidays: Vec::new(),
+        // The server counts school days with the metropolis' calendar.
+        holidays: school_closures(assiette_server::territory::territory_today(Utc::now())).days,
         factors: WasteFactors::default(),
     };
     let mut expected = overview(&sites, &days, &yearly_totals(&purchases), &months_of(&purchases), &params);
@@ -468,5 +470,65 @@ async fn scopes(backend: &Backend) {
 async fn scopes_etags_paging_and_parameters() {
     for backend in backends().await {
         scopes(&backend).await;
+    }
+}
+
+/// The school days are counted with the metropolis' calendar over HTTP. A site last entered on
+/// Friday 16/10/2026, before the Toussaint break (classes resumed on Monday 02/11), has two
+/// school days without an entry on Thursday 05/11 (counting the break's weekdays would make
+/// ten: flagged); ten, and the flag, on Thursday 19/11. The answers cite the calendar.
+async fn school_calendar(backend: &Backend) {
+    eprintln!("== calendrier scolaire sur {} ==", backend.name);
+    use chrono::TimeZone;
+    let (server, clock) = TestServer::start_clocked(&backend.url).await;
+    // Noon in Le Havre (UTC+1 in November).
+    let set_day = |day: NaiveDate| {
+        let target = Utc.from_utc_datetime(&day.and_hms_opt(11, 0, 0).unwrap());
+        clock.advance(target - clock.now());
+    };
+    set_day(d(2026, 11, 5));
+    let admin = Admin::login(&server.base).await;
+    let site = admin.create_site(A, "Dieppe", &siret("2101003430001"), "École du calendrier").await;
+    let mut t = Tablet::enrol(&server.base, &admin.code(site).await).await;
+    t.meal_count(d(2026, 10, 16), 120);
+    t.weighing(d(2026, 10, 16), Stage::Leftovers, 6_000);
+    assert!(t.push_all(50).await);
+
+    let query = "from=2026-10-01&to=2026-10-31&year=2026&per_page=500";
+    let row = |o: &OverviewResponse| o.sites.iter().find(|r| r.site.site_id == site).cloned().expect("the site's row");
+    let stopped = |r: &assiette_domain::territory::SiteRow| r.flags.iter().any(|f| matches!(f, assiette_domain::territory::Flag::StoppedEntering { .. }));
+
+    let (s, reply) = admin.get(&format!("/api/v1/territory/overview?{query}")).await;
+    assert_eq!(s, 200, "{reply}");
+    let o: OverviewResponse = serde_json::from_value(reply).unwrap();
+    assert_eq!(o.today, d(2026, 11, 5));
+    let r = row(&o);
+    assert_eq!(r.participation.last_entry, Some(d(2026, 10, 16)));
+    assert_eq!(r.participation.school_days_since_entry, Some(2), "the break is not school days");
+    assert!(!stopped(&r), "{:?}", r.flags);
+    assert_eq!(o.sources.last(), Some(&calendar_source(&school_closures(d(2026, 11, 5)))));
+    assert!(o.sources.last().unwrap().source.contains("zone B"), "{:?}", o.sources);
+
+    // The commune page cites it too.
+    let (s, page) = admin.get(&format!("/api/v1/territory/communes/{A}?from=2026-10-01&to=2026-10-31")).await;
+    assert_eq!(s, 200, "{page}");
+    let page: CommuneResponse = serde_json::from_value(page).unwrap();
+    assert_eq!(page.sources.last(), Some(&calendar_source(&school_closures(d(2026, 11, 5)))));
+
+    // Two weeks of classes later: flagged (signed in again, the first session has idled out).
+    set_day(d(2026, 11, 19));
+    let admin = Admin::login(&server.base).await;
+    let (s, reply) = admin.get(&format!("/api/v1/territory/overview?{query}")).await;
+    assert_eq!(s, 200, "{reply}");
+    let r = row(&serde_json::from_value(reply).unwrap());
+    assert_eq!(r.participation.school_days_since_entry, Some(assiette_domain::territory::STOPPED_AFTER_SCHOOL_DAYS));
+    assert!(stopped(&r), "{:?}", r.flags);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn participation_counts_school_days_with_the_school_calendar() {
+    for backend in backends().await {
+        school_calendar(&backend).await;
     }
 }
