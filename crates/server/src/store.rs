@@ -1272,35 +1272,46 @@ macro_rules! sql_store {
                     out.entry(id).or_insert_with(|| SiteDays::empty(id, period, baseline))
                 }
                 let commune_at = |n: usize| if commune.is_some() { format!("AND s.commune_insee = ${n}") } else { String::new() };
-                // The measured days of the period and of the baseline, summed per site.
+                // Grouped by `s.id`, the order sites are scanned in: no sort. Few rows cross into
+                // Rust (one per site), which is where a territory's time went.
+                let mut implausible_sites = 0;
+                // The measured days of the period and of the baseline, summed per site, with the
+                // period's implausible days counted.
                 for (range, is_baseline) in std::iter::once((period, false)).chain(baseline.map(|b| (b, true))) {
                     let sql = sqlx::AssertSqlSafe(format!(
-                        "SELECT d.site_id, CAST(COUNT(*) AS BIGINT), CAST(SUM(d.meals) AS BIGINT), CAST(SUM(d.grams_preparation) AS BIGINT), \
-                         CAST(SUM(d.grams_unserved) AS BIGINT), CAST(SUM(d.grams_leftovers) AS BIGINT) \
+                        "SELECT s.id, CAST(COUNT(*) AS BIGINT), CAST(SUM(d.meals) AS BIGINT), CAST(SUM(d.grams_preparation) AS BIGINT), \
+                         CAST(SUM(d.grams_unserved) AS BIGINT), CAST(SUM(d.grams_leftovers) AS BIGINT), \
+                         CAST(SUM(CASE WHEN d.grams_preparation + d.grams_unserved + d.grams_leftovers > d.meals * {PLAUSIBLE_MAX_GRAMS_PER_MEAL} THEN 1 ELSE 0 END) AS BIGINT) \
                          FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id AND d.service_date >= $1 AND d.service_date <= $2 \
-                         AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 {} GROUP BY d.site_id",
+                         AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 {} GROUP BY s.id",
                         commune_at(3)
                     ));
-                    let mut q = sqlx::query_as::<_, (String, i64, i64, i64, i64, i64)>(sql).bind(range.start.to_string()).bind(range.end.to_string());
+                    let mut q = sqlx::query_as::<_, (String, i64, i64, i64, i64, i64, i64)>(sql).bind(range.start.to_string()).bind(range.end.to_string());
                     if let Some(c) = commune {
                         q = q.bind(c);
                     }
-                    for (id, days, meals, g0, g1, g2) in q.fetch_all(&self.pool).await? {
+                    for (id, days, meals, g0, g1, g2, implausible) in q.fetch_all(&self.pool).await? {
                         let d = at(&mut out, parse_uuid(&id)?, period, baseline);
                         let sums = if is_baseline { d.baseline.as_mut().expect("a baseline was asked for") } else { &mut d.waste };
                         let n = |v: i64| v.max(0) as u64;
                         sums.measured_days = u32::try_from(days.max(0)).unwrap_or(u32::MAX);
                         sums.meals = n(meals);
                         sums.grams_by_stage = [n(g0), n(g1), n(g2)];
+                        if !is_baseline && implausible > 0 {
+                            implausible_sites += 1;
+                        }
                     }
                 }
-                // The participation window's days with an entry (its dates listed: school days only).
+                // The participation window's days with an entry: the window's range read once,
+                // its school days told apart by a list inside the sum (a list in the WHERE clause
+                // would become one index seek per site and date).
                 if let (Some(first), Some(last)) = (window.first(), window.last()) {
                     let dates: Vec<String> = (0..window.len()).map(|i| format!("${}", i + 3)).collect();
                     let sql = sqlx::AssertSqlSafe(format!(
-                        "SELECT d.site_id, CAST(COUNT(*) AS BIGINT) FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id \
-                         AND d.service_date >= $1 AND d.service_date <= $2 AND d.service_date IN ({}) \
-                         AND (d.meal_counts > 0 OR d.weighings > 0) {} GROUP BY d.site_id",
+                        "SELECT s.id, CAST(SUM(CASE WHEN d.service_date IN ({}) THEN 1 ELSE 0 END) AS BIGINT) \
+                         FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id \
+                         AND d.service_date >= $1 AND d.service_date <= $2 \
+                         AND (d.meal_counts > 0 OR d.weighings > 0) {} GROUP BY s.id",
                         dates.join(", "),
                         commune_at(window.len() + 3)
                     ));
@@ -1312,7 +1323,9 @@ macro_rules! sql_store {
                         q = q.bind(c);
                     }
                     for (id, days) in q.fetch_all(&self.pool).await? {
-                        at(&mut out, parse_uuid(&id)?, period, baseline).window_days_with_entries = u32::try_from(days.max(0)).unwrap_or(u32::MAX);
+                        if days > 0 {
+                            at(&mut out, parse_uuid(&id)?, period, baseline).window_days_with_entries = u32::try_from(days).unwrap_or(u32::MAX);
+                        }
                     }
                 }
                 // Each site's last day with an entry: one index seek per site, backwards.
@@ -1329,19 +1342,22 @@ macro_rules! sql_store {
                     let Some(last) = last else { continue };
                     at(&mut out, parse_uuid(&id)?, period, baseline).last_entry = Some(parse_date(&last)?);
                 }
-                // The period's implausible days (few): read as days, checked by the domain's rule.
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT {DAY_COLUMNS} FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id \
-                     AND d.service_date >= $1 AND d.service_date <= $2 AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 \
-                     AND d.grams_preparation + d.grams_unserved + d.grams_leftovers > d.meals * {PLAUSIBLE_MAX_GRAMS_PER_MEAL} {}",
-                    commune_at(3)
-                ));
-                let mut q = sqlx::query_as::<_, DayRow>(sql).bind(period.start.to_string()).bind(period.end.to_string());
-                if let Some(c) = commune {
-                    q = q.bind(c);
-                }
-                for day in day_rollups_of(q.fetch_all(&self.pool).await?)?.into_iter().filter(is_implausible) {
-                    at(&mut out, day.site_id, period, baseline).implausible_days.push(day);
+                // The period's implausible days, read as days (few) where the sums found some,
+                // each checked by the domain's rule.
+                if implausible_sites > 0 {
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "SELECT {DAY_COLUMNS} FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id \
+                         AND d.service_date >= $1 AND d.service_date <= $2 AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 \
+                         AND d.grams_preparation + d.grams_unserved + d.grams_leftovers > d.meals * {PLAUSIBLE_MAX_GRAMS_PER_MEAL} {}",
+                        commune_at(3)
+                    ));
+                    let mut q = sqlx::query_as::<_, DayRow>(sql).bind(period.start.to_string()).bind(period.end.to_string());
+                    if let Some(c) = commune {
+                        q = q.bind(c);
+                    }
+                    for day in day_rollups_of(q.fetch_all(&self.pool).await?)?.into_iter().filter(is_implausible) {
+                        at(&mut out, day.site_id, period, baseline).implausible_days.push(day);
+                    }
                 }
                 Ok(out.into_values().collect())
             }
@@ -1369,7 +1385,37 @@ macro_rules! sql_store {
                     }
                 }
                 if detail == Detail::Simple {
-                    clause.push_str(&format!(" AND (r.slot < {} OR r.slot = {})", SIMPLE_FIELDS.len(), SLOT_COUNT - 1));
+                    // One row per site and year, its 14 slots as columns: few rows cross into Rust.
+                    let slots: Vec<usize> = (0..SIMPLE_FIELDS.len()).chain([SLOT_COUNT - 1]).collect();
+                    let columns: Vec<String> =
+                        slots.iter().map(|i| format!("CAST(SUM(CASE WHEN r.slot = {i} THEN r.cents ELSE 0 END) AS BIGINT)")).collect();
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "SELECT s.siret, r.year, {} FROM sites s CROSS JOIN egalim_rollup r WHERE r.site_id = s.id \
+                         AND (r.slot < {} OR r.slot = {}){clause} GROUP BY s.id, s.siret, r.year",
+                        columns.join(", "),
+                        SIMPLE_FIELDS.len(),
+                        SLOT_COUNT - 1
+                    ));
+                    let mut q = sqlx::query(sql);
+                    if let Some(y) = year {
+                        q = q.bind(y);
+                    }
+                    if let Some(c) = commune {
+                        q = q.bind(c);
+                    }
+                    let mut rows = Vec::new();
+                    for row in q.fetch_all(&self.pool).await? {
+                        use sqlx::Row;
+                        let siret: String = row.try_get(0)?;
+                        let y: i32 = row.try_get(1)?;
+                        for (k, slot) in slots.iter().enumerate() {
+                            let cents: i64 = row.try_get(k + 2)?;
+                            if cents != 0 {
+                                rows.push((siret.clone(), y, *slot as i32, cents));
+                            }
+                        }
+                    }
+                    return Ok(year_totals_of(rows));
                 }
                 let sql = sqlx::AssertSqlSafe(format!(
                     "SELECT s.siret, r.year, r.slot, r.cents FROM sites s CROSS JOIN egalim_rollup r WHERE r.site_id = s.id AND r.cents <> 0{clause}"

@@ -20,7 +20,7 @@ use assiette_domain::meals::DailyMealCount;
 use assiette_domain::purchase::Purchase;
 use assiette_domain::sync::{server_today, RecordPayload};
 use assiette_domain::territory::{
-    canteen_statistics, comparable_median, day_rollups, overview, sort_rows, DayRollup, OverviewParams, PurchaseMonth, SiteSummary, SortKey,
+    canteen_statistics, comparable_median, day_rollups, overview, Flag, sort_rows, DayRollup, OverviewParams, PurchaseMonth, SiteSummary, SortKey,
 };
 use assiette_domain::territory_api::{CommuneResponse, OverviewResponse, PurchasesResponse, TrendsResponse};
 use assiette_domain::territory_api::{calendar_source, school_closures};
@@ -223,6 +223,10 @@ async fn assert_overview_equals_domain(w: &World) {
         factors: WasteFactors::default(),
     };
     let mut expected = overview(&sites, &days, &yearly_totals(&purchases), &months_of(&purchases), &params);
+    assert!(
+        expected.sites.iter().any(|r| r.flags.iter().any(|f| matches!(f, Flag::ImplausibleWaste { .. }))),
+        "an implausible day is flagged"
+    );
     sort_rows(&mut expected.sites, SortKey::Commune, false);
     let want_rows = serde_json::to_value(&expected.sites).unwrap();
     for (got, want) in reply["sites"].as_array().unwrap().iter().zip(want_rows.as_array().unwrap()) {
@@ -260,6 +264,12 @@ async fn property(backend: &Backend, seed: u64) {
             push_with_replays(&mut rng, t).await;
         }
     }
+    // An implausible day in the period (1 t for a few meals, whatever else that day holds).
+    let t = &mut w.tablets[0];
+    let day = d(2025, 9, 2) + Duration::days(rng.below(40) as i64);
+    t.meal_count(day, 5);
+    t.weighing(day, Stage::Leftovers, 1_000_000);
+    push_with_replays(&mut rng, t).await;
     assert_overview_equals_domain(&w).await;
 
     // Rolled up again from the records, as for data stored before migration 0011.
