@@ -66,13 +66,13 @@ fn fixture() -> (Vec<SiteSummary>, Vec<DayRollup>, Vec<YearTotals>) {
         date,
         meals_served: meals,
         grams_by_stage: grams,
-        weighings,
+        weighings_by_stage: weighings,
     };
     let days = vec![
-        day(1, d(2026, 9, 7), Some(100), [0, 0, 10_000], 1),
-        day(1, d(2026, 11, 2), Some(200), [1_000, 3_000, 16_000], 3),
-        day(1, d(2026, 11, 3), Some(100), [0, 0, 5_000], 1),
-        day(3, d(2026, 11, 10), None, [0, 0, 5_000], 1),
+        day(1, d(2026, 9, 7), Some(100), [0, 0, 10_000], [0, 0, 1]),
+        day(1, d(2026, 11, 2), Some(200), [1_000, 3_000, 16_000], [1, 1, 1]),
+        day(1, d(2026, 11, 3), Some(100), [0, 0, 5_000], [0, 0, 1]),
+        day(3, d(2026, 11, 10), None, [0, 0, 5_000], [0, 0, 1]),
     ];
     let s1 = &sites[0].siret;
     let purchases = [
