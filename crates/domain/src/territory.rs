@@ -1065,6 +1065,10 @@ pub struct DayDelta {
 }
 
 impl DayDelta {
+    /// Weighings of every stage (the day's `weighings` counter).
+    pub fn weighings(&self) -> i64 {
+        self.weighings_by_stage.iter().sum()
+    }
     pub fn is_zero(&self) -> bool {
         *self == DayDelta::default()
     }
