@@ -180,7 +180,8 @@ pub trait Store: Clone + Send + Sync + 'static {
     // give to the domain's `territory` functions as they are.
 
     /// Rolls up the days and purchase months of the sites listed as pending (records stored
-    /// before migration 0011), one site per transaction under the site's lock. Returns how many.
+    /// before migration 0011, or day rows from before 0013's weighings by stage), one site
+    /// per transaction under the site's lock. Returns how many.
     fn roll_up_pending_territory(&self) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Every site (of `commune`, or all) as the overview knows it, by commune name then name.
     fn territory_sites(&self, commune: Option<&str>) -> impl Future<Output = StoreResult<Vec<SiteSummary>>> + Send;
