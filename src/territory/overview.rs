@@ -271,7 +271,7 @@ fn site_row(r: &SiteRow) -> impl IntoView {
             <td class="num" title=window>{format!("{} / {}", part.days_with_entries, part.school_days)}</td>
             <td class="num">{format!("{} / 12", part.purchase_months)}</td>
             <td class="num" data-testid="gpm">{grams_per_meal(r.grams_per_meal())}</td>
-            {Stage::ALL.iter().map(|s| view! { <td class="num">{stage_grams_per_meal(&r.waste, *s)}</td> }).collect_view()}
+            {Stage::ALL.iter().map(|s| view! { <td class="num" data-testid=format!("stage-{}", s.code())>{stage_grams_per_meal(&r.waste, *s)}</td> }).collect_view()}
             <td>{change(r.change_vs_baseline)}</td>
             <td>{change(r.ademe.reduction)}</td>
             <td>{change(r.regional.reduction)}</td>

@@ -117,6 +117,11 @@ export const tests = {
       assertEqual(plain(figures["École Anatole France"]), "60 g/repas", "g per meal of a measured site");
       assertEqual(plain(figures["École Bléville"]), "100 g/repas", "g per meal of the other");
       assertEqual(plain(figures["École Jules Ferry"]), "non renseigné", "a site without data: missing, never 0");
+      // Only the plates were weighed: the other stages are missing, never 0 g.
+      const stages = await page.$eval("[data-testid=overview-table] [data-testid=site-row][data-site='École Anatole France']", (row) =>
+        ["preparation", "unserved", "leftovers"].map((s) => row.querySelector(`[data-testid=stage-${s}]`).textContent),
+      );
+      assertEqual(stages.map(plain), ["non renseigné", "non renseigné", "60 g/repas"], "stages never weighed read as missing");
       assert(plain(await page.textContent("[data-testid=figures-period]")).includes("Gaspillage du "), "the figures say their period");
       assert((await page.textContent(".sources")).includes("ADEME"), "the figures name their sources");
       assertEqual(await axe(page), [], "axe on the overview");

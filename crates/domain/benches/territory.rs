@@ -57,7 +57,7 @@ fn generate() -> (Vec<SiteSummary>, Vec<DayRollup>, Vec<YearTotals>) {
                     date,
                     meals_served: Some(daily - (next() % 20) as u32),
                     grams_by_stage: if weighed { [next() % 2_000, next() % 8_000, next() % 20_000] } else { [0; 3] },
-                    weighings: if weighed { 3 } else { 0 },
+                    weighings_by_stage: if weighed { [1; 3] } else { [0; 3] },
                 });
             }
             date = date.succ_opt().unwrap();

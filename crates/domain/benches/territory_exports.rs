@@ -62,7 +62,7 @@ fn generate() -> (Vec<SiteSummary>, Vec<DayRollup>, Vec<YearTotals>) {
                     date,
                     meals_served: Some(daily - (next() % 20) as u32),
                     grams_by_stage: [next() % 2_000, next() % 8_000, next() % 20_000],
-                    weighings: 3,
+                    weighings_by_stage: [1; 3],
                 });
             }
         }

@@ -215,7 +215,7 @@ mod tests {
     }
 
     fn day(n: u128, date: NaiveDate, meals: u32, grams: u64) -> DayRollup {
-        DayRollup { site_id: Uuid::from_u128(n), date, meals_served: Some(meals), grams_by_stage: [0, 0, grams], weighings: 1 }
+        DayRollup { site_id: Uuid::from_u128(n), date, meals_served: Some(meals), grams_by_stage: [0, 0, grams], weighings_by_stage: [0, 0, 1] }
     }
 
     fn fixture() -> (Overview, Vec<TrendLine>) {

@@ -518,9 +518,10 @@ mod tests {
         assert_eq!(j["preparation_is_sorted"], true);
         assert_eq!(j["preparation_edible_mass"], 0.8);
         assert_eq!(j["unserved_total_mass"], serde_json::Value::Null);
-        // Two service days: fewer than the protocol's five.
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        // Two service days: fewer than the protocol's five; preparation weighed on one of them.
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings[0].starts_with("2 jour(s) de service pesé(s)"), "{}", warnings[0]);
+        assert!(warnings[1].contains("excédents de préparation : 1 jour(s) sur 2"), "{}", warnings[1]);
         let errors = declaration_waste(site_id, DateRange::new(d("2026-03-05"), d("2026-03-06")), &meals, &weighings, d("2026-03-10")).unwrap_err();
         assert!(errors[0].starts_with("Aucune pesée avec son comptage de repas entre le 05/03/2026 et le 06/03/2026"), "{errors:?}");
         // A period backwards, or ending after today: refused before anything is counted.

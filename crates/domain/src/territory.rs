@@ -10,7 +10,8 @@
 //!   weighing and a positive meal count), as `WasteIndicators` does: weighings of a day
 //!   without a count and counts of a day without weighings are left out.
 //! - Missing data is `None`, never 0: no g per meal without meals, no share without purchases,
-//!   no cost or CO2e without a measured day.
+//!   no cost or CO2e without a measured day, no stage g per meal for a stage never weighed
+//!   (many kitchens weigh only the plates); see `WastePeriod` for a stage's meals.
 //! - Communes and the territory are sums of their sites' grams, meals and cents; their ratios
 //!   are computed from the sums, never averaged from the sites' ratios.
 //! - School days are Monday, Tuesday, Thursday and Friday outside the holidays given: the
@@ -58,21 +59,26 @@ pub struct DayRollup {
     /// Waste of the day's live weighings, in `Stage::ALL` order (re-served or donated surplus
     /// excluded, as in `Weighing::counts_as_waste`).
     pub grams_by_stage: [u64; 3],
-    /// Live weighings of the day, recovered surplus included (they are entries).
-    pub weighings: u32,
+    /// Live weighings of the day by stage, in `Stage::ALL` order, recovered surplus included
+    /// (they are entries, and a stage whose surplus was all given away was weighed: 0 g).
+    pub weighings_by_stage: [u32; 3],
 }
 
 impl DayRollup {
     pub fn grams(&self) -> u64 {
         self.grams_by_stage.iter().sum()
     }
+    /// Live weighings of the day, every stage.
+    pub fn weighings(&self) -> u32 {
+        self.weighings_by_stage.iter().fold(0u32, |a, n| a.saturating_add(*n))
+    }
     /// Weighed with a positive meal count: the days the per-meal figures use.
     pub fn is_measured(&self) -> bool {
-        self.weighings > 0 && self.meals_served.is_some_and(|m| m > 0)
+        self.weighings() > 0 && self.meals_served.is_some_and(|m| m > 0)
     }
     /// Something was entered that day.
     pub fn has_entry(&self) -> bool {
-        self.weighings > 0 || self.meals_served.is_some()
+        self.weighings() > 0 || self.meals_served.is_some()
     }
 }
 
@@ -94,7 +100,7 @@ pub fn day_rollups(meals: &[DailyMealCount], weighings: &[Weighing]) -> Vec<DayR
             date,
             meals_served: None,
             grams_by_stage: [0; 3],
-            weighings: 0,
+            weighings_by_stage: [0; 3],
         })
     }
     let mut days = Days::new();
@@ -105,7 +111,7 @@ pub fn day_rollups(meals: &[DailyMealCount], weighings: &[Weighing]) -> Vec<DayR
     }
     for w in weighings.iter().filter(|w| !w.meta.deleted) {
         let d = day(&mut days, w.site_id, w.service_date);
-        d.weighings += 1;
+        d.weighings_by_stage[stage_index(w.stage)] += 1;
         if w.counts_as_waste() {
             d.grams_by_stage[stage_index(w.stage)] += w.mass_grams;
         }
@@ -145,17 +151,27 @@ pub struct PurchaseMonth {
 }
 
 /// Grams and meals of the measured days of a period, by stage.
+///
+/// A stage's g per meal divides its grams by the meals of the measured days on which that
+/// stage was weighed (`stage_meals`), not by every measured day's: ma cantine's measurement
+/// divides each stage's mass by the covers of the days it was weighed (one period for all
+/// stages), and a kitchen weighing its preparation one day a week would otherwise read five
+/// times lower than it is. A stage never weighed has no figure (`None`), never 0 g.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WastePeriod {
     pub range: DateRange,
     pub measured_days: u32,
     pub meals: u64,
     pub grams_by_stage: [u64; 3],
+    /// Measured days on which each stage was weighed, in `Stage::ALL` order.
+    pub stage_days: [u32; 3],
+    /// Meals of those days, per stage.
+    pub stage_meals: [u64; 3],
 }
 
 impl WastePeriod {
     pub fn empty(range: DateRange) -> Self {
-        WastePeriod { range, measured_days: 0, meals: 0, grams_by_stage: [0; 3] }
+        WastePeriod { range, measured_days: 0, meals: 0, grams_by_stage: [0; 3], stage_days: [0; 3], stage_meals: [0; 3] }
     }
 
     /// Sums the measured days of `range` among `days` (every site given).
@@ -172,10 +188,17 @@ impl WastePeriod {
         if !d.is_measured() {
             return;
         }
+        let meals = u64::from(d.meals_served.unwrap_or(0));
         self.measured_days += 1;
-        self.meals += u64::from(d.meals_served.unwrap_or(0));
+        self.meals += meals;
         for (acc, g) in self.grams_by_stage.iter_mut().zip(d.grams_by_stage) {
             *acc += g;
+        }
+        for (i, n) in d.weighings_by_stage.iter().enumerate() {
+            if *n > 0 {
+                self.stage_days[i] += 1;
+                self.stage_meals[i] += meals;
+            }
         }
     }
 
@@ -183,8 +206,10 @@ impl WastePeriod {
     pub fn add(&mut self, other: &WastePeriod) {
         self.measured_days += other.measured_days;
         self.meals += other.meals;
-        for (acc, g) in self.grams_by_stage.iter_mut().zip(other.grams_by_stage) {
-            *acc += g;
+        for i in 0..3 {
+            self.grams_by_stage[i] += other.grams_by_stage[i];
+            self.stage_days[i] += other.stage_days[i];
+            self.stage_meals[i] += other.stage_meals[i];
         }
     }
 
@@ -195,8 +220,10 @@ impl WastePeriod {
     pub fn grams_per_meal(&self) -> Option<f64> {
         per_meal(self.grams(), self.meals)
     }
+    /// `None` when the stage was not weighed on any measured day (see the type's comment).
     pub fn stage_grams_per_meal(&self, stage: Stage) -> Option<f64> {
-        per_meal(self.grams_by_stage[stage_index(stage)], self.meals)
+        let i = stage_index(stage);
+        per_meal(self.grams_by_stage[i], self.stage_meals[i])
     }
     /// Cost of the waste measured; `None` when nothing was measured.
     pub fn cost_cents(&self, factors: &WasteFactors) -> Option<i64> {
@@ -1032,11 +1059,16 @@ pub struct DayDelta {
     pub meal_counts: i64,
     /// Their covers summed.
     pub meals: i64,
-    pub weighings: i64,
+    /// Live weighings by stage, recovered surplus included (`DayRollup::weighings_by_stage`).
+    pub weighings_by_stage: [i64; 3],
     pub grams_by_stage: [i64; 3],
 }
 
 impl DayDelta {
+    /// Weighings of every stage (the day's `weighings` counter).
+    pub fn weighings(&self) -> i64 {
+        self.weighings_by_stage.iter().sum()
+    }
     pub fn is_zero(&self) -> bool {
         *self == DayDelta::default()
     }
@@ -1063,7 +1095,7 @@ pub fn rollup_moves<'a>(
         }
         RecordPayload::Weighing(w) if !w.meta.deleted => {
             let d = days.entry(w.service_date).or_default();
-            d.weighings += sign;
+            d.weighings_by_stage[stage_index(w.stage)] += sign;
             if w.counts_as_waste() {
                 d.grams_by_stage[stage_index(w.stage)] += sign * i64::try_from(w.mass_grams).unwrap_or(i64::MAX);
             }

@@ -372,12 +372,22 @@ struct Aggregate {
     children: u64,
     recovered: u64,
     stages: BTreeMap<Stage, StageAcc>,
+    /// Measured days on which each stage was weighed (recovered surplus included).
+    stage_days: BTreeMap<Stage, BTreeSet<SiteDay>>,
+    /// Meals of those days.
+    stage_meals: BTreeMap<Stage, u64>,
     components: BTreeMap<Option<Component>, u64>,
 }
 
 impl Aggregate {
     fn total(&self) -> u64 {
         self.stages.values().map(|s| s.total).sum()
+    }
+
+    /// Meals of the measured days on which `stage` was weighed; `None` when it never was.
+    /// A stage's g per meal divides by these (see `territory::WastePeriod` for why).
+    fn stage_meals(&self, stage: Stage) -> Option<u64> {
+        self.stage_meals.get(&stage).copied()
     }
 
     fn build(
@@ -413,6 +423,7 @@ impl Aggregate {
             match served.get(&day) {
                 Some((total, _)) if *total > 0 => {
                     agg.measured_days.insert(day);
+                    agg.stage_days.entry(w.stage).or_default().insert(day);
                 }
                 _ => {
                     agg.days_without_count.insert(day);
@@ -439,6 +450,9 @@ impl Aggregate {
             let (total, children) = served[day];
             agg.meals += total;
             agg.children += children;
+        }
+        for (stage, days) in &agg.stage_days {
+            agg.stage_meals.insert(*stage, days.iter().map(|d| served[d].0).sum());
         }
         agg
     }
@@ -505,7 +519,7 @@ impl WasteIndicators {
                 key: *k,
                 grams: *g,
                 per_mille: pm,
-                grams_per_meal: per_meal(*g, m),
+                grams_per_meal: agg.stage_meals(*k).and_then(|meals| per_meal(*g, meals)),
             })
             .collect();
         let keys: Vec<Option<Component>> = Component::ALL
@@ -1099,6 +1113,25 @@ pub fn check_period_data(site_id: Uuid, range: DateRange, meals: &[DailyMealCoun
             ),
         );
     }
+    // The national measurement has one meal count for every stage: a stage weighed on some
+    // measured days only would be divided by the meals of days it was not weighed.
+    let partial: Vec<String> = Stage::ALL
+        .iter()
+        .filter_map(|s| {
+            let days = agg.stage_days.get(s).map_or(0, BTreeSet::len) as u32;
+            (days > 0 && days < n).then(|| format!("{} : {days} jour(s) sur {n}", s.label().to_lowercase()))
+        })
+        .collect();
+    if !partial.is_empty() {
+        v.warn(
+            "stage",
+            "stage_not_weighed_every_day",
+            format!(
+                "Étapes pesées certains jours seulement ({}). La déclaration nationale divise chaque masse par les repas de tous les jours pesés : pesez chaque étape tous les jours de la période.",
+                partial.join(" ; ")
+            ),
+        );
+    }
     v
 }
 
@@ -1115,8 +1148,10 @@ pub fn waste_measurement(
         return Err(check);
     }
     let agg = Aggregate::build(meals, weighings, range, Some(site_id));
+    // A stage is null only when it was not weighed on a measured day: one whose surplus was
+    // all given away was weighed, its waste is 0 kg (the rule of `WasteIndicators::by_stage`).
     let stage = |s: Stage| -> StageMeasure {
-        match agg.stages.get(&s) {
+        match agg.stage_meals(s).map(|_| agg.stages.get(&s).copied().unwrap_or_default()) {
             None => StageMeasure::default(),
             Some(a) => {
                 let sorted = a.unsorted_weighings == 0;

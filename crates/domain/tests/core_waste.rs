@@ -371,6 +371,10 @@ fn stage_shares_use_largest_remainder() {
         ]
     );
     assert!((i.by_stage[2].grams_per_meal.unwrap() - 29_000.0 / 950.0).abs() < 1e-9);
+    // A stage divides by the meals of the measured days it was weighed on: preparation on
+    // 2/3 only (190 meals), unserved on 2/3 and 4/3 (the 4/3 surplus donated: 0 g, weighed).
+    assert!((i.by_stage[0].grams_per_meal.unwrap() - 1_000.0 / 190.0).abs() < 1e-9);
+    assert!((i.by_stage[1].grams_per_meal.unwrap() - 5_000.0 / 380.0).abs() < 1e-9);
 }
 
 #[test]
@@ -690,7 +694,12 @@ fn overlapping_campaigns_are_refused_with_dates() {
 fn campaign_to_waste_measurement_hand_computed() {
     let c = campaign(1, SITE, d(2026, 3, 2), d(2026, 3, 6));
     let check = c.check_data(&week_counts(), &week_weighings());
-    assert!(check.is_ok() && check.warnings.is_empty(), "{check:?}");
+    assert!(check.is_ok(), "{check:?}");
+    // Preparation and unserved were weighed on some days only: the one meal count of the
+    // national measurement would understate them, so the kitchen is told.
+    let codes: Vec<_> = check.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, vec!["stage_not_weighed_every_day"], "{check:?}");
+    assert!(check.warnings[0].message.contains("excédents de préparation : 1 jour(s) sur 5 ; présentés non servis : 2 jour(s) sur 5"), "{check:?}");
     let m = c
         .to_waste_measurement(&week_counts(), &week_weighings())
         .unwrap();
@@ -746,9 +755,30 @@ fn measurement_masses_round_to_10_g_and_missing_stages_are_null() {
     assert_eq!(m.preparation_is_sorted, None);
     assert_eq!(m.unserved_total_mass, None);
     assert_eq!(m.meal_count, 380, "only the two weighed days count");
+    // The kitchen's indicators agree: a stage never weighed has no g per meal, not 0 g.
+    let i = c.indicators(&week_counts(), &w);
+    let gpm: Vec<_> = i.by_stage.iter().map(|s| (s.key, s.grams_per_meal.is_some())).collect();
+    assert_eq!(gpm, vec![(Stage::Preparation, false), (Stage::Unserved, false), (Stage::Leftovers, true)]);
+    assert!(c.check_data(&week_counts(), &w).warnings.iter().all(|w| w.code != "stage_not_weighed_every_day"));
     assert_eq!(kg_2dp(12_345), 12.35);
     assert_eq!(kg_2dp(12_344), 12.34);
     assert_eq!(kg_2dp(4), 0.0);
+}
+
+#[test]
+fn a_stage_whose_surplus_was_all_given_away_was_weighed_at_0_kg() {
+    let c = campaign(1, SITE, d(2026, 3, 2), d(2026, 3, 6));
+    let mut donated = weighing(2, d(2026, 3, 2), Stage::Unserved, None, 3_000);
+    donated.destination = Some(Destination::Donation);
+    let w = vec![weighing(1, d(2026, 3, 2), Stage::Leftovers, None, 9_500), donated];
+    let m = c.to_waste_measurement(&week_counts(), &w).unwrap();
+    assert_eq!((m.unserved_total_mass, m.unserved_is_sorted), (Some(0.0), Some(true)));
+    assert_eq!((m.unserved_edible_mass, m.unserved_inedible_mass), (Some(0.0), Some(0.0)));
+    assert_eq!(m.preparation_total_mass, None, "never weighed");
+    let i = c.indicators(&week_counts(), &w);
+    assert_eq!(i.by_stage[1].grams_per_meal, Some(0.0));
+    assert_eq!(i.by_stage[0].grams_per_meal, None);
+    assert_eq!(i.by_stage[2].grams_per_meal, Some(50.0));
 }
 
 #[test]

@@ -18,8 +18,8 @@ fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)
 }
 
-fn day(site: u128, date: NaiveDate, meals: Option<u32>, grams: [u64; 3], weighings: u32) -> DayRollup {
-    DayRollup { site_id: id(site), date, meals_served: meals, grams_by_stage: grams, weighings }
+fn day(site: u128, date: NaiveDate, meals: Option<u32>, grams: [u64; 3], weighings: [u32; 3]) -> DayRollup {
+    DayRollup { site_id: id(site), date, meals_served: meals, grams_by_stage: grams, weighings_by_stage: weighings }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -82,15 +82,15 @@ fn fixture() -> (Vec<SiteSummary>, Vec<DayRollup>, Vec<YearTotals>, Vec<Purchase
         site(3, BETA, ProductionType::Groupe, ManagementType::Conceded, 1200, true, 1),
     ];
     let days = vec![
-        day(1, d(2026, 9, 7), Some(100), [0, 0, 10_000], 1),
-        day(1, d(2026, 11, 2), Some(200), [1_000, 3_000, 16_000], 3),
-        day(1, d(2026, 11, 3), Some(100), [0, 0, 5_000], 1),
+        day(1, d(2026, 9, 7), Some(100), [0, 0, 10_000], [0, 0, 1]),
+        day(1, d(2026, 11, 2), Some(200), [1_000, 3_000, 16_000], [1, 1, 1]),
+        day(1, d(2026, 11, 3), Some(100), [0, 0, 5_000], [0, 0, 1]),
         // Counted, not weighed (a Wednesday: an entry, not a school day).
-        day(1, d(2026, 11, 4), Some(150), [0, 0, 0], 0),
+        day(1, d(2026, 11, 4), Some(150), [0, 0, 0], [0; 3]),
         // Weighed, not counted: left out of g per meal.
-        day(1, d(2026, 11, 5), None, [0, 0, 4_000], 2),
-        day(1, d(2026, 12, 1), Some(240), [0, 0, 0], 0),
-        day(3, d(2026, 11, 10), Some(10), [0, 0, 5_000], 1),
+        day(1, d(2026, 11, 5), None, [0, 0, 4_000], [0, 0, 2]),
+        day(1, d(2026, 12, 1), Some(240), [0, 0, 0], [0; 3]),
+        day(3, d(2026, 11, 10), Some(10), [0, 0, 5_000], [0, 0, 1]),
     ];
     let mut a = totals("siret-1", 2026, 10_000_000, 1_500_000, 2_000_000, 500_000);
     a.valeur_viandes_volailles = 3_000_000;
@@ -120,7 +120,10 @@ fn site_rows_hand_computed() {
     assert_eq!((a.waste.measured_days, a.waste.meals, a.waste.grams()), (2, 300, 25_000));
     assert!(close(a.grams_per_meal(), 25_000.0 / 300.0));
     assert!(close(a.waste.stage_grams_per_meal(Stage::Leftovers), 70.0));
-    assert!(close(a.waste.stage_grams_per_meal(Stage::Preparation), 1_000.0 / 300.0));
+    // Preparation and unserved were weighed on 2/11 only: divided by that day's 200 meals.
+    assert!(close(a.waste.stage_grams_per_meal(Stage::Preparation), 1_000.0 / 200.0));
+    assert!(close(a.waste.stage_grams_per_meal(Stage::Unserved), 3_000.0 / 200.0));
+    assert_eq!((a.waste.stage_days, a.waste.stage_meals), ([1, 1, 2], [200, 200, 300]));
     assert_eq!(a.waste.range, params().period);
     // Baseline 100 g per meal: down by a sixth.
     assert!(close(a.change_vs_baseline, 1.0 / 6.0));
@@ -262,13 +265,13 @@ fn comparable_median_same_type_and_band() {
     ];
     let on = d(2026, 11, 2);
     let days = vec![
-        day(1, on, Some(100), [0, 0, 1_000], 1),
-        day(2, on, Some(100), [0, 0, 6_000], 1),
-        day(3, on, Some(100), [0, 0, 9_000], 1),
-        day(4, on, Some(100), [0, 0, 1_000], 1),
-        day(5, on, Some(100), [0, 0, 1_000], 1),
+        day(1, on, Some(100), [0, 0, 1_000], [0, 0, 1]),
+        day(2, on, Some(100), [0, 0, 6_000], [0, 0, 1]),
+        day(3, on, Some(100), [0, 0, 9_000], [0, 0, 1]),
+        day(4, on, Some(100), [0, 0, 1_000], [0, 0, 1]),
+        day(5, on, Some(100), [0, 0, 1_000], [0, 0, 1]),
         // Weighed without a count: no g per meal, not a peer value.
-        day(6, on, None, [0, 0, 1_000], 1),
+        day(6, on, None, [0, 0, 1_000], [0, 0, 1]),
     ];
     let o = overview(&sites, &days, &[], &[], &params());
     let m = comparable_median(&o.sites[0], &o.sites);
@@ -322,7 +325,7 @@ fn rollups_of_records_hand_computed() {
             weighing(22, Stage::Preparation, 500, Some(Destination::CompostMethanisation)),
         ],
     );
-    assert_eq!(r, vec![day(1, on, Some(150), [500, 0, 3_000], 3)]);
+    assert_eq!(r, vec![day(1, on, Some(150), [500, 0, 3_000], [1, 1, 1])]);
 }
 
 #[test]
@@ -412,6 +415,12 @@ fn generated(seed: u64, n_sites: usize) -> (Vec<SiteSummary>, Vec<DayRollup>, Ve
         // Duplicate names so that the tie-breaks are exercised.
         s.name = format!("Site {}", r.below(3));
         sites.push(s);
+        // The stages the site weighs: often the plates only, sometimes none or every one.
+        let weighs: [bool; 3] = match r.below(4) {
+            0 => [false, false, true],
+            1 => [r.below(2) == 0, r.below(2) == 0, r.below(2) == 0],
+            _ => [true; 3],
+        };
         for k in 0..r.below(25) {
             let date = d(2026, 9, 1) + chrono::Duration::days(k as i64 * 3 + r.below(3) as i64);
             let meals = match r.below(4) {
@@ -419,9 +428,14 @@ fn generated(seed: u64, n_sites: usize) -> (Vec<SiteSummary>, Vec<DayRollup>, Ve
                 1 => Some(0),
                 _ => Some(r.below(600) as u32),
             };
-            let weighings = r.below(4) as u32;
-            let g = |r: &mut Rng| if weighings == 0 { 0 } else { r.below(40_000) };
-            days.push(DayRollup { site_id: id(sn), date, meals_served: meals, grams_by_stage: [g(&mut r), g(&mut r), g(&mut r)], weighings });
+            let mut weighings = [0u32; 3];
+            let mut grams = [0u64; 3];
+            for s in 0..3 {
+                weighings[s] = if weighs[s] { r.below(3) as u32 } else { 0 };
+                // A weighing may weigh 0 g of waste: its surplus was given away.
+                grams[s] = if weighings[s] == 0 { 0 } else { r.below(40_000) };
+            }
+            days.push(DayRollup { site_id: id(sn), date, meals_served: meals, grams_by_stage: grams, weighings_by_stage: weighings });
         }
         if r.below(3) > 0 {
             let total = r.below(50_000_000) as i64;
@@ -470,11 +484,36 @@ proptest! {
             prop_assert_eq!(c.daily_meals, rows.iter().map(|r| u64::from(r.site.daily_meal_count)).sum::<u64>());
             prop_assert_eq!(c.grams_per_meal().is_none(), c.waste.meals == 0);
             prop_assert_eq!(c.waste.range, p.period);
+            let mut sum = WastePeriod::empty(p.period);
+            rows.iter().for_each(|r| sum.add(&r.waste));
+            prop_assert_eq!(c.waste, sum, "a commune's period is the sum of its sites'");
+        }
+        // A stage's g per meal is missing exactly when it was never weighed on a measured day.
+        for r in o.sites.iter().map(|r| &r.waste).chain(o.communes.iter().map(|c| &c.waste)).chain([&o.territory.waste]) {
+            for (i, s) in Stage::ALL.iter().enumerate() {
+                match r.stage_grams_per_meal(*s) {
+                    None => prop_assert_eq!(r.stage_days[i], 0),
+                    Some(g) => prop_assert!(r.stage_days[i] > 0 && g.is_finite() && g >= 0.0),
+                }
+            }
+        }
+        for i in 0..3 {
+            let weighed = days.iter().filter(|d| p.period.contains(d.date) && d.is_measured() && d.weighings_by_stage[i] > 0);
+            prop_assert_eq!(o.territory.waste.stage_days[i] as usize, weighed.count());
+        }
+        for row in &o.sites {
+            let site_days: Vec<&DayRollup> = days.iter().filter(|d| d.site_id == row.site.site_id && p.period.contains(d.date) && d.is_measured()).collect();
+            for (i, s) in Stage::ALL.iter().enumerate() {
+                let weighed: Vec<&&DayRollup> = site_days.iter().filter(|d| d.weighings_by_stage[i] > 0).collect();
+                prop_assert_eq!(row.waste.stage_grams_per_meal(*s).is_none(), weighed.is_empty());
+                let meals: u64 = weighed.iter().map(|d| u64::from(d.meals_served.unwrap_or(0))).sum();
+                prop_assert_eq!(row.waste.stage_meals[i], meals);
+            }
         }
         prop_assert_eq!(commune_sites, o.territory.sites);
         let t = &o.territory;
         let direct = WastePeriod::of(&days, p.period);
-        prop_assert_eq!((t.waste.meals, t.waste.grams_by_stage, t.waste.measured_days), (direct.meals, direct.grams_by_stage, direct.measured_days));
+        prop_assert_eq!(t.waste, direct);
         prop_assert_eq!(t.waste.meals, o.communes.iter().map(|c| c.waste.meals).sum::<u64>());
         prop_assert_eq!(t.waste.grams(), o.communes.iter().map(|c| c.waste.grams()).sum::<u64>());
         prop_assert_eq!(t.grams_per_meal().is_none(), t.waste.meals == 0);
@@ -587,6 +626,12 @@ proptest! {
             prop_assert_eq!(p.grams_per_meal(), wi.grams_per_meal);
             for share in &wi.by_stage {
                 prop_assert_eq!(p.stage_grams_per_meal(share.key), share.grams_per_meal);
+                // Missing exactly when no live weighing of the stage fell on a measured day.
+                let weighed = weighings.iter().any(|w| {
+                    !w.meta.deleted && w.site_id == s && w.stage == share.key && range.contains(w.service_date)
+                        && meals.iter().filter(|c| !c.meta.deleted && c.site_id == s && c.service_date == w.service_date).map(|c| c.served_total()).sum::<u64>() > 0
+                });
+                prop_assert_eq!(share.grams_per_meal.is_some(), weighed);
             }
         }
     }
@@ -600,9 +645,9 @@ proptest! {
         let sum = |l: &TrendLine| l.points.iter().fold(WastePeriod::empty(p.period), |mut acc, m| { acc.add(&m.waste); acc });
         let whole = WastePeriod::of(&days, p.period);
         let t = sum(&lines[0]);
-        prop_assert_eq!((t.meals, t.grams_by_stage, t.measured_days), (whole.meals, whole.grams_by_stage, whole.measured_days));
+        prop_assert_eq!(t, whole);
         let communes = lines[1..].iter().map(sum).fold(WastePeriod::empty(p.period), |mut acc, w| { acc.add(&w); acc });
-        prop_assert_eq!((communes.meals, communes.grams_by_stage), (whole.meals, whole.grams_by_stage));
+        prop_assert_eq!((communes.meals, communes.grams_by_stage, communes.stage_days, communes.stage_meals), (whole.meals, whole.grams_by_stage, whole.stage_days, whole.stage_meals));
         for l in &lines {
             for m in &l.points {
                 prop_assert_eq!(m.waste.grams_per_meal().is_none(), m.waste.meals == 0);

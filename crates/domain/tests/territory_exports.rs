@@ -66,13 +66,13 @@ fn fixture() -> (Vec<SiteSummary>, Vec<DayRollup>, Vec<YearTotals>) {
         date,
         meals_served: meals,
         grams_by_stage: grams,
-        weighings,
+        weighings_by_stage: weighings,
     };
     let days = vec![
-        day(1, d(2026, 9, 7), Some(100), [0, 0, 10_000], 1),
-        day(1, d(2026, 11, 2), Some(200), [1_000, 3_000, 16_000], 3),
-        day(1, d(2026, 11, 3), Some(100), [0, 0, 5_000], 1),
-        day(3, d(2026, 11, 10), None, [0, 0, 5_000], 1),
+        day(1, d(2026, 9, 7), Some(100), [0, 0, 10_000], [0, 0, 1]),
+        day(1, d(2026, 11, 2), Some(200), [1_000, 3_000, 16_000], [1, 1, 1]),
+        day(1, d(2026, 11, 3), Some(100), [0, 0, 5_000], [0, 0, 1]),
+        day(3, d(2026, 11, 10), None, [0, 0, 5_000], [0, 0, 1]),
     ];
     let s1 = &sites[0].siret;
     let purchases = [
@@ -274,6 +274,17 @@ fn overview_csv_and_xlsx_read_back_with_missing_values_empty() {
     let p = o.sites[0].purchases.as_ref().unwrap();
     assert_eq!(cents(&rows[0][col("Part EGalim (%)")]), p.indicators.egalim_percent_hundredths);
     assert_eq!(cents(&rows[0][col("Manque pour EGalim (€ HT)")]), p.gauge("egalim").unwrap().missing_cents);
+    // By stage: preparation and unserved weighed on 2/11 only, divided by that day's meals.
+    let stages = ["Préparation (g/repas)", "Non servi (g/repas)", "Restes assiettes (g/repas)"];
+    assert_eq!(stages.map(|h| rows[0][col(h)].clone()), ["5.0", "15.0", "70.0"]);
+    // Without 2/11, site 1 weighed its plates only: its other stages are empty, not 0.
+    let (sites, mut days, totals) = fixture();
+    days.retain(|x| x.date != d(2026, 11, 2));
+    let plates = overview(&sites, &days, &totals, &[], &params());
+    let text = overview_csv(&plates);
+    let plate_rows = csv_records(&text);
+    let site1 = &plate_rows[overview_table(&plates).csv_header_index() + 1];
+    assert_eq!(stages.map(|h| site1[col(h)].clone()), ["", "", "50.0"]);
     // Site 2: nothing entered, no purchases: every figure empty, never 0; no sync date.
     for h in ["Gaspillage (g/repas)", "Gaspillage (kg)", "Coût estimé du gaspillage (€)", "Part EGalim (%)", "Manque pour EGalim (€ HT)", "Dernière synchronisation (UTC)", "Dernière saisie"] {
         assert_eq!(rows[1][col(h)], "", "{h}");

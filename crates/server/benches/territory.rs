@@ -145,16 +145,19 @@ async fn load(db: &Db, n_sites: usize, years: usize, purchases_per_year: usize, 
         counts[1] += weighings.len() as u64;
         for r in day_rollups(&meals, &weighings) {
             day_rows.push(format!(
-                "('{id}','{}',1,{},{},{},{},{})",
+                "('{id}','{}',1,{},{},{},{},{},{},{},{})",
                 r.date,
                 r.meals_served.unwrap_or(0),
-                r.weighings,
+                r.weighings(),
                 r.grams_by_stage[0],
                 r.grams_by_stage[1],
-                r.grams_by_stage[2]
+                r.grams_by_stage[2],
+                r.weighings_by_stage[0],
+                r.weighings_by_stage[1],
+                r.weighings_by_stage[2]
             ));
             if day_rows.len() >= 1000 {
-                insert_rows(db, "INSERT INTO day_rollup (site_id, service_date, meal_counts, meals, weighings, grams_preparation, grams_unserved, grams_leftovers)", &mut day_rows).await;
+                insert_rows(db, DAY_ROLLUP_INSERT, &mut day_rows).await;
             }
         }
         let mut purchases = Vec::with_capacity(years * purchases_per_year);
@@ -204,13 +207,16 @@ async fn load(db: &Db, n_sites: usize, years: usize, purchases_per_year: usize, 
             eprintln!("  chargé {} restaurants en {:.0} s", n + 1, t.elapsed().as_secs_f64());
         }
     }
-    insert_rows(db, "INSERT INTO day_rollup (site_id, service_date, meal_counts, meals, weighings, grams_preparation, grams_unserved, grams_leftovers)", &mut day_rows).await;
+    insert_rows(db, DAY_ROLLUP_INSERT, &mut day_rows).await;
     insert_rows(db, "INSERT INTO egalim_rollup (site_id, year, slot, cents)", &mut slot_rows).await;
     insert_rows(db, "INSERT INTO purchase_month_rollup (site_id, year, month, lines)", &mut month_rows).await;
     // Statistics for the planner, as after any bulk load.
     exec(db, "ANALYZE".to_owned()).await;
     (sites, counts)
 }
+
+const DAY_ROLLUP_INSERT: &str = "INSERT INTO day_rollup (site_id, service_date, meal_counts, meals, weighings, grams_preparation, \
+     grams_unserved, grams_leftovers, weighings_preparation, weighings_unserved, weighings_leftovers)";
 
 fn p50_p95(mut ms: Vec<f64>) -> (f64, f64) {
     ms.sort_by(f64::total_cmp);

@@ -308,7 +308,7 @@ impl Store for Db {
     async fn territory_days(&self, commune: Option<&str>, ranges: &[assiette_domain::waste::DateRange], last_before: Option<chrono::NaiveDate>) -> StoreResult<Vec<assiette_domain::territory::DayRollup>> {
         delegate!(self, s => s.territory_days(commune, ranges, last_before).await)
     }
-    async fn territory_period_sums(&self, commune: Option<&str>, range: assiette_domain::waste::DateRange) -> StoreResult<Vec<assiette_domain::territory::DayRollup>> {
+    async fn territory_period_sums(&self, commune: Option<&str>, range: assiette_domain::waste::DateRange) -> StoreResult<Vec<assiette_domain::territory::SiteDays>> {
         delegate!(self, s => s.territory_period_sums(commune, range).await)
     }
     async fn territory_year_totals(&self, commune: Option<&str>, year: Option<i32>, detail: crate::store::Detail) -> StoreResult<Vec<assiette_domain::egalim::YearTotals>> {

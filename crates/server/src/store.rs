@@ -9,7 +9,7 @@ use std::future::Future;
 
 use assiette_domain::egalim::{rollup_deltas, SIMPLE_FIELDS, SLOT_COUNT};
 use assiette_domain::egalim::YearTotals;
-use assiette_domain::territory::{is_implausible, rollup_moves, DayDelta, DayRollup, PurchaseMonth, SiteDays, SiteSummary};
+use assiette_domain::territory::{is_implausible, rollup_moves, DayDelta, DayRollup, PurchaseMonth, SiteDays, SiteSummary, WastePeriod};
 use assiette_domain::waste::PLAUSIBLE_MAX_GRAMS_PER_MEAL;
 use assiette_domain::waste::DateRange;
 use chrono::NaiveDate;
@@ -180,7 +180,8 @@ pub trait Store: Clone + Send + Sync + 'static {
     // give to the domain's `territory` functions as they are.
 
     /// Rolls up the days and purchase months of the sites listed as pending (records stored
-    /// before migration 0011), one site per transaction under the site's lock. Returns how many.
+    /// before migration 0011, or day rows from before 0013's weighings by stage), one site
+    /// per transaction under the site's lock. Returns how many.
     fn roll_up_pending_territory(&self) -> impl Future<Output = StoreResult<u64>> + Send;
     /// Every site (of `commune`, or all) as the overview knows it, by commune name then name.
     fn territory_sites(&self, commune: Option<&str>) -> impl Future<Output = StoreResult<Vec<SiteSummary>>> + Send;
@@ -189,9 +190,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// in (site, date) order, each day once.
     fn territory_days(&self, commune: Option<&str>, ranges: &[DateRange], last_before: Option<NaiveDate>) -> impl Future<Output = StoreResult<Vec<DayRollup>>> + Send;
     /// Per site (of `commune`, or all) with a measured day in `range` (weighed, meals counted),
-    /// those days summed as one day rollup dated `range.start` (meals, grams by stage,
-    /// weighings): what the comparable medians read (a site's g per meal over the period).
-    fn territory_period_sums(&self, commune: Option<&str>, range: DateRange) -> impl Future<Output = StoreResult<Vec<DayRollup>>> + Send;
+    /// those days summed as the site's `SiteDays::waste` (nothing else of it is read): what the
+    /// comparable medians read (a site's g per meal over the period).
+    fn territory_period_sums(&self, commune: Option<&str>, range: DateRange) -> impl Future<Output = StoreResult<Vec<SiteDays>>> + Send;
     /// What the overview reads of each site's days (of `commune`, or all), summed by the
     /// database as the domain's `territory::site_days` sums the rows: the measured days of
     /// `period` and `baseline`, the days of `window` with an entry, the last day with an entry
@@ -1243,19 +1244,21 @@ macro_rules! sql_store {
                 day_rollups_of(rows)
             }
 
-            async fn territory_period_sums(&self, commune: Option<&str>, range: DateRange) -> StoreResult<Vec<DayRollup>> {
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT d.site_id, $1, CAST(COUNT(*) AS BIGINT), CAST(SUM(d.meals) AS BIGINT), CAST(SUM(d.weighings) AS BIGINT), \
-                     CAST(SUM(d.grams_preparation) AS BIGINT), CAST(SUM(d.grams_unserved) AS BIGINT), CAST(SUM(d.grams_leftovers) AS BIGINT) \
-                     FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id AND d.service_date >= $1 AND d.service_date <= $2 \
-                     AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 {} GROUP BY d.site_id",
-                    if commune.is_some() { "AND s.commune_insee = $3" } else { "" }
-                ));
-                let mut q = sqlx::query_as::<_, DayRow>(sql).bind(range.start.to_string()).bind(range.end.to_string());
+            async fn territory_period_sums(&self, commune: Option<&str>, range: DateRange) -> StoreResult<Vec<SiteDays>> {
+                let sql = sqlx::AssertSqlSafe(period_sums_sql(commune.is_some()));
+                let mut q = sqlx::query_as::<_, PeriodSumsRow>(sql).bind(range.start.to_string()).bind(range.end.to_string());
                 if let Some(c) = commune {
                     q = q.bind(c);
                 }
-                day_rollups_of(q.fetch_all(&self.pool).await?)
+                q.fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|row| {
+                        let mut d = SiteDays::empty(parse_uuid(&row.0)?, range, None);
+                        d.waste = waste_period_of(range, row);
+                        Ok(d)
+                    })
+                    .collect()
             }
 
             async fn territory_site_days(
@@ -1272,32 +1275,20 @@ macro_rules! sql_store {
                     out.entry(id).or_insert_with(|| SiteDays::empty(id, period, baseline))
                 }
                 let commune_at = |n: usize| if commune.is_some() { format!("AND s.commune_insee = ${n}") } else { String::new() };
-                // Grouped by `s.id`, the order sites are scanned in: no sort. Few rows cross into
-                // Rust (one per site), which is where a territory's time went.
                 let mut implausible_sites = 0;
                 // The measured days of the period and of the baseline, summed per site, with the
                 // period's implausible days counted.
                 for (range, is_baseline) in std::iter::once((period, false)).chain(baseline.map(|b| (b, true))) {
-                    let sql = sqlx::AssertSqlSafe(format!(
-                        "SELECT s.id, CAST(COUNT(*) AS BIGINT), CAST(SUM(d.meals) AS BIGINT), CAST(SUM(d.grams_preparation) AS BIGINT), \
-                         CAST(SUM(d.grams_unserved) AS BIGINT), CAST(SUM(d.grams_leftovers) AS BIGINT), \
-                         CAST(SUM(CASE WHEN d.grams_preparation + d.grams_unserved + d.grams_leftovers > d.meals * {PLAUSIBLE_MAX_GRAMS_PER_MEAL} THEN 1 ELSE 0 END) AS BIGINT) \
-                         FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id AND d.service_date >= $1 AND d.service_date <= $2 \
-                         AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 {} GROUP BY s.id",
-                        commune_at(3)
-                    ));
-                    let mut q = sqlx::query_as::<_, (String, i64, i64, i64, i64, i64, i64)>(sql).bind(range.start.to_string()).bind(range.end.to_string());
+                    let sql = sqlx::AssertSqlSafe(period_sums_sql(commune.is_some()));
+                    let mut q = sqlx::query_as::<_, PeriodSumsRow>(sql).bind(range.start.to_string()).bind(range.end.to_string());
                     if let Some(c) = commune {
                         q = q.bind(c);
                     }
-                    for (id, days, meals, g0, g1, g2, implausible) in q.fetch_all(&self.pool).await? {
-                        let d = at(&mut out, parse_uuid(&id)?, period, baseline);
+                    for row in q.fetch_all(&self.pool).await? {
+                        let d = at(&mut out, parse_uuid(&row.0)?, period, baseline);
                         let sums = if is_baseline { d.baseline.as_mut().expect("a baseline was asked for") } else { &mut d.waste };
-                        let n = |v: i64| v.max(0) as u64;
-                        sums.measured_days = u32::try_from(days.max(0)).unwrap_or(u32::MAX);
-                        sums.meals = n(meals);
-                        sums.grams_by_stage = [n(g0), n(g1), n(g2)];
-                        if !is_baseline && implausible > 0 {
+                        *sums = waste_period_of(range, &row);
+                        if !is_baseline && row.12 > 0 {
                             implausible_sites += 1;
                         }
                     }
@@ -1469,30 +1460,73 @@ fn as_purchase(r: Option<&RecordPayload>) -> Option<&assiette_domain::purchase::
     }
 }
 
-/// A day rollup row as read: site, date, meal counts, meals, weighings, grams by stage.
-type DayRow = (String, String, i64, i64, i64, i64, i64, i64);
-const DAY_COLUMNS: &str =
-    "d.site_id, d.service_date, d.meal_counts, d.meals, d.weighings, d.grams_preparation, d.grams_unserved, d.grams_leftovers";
+/// A day rollup row as read: site, date, meal counts, meals, grams by stage, weighings by
+/// stage.
+type DayRow = (String, String, i64, i64, i64, i64, i64, i64, i64, i64);
+const DAY_COLUMNS: &str = "d.site_id, d.service_date, d.meal_counts, d.meals, d.grams_preparation, d.grams_unserved, d.grams_leftovers, \
+     d.weighings_preparation, d.weighings_unserved, d.weighings_leftovers";
+
+fn non_negative(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+fn count_u32(v: i64) -> u32 {
+    u32::try_from(v.max(0)).unwrap_or(u32::MAX)
+}
 
 /// Rows as the domain's day rollups, in (site, date) order, each day once.
 fn day_rollups_of(rows: Vec<DayRow>) -> StoreResult<Vec<DayRollup>> {
     let mut days: std::collections::BTreeMap<(Uuid, NaiveDate), DayRollup> = Default::default();
-    for (site, date, counts, meals, weighings, g0, g1, g2) in rows {
+    for (site, date, counts, meals, g0, g1, g2, w0, w1, w2) in rows {
         let site_id = parse_uuid(&site)?;
         let date = parse_date(&date)?;
-        let non_negative = |v: i64| v.max(0) as u64;
         days.insert(
             (site_id, date),
             DayRollup {
                 site_id,
                 date,
-                meals_served: (counts > 0).then(|| u32::try_from(meals.max(0)).unwrap_or(u32::MAX)),
+                meals_served: (counts > 0).then(|| count_u32(meals)),
                 grams_by_stage: [non_negative(g0), non_negative(g1), non_negative(g2)],
-                weighings: u32::try_from(weighings.max(0)).unwrap_or(u32::MAX),
+                weighings_by_stage: [count_u32(w0), count_u32(w1), count_u32(w2)],
             },
         );
     }
     Ok(days.into_values().collect())
+}
+
+/// The measured days of a period summed per site, as the domain's `WastePeriod::of` sums
+/// them: days, meals, grams by stage, and per stage the days it was weighed and their meals.
+/// `$1`, `$2`: the period; `$3` the commune when `by_commune`.
+fn period_sums_sql(by_commune: bool) -> String {
+    let stage = |c: &str, then: &str| format!("CAST(SUM(CASE WHEN d.weighings_{c} > 0 THEN {then} ELSE 0 END) AS BIGINT)");
+    let stages = ["preparation", "unserved", "leftovers"];
+    format!(
+        "SELECT s.id, CAST(COUNT(*) AS BIGINT), CAST(SUM(d.meals) AS BIGINT), CAST(SUM(d.grams_preparation) AS BIGINT), \
+         CAST(SUM(d.grams_unserved) AS BIGINT), CAST(SUM(d.grams_leftovers) AS BIGINT), {}, {}, \
+         CAST(SUM(CASE WHEN d.grams_preparation + d.grams_unserved + d.grams_leftovers > d.meals * {PLAUSIBLE_MAX_GRAMS_PER_MEAL} THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id AND d.service_date >= $1 AND d.service_date <= $2 \
+         AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 {} GROUP BY s.id",
+        stages.map(|c| stage(c, "1")).join(", "),
+        stages.map(|c| stage(c, "d.meals")).join(", "),
+        if by_commune { "AND s.commune_insee = $3" } else { "" }
+    )
+}
+
+/// A row of [`period_sums_sql`]: site, measured days, meals, grams by stage, days and meals
+/// by stage weighed, implausible days. Grouped by `s.id`, the order sites are scanned in (no
+/// sort); one row per site crosses into Rust, which is where a territory's time went.
+type PeriodSumsRow = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
+fn waste_period_of(range: DateRange, row: &PeriodSumsRow) -> WastePeriod {
+    let &(_, days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2, _) = row;
+    WastePeriod {
+        range,
+        measured_days: count_u32(days),
+        meals: non_negative(meals),
+        grams_by_stage: [non_negative(g0), non_negative(g1), non_negative(g2)],
+        stage_days: [count_u32(d0), count_u32(d1), count_u32(d2)],
+        stage_meals: [non_negative(m0), non_negative(m1), non_negative(m2)],
+    }
 }
 
 /// (SIRET, year, slot, cents) rows as yearly totals, by SIRET then year.
@@ -1522,11 +1556,16 @@ fn merge_ranges(ranges: &[DateRange]) -> Vec<DateRange> {
 }
 
 /// The territory's day rollup (0011): counters moved by deltas, missing rows created.
-const DAY_ROLLUP_INSERT: &str =
-    "INSERT INTO day_rollup (site_id, service_date, meal_counts, meals, weighings, grams_preparation, grams_unserved, grams_leftovers)";
+const DAY_ROLLUP_INSERT: &str = "INSERT INTO day_rollup (site_id, service_date, meal_counts, meals, weighings, grams_preparation, \
+     grams_unserved, grams_leftovers, weighings_preparation, weighings_unserved, weighings_leftovers)";
+/// Columns of [`DAY_ROLLUP_INSERT`].
+const DAY_ROLLUP_COLUMNS: usize = 11;
 const DAY_ROLLUP_ON_CONFLICT: &str = " ON CONFLICT (site_id, service_date) DO UPDATE SET \
      meal_counts = day_rollup.meal_counts + excluded.meal_counts, meals = day_rollup.meals + excluded.meals, \
      weighings = day_rollup.weighings + excluded.weighings, \
+     weighings_preparation = day_rollup.weighings_preparation + excluded.weighings_preparation, \
+     weighings_unserved = day_rollup.weighings_unserved + excluded.weighings_unserved, \
+     weighings_leftovers = day_rollup.weighings_leftovers + excluded.weighings_leftovers, \
      grams_preparation = day_rollup.grams_preparation + excluded.grams_preparation, \
      grams_unserved = day_rollup.grams_unserved + excluded.grams_unserved, \
      grams_leftovers = day_rollup.grams_leftovers + excluded.grams_leftovers";
@@ -1847,7 +1886,7 @@ impl SqliteStore {
 
     async fn write_days(conn: &mut sqlx::SqliteConnection, site: &str, days: &[(chrono::NaiveDate, DayDelta)]) -> StoreResult<()> {
         for chunk in days.chunks(SQLITE_ROWS) {
-            let sql = values_sql(DAY_ROLLUP_INSERT, chunk.len(), 8, DAY_ROLLUP_ON_CONFLICT);
+            let sql = values_sql(DAY_ROLLUP_INSERT, chunk.len(), DAY_ROLLUP_COLUMNS, DAY_ROLLUP_ON_CONFLICT);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (date, d) in chunk {
                 q = q
@@ -1855,10 +1894,13 @@ impl SqliteStore {
                     .bind(date.to_string())
                     .bind(d.meal_counts)
                     .bind(d.meals)
-                    .bind(d.weighings)
+                    .bind(d.weighings())
                     .bind(d.grams_by_stage[0])
                     .bind(d.grams_by_stage[1])
-                    .bind(d.grams_by_stage[2]);
+                    .bind(d.grams_by_stage[2])
+                    .bind(d.weighings_by_stage[0])
+                    .bind(d.weighings_by_stage[1])
+                    .bind(d.weighings_by_stage[2]);
             }
             q.execute(&mut *conn).await?;
         }
@@ -1987,19 +2029,23 @@ impl PgStore {
         let col = |f: fn(&DayDelta) -> i64| days.iter().map(|(_, d)| f(d)).collect::<Vec<i64>>();
         let dates: Vec<String> = days.iter().map(|(d, _)| d.to_string()).collect();
         let sql = sqlx::AssertSqlSafe(format!(
-            "{DAY_ROLLUP_INSERT} SELECT $1, d.service_date, d.meal_counts, d.meals, d.weighings, d.g0, d.g1, d.g2 \
-             FROM UNNEST($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[]) \
-             AS d (service_date, meal_counts, meals, weighings, g0, g1, g2){DAY_ROLLUP_ON_CONFLICT}"
+            "{DAY_ROLLUP_INSERT} SELECT $1, d.service_date, d.meal_counts, d.meals, d.weighings, d.g0, d.g1, d.g2, d.w0, d.w1, d.w2 \
+             FROM UNNEST($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], \
+             $9::bigint[], $10::bigint[], $11::bigint[]) \
+             AS d (service_date, meal_counts, meals, weighings, g0, g1, g2, w0, w1, w2){DAY_ROLLUP_ON_CONFLICT}"
         ));
         sqlx::query(sql)
             .bind(site)
             .bind(dates)
             .bind(col(|d| d.meal_counts))
             .bind(col(|d| d.meals))
-            .bind(col(|d| d.weighings))
+            .bind(col(DayDelta::weighings))
             .bind(col(|d| d.grams_by_stage[0]))
             .bind(col(|d| d.grams_by_stage[1]))
             .bind(col(|d| d.grams_by_stage[2]))
+            .bind(col(|d| d.weighings_by_stage[0]))
+            .bind(col(|d| d.weighings_by_stage[1]))
+            .bind(col(|d| d.weighings_by_stage[2]))
             .execute(&mut *conn)
             .await?;
         Ok(())

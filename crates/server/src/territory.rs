@@ -366,7 +366,7 @@ async fn commune_route(
         let peers_sites = st.db.territory_sites(None).await?;
         // Each site's measured days of the period summed by SQL: the same g per meal.
         let peers_days = st.db.territory_period_sums(None, q.period).await?;
-        let peers = overview(&peers_sites, &peers_days, &[], &[], &params(q.period, None, q.year, c.today)).sites;
+        let peers = overview_of_sums(&peers_sites, &peers_days, &[], &BTreeMap::new(), &params(q.period, None, q.year, c.today)).sites;
         let line = monthly_trend(&inputs.sites, &inputs.days, trend).into_iter().find(|l| l.commune_insee == insee).unwrap_or_else(|| {
             assiette_domain::territory::TrendLine { commune_insee: insee.clone(), commune_name: commune_name.clone(), points: Vec::new() }
         });
@@ -417,7 +417,7 @@ async fn trends_route(
         let peers = if scope(&person).is_some() {
             let sites = st.db.territory_sites(None).await?;
             let days = st.db.territory_period_sums(None, q.range).await?;
-            overview(&sites, &days, &[], &[], &p).sites
+            overview_of_sums(&sites, &days, &[], &BTreeMap::new(), &p).sites
         } else {
             rows.clone()
         };

@@ -62,11 +62,16 @@ fn random_day(rng: &mut Rng, today: NaiveDate) -> NaiveDate {
     }
 }
 
-fn random_stage(rng: &mut Rng) -> Stage {
-    Stage::ALL[rng.below(3) as usize]
+/// One of the stages a site weighs.
+fn random_stage(rng: &mut Rng, stages: &[Stage]) -> Stage {
+    stages[rng.below(stages.len() as u64) as usize]
 }
 
-fn random_changes(rng: &mut Rng, t: &mut Tablet, steps: usize, today: NaiveDate) {
+/// The stages each site of the world weighs: the plates only (as many kitchens), two of
+/// them, every one; a stage never weighed must read as missing, not as 0 g.
+const STAGES_OF_SITES: [&[Stage]; 3] = [&[Stage::Leftovers], &[Stage::Unserved, Stage::Leftovers], &Stage::ALL];
+
+fn random_changes(rng: &mut Rng, t: &mut Tablet, stages: &[Stage], steps: usize, today: NaiveDate) {
     for _ in 0..steps {
         let mut live: Vec<Uuid> = t.local.iter().filter(|(_, r)| !r.is_deleted()).map(|(id, _)| *id).collect();
         live.sort();
@@ -77,7 +82,7 @@ fn random_changes(rng: &mut Rng, t: &mut Tablet, steps: usize, today: NaiveDate)
             }
             (3..=5, false) => {
                 let date = random_day(rng, today);
-                let stage = random_stage(rng);
+                let stage = random_stage(rng, stages);
                 t.weighing(date, stage, 100 + rng.below(30_000));
             }
             (6, false) => {
@@ -91,7 +96,7 @@ fn random_changes(rng: &mut Rng, t: &mut Tablet, steps: usize, today: NaiveDate)
                 t.correct(id, |r| match r {
                     RecordPayload::Weighing(w) => {
                         w.mass_grams = 50 + seed.below(20_000);
-                        w.stage = random_stage(&mut seed);
+                        w.stage = random_stage(&mut seed, stages);
                         if seed.below(3) == 0 {
                             w.service_date = random_day(&mut seed, today);
                         }
@@ -227,6 +232,15 @@ async fn assert_overview_equals_domain(w: &World) {
         expected.sites.iter().any(|r| r.flags.iter().any(|f| matches!(f, Flag::ImplausibleWaste { .. }))),
         "an implausible day is flagged"
     );
+    // The case of a stage never weighed is exercised: the plates-only site has no figure for
+    // its preparation, beside figures for its plates.
+    let plates_only = expected.sites.iter().find(|r| r.site.site_id == w.sites[0]).unwrap();
+    let measured: Vec<_> = std::iter::once(&plates_only.waste).chain(&plates_only.baseline).filter(|p| p.measured_days > 0).collect();
+    assert!(!measured.is_empty(), "{plates_only:?}");
+    for p in measured {
+        let stages = Stage::ALL.map(|s| p.stage_grams_per_meal(s).is_some());
+        assert_eq!(stages, [false, false, true], "{p:?}");
+    }
     sort_rows(&mut expected.sites, SortKey::Commune, false);
     let want_rows = serde_json::to_value(&expected.sites).unwrap();
     for (got, want) in reply["sites"].as_array().unwrap().iter().zip(want_rows.as_array().unwrap()) {
@@ -259,8 +273,8 @@ async fn property(backend: &Backend, seed: u64) {
     let today = server_today(Utc::now());
     let mut rng = Rng(seed);
     for round in 0..3 {
-        for t in w.tablets.iter_mut() {
-            random_changes(&mut rng, t, 20 + round * 10, today);
+        for (t, stages) in w.tablets.iter_mut().zip(STAGES_OF_SITES) {
+            random_changes(&mut rng, t, stages, 20 + round * 10, today);
             push_with_replays(&mut rng, t).await;
         }
     }
@@ -346,7 +360,7 @@ async fn scopes(backend: &Backend) {
     let today = server_today(Utc::now());
     let mut rng = Rng(11);
     for t in w.tablets.iter_mut() {
-        random_changes(&mut rng, t, 25, today);
+        random_changes(&mut rng, t, &Stage::ALL, 25, today);
         assert!(t.push_all(50).await);
     }
     let base = w.server.base.clone();
