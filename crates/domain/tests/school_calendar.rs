@@ -159,7 +159,7 @@ fn site(n: u128) -> SiteSummary {
 }
 
 fn row_on(today: NaiveDate, holidays: Vec<DateRange>) -> SiteRow {
-    let days = vec![DayRollup { site_id: Uuid::from_u128(1), date: d(2026, 12, 18), meals_served: Some(110), grams_by_stage: [0, 0, 6_000], weighings: 1 }];
+    let days = vec![DayRollup { site_id: Uuid::from_u128(1), date: d(2026, 12, 18), meals_served: Some(110), grams_by_stage: [0, 0, 6_000], weighings_by_stage: [0, 0, 1] }];
     let p = OverviewParams {
         period: DateRange::new(d(2026, 12, 1), d(2026, 12, 31)),
         baseline: None,
