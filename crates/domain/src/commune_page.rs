@@ -366,6 +366,39 @@ mod tests {
         assert!(text.last().unwrap().starts_with("Prochaine échéance (Restauration Normande SAS) : "), "{text:?}");
     }
 
+    proptest::proptest! {
+        /// Whatever the contract and the day: the page lists only the contract's own deadlines,
+        /// none past, the campaign never twice, the renewal's preparation whenever it is ahead,
+        /// and something whenever the contract has anything ahead.
+        #[test]
+        fn the_page_lists_the_contract_s_own_deadlines_ahead(
+            start_days in 0i64..(80 * 365),
+            length in 1i64..(12 * 366),
+            today_days in 0i64..(90 * 365),
+            frequency in 0usize..3,
+            concession in proptest::bool::ANY,
+        ) {
+            use crate::concession::{ContractType, ReportingFrequency};
+            let mut c = contract();
+            c.start_date = date(2000, 1, 1) + chrono::Duration::days(start_days);
+            c.end_date = c.start_date + chrono::Duration::days(length);
+            c.targets.reporting_frequency = ReportingFrequency::ALL[frequency];
+            c.contract_type = if concession { ContractType::Concession } else { ContractType::ServicesContract };
+            let today = date(2000, 1, 1) + chrono::Duration::days(today_days);
+            let p = page_deadlines(&c.commune_insee_code.clone(), std::iter::empty(), &[c.clone()], today);
+            let all = deadlines(&c, today);
+            let listed = &p.contracts[0].deadlines;
+            proptest::prop_assert!(listed.iter().all(|d| all.contains(d) && !d.past));
+            proptest::prop_assert!(listed.iter().all(|d| !p.declaration.iter().any(|x| x.kind == d.kind && x.date == d.date)));
+            proptest::prop_assert_eq!(p.missing_contract, None);
+            let renewal = all.iter().find(|d| d.kind == DeadlineKind::RenewalPreparation).unwrap();
+            proptest::prop_assert_eq!(listed.contains(renewal), !renewal.past);
+            let ahead = all.iter().any(|d| !d.past && !p.declaration.iter().any(|x| x.kind == d.kind && x.date == d.date));
+            proptest::prop_assert_eq!(listed.is_empty(), !ahead);
+            proptest::prop_assert!(!p.declaration.is_empty());
+        }
+    }
+
     #[test]
     fn missing_data_and_far_deadlines() {
         let (o, trend) = fixture();

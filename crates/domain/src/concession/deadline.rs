@@ -413,6 +413,19 @@ mod tests {
 
     proptest! {
         #[test]
+        fn the_next_campaign_is_ahead_and_within_the_coming_year_and_a_half(today in any_date()) {
+            let list = next_declaration(today);
+            let campaign = list.iter().find(|d| d.kind == DeadlineKind::DeclarationCampaign).unwrap();
+            prop_assert!(list.iter().any(|d| !d.past));
+            // January to April of the next year at the latest: 16 months.
+            prop_assert!(campaign.date <= ymd(today.year() + 1, 4, 30));
+            prop_assert!(list.iter().all(|d| d.date.year() == campaign.date.year()));
+            // Last year's figures' until it is over, then this year's.
+            let data_year = campaign.date.year() - 1;
+            prop_assert!(data_year == today.year() - 1 || declaration_deadlines(today.year() - 1, today).iter().all(|d| d.past));
+        }
+
+        #[test]
         fn renewal_is_never_after_the_end_and_exactly_18_months(end in any_date()) {
             let r = renewal_date(end);
             prop_assert!(r < end);
