@@ -566,12 +566,6 @@ fn ContractSummary(contract: CateringContract, commune: ScopeCommune) -> impl In
     }
 }
 
-fn deadline_line(d: &Deadline) -> String {
-    let window = d.opens.map(|o| format!(" (à partir du {})", format_fr_date(o))).unwrap_or_default();
-    let estimated = if d.estimated { " — date estimée" } else { "" };
-    format!("{} : {}{window}, {}{estimated}", format_fr_date(d.date), d.label, d.when_label())
-}
-
 #[component]
 fn DeadlineSection(contract: Option<CateringContract>) -> impl IntoView {
     let Some(c) = contract else {
@@ -584,8 +578,8 @@ fn DeadlineSection(contract: Option<CateringContract>) -> impl IntoView {
     view! {
         <section class="deadlines" aria-labelledby="deadlines-title">
             <h2 id="deadlines-title">"Échéances"</h2>
-            {next.map(|d| view! { <p class="next-deadline" data-testid="next-deadline"><strong>"Prochaine échéance : "</strong>{deadline_line(&d)}</p> })}
-            <ul>{upcoming.iter().skip(1).map(|d| view! { <li>{deadline_line(d)}</li> }).collect_view()}</ul>
+            {next.map(|d| view! { <p class="next-deadline" data-testid="next-deadline"><strong>"Prochaine échéance : "</strong>{d.line_fr()}</p> })}
+            <ul>{upcoming.iter().skip(1).map(|d| view! { <li>{d.line_fr()}</li> }).collect_view()}</ul>
             {(past > 0).then(|| view! { <p class="hint">{format!("{past} échéance(s) déjà passée(s) depuis le début du contrat.")}</p> })}
         </section>
     }

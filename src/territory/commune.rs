@@ -1,12 +1,16 @@
 //! A commune's one-page summary (`/territoire/commune/{insee}`), for the project officer and the
 //! commune's elected official: waste trend and cost, EGalim shares and what is missing,
-//! participation of each site, next deadlines; « Imprimer » prints it on A4 (style/territory.css,
+//! participation of each site, next deadlines (the contract's, or « aucun contrat enregistré »,
+//! and ma cantine's campaign), whether the commune is engaged (the metropolis changes it here,
+//! online only); « Imprimer » prints it on A4 (style/territory.css,
 //! `@media print`). A commune manager sees their own commune only (the server answers 403
 //! for another one).
 
 use assiette_domain::number::{format_euros, format_fr_date, group_thousands, MONTHS_FR};
 use assiette_domain::territory::{PurchaseFigures, SiteRow};
-use assiette_domain::territory_api::{CommuneQuery, CommuneResponse, ExportFormat, COMMUNES_PATH};
+use assiette_domain::concession::deadline::Deadline;
+use assiette_domain::sync::Role;
+use assiette_domain::territory_api::{engaged_path, CommuneQuery, CommuneResponse, EngagedRequest, EngagedResponse, ExportFormat, COMMUNES_PATH};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -15,6 +19,7 @@ use super::chart::{chart_canvas, draw_bars, draw_lines, BarRow, Series};
 use super::format::*;
 use super::overview::{freshness, sources_list, totals_view, DownloadButtons, PeriodChoice, PeriodChooser};
 use crate::context::{stored, AppContext};
+use crate::session::HttpError;
 
 fn commune_url(insee: &str, q: &CommuneQuery) -> String {
     format!("{COMMUNES_PATH}/{insee}?{}", q.to_query())
@@ -66,10 +71,12 @@ fn participation_rows(sites: &[SiteRow]) -> impl IntoView {
         .collect_view()
 }
 
-/// The dates the commune works towards: the end of the purchase year (its shares are
-/// final then), the declaration on ma cantine (January to April of the next year: the platform
-/// publishes the exact dates), and sites to chase.
+/// The dates the commune works towards: its contract's (delegated management), computed by the
+/// domain from the contract the commune's guide stored, or the words saying none is stored;
+/// the declaration campaign on ma cantine (every commune); the end of the purchase year (its
+/// shares are final then) and the sites to chase.
 fn deadlines(c: &CommuneResponse) -> impl IntoView {
+    let d = &c.deadlines;
     let year = c.query.year;
     let missing_egalim = c.totals.purchases.as_ref().and_then(|p| p.gauge("egalim")).and_then(|g| g.missing_cents);
     let end = chrono::NaiveDate::from_ymd_opt(year, 12, 31);
@@ -81,14 +88,106 @@ fn deadlines(c: &CommuneResponse) -> impl IntoView {
             None => format!("{} : fin de l'année d'achats {year} ; aucun achat enregistré à ce jour.", format_fr_date(end)),
         });
     }
-    items.push(format!(
-        "De janvier à avril {} : télédéclaration des achats et du gaspillage {year} sur ma cantine (dates publiées par la plateforme).",
-        year + 1
-    ));
     for r in c.sites.iter().filter(|r| !r.flags.is_empty()) {
         items.push(format!("À relancer : {} ({}).", r.site.name, r.flags.iter().map(flag_fr).collect::<Vec<_>>().join(" ; ")));
     }
-    view! { <ul data-testid="deadlines">{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ul> }
+    let line = |x: &Deadline| view! { <li data-kind=x.kind.code()>{x.line_fr()}</li> };
+    view! {
+        <div data-testid="deadlines">
+            {d.contracts.iter().map(|k| view! {
+                <h3>{format!("Contrat avec {} (fin le {})", k.caterer_name, format_fr_date(k.end_date))}</h3>
+                {if k.deadlines.is_empty() {
+                    view! { <p data-testid="contract-deadlines">"Plus aucune échéance : le contrat est terminé."</p> }.into_any()
+                } else {
+                    view! { <ul data-testid="contract-deadlines">{k.deadlines.iter().map(line).collect_view()}</ul> }.into_any()
+                }}
+            }).collect_view()}
+            {d.missing_contract.clone().map(|m| view! { <p data-testid="missing-contract"><strong>{m}</strong></p> })}
+            <h3>"Déclaration sur ma cantine"</h3>
+            <ul data-testid="declaration-deadlines">{d.declaration.iter().map(line).collect_view()}</ul>
+            {(!items.is_empty()).then(|| view! {
+                <h3>"Suivi des données"</h3>
+                <ul>{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ul>
+            })}
+        </div>
+    }
+}
+
+const ENGAGED_OFFLINE: &str =
+    "Hors ligne : l'engagement d'une commune s'enregistre sur le serveur, ce n'est pas possible maintenant. Réessayez une fois la connexion revenue.";
+
+/// Whether the commune takes part in the programme, in words (printed), and for the metropolis
+/// the button that changes it: sent to the server, said « enregistré » only once it answered.
+/// Offline the button is off and says why: nothing is kept to send later.
+fn engagement(c: &CommuneResponse, metropolis: bool, message: RwSignal<Option<(bool, String)>>, reload: RwSignal<u32>) -> impl IntoView {
+    let state = super::session();
+    let online = expect_context::<super::Online>().0;
+    let current = RwSignal::new(c.engaged);
+    let busy = RwSignal::new(false);
+    let insee = c.commune_insee.clone();
+    let toggle = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        if !online.get_untracked() {
+            message.set(Some((false, ENGAGED_OFFLINE.to_owned())));
+            return;
+        }
+        let Some(session) = state.session.get_untracked().filter(|s| !s.expired) else {
+            message.set(Some((false, "Session expirée : reconnectez-vous pour changer l'engagement de la commune.".to_owned())));
+            return;
+        };
+        let want = !current.get_untracked();
+        busy.set(true);
+        message.set(None);
+        let path = engaged_path(&insee);
+        leptos::task::spawn_local(async move {
+            let body = serde_json::to_string(&EngagedRequest { engaged: want }).unwrap_or_default();
+            let reply = crate::session::request("POST", &path, Some(&session.token), Some(body)).await;
+            let _ = busy.try_set(false);
+            let said = match reply.map(|t| serde_json::from_str::<EngagedResponse>(&t)) {
+                Ok(Ok(saved)) => {
+                    let _ = current.try_set(saved.engaged);
+                    // The page's figures again: its sites' « engagé » and participation.
+                    let _ = reload.try_update(|n| *n += 1);
+                    let how = if saved.engaged { "est engagée dans le programme" } else { "n'est plus engagée dans le programme" };
+                    (true, format!("Enregistré : {} {how}.", saved.name))
+                }
+                Ok(Err(e)) => (false, format!("Réponse du serveur illisible : {e}.")),
+                Err(HttpError::Offline) => (false, ENGAGED_OFFLINE.to_owned()),
+                Err(e) => (false, e.message_fr()),
+            };
+            let _ = message.try_set(Some(said));
+        });
+    };
+    view! {
+        <section class="summary-block" data-testid="engagement">
+            <h2>"Engagement dans le programme"</h2>
+            <p data-testid="engaged-state" data-engaged=move || current.get().to_string()>
+                {move || if current.get() {
+                    "✓ Engagée : la commune participe au programme de la métropole."
+                } else {
+                    "✗ Non engagée : la commune ne participe pas au programme de la métropole."
+                }}
+            </p>
+            {metropolis.then(|| view! {
+                <div class="no-print">
+                    <button type="button" data-testid="engaged-toggle" disabled={move || busy.get() || !online.get()} on:click=toggle>
+                        {move || match (busy.get(), current.get()) {
+                            (true, _) => "Enregistrement…",
+                            (false, true) => "Marquer la commune comme non engagée",
+                            (false, false) => "Marquer la commune comme engagée",
+                        }}
+                    </button>
+                    {move || (!online.get()).then(|| view! { <p class="warnings" role="status" data-testid="engaged-offline">{ENGAGED_OFFLINE}</p> })}
+                    {move || message.get().map(|(ok, m)| {
+                        let (class, role) = if ok { ("saved", "status") } else { ("warnings", "alert") };
+                        view! { <p class=class role=role data-testid="engaged-message" data-ok=ok.to_string()>{m}</p> }
+                    })}
+                </div>
+            })}
+        </section>
+    }
 }
 
 #[component]
@@ -98,7 +197,11 @@ pub fn CommunePage() -> impl IntoView {
     let params = use_params_map();
     let insee = move || params.with(|p| p.get("insee")).unwrap_or_default();
     let choice = PeriodChoice::new();
+    // Bumped once the commune's engagement is saved: the page is read again.
+    let reload = RwSignal::new(0u32);
+    let engaged_message: RwSignal<Option<(bool, String)>> = RwSignal::new(None);
     let data = stored(move || {
+        reload.track();
         let url = commune_url(&insee(), &query(&choice, None));
         let session = state.session.get();
         let repo = ctx.repo.get();
@@ -122,6 +225,7 @@ pub fn CommunePage() -> impl IntoView {
             Some(Ok(l)) => l,
         };
         let c = &loaded.value;
+        let metropolis = state.session.get_untracked().is_some_and(|s| s.account.role == Role::Metropolis);
         let year = c.query.year;
         let period = period_fr(c.query.period);
         let trend_labels: Vec<String> = c.trend.points.iter().map(|p| month_label(p.year, p.month)).collect();
@@ -173,6 +277,7 @@ pub fn CommunePage() -> impl IntoView {
                 format_fr_date(c.today)
             )}</p>
             {totals_view(&c.totals, format!("Synthèse de la commune ({} site(s))", c.totals.sites), year)}
+            {engagement(c, metropolis, engaged_message, reload)}
             <section class="summary-block">
                 <h2>"Gaspillage : tendance et coût"</h2>
                 {chart_canvas(format!("g par repas par mois, {}, {trend_range}", c.commune_name), "commune-trend", move |cv| draw_lines(cv, &trend_labels, &trend, "g/repas"))}

@@ -11,7 +11,7 @@
 //!   statistics fields, the period, the sources.
 //! - `GET /api/v1/territory/communes/{insee}?from=&to=&baseline_from=&baseline_to=&year=`
 //!   → [`CommuneResponse`]: the commune page (its sites, totals, monthly trend, EGalim by
-//!   year, participation, comparable medians).
+//!   year, participation, comparable medians, next deadlines, whether it is engaged).
 //! - `GET /api/v1/territory/trends?from=&to=` → [`TrendsResponse`]: g per meal by month of
 //!   the territory and each commune, and each site's comparable median.
 //! - `GET /api/v1/territory/purchases?year=` → [`PurchasesResponse`]: the year's totals per
@@ -28,6 +28,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
+use crate::commune_page::PageDeadlines;
 use crate::dashboard::ShareGauge;
 use crate::egalim::{CostFlag, Indicators, Objective, Outcome, YearTotals};
 use crate::school_calendar::Closures;
@@ -516,8 +517,40 @@ pub struct CommuneResponse {
     pub egalim_by_year: Vec<YearPurchases>,
     /// Each site against the median of comparable sites of the territory.
     pub comparisons: Vec<SiteComparison>,
+    /// Whether the commune takes part in the metropolis' programme (its sites' « engagé »);
+    /// the metropolis sets it (`POST /api/v1/admin/communes/{insee}/engaged`). An answer kept
+    /// offline before this field existed reads as engaged, the database's default.
+    #[serde(default = "engaged_by_default")]
+    pub engaged: bool,
+    /// The next deadlines: the contract's (delegated management) or the words saying none is
+    /// stored, and the declaration campaign on ma cantine.
+    #[serde(default)]
+    pub deadlines: PageDeadlines,
     pub factors: WasteFactors,
     pub sources: Vec<Source>,
+}
+
+fn engaged_by_default() -> bool {
+    true
+}
+
+/// `POST /api/v1/admin/communes/{insee}/engaged` (the metropolis only): whether the commune
+/// takes part in the programme. The answer is the commune as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngagedRequest {
+    pub engaged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngagedResponse {
+    pub insee_code: String,
+    pub name: String,
+    pub engaged: bool,
+}
+
+/// The route setting whether commune `insee` is engaged.
+pub fn engaged_path(insee: &str) -> String {
+    format!("{}/admin/communes/{insee}/engaged", crate::sync::API_PREFIX)
 }
 
 /// `GET /api/v1/territory/trends`.

@@ -3,6 +3,7 @@
 
 use assiette_domain::site::{normalize_siret, Commune, RegionGroup, Site};
 use assiette_domain::record::RecordMeta;
+use assiette_domain::territory_api::{normalize_insee, EngagedRequest, EngagedResponse};
 use assiette_domain::sync::{
     normalize_enrolment_code, normalize_invitation_code, AcceptInvitationRequest, AccountInfo, ClientRequest, ClientResponse, Cursor,
     DeviceInfo, EnrolRequest, EnrolResponse, EnrolmentCodeRequest, EnrolmentCodeResponse, InvitationRequest, InvitationResponse,
@@ -48,6 +49,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/invitations"),
     ("get", "/api/v1/admin/communes"),
     ("post", "/api/v1/admin/communes"),
+    ("post", "/api/v1/admin/communes/{insee}/engaged"),
     ("get", "/api/v1/admin/sites"),
     ("post", "/api/v1/admin/sites"),
     ("post", "/api/v1/admin/sites/{site_id}/enrolment-codes"),
@@ -89,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/accounts/{account_id}/disable", post(disable_account))
         .route("/api/v1/admin/invitations", post(invite))
         .route("/api/v1/admin/communes", get(list_communes).post(create_commune))
+        .route("/api/v1/admin/communes/{insee}/engaged", post(set_engaged))
         .route("/api/v1/admin/sites", get(list_sites).post(create_site))
         .route("/api/v1/admin/sites/{site_id}/enrolment-codes", post(create_code))
         .route("/api/v1/admin/sites/{site_id}/devices", get(list_devices))
@@ -496,6 +499,34 @@ async fn create_commune(
             format!("La commune de code INSEE {} est déjà enregistrée.", c.insee_code),
         )),
         r => r.map(|_| (StatusCode::CREATED, Json(c))).map_err(ApiError::from),
+    }
+}
+
+/// Whether a commune takes part in the metropolis' programme (the territory's « engagée »):
+/// the metropolis' alone. A tablet is refused by its role (403), not asked to sign in.
+async fn set_engaged(
+    State(st): State<AppState>,
+    auth: SyncAuth,
+    Path(insee): Path<String>,
+    JsonBody(req): JsonBody<EngagedRequest>,
+) -> Result<Json<EngagedResponse>, ApiError> {
+    let person = match auth {
+        SyncAuth::Person(p) => p,
+        SyncAuth::Device(_) => {
+            return Err(ApiError::forbidden(
+                "person_only",
+                "Une tablette de cuisine ne peut pas changer l'engagement d'une commune : connectez-vous avec un compte de la métropole.",
+            ))
+        }
+    };
+    person.require_metropolis()?;
+    let insee = normalize_insee(&insee).map_err(|m| ApiError::bad_request("invalid_insee", m))?;
+    match st.db.set_commune_engaged(&insee, req.engaged).await? {
+        Some((name, engaged)) => {
+            tracing::info!(commune = %insee, engaged, "commune engagement set");
+            Ok(Json(EngagedResponse { insee_code: insee, name, engaged }))
+        }
+        None => Err(ApiError::not_found("unknown_commune", format!("Aucune commune de code INSEE {insee} n'est enregistrée : ajoutez-la d'abord."))),
     }
 }
 

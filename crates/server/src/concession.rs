@@ -12,6 +12,7 @@ use assiette_domain::concession::sync::{
     check_pushed, decide, CommuneRecord, CommuneRecordKind, ConcessionChange, ConcessionPullRequest, ConcessionPullResponse,
     ConcessionPushRequest, ConcessionPushResponse, ConcessionStatus, DEFAULT_CONCESSION_PULL, MAX_CONCESSION_PULL, MAX_CONCESSION_PUSH,
 };
+use assiette_domain::concession::CateringContract;
 use assiette_domain::sync::Cursor;
 use axum::extract::State;
 use axum::routing::post;
@@ -103,6 +104,21 @@ async fn pull_rows(db: &Db, manager: Option<Uuid>, after: u64, limit: u32) -> St
     }
 }
 
+/// The commune's catering contract as last pushed (deleted or not: the caller decides), or
+/// `None` when none was ever pushed. Read by the territory's commune page for its deadlines.
+pub async fn stored_contract(db: &Db, insee: &str) -> StoreResult<Option<CateringContract>> {
+    let body = match db {
+        Db::Sqlite(s) => sqlite::record_body(&s.pool, insee, CommuneRecordKind::CateringContract).await?,
+        Db::Postgres(s) => postgres::record_body(&s.pool, insee, CommuneRecordKind::CateringContract).await?,
+    };
+    match body.as_deref().map(serde_json::from_str::<CommuneRecord>) {
+        None => Ok(None),
+        Some(Ok(CommuneRecord::CateringContract(c))) => Ok(Some(c)),
+        Some(Ok(_)) => Err(StoreError::Corrupt(format!("commune_records {insee}: not a contract"))),
+        Some(Err(e)) => Err(StoreError::Corrupt(format!("commune_records {insee}: {e}"))),
+    }
+}
+
 // The same SQL on both backends; only the pool type and SQLite's `BEGIN IMMEDIATE` (take the
 // write lock at once, so two pushes never deadlock upgrading a read lock) differ.
 macro_rules! backend {
@@ -186,6 +202,15 @@ macro_rules! backend {
                 // Durable before the reply (SQLite synchronous=FULL, PostgreSQL fsync on commit).
                 tx.commit().await?;
                 Ok(results)
+            }
+
+            /// The stored body of the commune's record of `kind`.
+            pub async fn record_body(pool: &$pool, insee: &str, kind: CommuneRecordKind) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar("SELECT body FROM commune_records WHERE commune_insee = $1 AND kind = $2")
+                    .bind(insee)
+                    .bind(kind.code())
+                    .fetch_optional(pool)
+                    .await?)
             }
 
             /// Changes after `after` in sequence order: every commune's for the metropolis

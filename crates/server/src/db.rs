@@ -248,6 +248,12 @@ impl Store for Db {
     async fn list_communes(&self) -> StoreResult<Vec<(String, String)>> {
         delegate!(self, s => s.list_communes().await)
     }
+    async fn commune_engagement(&self, insee_code: &str) -> StoreResult<Option<(String, bool)>> {
+        delegate!(self, s => s.commune_engagement(insee_code).await)
+    }
+    async fn set_commune_engaged(&self, insee_code: &str, engaged: bool) -> StoreResult<Option<(String, bool)>> {
+        delegate!(self, s => s.set_commune_engaged(insee_code, engaged).await)
+    }
     async fn create_site(&self, site: &SiteDetails) -> StoreResult<()> {
         delegate!(self, s => s.create_site(site).await)
     }

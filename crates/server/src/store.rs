@@ -139,6 +139,11 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     fn create_commune(&self, insee_code: &str, name: &str) -> impl Future<Output = StoreResult<()>> + Send;
     fn list_communes(&self) -> impl Future<Output = StoreResult<Vec<(String, String)>>> + Send;
+    /// A commune's name and whether it takes part in the programme; `None`: unknown code.
+    fn commune_engagement(&self, insee_code: &str) -> impl Future<Output = StoreResult<Option<(String, bool)>>> + Send;
+    /// Sets whether a commune takes part in the programme; its name and the stored value, or
+    /// `None` for an unknown code (nothing written).
+    fn set_commune_engaged(&self, insee_code: &str, engaged: bool) -> impl Future<Output = StoreResult<Option<(String, bool)>>> + Send;
     fn create_site(&self, site: &SiteDetails) -> impl Future<Output = StoreResult<()>> + Send;
     fn list_sites(&self) -> impl Future<Output = StoreResult<Vec<SiteDetails>>> + Send;
     fn site(&self, id: Uuid) -> impl Future<Output = StoreResult<Option<SiteDetails>>> + Send;
@@ -215,7 +220,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// `territory::purchase_month_counts` of `territory_purchase_months`).
     fn territory_purchase_month_counts(&self, commune: Option<&str>, year: i32) -> impl Future<Output = StoreResult<std::collections::BTreeMap<String, u32>>> + Send;
     /// Changes whenever anything the territory's answers read changes (sites' change counters,
-    /// tablets, communes): the ETags' data part.
+    /// tablets, communes and which are engaged, catering contracts): the ETags' data part.
     fn territory_version(&self) -> impl Future<Output = StoreResult<String>> + Send;
 }
 
@@ -751,6 +756,19 @@ macro_rules! sql_store {
 
             async fn list_communes(&self) -> StoreResult<Vec<(String, String)>> {
                 Ok(sqlx::query_as("SELECT insee_code, name FROM communes ORDER BY name, insee_code").fetch_all(&self.pool).await?)
+            }
+
+            async fn commune_engagement(&self, insee_code: &str) -> StoreResult<Option<(String, bool)>> {
+                Ok(sqlx::query_as("SELECT name, engaged FROM communes WHERE insee_code = $1").bind(insee_code).fetch_optional(&self.pool).await?)
+            }
+
+            async fn set_commune_engaged(&self, insee_code: &str, engaged: bool) -> StoreResult<Option<(String, bool)>> {
+                // One statement, committed on return (autocommit): durable before the reply.
+                Ok(sqlx::query_as("UPDATE communes SET engaged = $1 WHERE insee_code = $2 RETURNING name, engaged")
+                    .bind(engaged)
+                    .bind(insee_code)
+                    .fetch_optional(&self.pool)
+                    .await?)
             }
 
             async fn create_site(&self, s: &SiteDetails) -> StoreResult<()> {
@@ -1440,14 +1458,21 @@ macro_rules! sql_store {
             }
 
             async fn territory_version(&self) -> StoreResult<String> {
-                let v: (i64, i64, i64, Option<String>, i64, i64) = sqlx::query_as(
+                // A contract's every write takes a new, higher change sequence: the largest one
+                // of the contracts changes with any of them (the commune page's deadlines).
+                let v: (i64, i64, i64, Option<String>, i64, i64, i64) = sqlx::query_as(
                     "SELECT (SELECT COUNT(*) FROM sites), (SELECT CAST(COALESCE(SUM(change_seq), 0) AS BIGINT) FROM sites), \
                      (SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL), (SELECT MAX(last_seen_at) FROM devices), \
-                     (SELECT COUNT(*) FROM communes), (SELECT COUNT(*) FROM communes WHERE engaged)",
+                     (SELECT COUNT(*) FROM communes), (SELECT COUNT(*) FROM communes WHERE engaged), \
+                     (SELECT CAST(COALESCE(MAX(change_seq), 0) AS BIGINT) FROM commune_records WHERE kind = $1)",
                 )
+                .bind(assiette_domain::concession::sync::CommuneRecordKind::CateringContract.code())
                 .fetch_one(&self.pool)
                 .await?;
-                Ok(format!("{}.{}.{}.{}.{}.{}", v.0, v.1, v.2, v.3.unwrap_or_default(), v.4, v.5))
+                // Which communes are not engaged, not only how many: one switched off and another
+                // on keeps the count. A few dozen short codes (communes are never deleted).
+                let off: Vec<String> = sqlx::query_scalar("SELECT insee_code FROM communes WHERE NOT engaged ORDER BY insee_code").fetch_all(&self.pool).await?;
+                Ok(format!("{}.{}.{}.{}.{}.{}.{}.{}", v.0, v.1, v.2, v.3.unwrap_or_default(), v.4, v.5, v.6, off.join(",")))
             }
         }
     };

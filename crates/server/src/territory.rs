@@ -7,6 +7,7 @@
 //! exists or not; a tablet's token is 403. Answers carry a strong ETag (a digest of the data's
 //! version, the scope, the day and the normalised query): `If-None-Match` → 304.
 
+use assiette_domain::commune_page::page_deadlines;
 use assiette_domain::egalim::YearTotals;
 use assiette_domain::export;
 use assiette_domain::signal::supplier_signal;
@@ -351,7 +352,7 @@ async fn commune_route(
         return Ok(with_etag(StatusCode::NOT_MODIFIED.into_response(), &tag));
     }
     {
-        let Some(commune_name) = st.db.list_communes().await?.into_iter().find(|(code, _)| *code == insee).map(|(_, n)| n) else {
+        let Some((commune_name, engaged)) = st.db.commune_engagement(&insee).await? else {
             return Err(ApiError::not_found("unknown_commune", format!("Aucune commune de code INSEE {insee} n'est enregistrée.")));
         };
         let p = params(q.period, q.baseline, q.year, c.today);
@@ -377,6 +378,9 @@ async fn commune_route(
                 export::tables_xlsx(&[export::overview_table(&o), export::trend_table(&lines)])
             });
         }
+        // The contract the commune's guide pushed (its version is in the ETag's).
+        let contracts: Vec<_> = crate::concession::stored_contract(&st.db, &insee).await?.into_iter().collect();
+        let deadlines = page_deadlines(&insee, &inputs.sites, &contracts, c.today);
         let totals = o.communes.into_iter().next().unwrap_or(o.territory);
         let r = CommuneResponse {
             generated_at: c.now,
@@ -390,6 +394,8 @@ async fn commune_route(
             totals,
             trend: line,
             egalim_by_year,
+            engaged,
+            deadlines,
             factors: o.factors,
         };
         Ok(json(&r, &tag))

@@ -85,6 +85,19 @@ impl Deadline {
             n => format!("dépassée depuis {} jours", -n),
         }
     }
+
+    /// One line for a list: « 15/04/2026 : Déclarer… (à partir du 12/01/2026), dans 45 jours »,
+    /// « — date estimée » when ma cantine has not published it.
+    pub fn line_fr(&self) -> String {
+        let window = self.opens.map(|o| format!(" (à partir du {})", format_fr_date(o))).unwrap_or_default();
+        let estimated = if self.estimated { " — date estimée" } else { "" };
+        format!("{} : {}{window}, {}{estimated}", format_fr_date(self.date), self.label, self.when_label())
+    }
+
+    fn dated(kind: DeadlineKind, date: NaiveDate, opens: Option<NaiveDate>, label: String, estimated: bool, today: NaiveDate) -> Deadline {
+        let days_left = (date - today).num_days();
+        Deadline { kind, date, opens, label, days_left, past: days_left < 0, estimated }
+    }
 }
 
 /// `date` minus `months`, on the month's last day when the day does not exist there.
@@ -123,14 +136,66 @@ fn period_name(frequency: ReportingFrequency, start: NaiveDate) -> String {
     }
 }
 
+/// The declaration campaign on ma cantine for the figures of `data_year`, held January to
+/// April of the next year: its closing day (the window's opening in `opens`), and the last day
+/// of corrections when ma cantine published it. Every canteen declares, whatever its
+/// management: the contract's deadlines and the commune page both read it here.
+pub fn declaration_deadlines(data_year: i32, today: NaiveDate) -> Vec<Deadline> {
+    let (year, next) = (data_year, data_year + 1);
+    match KNOWN_CAMPAIGNS.iter().find(|c| c.data_year == year) {
+        Some(&Campaign { opens: (om, od), closes: (cm, cd), corrections_close: (rm, rd), .. }) => {
+            let (opens, closes) = (ymd(next, om, od), ymd(next, cm, cd));
+            vec![
+                Deadline::dated(
+                    DeadlineKind::DeclarationCampaign,
+                    closes,
+                    Some(opens),
+                    format!("Déclarer les achats {year} sur ma cantine : du {} au {}", format_fr_date(opens), format_fr_date(closes)),
+                    false,
+                    today,
+                ),
+                Deadline::dated(
+                    DeadlineKind::DeclarationCorrections,
+                    ymd(next, rm, rd),
+                    Some(closes.succ_opt().unwrap_or(closes)),
+                    format!("Corriger la déclaration {year} sur ma cantine : jusqu'au {}", format_fr_date(ymd(next, rm, rd))),
+                    false,
+                    today,
+                ),
+            ]
+        }
+        None => {
+            let (opens, closes) = (ymd(next, 1, 1), ymd(next, 4, 30));
+            vec![Deadline::dated(
+                DeadlineKind::DeclarationCampaign,
+                closes,
+                Some(opens),
+                format!("Déclarer les achats {year} sur ma cantine : de janvier à avril {next} (dates exactes à confirmer sur ma cantine)"),
+                true,
+                today,
+            )]
+        }
+    }
+}
+
+/// The campaign a commune works towards on `today`: last year's figures' until its last day
+/// (corrections included) has passed, then this year's.
+pub fn next_declaration(today: NaiveDate) -> Vec<Deadline> {
+    let last_year = declaration_deadlines(today.year() - 1, today);
+    if last_year.iter().any(|d| !d.past) {
+        last_year
+    } else {
+        declaration_deadlines(today.year(), today)
+    }
+}
+
 /// Every deadline of the contract, sorted by date (then kind), past ones flagged.
 pub fn deadlines(contract: &CateringContract, today: NaiveDate) -> Vec<Deadline> {
     let (start, end) = (contract.start_date, contract.end_date);
     let mut out = Vec::new();
-    let mut push = |kind, date: NaiveDate, opens, label: String, estimated| {
-        let days_left = (date - today).num_days();
-        out.push(Deadline { kind, date, opens, label, days_left, past: days_left < 0, estimated });
-    };
+    // The campaigns of the contract's years, added once `push` is done with `out`.
+    let mut campaigns = Vec::new();
+    let mut push = |kind, date: NaiveDate, opens, label: String, estimated| out.push(Deadline::dated(kind, date, opens, label, estimated, today));
     if end < start {
         // An invalid record (validation refuses it): nothing sensible to compute.
         return Vec::new();
@@ -156,35 +221,7 @@ pub fn deadlines(contract: &CateringContract, today: NaiveDate) -> Vec<Deadline>
                 false,
             );
         }
-        match KNOWN_CAMPAIGNS.iter().find(|c| c.data_year == year) {
-            Some(&Campaign { opens: (om, od), closes: (cm, cd), corrections_close: (rm, rd), .. }) => {
-                let (opens, closes) = (ymd(next, om, od), ymd(next, cm, cd));
-                push(
-                    DeadlineKind::DeclarationCampaign,
-                    closes,
-                    Some(opens),
-                    format!("Déclarer les achats {year} sur ma cantine : du {} au {}", format_fr_date(opens), format_fr_date(closes)),
-                    false,
-                );
-                push(
-                    DeadlineKind::DeclarationCorrections,
-                    ymd(next, rm, rd),
-                    Some(closes.succ_opt().unwrap_or(closes)),
-                    format!("Corriger la déclaration {year} sur ma cantine : jusqu'au {}", format_fr_date(ymd(next, rm, rd))),
-                    false,
-                );
-            }
-            None => {
-                let (opens, closes) = (ymd(next, 1, 1), ymd(next, 4, 30));
-                push(
-                    DeadlineKind::DeclarationCampaign,
-                    closes,
-                    Some(opens),
-                    format!("Déclarer les achats {year} sur ma cantine : de janvier à avril {next} (dates exactes à confirmer sur ma cantine)"),
-                    true,
-                );
-            }
-        }
+        campaigns.extend(declaration_deadlines(year, today));
         push(
             DeadlineKind::YearlyPurchaseFile,
             ymd(next, 3, 31),
@@ -212,6 +249,7 @@ pub fn deadlines(contract: &CateringContract, today: NaiveDate) -> Vec<Deadline>
             period = next_period;
         }
     }
+    out.extend(campaigns);
     out.sort_by(|a, b| (a.date, a.kind, &a.label).cmp(&(b.date, b.kind, &b.label)));
     out
 }
@@ -336,6 +374,32 @@ mod tests {
         assert_eq!(next_deadline(&c, today), None);
     }
 
+    #[test]
+    fn the_next_declaration_campaign_of_any_commune() {
+        // Until 29/04/2026 (corrections included): the 2025 figures' campaign, as published.
+        let list = next_declaration(date(2026, 4, 29));
+        assert_eq!(list.iter().map(|d| (d.kind, d.date)).collect::<Vec<_>>(), vec![
+            (DeadlineKind::DeclarationCampaign, date(2026, 4, 15)),
+            (DeadlineKind::DeclarationCorrections, date(2026, 4, 29)),
+        ]);
+        assert_eq!(list[1].days_left, 0);
+        assert_eq!(list[0].line_fr(), "15/04/2026 : Déclarer les achats 2025 sur ma cantine : du 12/01/2026 au 15/04/2026 (à partir du 12/01/2026), dépassée depuis 14 jours");
+        // The day after: the 2026 figures', estimated (ma cantine has not published it).
+        let list = next_declaration(date(2026, 4, 30));
+        assert_eq!(list.len(), 1);
+        assert_eq!((list[0].date, list[0].opens, list[0].estimated), (date(2027, 4, 30), Some(date(2027, 1, 1)), true));
+        assert!(list[0].line_fr().starts_with("30/04/2027 : Déclarer les achats 2026 sur ma cantine : de janvier à avril 2027"), "{}", list[0].line_fr());
+        assert!(list[0].line_fr().ends_with("dans 365 jours — date estimée"), "{}", list[0].line_fr());
+        // A contract's campaigns are these very deadlines.
+        let c = contract();
+        let today = date(2026, 3, 1);
+        let of_contract: Vec<Deadline> =
+            deadlines(&c, today).into_iter().filter(|d| matches!(d.kind, DeadlineKind::DeclarationCampaign | DeadlineKind::DeclarationCorrections)).collect();
+        let mut expected: Vec<Deadline> = (2024..=2028).flat_map(|y| declaration_deadlines(y, today)).collect();
+        expected.sort_by_key(|d| (d.date, d.kind));
+        assert_eq!(of_contract, expected);
+    }
+
     fn any_date() -> impl Strategy<Value = NaiveDate> {
         (2000i32..2100, 1u32..=12, 1u32..=31).prop_map(|(y, m, d)| {
             // Day 29–31 clamped to the month's length: ends of months are the cases that matter.
@@ -348,6 +412,19 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_next_campaign_is_ahead_and_within_the_coming_year_and_a_half(today in any_date()) {
+            let list = next_declaration(today);
+            let campaign = list.iter().find(|d| d.kind == DeadlineKind::DeclarationCampaign).unwrap();
+            prop_assert!(list.iter().any(|d| !d.past));
+            // January to April of the next year at the latest: 16 months.
+            prop_assert!(campaign.date <= ymd(today.year() + 1, 4, 30));
+            prop_assert!(list.iter().all(|d| d.date.year() == campaign.date.year()));
+            // Last year's figures' until it is over, then this year's.
+            let data_year = campaign.date.year() - 1;
+            prop_assert!(data_year == today.year() - 1 || declaration_deadlines(today.year() - 1, today).iter().all(|d| d.past));
+        }
+
         #[test]
         fn renewal_is_never_after_the_end_and_exactly_18_months(end in any_date()) {
             let r = renewal_date(end);
