@@ -1293,28 +1293,27 @@ macro_rules! sql_store {
                     out.entry(id).or_insert_with(|| SiteDays::empty(id, period, baseline))
                 }
                 let commune_at = |n: usize| if commune.is_some() { format!("AND s.commune_insee = ${n}") } else { String::new() };
-                let mut implausible_sites = 0;
-                // The measured days of the period and of the baseline, summed per site, with the
-                // period's implausible days counted.
-                for (range, is_baseline) in std::iter::once((period, false)).chain(baseline.map(|b| (b, true))) {
+                // The four reads run side by side, each on its own connection (SQLite's readers
+                // do not wait for one another in WAL mode).
+                let sums_of = |range: DateRange| async move {
                     let sql = sqlx::AssertSqlSafe(period_sums_sql(commune.is_some()));
                     let mut q = sqlx::query_as::<_, PeriodSumsRow>(sql).bind(range.start.to_string()).bind(range.end.to_string());
                     if let Some(c) = commune {
                         q = q.bind(c);
                     }
-                    for row in q.fetch_all(&self.pool).await? {
-                        let d = at(&mut out, parse_uuid(&row.0)?, period, baseline);
-                        let sums = if is_baseline { d.baseline.as_mut().expect("a baseline was asked for") } else { &mut d.waste };
-                        *sums = waste_period_of(range, &row);
-                        if !is_baseline && row.12 > 0 {
-                            implausible_sites += 1;
-                        }
+                    StoreResult::Ok(q.fetch_all(&self.pool).await?)
+                };
+                let baseline_sums = async {
+                    match baseline {
+                        Some(b) => sums_of(b).await,
+                        None => Ok(Vec::new()),
                     }
-                }
+                };
                 // The participation window's days with an entry: the window's range read once,
                 // its school days told apart by a list inside the sum (a list in the WHERE clause
                 // would become one index seek per site and date).
-                if let (Some(first), Some(last)) = (window.first(), window.last()) {
+                let window_days = async {
+                    let (Some(first), Some(last)) = (window.first(), window.last()) else { return StoreResult::Ok(Vec::new()) };
                     let dates: Vec<String> = (0..window.len()).map(|i| format!("${}", i + 3)).collect();
                     let sql = sqlx::AssertSqlSafe(format!(
                         "SELECT s.id, CAST(SUM(CASE WHEN d.service_date IN ({}) THEN 1 ELSE 0 END) AS BIGINT) \
@@ -1331,23 +1330,41 @@ macro_rules! sql_store {
                     if let Some(c) = commune {
                         q = q.bind(c);
                     }
-                    for (id, days) in q.fetch_all(&self.pool).await? {
-                        if days > 0 {
-                            at(&mut out, parse_uuid(&id)?, period, baseline).window_days_with_entries = u32::try_from(days).unwrap_or(u32::MAX);
-                        }
+                    Ok(q.fetch_all(&self.pool).await?)
+                };
+                // Each site's last day with an entry: one index seek per site, backwards.
+                let last_entries = async {
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "SELECT s.id, (SELECT x.service_date FROM day_rollup x WHERE x.site_id = s.id AND x.service_date < $1 \
+                         AND (x.meal_counts > 0 OR x.weighings > 0) ORDER BY x.service_date DESC LIMIT 1) FROM sites s {}",
+                        if commune.is_some() { "WHERE s.commune_insee = $2" } else { "" }
+                    ));
+                    let mut q = sqlx::query_as::<_, (String, Option<String>)>(sql).bind(today.to_string());
+                    if let Some(c) = commune {
+                        q = q.bind(c);
+                    }
+                    StoreResult::Ok(q.fetch_all(&self.pool).await?)
+                };
+                let (period_rows, baseline_rows, window_rows, last_rows) =
+                    tokio::try_join!(sums_of(period), baseline_sums, window_days, last_entries)?;
+                let mut implausible_sites = 0;
+                for row in &period_rows {
+                    at(&mut out, parse_uuid(&row.0)?, period, baseline).waste = waste_period_of(period, row);
+                    if row.12 > 0 {
+                        implausible_sites += 1;
                     }
                 }
-                // Each site's last day with an entry: one index seek per site, backwards.
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT s.id, (SELECT x.service_date FROM day_rollup x WHERE x.site_id = s.id AND x.service_date < $1 \
-                     AND (x.meal_counts > 0 OR x.weighings > 0) ORDER BY x.service_date DESC LIMIT 1) FROM sites s {}",
-                    if commune.is_some() { "WHERE s.commune_insee = $2" } else { "" }
-                ));
-                let mut q = sqlx::query_as::<_, (String, Option<String>)>(sql).bind(today.to_string());
-                if let Some(c) = commune {
-                    q = q.bind(c);
+                if let Some(b) = baseline {
+                    for row in &baseline_rows {
+                        at(&mut out, parse_uuid(&row.0)?, period, baseline).baseline = Some(waste_period_of(b, row));
+                    }
                 }
-                for (id, last) in q.fetch_all(&self.pool).await? {
+                for (id, days) in window_rows {
+                    if days > 0 {
+                        at(&mut out, parse_uuid(&id)?, period, baseline).window_days_with_entries = u32::try_from(days).unwrap_or(u32::MAX);
+                    }
+                }
+                for (id, last) in last_rows {
                     let Some(last) = last else { continue };
                     at(&mut out, parse_uuid(&id)?, period, baseline).last_entry = Some(parse_date(&last)?);
                 }

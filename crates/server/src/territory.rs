@@ -251,10 +251,17 @@ async fn overview_of(st: &AppState, person: &Person, q: &OverviewQuery, today: N
     let (mut sites, mut days, mut totals, mut months) = (Vec::new(), Vec::new(), Vec::new(), BTreeMap::new());
     for c in &communes {
         let c = c.as_deref();
-        sites.extend(st.db.territory_sites(c).await?);
-        days.extend(st.db.territory_site_days(c, p.period, p.baseline, &window, p.today).await?);
-        totals.extend(st.db.territory_year_totals(c, Some(q.year), Detail::Simple).await?);
-        months.extend(st.db.territory_purchase_month_counts(c, q.year).await?);
+        // Side by side: each read is the database's work on its own connection.
+        let (s, d, t, m) = tokio::try_join!(
+            st.db.territory_sites(c),
+            st.db.territory_site_days(c, p.period, p.baseline, &window, p.today),
+            st.db.territory_year_totals(c, Some(q.year), Detail::Simple),
+            st.db.territory_purchase_month_counts(c, q.year),
+        )?;
+        sites.extend(s);
+        days.extend(d);
+        totals.extend(t);
+        months.extend(m);
     }
     let filter = RowFilter { commune_insee: q.commune.clone(), management: q.management, production_type: q.production, engaged: q.engaged };
     let kept: Vec<SiteSummary> = sites.into_iter().filter(|s| filter.keeps(s)).collect();
