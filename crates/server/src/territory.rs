@@ -124,12 +124,21 @@ async fn read_inputs(
     let mut i = Inputs { sites: Vec::new(), days: Vec::new(), totals: Vec::new(), months: Vec::new() };
     for c in communes {
         let c = c.as_deref();
-        i.sites.extend(st.db.territory_sites(c).await?);
-        i.days.extend(st.db.territory_days(c, ranges, last_before).await?);
-        i.totals.extend(st.db.territory_year_totals(c, year, Detail::Full).await?);
-        if let Some(y) = year {
-            i.months.extend(st.db.territory_purchase_months(c, y).await?);
-        }
+        let (sites, days, totals, months) = tokio::try_join!(
+            st.db.territory_sites(c),
+            st.db.territory_days(c, ranges, last_before),
+            st.db.territory_year_totals(c, year, Detail::Full),
+            async {
+                match year {
+                    Some(y) => st.db.territory_purchase_months(c, y).await,
+                    None => Ok(Vec::new()),
+                }
+            },
+        )?;
+        i.sites.extend(sites);
+        i.days.extend(days);
+        i.totals.extend(totals);
+        i.months.extend(months);
     }
     Ok(i)
 }
@@ -367,13 +376,18 @@ async fn commune_route(
         let mut rs = ranges(&p);
         rs.push(trend);
         let mine = [Some(insee.clone())];
-        let inputs = read_inputs(&st, &mine, &rs, Some(c.today), Some(q.year)).await?;
-        let all_years = st.db.territory_year_totals(Some(&insee), None, Detail::Full).await?;
+        // Side by side, each on its own connection: the commune's days and totals; comparable
+        // sites from the whole territory (its period only: no names leave), each site's
+        // measured days of the period summed by SQL (the same g per meal); the contract the
+        // commune's guide pushed (its version is in the ETag's).
+        let (inputs, all_years, peers_sites, peers_days, contract) = tokio::try_join!(
+            read_inputs(&st, &mine, &rs, Some(c.today), Some(q.year)),
+            async { Ok::<_, ApiError>(st.db.territory_year_totals(Some(&insee), None, Detail::Full).await?) },
+            async { Ok::<_, ApiError>(st.db.territory_sites(None).await?) },
+            async { Ok::<_, ApiError>(st.db.territory_period_sums(None, q.period).await?) },
+            async { Ok::<_, ApiError>(crate::concession::stored_contract(&st.db, &insee).await?) },
+        )?;
         let o = overview(&inputs.sites, &inputs.days, &inputs.totals, &inputs.months, &p);
-        // Comparable sites come from the whole territory (its period only: no names leave).
-        let peers_sites = st.db.territory_sites(None).await?;
-        // Each site's measured days of the period summed by SQL: the same g per meal.
-        let peers_days = st.db.territory_period_sums(None, q.period).await?;
         let peers = overview_of_sums(&peers_sites, &peers_days, &[], &BTreeMap::new(), &params(q.period, None, q.year, c.today)).sites;
         let line = monthly_trend(&inputs.sites, &inputs.days, trend).into_iter().find(|l| l.commune_insee == insee).unwrap_or_else(|| {
             assiette_domain::territory::TrendLine { commune_insee: insee.clone(), commune_name: commune_name.clone(), points: Vec::new() }
@@ -385,8 +399,7 @@ async fn commune_route(
                 export::tables_xlsx(&[export::overview_table(&o), export::trend_table(&lines)])
             });
         }
-        // The contract the commune's guide pushed (its version is in the ETag's).
-        let contracts: Vec<_> = crate::concession::stored_contract(&st.db, &insee).await?.into_iter().collect();
+        let contracts: Vec<_> = contract.into_iter().collect();
         let deadlines = page_deadlines(&insee, &inputs.sites, &contracts, c.today);
         let totals = o.communes.into_iter().next().unwrap_or(o.territory);
         let r = CommuneResponse {
