@@ -196,12 +196,8 @@ async function socketFlood(server) {
   }
 }
 
-/// Every check of one running server (items 1, 4, 5, 7, 8 and 9).
-async function attack(server, staticDir) {
-  const { token: admin } = await ok(server, "POST", "/api/v1/admin/login", { body: ADMIN });
-  const adminCall = (method, path, body) => call(server, method, path, { token: admin, body });
-  const commune = await adminCall("POST", "/api/v1/admin/communes", { insee_code: "69123", name: "Lyon" });
-  assertEqual(commune.status, 201, `commune: ${commune.text}`);
+/// The attacked canteen, « École des Pentes » in Lyon, registered by the administrator.
+async function addSite(adminCall) {
   const site = await adminCall("POST", "/api/v1/admin/sites", {
     name: "École des Pentes",
     siret: SITE_SIRET,
@@ -213,6 +209,16 @@ async function attack(server, staticDir) {
     yearly_meal_count: 21000,
   });
   assertEqual(site.status, 201, `site: ${site.text}`);
+  return site;
+}
+
+/// Every check of one running server (items 1, 4, 5, 7, 8 and 9).
+async function attack(server, staticDir) {
+  const { token: admin } = await ok(server, "POST", "/api/v1/admin/login", { body: ADMIN });
+  const adminCall = (method, path, body) => call(server, method, path, { token: admin, body });
+  const commune = await adminCall("POST", "/api/v1/admin/communes", { insee_code: "69123", name: "Lyon" });
+  assertEqual(commune.status, 201, `commune: ${commune.text}`);
+  const site = await addSite(adminCall);
   const enrol = async (label) => {
     const { code } = await ok(server, "POST", `/api/v1/admin/sites/${site.json.id}/enrolment-codes`, { token: admin, body: { label } });
     return new Device(server, await ok(server, "POST", "/api/v1/enrol", { body: { code, label } }));
@@ -507,17 +513,7 @@ async function guessing(server) {
   const adminCall = (method, path, body) => call(server, method, path, { token: admin, body });
   assertEqual((await adminCall("GET", "/api/v1/admin/sites")).json.length, 0, "a plain serve (ASSIETTE_DEMO unset) creates no demo canteen");
   assertEqual((await adminCall("POST", "/api/v1/admin/communes", { insee_code: "69123", name: "Lyon" })).status, 201, "commune");
-  const site = await adminCall("POST", "/api/v1/admin/sites", {
-    name: "École des Pentes",
-    siret: SITE_SIRET,
-    commune_insee: "69123",
-    management_type: "direct",
-    production_type: "site",
-    sectors: ["education_primaire"],
-    daily_meal_count: 150,
-    yearly_meal_count: 21000,
-  });
-  assertEqual(site.status, 201, `site: ${site.text}`);
+  const site = await addSite(adminCall);
   const { code } = await ok(server, "POST", `/api/v1/admin/sites/${site.json.id}/enrolment-codes`, { token: admin, body: { label: "cuisine" } });
   const enrol = (guess, address) => call(server, "POST", "/api/v1/enrol", { body: { code: guess, label: "x" }, headers: { "x-forwarded-for": address } });
   const wrong = (i) => `ZZZZ-${String(i).padStart(4, "2").replace(/[01]/g, "2").slice(-4)}`;

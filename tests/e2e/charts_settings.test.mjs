@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
+import { addWeighing, Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
 
 const plain = (s) => (s ?? "").replace(/[\u202f\u00a0]/g, " ");
 
@@ -51,17 +51,6 @@ async function saveMealCounts(page, planned, children, adults) {
   );
   if (await confirm.isVisible()) await confirm.click();
   await page.waitForFunction((n) => Number(document.querySelector("[data-pending]").dataset.pending) > n, before);
-}
-
-async function addWeighing(page, stage, component, kg) {
-  await page.click(`[data-stage=${stage}]`);
-  await page.click(`[data-component=${component}]`);
-  await page.fill("#mass", kg);
-  const before = await page.locator("li.weighing").count();
-  await page.click("button:has-text('Enregistrer la pesée')");
-  // The note may still say « enregistré » from the previous save: the weighing is saved once
-  // the day's list, read back from IndexedDB, has one more row.
-  await page.waitForFunction((n) => document.querySelectorAll("li.weighing").length > n, before);
 }
 
 /// Share of the canvas's pixels that are not white: a drawn chart has lines, bars and text.

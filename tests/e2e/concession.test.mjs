@@ -13,12 +13,9 @@
 // next deadline, data), writes its follow-up note, which reaches the server, and edits the
 // commune's contract from there.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
-import { AXE_TAGS } from "./engines.mjs";
-import { SERVER_BIN, Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
+import { SERVER_BIN, api, axe, openApp, pullAll, waitForServiceWorker, withMetropolis, assert, assertEqual } from "./harness.mjs";
 
 const ADMIN = { email: "admin@example.org", password: "un-mot-de-passe-long" };
 const MANAGER = { email: "mairie@montivilliers.fr", password: "Cantine-Montivilliers-2026" };
@@ -26,49 +23,10 @@ const INSEE = "76447";
 const SIRET = "21010034300016";
 const plain = (s) => (s ?? "").replace(/[\u202f\u00a0]/g, " ").replace(/\s+/g, " ");
 
-async function api(server, path, body, token, method = "POST") {
-  const r = await fetch(`${server.url}/api/v1${path}`, {
-    method,
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function pullCommuneRecords(server, token) {
-  const out = [];
-  let cursor = null;
-  for (;;) {
-    const page = await api(server, "/concession/pull", { cursor, limit: 100 }, token);
-    out.push(...page.changes.map((c) => c.record));
-    cursor = page.next_cursor;
-    if (!page.has_more) return out;
-  }
-}
+const pullCommuneRecords = (server, token) => pullAll(server, "/concession/pull", { limit: 100 }, token);
 
 /// Every record the server holds for the site, pulled with a metropolis session.
-async function siteRecords(server, siteId, token) {
-  const out = [];
-  let cursor = null;
-  for (;;) {
-    const page = await api(server, "/sync/pull", { site_id: siteId, cursor, limit: 500 }, token);
-    out.push(...page.changes.map((c) => c.record));
-    cursor = page.next_cursor;
-    if (!page.has_more) return out;
-  }
-}
-
-async function axe(page) {
-  if (!(await page.evaluate("typeof window.axe === 'object'"))) {
-    await page.evaluate(readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8"));
-  }
-  return page.evaluate(async (tags) => {
-    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  }, AXE_TAGS);
-}
+const siteRecords = (server, siteId, token) => pullAll(server, "/sync/pull", { site_id: siteId, limit: 500 }, token);
 
 /// Share in hundredths of a percent rounded half-even, written as the page writes it (« 40,00 % »).
 function shareText(part, total) {
@@ -93,20 +51,11 @@ async function waitState(page, testid, wanted) {
 }
 
 export const tests = {
-  "a commune manager follows the caterer's contract offline, imports its file and prints the pathway": async () => {
-    const server = await Server.start({ ASSIETTE_ADMIN_EMAIL: ADMIN.email, ASSIETTE_ADMIN_PASSWORD: ADMIN.password });
-    const browser = await launchBrowser();
-    const tmp = mkdtempSync(join(tmpdir(), "assiette-concession-"));
-    try {
-      const { token: admin } = await api(server, "/admin/login", ADMIN);
-      await api(server, "/admin/communes", { insee_code: INSEE, name: "Montivilliers" }, admin);
-      const site = await api(
-        server,
-        "/admin/sites",
-        { name: "École Jules Ferry", siret: SIRET, commune_insee: INSEE, management_type: "conceded", production_type: "site", sectors: ["education_primaire"], daily_meal_count: 150, yearly_meal_count: 21000 },
-        admin,
-      );
-      const { code } = await api(server, "/admin/invitations", { email: MANAGER.email, communes: [INSEE] }, admin);
+  "a commune manager follows the caterer's contract offline, imports its file and prints the pathway": () =>
+    withMetropolis({ admin: ADMIN }, async ({ server, browser, token: admin, commune, site: addSite, invite, tmp }) => {
+      await commune(INSEE, "Montivilliers");
+      const site = await addSite("École Jules Ferry", SIRET, INSEE, { management: "conceded" });
+      const code = await invite(MANAGER.email, [INSEE]);
 
       const context = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
       const page = await openApp(context, `${server.url}/bureau/connexion?invitation=${encodeURIComponent(code)}`);
@@ -333,10 +282,5 @@ export const tests = {
       }
       await waitState(mp, "contract-state", "sent");
       assertEqual([revised.meta.id, revised.meta.revision > contract.meta.revision, revised.targets.waste_grams_per_meal, revised.commune_insee_code], [contract.meta.id, true, 70, INSEE], "the metropolis' revision on the server");
-    } finally {
-      await browser.close();
-      await server.dispose();
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  },
+    }),
 };

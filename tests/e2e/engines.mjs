@@ -13,10 +13,9 @@
 // this file (they are sent as source); their argument and result must be JSON values.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, launchBrowser, sleep } from "./harness.mjs";
+import { AXE_TAGS, axeSource, freePort, launchBrowser, sleep } from "./harness.mjs";
 
 export const ENGINES = ["chromium", "firefox", "webkit"];
 
@@ -26,9 +25,6 @@ const WEBKIT_DRIVER = process.env.WEBKIT_DRIVER || "/usr/bin/WebKitWebDriver";
 const MINIBROWSER = process.env.MINIBROWSER || "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser";
 const XVFB_RUN = "/usr/bin/xvfb-run";
 
-// WCAG 2.0, 2.1 and 2.2, levels A and AA (axe has no rule tagged wcag22a, and refuses a tag
-// no rule has).
-export const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 const DEFAULT_TIMEOUT = 10_000;
 
 /// A selector that matches the first element of `css` whose text contains `text`.
@@ -203,13 +199,6 @@ class EnginePage {
   close() {
     return this.b.close();
   }
-}
-
-let axeCache;
-function axeSource() {
-  // It sets window.axe.
-  axeCache ??= readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-  return axeCache;
 }
 
 function requireFile(path, engine, hint) {

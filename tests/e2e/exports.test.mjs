@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, SERVER_BIN, Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual, lastWeekday } from "./harness.mjs";
+import { ROOT, SERVER_BIN, Server, launchBrowser, openApp, saveSiteProfile, waitForServiceWorker, assert, assertEqual, lastWeekday } from "./harness.mjs";
 
 const FIXTURES = join(ROOT, "crates/domain/tests/fixtures/ma-cantine/achats");
 const FIXTURE = join(FIXTURES, "purchases_good.csv");
@@ -24,13 +24,7 @@ async function device(browser, server) {
   const context = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   const page = await openApp(context, server.url);
   await waitForServiceWorker(page);
-  await page.click('nav.tabs a:has-text("Réglages")');
-  await page.waitForSelector("body[data-ready]");
-  await page.waitForFunction(() => (document.querySelector("#name")?.value ?? "") !== "");
-  await page.fill("#name", "École des Tilleuls");
-  await page.fill("#siret", SIRET);
-  await page.click("button:has-text('Enregistrer le profil')");
-  await page.waitForSelector("[data-testid=profile-saved]:has-text('enregistré')");
+  await saveSiteProfile(page, "École des Tilleuls", SIRET);
   await page.click('nav.tabs a:has-text("Achats")');
   await page.waitForSelector("[data-testid=purchases-total]");
   await page.selectOption("[data-testid=filter-year]", "");

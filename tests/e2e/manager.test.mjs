@@ -8,12 +8,9 @@
 // elsewhere): a new line typed, sync answers 401, the line is kept and the app asks to sign in
 // again; once signed in again, it is sent exactly once.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createRequire } from "node:module";
-import { AXE_TAGS } from "./engines.mjs";
-import { ROOT, SERVER_BIN, Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
+import { ROOT, SERVER_BIN, api, axe, openApp, pullAll, typePurchase, waitForServiceWorker, waitPending, withMetropolis, assert, assertEqual } from "./harness.mjs";
 
 const ADMIN = { email: "admin@example.org", password: "un-mot-de-passe-long" };
 const MANAGER = { email: "gestion@gonfreville.fr", password: "Cantine-Gonfreville-2026" };
@@ -24,27 +21,9 @@ const SIRET = "21010034300016";
 const FIXTURE = join(ROOT, "crates/domain/tests/fixtures/ma-cantine/achats/purchases_good.csv");
 const plain = (s) => (s ?? "").replace(/[\u202f\u00a0]/g, " ");
 
-async function api(server, path, body, token, method = "POST") {
-  const r = await fetch(`${server.url}/api/v1${path}`, {
-    method,
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
 /// Every purchase record the server holds for the site, pulled with a metropolis session.
 async function serverPurchases(server, siteId, token) {
-  const records = [];
-  let cursor = null;
-  for (;;) {
-    const page = await api(server, "/sync/pull", { site_id: siteId, cursor, limit: 500 }, token);
-    records.push(...page.changes.map((c) => c.record));
-    cursor = page.next_cursor;
-    if (!page.has_more) break;
-  }
+  const records = await pullAll(server, "/sync/pull", { site_id: siteId, limit: 500 }, token);
   return records.filter((r) => r.kind === "purchase");
 }
 
@@ -59,38 +38,8 @@ async function checkServerHas(server, admin, siteId, count, cents, what) {
   return live;
 }
 
-/// axe-core's WCAG A/AA violations on the page (none expected), as « rule: targets ».
-async function axe(page) {
-  if (!(await page.evaluate("typeof window.axe === 'object'"))) {
-    await page.evaluate(readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8"));
-  }
-  return page.evaluate(async (tags) => {
-    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  }, AXE_TAGS);
-}
-
 async function rows(page) {
   return page.$$eval("[data-testid=purchase-row]", (trs) => trs.length);
-}
-
-async function waitPending(page, n, what) {
-  try {
-    await page.waitForFunction((n) => document.querySelector("[data-pending]")?.dataset.pending === String(n), n, { timeout: 20_000 });
-  } catch {
-    assertEqual(await page.getAttribute("[data-pending]", "data-pending"), String(n), what);
-  }
-}
-
-async function typePurchase(page, { description, supplier, family, price, labels = [] }) {
-  await page.click("[data-testid=new-purchase]");
-  await page.fill("#p-description", description);
-  await page.fill("#p-supplier", supplier);
-  await page.selectOption("#p-family", family);
-  await page.fill("#p-price", price);
-  for (const l of labels) await page.check(`[data-label=${l}]`);
-  await page.click("[data-testid=save-purchase]");
-  await page.waitForSelector(`[data-testid=purchases-note]:has-text('${description}')`);
 }
 
 /// Share of `part` in `total` in hundredths of a percent, rounded half-even (the platform's).
@@ -123,21 +72,12 @@ async function dashboardShares(page, year) {
 }
 
 export const tests = {
-  "a new manager accepts an invitation, works offline, syncs once, and keeps a line through a revoked session": async () => {
-    const server = await Server.start({ ASSIETTE_ADMIN_EMAIL: ADMIN.email, ASSIETTE_ADMIN_PASSWORD: ADMIN.password });
-    const browser = await launchBrowser();
-    const tmp = mkdtempSync(join(tmpdir(), "assiette-manager-"));
-    try {
+  "a new manager accepts an invitation, works offline, syncs once, and keeps a line through a revoked session": () =>
+    withMetropolis({ admin: ADMIN }, async ({ server, browser, token: admin, commune, site: addSite, invite, tmp }) => {
       // The metropolis: a commune, its site, and the manager's invitation.
-      const { token: admin } = await api(server, "/admin/login", ADMIN);
-      await api(server, "/admin/communes", { insee_code: INSEE, name: "Gonfreville-l'Orcher" }, admin);
-      const site = await api(
-        server,
-        "/admin/sites",
-        { name: "École Jules Ferry", siret: SIRET, commune_insee: INSEE, management_type: "direct", production_type: "site", sectors: ["education_primaire"], daily_meal_count: 150, yearly_meal_count: 21000 },
-        admin,
-      );
-      const { code } = await api(server, "/admin/invitations", { email: MANAGER.email, communes: [INSEE] }, admin);
+      await commune(INSEE, "Gonfreville-l'Orcher");
+      const site = await addSite("École Jules Ferry", SIRET, INSEE);
+      const code = await invite(MANAGER.email, [INSEE]);
 
       // The manager opens the invitation link and chooses a password.
       const context = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
@@ -183,7 +123,10 @@ export const tests = {
         { description: "Poulet fermier", supplier: "Volailles Normandes", family: "VIANDES_VOLAILLES", price: "1 234,50", cents: 123450, labels: ["LABEL_ROUGE"] },
         { description: "Filets de lieu", supplier: "Marée du Havre", family: "PRODUITS_DE_LA_MER", price: "80", cents: 8000 },
       ];
-      for (const p of typed) await typePurchase(page, p);
+      for (const p of typed) {
+        await page.click("[data-testid=new-purchase]");
+        await typePurchase(page, p);
+      }
       await page.selectOption("[data-testid=filter-year]", "");
       await page.click("[data-testid=open-import]");
       await page.setInputFiles("#purchase-file", FIXTURE);
@@ -248,6 +191,7 @@ export const tests = {
       await api(server, "/account/password", { current_password: MANAGER.password, new_password: NEW_PASSWORD }, elsewhere);
       await page.click('nav.tabs a:has-text("Achats")');
       await page.waitForSelector("[data-testid=purchases-total]");
+      await page.click("[data-testid=new-purchase]");
       await typePurchase(page, { description: "Yaourts fermiers", supplier: "Ferme du Pays de Caux", family: "PRODUITS_LAITIERS", price: "45,20", labels: ["BIO"] });
       await page.waitForSelector("[data-testid=session-expired]", { timeout: 30_000 });
       const expired = plain(await page.textContent("[data-testid=session-expired]"));
@@ -290,10 +234,5 @@ export const tests = {
         if (!said.includes("Trop d'essais")) assert(said.includes("Adresse e-mail ou mot de passe incorrect"), `refused: ${said}`);
       }
       assert(/Trop d'essais : réessayez dans \d+ s\./.test(said), `throttled with the wait: ${said}`);
-    } finally {
-      await browser.close();
-      await server.dispose();
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  },
+    }),
 };

@@ -4,7 +4,7 @@
 // file imported (preview, then written), the same file refused as already imported, a bad file
 // refused whole with its lines, writing nothing.
 import { join } from "node:path";
-import { ROOT, Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
+import { ROOT, Server, launchBrowser, openApp, saveSiteProfile, typePurchase, waitForServiceWorker, waitPending, assert, assertEqual } from "./harness.mjs";
 
 const plain = (s) => (s ?? "").replace(/[\u202f\u00a0]/g, " ");
 const FIXTURES = join(ROOT, "crates/domain/tests/fixtures/ma-cantine/achats");
@@ -18,25 +18,6 @@ async function totalCents(page) {
   return Number(await page.getAttribute("[data-testid=purchases-total]", "data-total-cents"));
 }
 
-/// Waits for the header's count of entries waiting for the server (refreshed after each write).
-async function waitPending(page, n, what) {
-  try {
-    await page.waitForFunction((n) => document.querySelector("[data-pending]")?.dataset.pending === String(n), n, { timeout: 10_000 });
-  } catch {
-    assertEqual(await page.getAttribute("[data-pending]", "data-pending"), String(n), what);
-  }
-}
-
-async function typePurchase(page, { description, supplier, family, price, labels = [] }) {
-  await page.fill("#p-description", description);
-  await page.fill("#p-supplier", supplier);
-  await page.selectOption("#p-family", family);
-  await page.fill("#p-price", price);
-  for (const l of labels) await page.check(`[data-label=${l}]`);
-  await page.click("[data-testid=save-purchase]");
-  await page.waitForSelector(`[data-testid=purchases-note]:has-text('${description}')`);
-}
-
 export const tests = {
   "a manager types, corrects, deletes with undo and imports purchases offline": async () => {
     const server = await Server.start();
@@ -46,13 +27,7 @@ export const tests = {
       const page = await openApp(context, server.url);
       await waitForServiceWorker(page);
       // The site this device works for (the scope until managers sign in): its SIRET.
-      await page.click('nav.tabs a:has-text("Réglages")');
-      await page.waitForSelector("body[data-ready]");
-      await page.waitForFunction(() => (document.querySelector("#name")?.value ?? "") !== "");
-      await page.fill("#name", "École des Tilleuls");
-      await page.fill("#siret", SIRET);
-      await page.click("button:has-text('Enregistrer le profil')");
-      await page.waitForSelector("[data-testid=profile-saved]:has-text('enregistré')");
+      await saveSiteProfile(page, "École des Tilleuls", SIRET);
 
       // Offline from here on.
       await server.stop();

@@ -2,21 +2,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual, lastWeekday } from "./harness.mjs";
+import { Server, api, launchBrowser, pullAll, siret, openApp, waitForServiceWorker, assert, assertEqual, lastWeekday } from "./harness.mjs";
 
 const ADMIN = { email: "admin@example.org", password: "un-mot-de-passe-long" };
 const DEMO_CODE = "TEST-DEMX";
-
-async function api(server, path, body, token) {
-  const r = await fetch(`${server.url}/api/v1${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const json = await r.json();
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 /// A second device of the demo site, enrolled with a code the admin issues: { token, device_id, site }.
 async function otherDevice(server, label) {
@@ -30,15 +19,7 @@ async function otherDevice(server, label) {
 /// Everything the server holds for the demo site, seen by a second enrolled device.
 async function serverRecords(server, device) {
   const { token } = device ?? (await otherDevice(server, "contrôle"));
-  const changes = [];
-  let cursor = null;
-  for (;;) {
-    const page = await api(server, "/sync/pull", { cursor, limit: 500 }, token);
-    changes.push(...page.changes);
-    cursor = page.next_cursor;
-    if (!page.has_more) break;
-  }
-  return changes.map((c) => c.record);
+  return pullAll(server, "/sync/pull", { limit: 500 }, token);
 }
 
 async function startServer() {
@@ -49,6 +30,17 @@ async function startServer() {
   });
 }
 
+
+/// Saves a weighing of bread leftovers on « Aujourd'hui » while sync is blocked: one entry waits.
+async function weighingLeftWaiting(page) {
+  await page.click("a[href='/']");
+  await page.fill("#service-date", lastWeekday());
+  await page.click("[data-stage=leftovers]");
+  await page.click("[data-component=pain]");
+  await page.fill("#mass", "0,7");
+  await page.click("#save-weighing");
+  await page.waitForSelector("[data-pending='1']");
+}
 
 async function enrolTablet(page) {
   await page.click("a[href='/synchronisation']");
@@ -71,21 +63,6 @@ async function withEnrolledTablet(fn) {
     await browser.close();
     await server.dispose();
   }
-}
-
-/// A valid SIRET from its first 13 digits (Luhn check digit).
-function siret(first13) {
-  for (let d = 0; d < 10; d++) {
-    const digits = `${first13}${d}`;
-    let sum = 0;
-    for (let i = 0; i < 14; i++) {
-      let n = Number(digits[13 - i]);
-      if (i % 2 === 1) n = n * 2 > 9 ? n * 2 - 9 : n * 2;
-      sum += n;
-    }
-    if (sum % 10 === 0) return digits;
-  }
-  throw new Error("no check digit");
 }
 
 /// A second canteen of the demo commune and a one-time code for it.
@@ -143,13 +120,7 @@ export const tests = {
       const nextCode = await otherCanteenCode(server);
       // An entry of the first canteen that cannot leave yet.
       await context.route("**/api/v1/sync/**", (route) => route.abort());
-      await page.click("a[href='/']");
-      await page.fill("#service-date", lastWeekday());
-      await page.click("[data-stage=leftovers]");
-      await page.click("[data-component=pain]");
-      await page.fill("#mass", "0,7");
-      await page.click("#save-weighing");
-      await page.waitForSelector("[data-pending='1']");
+      await weighingLeftWaiting(page);
       const before = await localWeighingSites(page);
       await page.click("a[href='/synchronisation']");
       await page.click("#change-site");
@@ -362,13 +333,7 @@ export const tests = {
       await api(server, "/sync/push", { device_id: other.device_id, mutations: [{ seq: 1, record }] }, other.token);
       // Only the push fails; this tablet has an entry to send.
       await context.route("**/api/v1/sync/push", (route) => route.abort());
-      await page.click("a[href='/']");
-      await page.fill("#service-date", lastWeekday());
-      await page.click("[data-stage=leftovers]");
-      await page.click("[data-component=pain]");
-      await page.fill("#mass", "0,7");
-      await page.click("#save-weighing");
-      await page.waitForSelector("[data-pending='1']");
+      await weighingLeftWaiting(page);
       await page.click("a[href='/synchronisation']");
       await page.click("#sync-now");
       await page.waitForFunction(

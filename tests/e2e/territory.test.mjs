@@ -6,24 +6,11 @@
 // offline from the stored answer (« données du … »), opens a commune, prints its page (a
 // non-empty A4 PDF), and downloads the overview as XLSX, read back here.
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { AXE_TAGS } from "./engines.mjs";
-import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
+import { api, axe, signInTerritory, siret, withMetropolis, assert, assertEqual } from "./harness.mjs";
 import { readFirstSheet } from "./xlsx.mjs";
 
 const ADMIN = { email: "chargee@metropole.example.org", password: "un-mot-de-passe-long" };
 const plain = (s) => (s ?? "").replace(/[\u202f\u00a0]/g, " ").trim();
-
-async function api(server, path, body, token, method = "POST") {
-  const r = await fetch(`${server.url}/api/v1${path}`, {
-    method,
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
 
 /// The last `n` school days (Monday, Tuesday, Thursday, Friday) before today, as yyyy-mm-dd.
 function lastSchoolDays(n) {
@@ -35,16 +22,6 @@ function lastSchoolDays(n) {
     if ([1, 2, 4, 5].includes(d.getDay())) out.push(`${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`);
   }
   return out;
-}
-
-/// A SIRET with its Luhn check digit, from its first 13 digits.
-function siret(first13) {
-  for (let d = 0; d <= 9; d++) {
-    const digits = [...`${first13}${d}`].map(Number);
-    const sum = digits.reduce((s, x, i) => s + (i % 2 === digits.length % 2 ? (x * 2 > 9 ? x * 2 - 9 : x * 2) : x), 0);
-    if (sum % 10 === 0) return `${first13}${d}`;
-  }
-  throw new Error("no check digit");
 }
 
 let ids = 0;
@@ -59,40 +36,19 @@ function dayRecords(siteId, days, meals, grams) {
   ]);
 }
 
-/// axe-core's WCAG A/AA violations on the page (none expected), as « rule: targets ».
-async function axe(page) {
-  if (!(await page.evaluate("typeof window.axe === 'object'"))) {
-    await page.evaluate(readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8"));
-  }
-  return page.evaluate(async (tags) => {
-    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  }, AXE_TAGS);
-}
-
 async function rowNames(page) {
   return page.$$eval("[data-testid=overview-table] [data-testid=site-row]", (rows) => rows.map((r) => r.dataset.site));
 }
 
 export const tests = {
-  "the officer signs in, sorts the overview, reads it offline, prints a commune's page and reads the XLSX back": async () => {
+  "the officer signs in, sorts the overview, reads it offline, prints a commune's page and reads the XLSX back": () =>
     // No demo commune: the territory is the two communes made here.
-    const server = await Server.start({ ASSIETTE_ADMIN_EMAIL: ADMIN.email, ASSIETTE_ADMIN_PASSWORD: ADMIN.password, ASSIETTE_DEMO: "0" });
-    const browser = await launchBrowser();
-    try {
-      const { token } = await api(server, "/admin/login", ADMIN);
-      await api(server, "/admin/communes", { insee_code: "76351", name: "Le Havre" }, token);
-      await api(server, "/admin/communes", { insee_code: "76305", name: "Gonfreville-l'Orcher" }, token);
-      const site = (name, siretCode, insee, daily, management = "direct") =>
-        api(
-          server,
-          "/admin/sites",
-          { name, siret: siretCode, commune_insee: insee, management_type: management, production_type: "site", sectors: ["education_primaire"], daily_meal_count: daily, yearly_meal_count: daily * 140 },
-          token,
-        );
-      const a = await site("École Anatole France", siret("2176035120001"), "76351", 100);
-      const b = await site("École Bléville", siret("2176035120002"), "76351", 120, "conceded");
-      await site("École Jules Ferry", siret("2176030530001"), "76305", 150);
+    withMetropolis({ admin: ADMIN, demo: false }, async ({ server, browser, token, commune, site }) => {
+      await commune("76351", "Le Havre");
+      await commune("76305", "Gonfreville-l'Orcher");
+      const a = await site("École Anatole France", siret("2176035120001"), "76351", { daily: 100 });
+      const b = await site("École Bléville", siret("2176035120002"), "76351", { daily: 120, management: "conceded" });
+      await site("École Jules Ferry", siret("2176030530001"), "76305", { daily: 150 });
       // Three school days: 60 g per meal at Anatole France, 100 g at Bléville, nothing at Jules Ferry.
       const days = lastSchoolDays(3);
       const { client_id } = await api(server, "/account/clients", { label: "test e2e" }, token);
@@ -100,12 +56,7 @@ export const tests = {
       const pushed = await api(server, "/sync/push", { device_id: client_id, mutations: records.map((record, i) => ({ seq: i + 1, record })) }, token);
       assertEqual(pushed.results.map((r) => r.status), records.map(() => "applied"), "every record applied");
 
-      const context = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-      const page = await openApp(context, `${server.url}/territoire/connexion`);
-      await waitForServiceWorker(page);
-      await page.fill("#email", ADMIN.email);
-      await page.fill("#password", ADMIN.password);
-      await page.click("[data-testid=sign-in]");
+      const { context, page } = await signInTerritory(browser, server, ADMIN, { acceptDownloads: true });
       await page.waitForSelector("[data-testid=overview-table] [data-testid=site-row]", { timeout: 30_000 });
       assertEqual((await rowNames(page)).length, 3, "every site of the territory");
       assert(plain(await page.textContent("[data-testid=signed-in]")).includes("(toutes les communes)"), "the metropolis' scope is said");
@@ -172,9 +123,5 @@ export const tests = {
       for (const name of ["École Anatole France", "École Bléville", "École Jules Ferry"]) assert(texts.includes(name), `the workbook lists ${name}`);
       const bleville = rows.find((r) => r.includes("École Bléville"));
       assert(bleville.some((v) => typeof v === "number" && Math.abs(v - 100) < 0.01), `Bléville's 100 g per meal is a number in the workbook: ${JSON.stringify(bleville)}`);
-    } finally {
-      await browser.close();
-      await server.dispose();
-    }
-  },
+    }),
 };

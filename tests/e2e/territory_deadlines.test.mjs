@@ -5,61 +5,15 @@
 // enregistré ». The metropolis marks a commune « non engagée » with a real button: said only
 // once the server saved it, kept across a reload and seen on the overview; offline the button
 // is off and says why. A commune manager reads the state but has no button.
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { AXE_TAGS } from "./engines.mjs";
-import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual } from "./harness.mjs";
+import { api, axe, signInTerritory, siret, withMetropolis, assert, assertEqual } from "./harness.mjs";
 
 const ADMIN = { email: "chargee@metropole.example.org", password: "un-mot-de-passe-long" };
 const MANAGER = { email: "mairie@epouville.example.org", password: "le mot de passe du responsable" };
 const plain = (s) => (s ?? "").replace(/[\u202f\u00a0]/g, " ").replace(/\s+/g, " ").trim();
 
-async function api(server, path, body, token, method = "POST") {
-  const r = await fetch(`${server.url}/api/v1${path}`, {
-    method,
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-/// A SIRET with its Luhn check digit, from its first 13 digits.
-function siret(first13) {
-  for (let d = 0; d <= 9; d++) {
-    const digits = [...`${first13}${d}`].map(Number);
-    const sum = digits.reduce((s, x, i) => s + (i % 2 === digits.length % 2 ? (x * 2 > 9 ? x * 2 - 9 : x * 2) : x), 0);
-    if (sum % 10 === 0) return `${first13}${d}`;
-  }
-  throw new Error("no check digit");
-}
-
 const pad = (x) => String(x).padStart(2, "0");
 const iso = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 const fr = (d) => `${pad(d.getDate())}/${pad(d.getMonth() + 1)}/${d.getFullYear()}`;
-
-/// axe-core's WCAG A/AA violations on the page (none expected), as « rule: targets ».
-async function axe(page) {
-  if (!(await page.evaluate("typeof window.axe === 'object'"))) {
-    await page.evaluate(readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8"));
-  }
-  return page.evaluate(async (tags) => {
-    const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
-    return r.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  }, AXE_TAGS);
-}
-
-async function signIn(browser, server, who) {
-  const context = await browser.newContext({ locale: "fr-FR", viewport: { width: 1280, height: 900 } });
-  const page = await openApp(context, `${server.url}/territoire/connexion`);
-  await waitForServiceWorker(page);
-  await page.fill("#email", who.email);
-  await page.fill("#password", who.password);
-  await page.click("[data-testid=sign-in]");
-  await page.waitForSelector(`[data-testid=signed-in][data-email='${who.email}']`, { timeout: 30_000 });
-  return { context, page };
-}
 
 async function openCommune(page, server, insee, name) {
   await page.goto(`${server.url}/territoire/commune/${insee}`);
@@ -68,23 +22,13 @@ async function openCommune(page, server, insee, name) {
 }
 
 export const tests = {
-  "the commune page lists the contract's deadlines, on screen and printed, and the metropolis sets « engagée »": async () => {
-    const server = await Server.start({ ASSIETTE_ADMIN_EMAIL: ADMIN.email, ASSIETTE_ADMIN_PASSWORD: ADMIN.password, ASSIETTE_DEMO: "0" });
-    const browser = await launchBrowser();
-    try {
-      const { token } = await api(server, "/admin/login", ADMIN);
-      const site = (name, siretCode, insee) =>
-        api(
-          server,
-          "/admin/sites",
-          { name, siret: siretCode, commune_insee: insee, management_type: "conceded", production_type: "site", sectors: ["education_primaire"], daily_meal_count: 150, yearly_meal_count: 21000 },
-          token,
-        );
-      await api(server, "/admin/communes", { insee_code: "76447", name: "Montivilliers" }, token);
-      await api(server, "/admin/communes", { insee_code: "76217", name: "Épouville" }, token);
+  "the commune page lists the contract's deadlines, on screen and printed, and the metropolis sets « engagée »": () =>
+    withMetropolis({ admin: ADMIN, demo: false }, async ({ server, browser, token, commune, site, invite }) => {
+      await commune("76447", "Montivilliers");
+      await commune("76217", "Épouville");
       const montivilliers = siret("2176044700001");
-      await site("École Jules Ferry", montivilliers, "76447");
-      await site("École du Centre", siret("2176021700001"), "76217");
+      await site("École Jules Ferry", montivilliers, "76447", { management: "conceded" });
+      await site("École du Centre", siret("2176021700001"), "76217", { management: "conceded" });
       // Montivilliers' contract, as its guide pushes it: a year ago for 32 months, quarterly files.
       const now = new Date();
       const start = new Date(now.getFullYear() - 1, now.getMonth(), 15);
@@ -105,10 +49,9 @@ export const tests = {
       };
       const pushed = await api(server, "/concession/push", { records: [contract] }, token);
       assertEqual(pushed.results.map((r) => r.status), ["applied"], "the contract is stored");
-      const { code } = await api(server, "/admin/invitations", { email: MANAGER.email, communes: ["76217"] }, token);
-      await api(server, "/invitations/accept", { code, password: MANAGER.password });
+      await api(server, "/invitations/accept", { code: await invite(MANAGER.email, ["76217"]), password: MANAGER.password });
 
-      const { context, page } = await signIn(browser, server, ADMIN);
+      const { context, page } = await signInTerritory(browser, server, ADMIN);
       await openCommune(page, server, "76447", "Montivilliers");
 
       // The contract's deadlines, computed from the stored record, dates dd/mm/yyyy.
@@ -181,14 +124,10 @@ export const tests = {
       await page.emulateMedia({ media: "screen" });
 
       // The commune's manager reads the state, without the button.
-      const manager = await signIn(browser, server, MANAGER);
+      const manager = await signInTerritory(browser, server, MANAGER);
       await openCommune(manager.page, server, "76217", "Épouville");
       assert(plain(await manager.page.textContent("[data-testid=engaged-state]")).startsWith("✓ Engagée"), "the manager reads the state");
       assertEqual(await manager.page.$$("[data-testid=engaged-toggle]"), [], "no button for a manager");
       assert(plain(await manager.page.textContent("[data-testid=missing-contract]")).includes("aucun contrat enregistré"), "the manager reads the same deadlines");
-    } finally {
-      await browser.close();
-      await server.dispose();
-    }
-  },
+    }),
 };

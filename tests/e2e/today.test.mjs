@@ -1,5 +1,5 @@
 // The Today screen against the release build served by the real server binary.
-import { Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual, lastWeekday } from "./harness.mjs";
+import { addWeighing, Server, launchBrowser, openApp, waitForServiceWorker, assert, assertEqual, lastWeekday } from "./harness.mjs";
 
 async function withApp(fn) {
   const server = await Server.start();
@@ -28,17 +28,6 @@ async function saveMealCounts(page, planned, children, adults) {
   await page.fill("#served_adults", adults);
   await page.click("button:has-text('Enregistrer les repas')");
   await page.waitForSelector("[data-testid=saved]:has-text('Repas du')");
-}
-
-async function addWeighing(page, stage, component, kg) {
-  await page.click(`[data-stage=${stage}]`);
-  await page.click(`[data-component=${component}]`);
-  await page.fill("#mass", kg);
-  const before = await page.locator("li.weighing").count();
-  await page.click("button:has-text('Enregistrer la pesée')");
-  // The note may still say « enregistré » from the previous save: the weighing is saved once
-  // the day's list, read back from IndexedDB, has one more row.
-  await page.waitForFunction((n) => document.querySelectorAll("li.weighing").length > n, before);
 }
 
 export const tests = {
