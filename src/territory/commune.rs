@@ -9,17 +9,16 @@
 use assiette_domain::number::{format_euros, format_fr_date, group_thousands, MONTHS_FR};
 use assiette_domain::territory::{PurchaseFigures, SiteRow};
 use assiette_domain::concession::deadline::Deadline;
-use assiette_domain::sync::Role;
-use assiette_domain::territory_api::{engaged_path, CommuneQuery, CommuneResponse, EngagedRequest, EngagedResponse, ExportFormat, COMMUNES_PATH};
+use assiette_domain::territory_api::{CommuneQuery, CommuneResponse, ExportFormat, COMMUNES_PATH};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::api::{self, Loaded};
 use super::chart::{chart_canvas, draw_bars, draw_lines, BarRow, Series};
+use super::engagement::{engaged_words, metropolis_signed_in, offline_note, EngagedMessage, EngagedToggle};
 use super::format::*;
 use super::overview::{freshness, sources_list, totals_view, DownloadButtons, PeriodChoice, PeriodChooser};
 use crate::context::{stored, AppContext};
-use crate::session::HttpError;
 
 fn commune_url(insee: &str, q: &CommuneQuery) -> String {
     format!("{COMMUNES_PATH}/{insee}?{}", q.to_query())
@@ -113,78 +112,25 @@ fn deadlines(c: &CommuneResponse) -> impl IntoView {
     }
 }
 
-const ENGAGED_OFFLINE: &str =
-    "Hors ligne : l'engagement d'une commune s'enregistre sur le serveur, ce n'est pas possible maintenant. Réessayez une fois la connexion revenue.";
-
 /// Whether the commune takes part in the programme, in words (printed), and for the metropolis
-/// the button that changes it: sent to the server, said « enregistré » only once it answered.
-/// Offline the button is off and says why: nothing is kept to send later.
-fn engagement(c: &CommuneResponse, metropolis: bool, message: RwSignal<Option<(bool, String)>>, reload: RwSignal<u32>) -> impl IntoView {
-    let state = super::session();
-    let online = expect_context::<super::Online>().0;
+/// the button that changes it.
+fn engagement(c: &CommuneResponse, metropolis: bool, message: EngagedMessage, reload: RwSignal<u32>) -> impl IntoView {
     let current = RwSignal::new(c.engaged);
-    let busy = RwSignal::new(false);
     let insee = c.commune_insee.clone();
-    let toggle = move |_| {
-        if busy.get_untracked() {
-            return;
-        }
-        if !online.get_untracked() {
-            message.set(Some((false, ENGAGED_OFFLINE.to_owned())));
-            return;
-        }
-        let Some(session) = state.session.get_untracked().filter(|s| !s.expired) else {
-            message.set(Some((false, "Session expirée : reconnectez-vous pour changer l'engagement de la commune.".to_owned())));
-            return;
-        };
-        let want = !current.get_untracked();
-        busy.set(true);
-        message.set(None);
-        let path = engaged_path(&insee);
-        leptos::task::spawn_local(async move {
-            let body = serde_json::to_string(&EngagedRequest { engaged: want }).unwrap_or_default();
-            let reply = crate::session::request("POST", &path, Some(&session.token), Some(body)).await;
-            let _ = busy.try_set(false);
-            let said = match reply.map(|t| serde_json::from_str::<EngagedResponse>(&t)) {
-                Ok(Ok(saved)) => {
-                    let _ = current.try_set(saved.engaged);
-                    // The page's figures again: its sites' « engagé » and participation.
-                    let _ = reload.try_update(|n| *n += 1);
-                    let how = if saved.engaged { "est engagée dans le programme" } else { "n'est plus engagée dans le programme" };
-                    (true, format!("Enregistré : {} {how}.", saved.name))
-                }
-                Ok(Err(e)) => (false, format!("Réponse du serveur illisible : {e}.")),
-                Err(HttpError::Offline) => (false, ENGAGED_OFFLINE.to_owned()),
-                Err(e) => (false, e.message_fr()),
-            };
-            let _ = message.try_set(Some(said));
-        });
-    };
     view! {
         <section class="summary-block" data-testid="engagement">
             <h2>"Engagement dans le programme"</h2>
             <p data-testid="engaged-state" data-engaged=move || current.get().to_string()>
+                {move || engaged_words(current.get())}
                 {move || if current.get() {
-                    "✓ Engagée : la commune participe au programme de la métropole."
+                    " : la commune participe au programme de la métropole."
                 } else {
-                    "✗ Non engagée : la commune ne participe pas au programme de la métropole."
+                    " : la commune ne participe pas au programme de la métropole."
                 }}
             </p>
             {metropolis.then(|| view! {
-                <div class="no-print">
-                    <button type="button" data-testid="engaged-toggle" disabled={move || busy.get() || !online.get()} on:click=toggle>
-                        {move || match (busy.get(), current.get()) {
-                            (true, _) => "Enregistrement…",
-                            (false, true) => "Marquer la commune comme non engagée",
-                            (false, false) => "Marquer la commune comme engagée",
-                        }}
-                    </button>
-                    {move || (!online.get()).then(|| view! { <p class="warnings" role="status" data-testid="engaged-offline">{ENGAGED_OFFLINE}</p> })}
-                    {move || message.get().map(|(ok, m)| {
-                        let (class, role) = if ok { ("saved", "status") } else { ("warnings", "alert") };
-                        view! { <p class=class role=role data-testid="engaged-message" data-ok=ok.to_string()>{m}</p> }
-                    })}
-                </div>
+                <EngagedToggle insee=insee engaged=current message=message reload=reload />
+                {offline_note()}
             })}
         </section>
     }
@@ -199,7 +145,7 @@ pub fn CommunePage() -> impl IntoView {
     let choice = PeriodChoice::new();
     // Bumped once the commune's engagement is saved: the page is read again.
     let reload = RwSignal::new(0u32);
-    let engaged_message: RwSignal<Option<(bool, String)>> = RwSignal::new(None);
+    let engaged_message: EngagedMessage = RwSignal::new(None);
     let data = stored(move || {
         reload.track();
         let url = commune_url(&insee(), &query(&choice, None));
@@ -225,7 +171,7 @@ pub fn CommunePage() -> impl IntoView {
             Some(Ok(l)) => l,
         };
         let c = &loaded.value;
-        let metropolis = state.session.get_untracked().is_some_and(|s| s.account.role == Role::Metropolis);
+        let metropolis = metropolis_signed_in();
         let year = c.query.year;
         let period = period_fr(c.query.period);
         let trend_labels: Vec<String> = c.trend.points.iter().map(|p| month_label(p.year, p.month)).collect();

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod chart;
 pub mod commune;
+pub mod engagement;
 pub mod format;
 pub mod overview;
 pub mod trends;

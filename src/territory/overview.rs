@@ -13,6 +13,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use leptos::prelude::*;
 
 use super::api::{self, Loaded};
+use super::engagement::{engaged_words, metropolis_signed_in, offline_note, EngagedMessage, EngagedToggle};
 use super::format::*;
 use crate::context::{stored, today, AppContext};
 use crate::download::FileKind;
@@ -325,6 +326,7 @@ fn select_filter<T: Copy + PartialEq + Send + Sync + 'static>(
     label: &'static str,
     options: Vec<(String, String, T)>,
     filter: RwSignal<RowFilter>,
+    get: impl Fn(&RowFilter) -> Option<T> + Copy + Send + Sync + 'static,
     set: impl Fn(&mut RowFilter, Option<T>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let values: Vec<(String, T)> = options.iter().map(|(code, _, v)| (code.clone(), *v)).collect();
@@ -337,7 +339,11 @@ fn select_filter<T: Copy + PartialEq + Send + Sync + 'static>(
                 filter.update(|f| set(f, v));
             }>
                 <option value="">"Tous"</option>
-                {options.into_iter().map(|(code, text, _)| view! { <option value=code>{text}</option> }).collect_view()}
+                // Selected from the filter: the table is drawn again when the figures are read
+                // again (after a change of engagement), and the choice must still show.
+                {options.into_iter().map(|(code, text, v)| view! {
+                    <option value=code selected=move || filter.with(|f| get(f) == Some(v))>{text}</option>
+                }).collect_view()}
             </select>
         </div>
     }
@@ -351,7 +357,12 @@ pub fn OverviewPage() -> impl IntoView {
     let sort = RwSignal::new((SortKey::Commune, false));
     let filter = RwSignal::new(RowFilter::default());
     let commune = RwSignal::new(String::new());
+    // Bumped once a commune's engagement is saved: the figures are read again (the answer's
+    // ETag covers the engagements, so the stored answer is not reused).
+    let reload = RwSignal::new(0u32);
+    let engaged_message: EngagedMessage = RwSignal::new(None);
     let data = stored(move || {
+        reload.track();
         let q = overview_query(&choice, 1);
         // Read again after signing in and once storage is open.
         let session = state.session.get();
@@ -413,6 +424,7 @@ pub fn OverviewPage() -> impl IntoView {
         let baseline = o.query.baseline.map(period_fr);
         let year = o.query.year;
         let shown = rows.len();
+        let metropolis = metropolis_signed_in();
         view! {
             {freshness(&loaded)}
             <p class="card figures-period" data-testid="figures-period">
@@ -434,13 +446,13 @@ pub fn OverviewPage() -> impl IntoView {
                 </div>
                 {select_filter("filter-management", "Mode de gestion",
                     ManagementType::ALL.iter().map(|m| (m.code().to_owned(), m.label().to_owned(), *m)).collect(),
-                    filter, |f, v| f.management = v)}
+                    filter, |f| f.management, |f, v| f.management = v)}
                 {select_filter("filter-production", "Type de production",
                     ProductionType::ALL.iter().map(|p| (p.code().to_owned(), p.label().to_owned(), *p)).collect(),
-                    filter, |f, v| f.production_type = v)}
+                    filter, |f| f.production_type, |f, v| f.production_type = v)}
                 {select_filter("filter-engaged", "Engagement",
                     vec![("true".to_owned(), "Engagés".to_owned(), true), ("false".to_owned(), "Non engagés".to_owned(), false)],
-                    filter, |f, v| f.engaged = v)}
+                    filter, |f| f.engaged, |f, v| f.engaged = v)}
             </div>
             {totals_view(&totals, if filtered { format!("Sites filtrés ({shown})") } else { "Territoire".to_owned() }, year)}
             <p class="muted" role="status" data-testid="rows-shown">{format!("{shown} site(s) affiché(s) sur {}.", o.sites.len())}</p>
@@ -478,19 +490,30 @@ pub fn OverviewPage() -> impl IntoView {
                 </table>
             </div>
             <h2>"Communes"</h2>
+            {metropolis.then(offline_note)}
             <div class="table-scroll" tabindex="0" role="region" aria-label="Tableau des communes">
                 <table class="territory-table" data-testid="communes-table">
                     <caption>{format!("Totaux par commune : gaspillage {period}, achats {year}.")}</caption>
                     <thead><tr>
-                        <th scope="col">"Commune"</th><th scope="col">"Sites"</th><th scope="col">"Repas par jour"</th>
+                        <th scope="col">"Commune"</th><th scope="col">"Sites"</th><th scope="col">"Engagement"</th><th scope="col">"Repas par jour"</th>
                         <th scope="col">"g/repas"</th><th scope="col">"Évolution / référence"</th><th scope="col">"Coût du gaspillage"</th>
                         <th scope="col">"Part EGalim"</th><th scope="col">"Part bio"</th><th scope="col">"Manque EGalim (€)"</th>
                     </tr></thead>
                     <tbody>
-                        {o.communes.iter().map(|c| view! {
-                            <tr>
+                        {o.communes.iter().map(|c| {
+                            // A commune's sites carry its engagement: all engaged, it is engaged.
+                            let engaged = RwSignal::new(c.sites > 0 && c.engaged_sites == c.sites);
+                            let (insee, name) = (c.commune_insee.clone(), c.commune_name.clone());
+                            view! {
+                            <tr data-testid="commune-row" data-commune=c.commune_insee.clone()>
                                 <th scope="row"><a href=format!("/territoire/commune/{}", c.commune_insee)>{c.commune_name.clone()}</a></th>
                                 <td class="num">{c.sites.to_string()}</td>
+                                <td>
+                                    <span data-testid="engaged-state" data-engaged=move || engaged.get().to_string()>{move || engaged_words(engaged.get())}</span>
+                                    {metropolis.then(|| view! {
+                                        <EngagedToggle insee=insee engaged=engaged message=engaged_message reload=reload name=name />
+                                    })}
+                                </td>
                                 <td class="num">{group_thousands(c.daily_meals)}</td>
                                 <td class="num">{grams_per_meal(c.grams_per_meal())}</td>
                                 <td>{change(c.change_vs_baseline)}</td>
@@ -499,6 +522,7 @@ pub fn OverviewPage() -> impl IntoView {
                                 <td class="num">{share(c.purchases.as_ref(), "bio")}</td>
                                 <td class="num">{missing(c.purchases.as_ref(), "egalim")}</td>
                             </tr>
+                            }
                         }).collect_view()}
                     </tbody>
                 </table>

@@ -4,7 +4,9 @@
 // media; a commune in delegated management without a contract says « aucun contrat
 // enregistré ». The metropolis marks a commune « non engagée » with a real button: said only
 // once the server saved it, kept across a reload and seen on the overview; offline the button
-// is off and says why. A commune manager reads the state but has no button.
+// is off and says why. The overview's table of communes has the same button on each row: marked
+// « engagée » again from there, the overview reads its figures again. A commune manager reads
+// the state on both pages but has no button.
 import { api, axe, signInTerritory, siret, withMetropolis, assert, assertEqual } from "./harness.mjs";
 
 const ADMIN = { email: "chargee@metropole.example.org", password: "un-mot-de-passe-long" };
@@ -113,6 +115,49 @@ export const tests = {
         "the overview's « non engagés » filter",
       );
 
+      // The overview's table of communes: the same state in words and, for the metropolis, the
+      // same button on each commune's row.
+      const row = (insee) => `[data-testid=communes-table] [data-testid=commune-row][data-commune='${insee}']`;
+      assertEqual(await page.getAttribute(`${row("76447")} [data-testid=engaged-state]`, "data-engaged"), "false", "the overview reads the commune page's change");
+      assertEqual(plain(await page.textContent(`${row("76447")} [data-testid=engaged-state]`)), "✗ Non engagée", "the state in words");
+      assertEqual(plain(await page.textContent(`${row("76217")} [data-testid=engaged-state]`)), "✓ Engagée", "the other commune's state");
+      const toggle = `${row("76447")} [data-testid=engaged-toggle]`;
+      assertEqual(plain(await page.textContent(toggle)), "Marquer la commune comme engagée (Montivilliers)", "what the row's button does, and for which commune");
+      const rowBox = await page.locator(toggle).boundingBox();
+      assert(rowBox.height >= 48 && rowBox.width >= 48, `a 48 px target in the row (${rowBox.width}×${rowBox.height})`);
+      assertEqual(await page.$$eval("[data-testid=communes-table] [data-testid=engaged-toggle]", (b) => b.length), 2, "a button on each commune's row");
+      assertEqual(await axe(page), [], "axe on the overview with its engagement buttons");
+      // Offline: every row's button is off, and the page says why, once.
+      await context.setOffline(true);
+      await page.waitForSelector("[data-testid=engaged-offline]");
+      assert(plain(await page.textContent("[data-testid=engaged-offline]")).includes("ce n'est pas possible maintenant"), "overview offline: said");
+      assertEqual(await page.$$eval("[data-testid=engaged-offline]", (n) => n.length), 1, "said once");
+      assert(await page.isDisabled(toggle), "overview offline: the button is off");
+      assert(await page.isDisabled(`${row("76217")} [data-testid=engaged-toggle]`), "overview offline: every button is off");
+      await context.setOffline(false);
+      await page.waitForSelector(`${toggle}:not([disabled])`);
+      assertEqual(await page.$$("[data-testid=engaged-offline]"), [], "overview online again: no warning");
+      // Saved, then said on its row; the overview reads its figures again.
+      await page.click(toggle);
+      await page.waitForSelector(`${row("76447")} [data-testid=engaged-message][data-ok=true]`);
+      assertEqual(plain(await page.textContent(`${row("76447")} [data-testid=engaged-message]`)), "Enregistré : Montivilliers est engagée dans le programme.", "said once saved, on its row");
+      const again = await api(server, "/territory/overview?per_page=500", undefined, token, "GET");
+      assertEqual(again.sites.find((r) => r.site.name === "École Jules Ferry").site.engaged, true, "the server has it");
+      await page.waitForSelector(`${row("76447")} [data-testid=engaged-state][data-engaged=true]`);
+      assertEqual(plain(await page.textContent(`${row("76447")} [data-testid=engaged-state]`)), "✓ Engagée", "the row's state follows");
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=overview-table] [data-testid=site-row]").length === 0);
+      assertEqual(plain(await page.textContent("[data-testid=rows-shown]")), "0 site(s) affiché(s) sur 2.", "read again: no site is « non engagé » any more");
+      assertEqual(await page.inputValue("[data-testid=filter-engaged]"), "false", "the filter still shows « Non engagés » once the table is drawn again");
+      await page.selectOption("[data-testid=filter-engaged]", "");
+      await page.waitForFunction(() => document.querySelectorAll("[data-testid=overview-table] [data-testid=site-row]").length === 2);
+      assertEqual(
+        await page.$$eval("[data-testid=overview-table] [data-testid=site-row] td:nth-child(5)", (tds) => tds.map((t) => t.textContent)),
+        ["oui", "oui"],
+        "the sites' « Engagé » read again",
+      );
+      await page.reload();
+      await page.waitForSelector(`${row("76447")} [data-testid=engaged-state][data-engaged=true]`, { timeout: 30_000 });
+
       // A commune in delegated management without a contract: said in words, no date made up.
       await openCommune(page, server, "76217", "Épouville");
       const missing = plain(await page.textContent("[data-testid=missing-contract]"));
@@ -129,5 +174,13 @@ export const tests = {
       assert(plain(await manager.page.textContent("[data-testid=engaged-state]")).startsWith("✓ Engagée"), "the manager reads the state");
       assertEqual(await manager.page.$$("[data-testid=engaged-toggle]"), [], "no button for a manager");
       assert(plain(await manager.page.textContent("[data-testid=missing-contract]")).includes("aucun contrat enregistré"), "the manager reads the same deadlines");
+      // On the overview too: the state in words, no button, no offline note about it.
+      await manager.page.click("a[href='/territoire/']");
+      await manager.page.waitForSelector(`${row("76217")} [data-testid=engaged-state]`, { timeout: 30_000 });
+      assertEqual(plain(await manager.page.textContent(`${row("76217")} [data-testid=engaged-state]`)), "✓ Engagée", "the manager reads the state on the overview");
+      assertEqual(await manager.page.$$("[data-testid=engaged-toggle]"), [], "no button on the manager's overview");
+      await manager.context.setOffline(true);
+      await manager.page.waitForSelector("[data-testid=connection][data-connection=offline]");
+      assertEqual(await manager.page.$$("[data-testid=engaged-offline]"), [], "nothing to say offline: the manager changes nothing");
     }),
 };
