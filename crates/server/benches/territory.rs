@@ -15,7 +15,7 @@
 //! Defaults: 1,000 sites × 10 years ≈ 1.8 M meal counts, 8.8 M weighings, 5 M purchase lines.
 //! Run: `cargo bench -p assiette-server --bench territory`
 //! (ASSIETTE_BENCH_SITES, ASSIETTE_BENCH_YEARS, ASSIETTE_BENCH_PURCHASES per site-year,
-//! ASSIETTE_BENCH_RUNS requests per figure).
+//! ASSIETTE_BENCH_RUNS requests per figure, ASSIETTE_BENCH_KEEP to keep the databases).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -210,8 +210,13 @@ async fn load(db: &Db, n_sites: usize, years: usize, purchases_per_year: usize, 
     insert_rows(db, DAY_ROLLUP_INSERT, &mut day_rows).await;
     insert_rows(db, "INSERT INTO egalim_rollup (site_id, year, slot, cents)", &mut slot_rows).await;
     insert_rows(db, "INSERT INTO purchase_month_rollup (site_id, year, month, lines)", &mut month_rows).await;
-    // Statistics for the planner, as after any bulk load.
-    exec(db, "ANALYZE".to_owned()).await;
+    // Statistics for the planner, as after any bulk load; on PostgreSQL the visibility map too
+    // (index-only scans), which autovacuum would otherwise set in the middle of the timings.
+    let after_load = match db {
+        Db::Sqlite(_) => "ANALYZE",
+        Db::Postgres(_) => "VACUUM ANALYZE",
+    };
+    exec(db, after_load.to_owned()).await;
     (sites, counts)
 }
 
@@ -331,6 +336,8 @@ async fn bench(name: &str, url: &str) {
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
+        // ASSIETTE_BENCH_KEEP=1 keeps both databases (for EXPLAIN on the generated territory).
+        let keep = std::env::var("ASSIETTE_BENCH_KEEP").is_ok();
         let dir = std::env::temp_dir().join(format!("assiette-bench-{}", Uuid::now_v7().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         if std::env::var("ASSIETTE_BENCH_SKIP_SQLITE").is_err() {
@@ -343,11 +350,19 @@ fn main() {
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.unwrap();
                 let (prefix, _) = base.rsplit_once('/').unwrap();
                 bench("PostgreSQL", &format!("{prefix}/{name}")).await;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&pool).await.unwrap();
+                if keep {
+                    println!("PostgreSQL : base gardée, {prefix}/{name}");
+                } else {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&pool).await.unwrap();
+                }
                 pool.close().await;
             }
             Err(_) => println!("PostgreSQL : ignoré (ASSIETTE_TEST_POSTGRES_URL non défini)"),
         }
-        let _ = std::fs::remove_dir_all(&dir);
+        if keep {
+            println!("SQLite : base gardée, {}", dir.join("territory.sqlite3").display());
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     });
 }

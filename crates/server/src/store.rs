@@ -476,6 +476,20 @@ macro_rules! sql_store {
                 Ok(new_floor)
             }
 
+            /// Each site's days of `scan` with an entry, summed ([`day_sums_sql`]): the measured
+            /// days of `period` and the days of `window`.
+            async fn day_sums(&self, commune: Option<&str>, scan: DateRange, period: DateRange, window: &[NaiveDate]) -> StoreResult<Vec<DaySumsRow>> {
+                let sql = sqlx::AssertSqlSafe(day_sums_sql(commune.is_some(), window.len()));
+                let mut q = sqlx::query_as::<_, DaySumsSqlRow>(sql);
+                for d in [scan.start, scan.end, period.start, period.end].iter().chain(window) {
+                    q = q.bind(d.to_string());
+                }
+                if let Some(c) = commune {
+                    q = q.bind(c);
+                }
+                Ok(day_sums_of(q.fetch_all(&self.pool).await?))
+            }
+
             async fn sites_where(&self, clause: &'static str, value: String) -> StoreResult<Vec<SiteDetails>> {
                 let sql = sqlx::AssertSqlSafe(format!("{SITE_COLUMNS} {clause}"));
                 let rows = sqlx::query(sql).bind(value).fetch_all(&self.pool).await?;
@@ -1263,12 +1277,7 @@ macro_rules! sql_store {
             }
 
             async fn territory_period_sums(&self, commune: Option<&str>, range: DateRange) -> StoreResult<Vec<SiteDays>> {
-                let sql = sqlx::AssertSqlSafe(period_sums_sql(commune.is_some()));
-                let mut q = sqlx::query_as::<_, PeriodSumsRow>(sql).bind(range.start.to_string()).bind(range.end.to_string());
-                if let Some(c) = commune {
-                    q = q.bind(c);
-                }
-                q.fetch_all(&self.pool)
+                self.day_sums(commune, range, range, &[])
                     .await?
                     .iter()
                     .map(|row| {
@@ -1293,44 +1302,30 @@ macro_rules! sql_store {
                     out.entry(id).or_insert_with(|| SiteDays::empty(id, period, baseline))
                 }
                 let commune_at = |n: usize| if commune.is_some() { format!("AND s.commune_insee = ${n}") } else { String::new() };
-                // The four reads run side by side, each on its own connection (SQLite's readers
-                // do not wait for one another in WAL mode).
-                let sums_of = |range: DateRange| async move {
-                    let sql = sqlx::AssertSqlSafe(period_sums_sql(commune.is_some()));
-                    let mut q = sqlx::query_as::<_, PeriodSumsRow>(sql).bind(range.start.to_string()).bind(range.end.to_string());
-                    if let Some(c) = commune {
-                        q = q.bind(c);
+                // The period and the participation window overlap (the default period is the
+                // last 30 days): one scan of both counts the window's days with an entry beside
+                // the period's sums. Apart, each is scanned on its own.
+                let hull = window.first().zip(window.last()).map(|(f, l)| DateRange::new(*f, *l));
+                let joined = hull.filter(|w| w.start <= period.end.succ_opt().unwrap_or(period.end) && period.start <= w.end.succ_opt().unwrap_or(w.end));
+                // The reads run side by side, each on its own connection (SQLite's readers do
+                // not wait for one another in WAL mode).
+                let period_sums = async {
+                    match joined {
+                        Some(w) => self.day_sums(commune, DateRange::new(period.start.min(w.start), period.end.max(w.end)), period, window).await,
+                        None => self.day_sums(commune, period, period, &[]).await,
                     }
-                    StoreResult::Ok(q.fetch_all(&self.pool).await?)
+                };
+                let window_sums = async {
+                    match hull {
+                        Some(w) if joined.is_none() => self.day_sums(commune, w, w, window).await,
+                        _ => Ok(Vec::new()),
+                    }
                 };
                 let baseline_sums = async {
                     match baseline {
-                        Some(b) => sums_of(b).await,
+                        Some(b) => self.day_sums(commune, b, b, &[]).await,
                         None => Ok(Vec::new()),
                     }
-                };
-                // The participation window's days with an entry: the window's range read once,
-                // its school days told apart by a list inside the sum (a list in the WHERE clause
-                // would become one index seek per site and date).
-                let window_days = async {
-                    let (Some(first), Some(last)) = (window.first(), window.last()) else { return StoreResult::Ok(Vec::new()) };
-                    let dates: Vec<String> = (0..window.len()).map(|i| format!("${}", i + 3)).collect();
-                    let sql = sqlx::AssertSqlSafe(format!(
-                        "SELECT s.id, CAST(SUM(CASE WHEN d.service_date IN ({}) THEN 1 ELSE 0 END) AS BIGINT) \
-                         FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id \
-                         AND d.service_date >= $1 AND d.service_date <= $2 \
-                         AND (d.meal_counts > 0 OR d.weighings > 0) {} GROUP BY s.id",
-                        dates.join(", "),
-                        commune_at(window.len() + 3)
-                    ));
-                    let mut q = sqlx::query_as::<_, (String, i64)>(sql).bind(first.to_string()).bind(last.to_string());
-                    for d in window {
-                        q = q.bind(d.to_string());
-                    }
-                    if let Some(c) = commune {
-                        q = q.bind(c);
-                    }
-                    Ok(q.fetch_all(&self.pool).await?)
                 };
                 // Each site's last day with an entry: one index seek per site, backwards.
                 let last_entries = async {
@@ -1345,24 +1340,21 @@ macro_rules! sql_store {
                     }
                     StoreResult::Ok(q.fetch_all(&self.pool).await?)
                 };
-                let (period_rows, baseline_rows, window_rows, last_rows) =
-                    tokio::try_join!(sums_of(period), baseline_sums, window_days, last_entries)?;
+                let (period_rows, window_rows, baseline_rows, last_rows) = tokio::try_join!(period_sums, window_sums, baseline_sums, last_entries)?;
                 let mut implausible_sites = 0;
-                for row in &period_rows {
+                for row in period_rows.iter().filter(|row| row.1 > 0) {
                     at(&mut out, parse_uuid(&row.0)?, period, baseline).waste = waste_period_of(period, row);
                     if row.12 > 0 {
                         implausible_sites += 1;
                     }
                 }
                 if let Some(b) = baseline {
-                    for row in &baseline_rows {
+                    for row in baseline_rows.iter().filter(|row| row.1 > 0) {
                         at(&mut out, parse_uuid(&row.0)?, period, baseline).baseline = Some(waste_period_of(b, row));
                     }
                 }
-                for (id, days) in window_rows {
-                    if days > 0 {
-                        at(&mut out, parse_uuid(&id)?, period, baseline).window_days_with_entries = u32::try_from(days).unwrap_or(u32::MAX);
-                    }
+                for row in period_rows.iter().chain(&window_rows).filter(|row| row.13 > 0) {
+                    at(&mut out, parse_uuid(&row.0)?, period, baseline).window_days_with_entries = count_u32(row.13);
                 }
                 for (id, last) in last_rows {
                     let Some(last) = last else { continue };
@@ -1390,7 +1382,8 @@ macro_rules! sql_store {
 
             async fn territory_purchase_month_counts(&self, commune: Option<&str>, year: i32) -> StoreResult<std::collections::BTreeMap<String, u32>> {
                 let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT s.siret, CAST(COUNT(DISTINCT m.month) AS BIGINT) FROM sites s CROSS JOIN purchase_month_rollup m \
+                    // One row per site, year and month: counting rows counts months (no sort).
+                    "SELECT s.siret, CAST(COUNT(*) AS BIGINT) FROM sites s CROSS JOIN purchase_month_rollup m \
                      WHERE m.site_id = s.id AND m.year = $1 AND m.lines > 0 {} GROUP BY s.siret",
                     if commune.is_some() { "AND s.commune_insee = $2" } else { "" }
                 ));
@@ -1536,31 +1529,64 @@ fn day_rollups_of(rows: Vec<DayRow>) -> StoreResult<Vec<DayRollup>> {
     Ok(days.into_values().collect())
 }
 
-/// The measured days of a period summed per site, as the domain's `WastePeriod::of` sums
-/// them: days, meals, grams by stage, and per stage the days it was weighed and their meals.
-/// `$1`, `$2`: the period; `$3` the commune when `by_commune`.
-fn period_sums_sql(by_commune: bool) -> String {
-    let stage = |c: &str, then: &str| format!("CAST(SUM(CASE WHEN d.weighings_{c} > 0 THEN {then} ELSE 0 END) AS BIGINT)");
+/// Each site's days of a scanned range with an entry, summed: the measured days of a period
+/// as the domain's `WastePeriod::of` sums them (days, meals, grams by stage, per stage the days
+/// it was weighed and their meals, the days above the plausible grams per meal), and how many
+/// are days of a list (the participation window's school days). `$1`, `$2`: the scanned range;
+/// `$3`, `$4`: the period within it; then the list's days, then the commune when `by_commune`.
+///
+/// Grouped by site and by whether the day is a measured day of the period (two rows per site
+/// at most, joined by [`day_sums_of`]): the period is tested once per day, not once per sum
+/// (PostgreSQL: 55 ms instead of 88 for a territory's two months). A list of days in the
+/// WHERE clause would become one index seek per site and day: it sits in a filter instead.
+fn day_sums_sql(by_commune: bool, listed_days: usize) -> String {
+    let measured = "CASE WHEN d.service_date >= $3 AND d.service_date <= $4 AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 THEN 1 ELSE 0 END";
+    let sum = |of: &str| format!("CAST(SUM({of}) AS BIGINT)");
+    let count_if = |cond: &str| sum(&format!("CASE WHEN {cond} THEN 1 ELSE 0 END"));
     let stages = ["preparation", "unserved", "leftovers"];
+    let listed = if listed_days == 0 {
+        "CAST(0 AS BIGINT)".to_owned()
+    } else {
+        let days: Vec<String> = (0..listed_days).map(|i| format!("${}", i + 5)).collect();
+        format!("CAST(COUNT(*) FILTER (WHERE d.service_date IN ({})) AS BIGINT)", days.join(", "))
+    };
     format!(
-        "SELECT s.id, CAST(COUNT(*) AS BIGINT), CAST(SUM(d.meals) AS BIGINT), CAST(SUM(d.grams_preparation) AS BIGINT), \
-         CAST(SUM(d.grams_unserved) AS BIGINT), CAST(SUM(d.grams_leftovers) AS BIGINT), {}, {}, \
-         CAST(SUM(CASE WHEN d.grams_preparation + d.grams_unserved + d.grams_leftovers > d.meals * {PLAUSIBLE_MAX_GRAMS_PER_MEAL} THEN 1 ELSE 0 END) AS BIGINT) \
+        "SELECT s.id, CAST({measured} AS BIGINT), CAST(COUNT(*) AS BIGINT), {}, {}, {}, {}, {}, {listed} \
          FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id AND d.service_date >= $1 AND d.service_date <= $2 \
-         AND d.weighings > 0 AND d.meal_counts > 0 AND d.meals > 0 {} GROUP BY s.id",
-        stages.map(|c| stage(c, "1")).join(", "),
-        stages.map(|c| stage(c, "d.meals")).join(", "),
-        if by_commune { "AND s.commune_insee = $3" } else { "" }
+         AND (d.meal_counts > 0 OR d.weighings > 0) {} GROUP BY s.id, {measured}",
+        sum("d.meals"),
+        stages.map(|c| sum(&format!("d.grams_{c}"))).join(", "),
+        stages.map(|c| count_if(&format!("d.weighings_{c} > 0"))).join(", "),
+        stages.map(|c| sum(&format!("CASE WHEN d.weighings_{c} > 0 THEN d.meals ELSE 0 END"))).join(", "),
+        count_if(&format!("d.grams_preparation + d.grams_unserved + d.grams_leftovers > d.meals * {PLAUSIBLE_MAX_GRAMS_PER_MEAL}")),
+        if by_commune { format!("AND s.commune_insee = ${}", listed_days + 5) } else { String::new() }
     )
 }
 
-/// A row of [`period_sums_sql`]: site, measured days, meals, grams by stage, days and meals
-/// by stage weighed, implausible days. Grouped by `s.id`, the order sites are scanned in (no
-/// sort); one row per site crosses into Rust, which is where a territory's time went.
-type PeriodSumsRow = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+/// A row of [`day_sums_sql`]: site, whether its days are the period's measured ones, then
+/// days, meals, grams by stage, days and meals by stage weighed, implausible days, listed days.
+type DaySumsSqlRow = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
 
-fn waste_period_of(range: DateRange, row: &PeriodSumsRow) -> WastePeriod {
-    let &(_, days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2, _) = row;
+/// A site's sums: site, the period's measured days, meals, grams by stage, days and meals by
+/// stage weighed, implausible days; then the listed days with an entry (measured or not).
+type DaySumsRow = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
+/// [`day_sums_sql`]'s rows joined per site, in site order.
+fn day_sums_of(rows: Vec<DaySumsSqlRow>) -> Vec<DaySumsRow> {
+    let mut by_site: std::collections::BTreeMap<String, DaySumsRow> = Default::default();
+    for (site, measured, days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2, implausible, listed) in rows {
+        let sums = by_site.entry(site.clone()).or_insert_with(|| (site, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+        if measured == 1 {
+            let listed_before = sums.13;
+            *sums = (std::mem::take(&mut sums.0), days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2, implausible, listed_before);
+        }
+        sums.13 += listed;
+    }
+    by_site.into_values().collect()
+}
+
+fn waste_period_of(range: DateRange, row: &DaySumsRow) -> WastePeriod {
+    let &(_, days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2, _, _) = row;
     WastePeriod {
         range,
         measured_days: count_u32(days),

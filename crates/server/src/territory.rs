@@ -15,7 +15,7 @@ use assiette_domain::site::RegionGroup;
 use assiette_domain::sync::Role;
 use assiette_domain::territory::{
     canteen_statistics, comparable_median, last_school_days, monthly_trend, overview, overview_of_sums, sort_rows, yearly_purchases, DayRollup,
-    Overview, OverviewParams, PurchaseMonth, RowFilter, SiteRow, SiteSummary, PARTICIPATION_SCHOOL_DAYS,
+    Overview, OverviewParams, RowFilter, SiteRow, SiteSummary, PARTICIPATION_SCHOOL_DAYS,
 };
 use assiette_domain::territory_api::{
     normalize_insee, sources, CommuneQuery, ExportFormat, CommuneResponse, OverviewQuery, OverviewResponse, ParamError, PurchasesQuery,
@@ -106,41 +106,16 @@ fn communes_to_read(scope: &Option<Vec<String>>, only: Option<&str>) -> Result<V
     }
 }
 
-/// What the domain's `overview` reads, for some communes.
-struct Inputs {
-    sites: Vec<SiteSummary>,
-    days: Vec<DayRollup>,
-    totals: Vec<YearTotals>,
-    months: Vec<PurchaseMonth>,
-}
-
-async fn read_inputs(
-    st: &AppState,
-    communes: &[Option<String>],
-    ranges: &[DateRange],
-    last_before: Option<NaiveDate>,
-    year: Option<i32>,
-) -> Result<Inputs, ApiError> {
-    let mut i = Inputs { sites: Vec::new(), days: Vec::new(), totals: Vec::new(), months: Vec::new() };
+/// Some communes' sites and their days of some ranges (the trends' lines).
+async fn sites_and_days(st: &AppState, communes: &[Option<String>], ranges: &[DateRange]) -> Result<(Vec<SiteSummary>, Vec<DayRollup>), ApiError> {
+    let (mut sites, mut days) = (Vec::new(), Vec::new());
     for c in communes {
         let c = c.as_deref();
-        let (sites, days, totals, months) = tokio::try_join!(
-            st.db.territory_sites(c),
-            st.db.territory_days(c, ranges, last_before),
-            st.db.territory_year_totals(c, year, Detail::Full),
-            async {
-                match year {
-                    Some(y) => st.db.territory_purchase_months(c, y).await,
-                    None => Ok(Vec::new()),
-                }
-            },
-        )?;
-        i.sites.extend(sites);
-        i.days.extend(days);
-        i.totals.extend(totals);
-        i.months.extend(months);
+        let (s, d) = tokio::try_join!(st.db.territory_sites(c), st.db.territory_days(c, ranges, None))?;
+        sites.extend(s);
+        days.extend(d);
     }
-    Ok(i)
+    Ok((sites, days))
 }
 
 /// The overview's parameters: the metropolis' school calendar (zone B holidays and public
@@ -375,24 +350,28 @@ async fn commune_route(
         let trend = trend_range(q.period.end);
         let mut rs = ranges(&p);
         rs.push(trend);
-        let mine = [Some(insee.clone())];
-        // Side by side, each on its own connection: the commune's days and totals; comparable
-        // sites from the whole territory (its period only: no names leave), each site's
-        // measured days of the period summed by SQL (the same g per meal); the contract the
-        // commune's guide pushed (its version is in the ETag's).
-        let (inputs, all_years, peers_sites, peers_days, contract) = tokio::try_join!(
-            read_inputs(&st, &mine, &rs, Some(c.today), Some(q.year)),
-            async { Ok::<_, ApiError>(st.db.territory_year_totals(Some(&insee), None, Detail::Full).await?) },
+        // Side by side, each on its own connection: every site (the commune's own and the
+        // comparable ones of the whole territory); the commune's days, its months with purchase
+        // lines and its simple totals of every year (the page shows shares and euros, not the
+        // tables by family); each site's measured days of the period summed by SQL (the peers'
+        // g per meal: no names leave); the contract the commune's guide pushed (its version is
+        // in the ETag's).
+        let (all_sites, days, all_years, months, peers_days, contract) = tokio::try_join!(
             async { Ok::<_, ApiError>(st.db.territory_sites(None).await?) },
+            async { Ok::<_, ApiError>(st.db.territory_days(Some(&insee), &rs, Some(c.today)).await?) },
+            async { Ok::<_, ApiError>(st.db.territory_year_totals(Some(&insee), None, Detail::Simple).await?) },
+            async { Ok::<_, ApiError>(st.db.territory_purchase_months(Some(&insee), q.year).await?) },
             async { Ok::<_, ApiError>(st.db.territory_period_sums(None, q.period).await?) },
             async { Ok::<_, ApiError>(crate::concession::stored_contract(&st.db, &insee).await?) },
         )?;
-        let o = overview(&inputs.sites, &inputs.days, &inputs.totals, &inputs.months, &p);
-        let peers = overview_of_sums(&peers_sites, &peers_days, &[], &BTreeMap::new(), &params(q.period, None, q.year, c.today)).sites;
-        let line = monthly_trend(&inputs.sites, &inputs.days, trend).into_iter().find(|l| l.commune_insee == insee).unwrap_or_else(|| {
+        let sites: Vec<SiteSummary> = all_sites.iter().filter(|s| s.commune_insee == insee).cloned().collect();
+        let year_totals: Vec<YearTotals> = all_years.iter().filter(|t| t.year == q.year).cloned().collect();
+        let o = overview(&sites, &days, &year_totals, &months, &p);
+        let peers = overview_of_sums(&all_sites, &peers_days, &[], &BTreeMap::new(), &params(q.period, None, q.year, c.today)).sites;
+        let line = monthly_trend(&sites, &days, trend).into_iter().find(|l| l.commune_insee == insee).unwrap_or_else(|| {
             assiette_domain::territory::TrendLine { commune_insee: insee.clone(), commune_name: commune_name.clone(), points: Vec::new() }
         });
-        let egalim_by_year = yearly_purchases(&inputs.sites, &all_years).into_iter().filter(|y| y.commune_insee == insee).collect();
+        let egalim_by_year = yearly_purchases(&sites, &all_years).into_iter().filter(|y| y.commune_insee == insee).collect();
         if let Some(f) = q.format {
             let lines = [line];
             return export(f, &format!("commune-{insee}-{}-{}", q.period.start, q.period.end), &tag, || export::overview_csv(&o), || {
@@ -400,7 +379,7 @@ async fn commune_route(
             });
         }
         let contracts: Vec<_> = contract.into_iter().collect();
-        let deadlines = page_deadlines(&insee, &inputs.sites, &contracts, c.today);
+        let deadlines = page_deadlines(&insee, &sites, &contracts, c.today);
         let totals = o.communes.into_iter().next().unwrap_or(o.territory);
         let r = CommuneResponse {
             generated_at: c.now,
@@ -436,9 +415,9 @@ async fn trends_route(
     }
     {
         let communes = communes_to_read(&scope(&person), None)?;
-        let inputs = read_inputs(&st, &communes, &[q.range], None, None).await?;
+        let (sites, days) = sites_and_days(&st, &communes, &[q.range]).await?;
         let p = params(q.range, None, q.range.end.year(), c.today);
-        let rows = overview(&inputs.sites, &inputs.days, &[], &[], &p).sites;
+        let rows = overview(&sites, &days, &[], &[], &p).sites;
         // Medians among the whole territory's sites; a manager sees their own sites' lines.
         let peers = if scope(&person).is_some() {
             let sites = st.db.territory_sites(None).await?;
@@ -447,7 +426,7 @@ async fn trends_route(
         } else {
             rows.clone()
         };
-        let lines = monthly_trend(&inputs.sites, &inputs.days, q.range);
+        let lines = monthly_trend(&sites, &days, q.range);
         if let Some(f) = q.format {
             let name = format!("tendances-{}-{}", q.range.start, q.range.end);
             return export(f, &name, &tag, || export::trend_csv(&lines), || export::trend_xlsx(&lines));
