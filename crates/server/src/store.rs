@@ -477,11 +477,11 @@ macro_rules! sql_store {
             }
 
             /// Each site's days of `scan` with an entry, summed ([`day_sums_sql`]): the measured
-            /// days of `period` and the days of `window`.
-            async fn day_sums(&self, commune: Option<&str>, scan: DateRange, period: DateRange, window: &[NaiveDate]) -> StoreResult<Vec<DaySumsRow>> {
+            /// days of `period`, the days of `window`, the last day before `last_before`.
+            async fn day_sums(&self, commune: Option<&str>, scan: DateRange, period: DateRange, window: &[NaiveDate], last_before: NaiveDate) -> StoreResult<Vec<DaySums>> {
                 let sql = sqlx::AssertSqlSafe(day_sums_sql(commune.is_some(), window.len()));
                 let mut q = sqlx::query_as::<_, DaySumsSqlRow>(sql);
-                for d in [scan.start, scan.end, period.start, period.end].iter().chain(window) {
+                for d in [scan.start, scan.end, period.start, period.end, last_before].iter().chain(window) {
                     q = q.bind(d.to_string());
                 }
                 if let Some(c) = commune {
@@ -1277,12 +1277,13 @@ macro_rules! sql_store {
             }
 
             async fn territory_period_sums(&self, commune: Option<&str>, range: DateRange) -> StoreResult<Vec<SiteDays>> {
-                self.day_sums(commune, range, range, &[])
+                self.day_sums(commune, range, range, &[], range.start)
                     .await?
                     .iter()
-                    .map(|row| {
-                        let mut d = SiteDays::empty(parse_uuid(&row.0)?, range, None);
-                        d.waste = waste_period_of(range, row);
+                    .filter(|sums| sums.measured[0] > 0)
+                    .map(|sums| {
+                        let mut d = SiteDays::empty(parse_uuid(&sums.site)?, range, None);
+                        d.waste = waste_period_of(range, sums);
                         Ok(d)
                     })
                     .collect()
@@ -1303,62 +1304,81 @@ macro_rules! sql_store {
                 }
                 let commune_at = |n: usize| if commune.is_some() { format!("AND s.commune_insee = ${n}") } else { String::new() };
                 // The period and the participation window overlap (the default period is the
-                // last 30 days): one scan of both counts the window's days with an entry beside
-                // the period's sums. Apart, each is scanned on its own.
-                let hull = window.first().zip(window.last()).map(|(f, l)| DateRange::new(*f, *l));
-                let joined = hull.filter(|w| w.start <= period.end.succ_opt().unwrap_or(period.end) && period.start <= w.end.succ_opt().unwrap_or(w.end));
+                // last 30 days): one scan of both, up to yesterday, counts the window's days with
+                // an entry and finds each site's last entry beside the period's sums. Apart, each
+                // is scanned on its own.
+                let yesterday = today.pred_opt().unwrap_or(today);
+                let recent = window.first().map(|f| DateRange::new(*f, yesterday.max(*f)));
+                let joined = recent.filter(|r| r.start <= period.end.succ_opt().unwrap_or(period.end) && period.start <= r.end.succ_opt().unwrap_or(r.end));
                 // The reads run side by side, each on its own connection (SQLite's readers do
                 // not wait for one another in WAL mode).
                 let period_sums = async {
                     match joined {
-                        Some(w) => self.day_sums(commune, DateRange::new(period.start.min(w.start), period.end.max(w.end)), period, window).await,
-                        None => self.day_sums(commune, period, period, &[]).await,
+                        Some(r) => self.day_sums(commune, DateRange::new(period.start.min(r.start), period.end.max(r.end)), period, window, today).await,
+                        None => self.day_sums(commune, period, period, &[], period.start).await,
                     }
                 };
-                let window_sums = async {
-                    match hull {
-                        Some(w) if joined.is_none() => self.day_sums(commune, w, w, window).await,
+                let recent_sums = async {
+                    match recent {
+                        Some(r) if joined.is_none() => self.day_sums(commune, r, r, window, today).await,
                         _ => Ok(Vec::new()),
                     }
                 };
                 let baseline_sums = async {
                     match baseline {
-                        Some(b) => self.day_sums(commune, b, b, &[]).await,
+                        Some(b) => self.day_sums(commune, b, b, &[], b.start).await,
                         None => Ok(Vec::new()),
                     }
                 };
-                // Each site's last day with an entry: one index seek per site, backwards.
-                let last_entries = async {
-                    let sql = sqlx::AssertSqlSafe(format!(
-                        "SELECT s.id, (SELECT x.service_date FROM day_rollup x WHERE x.site_id = s.id AND x.service_date < $1 \
-                         AND (x.meal_counts > 0 OR x.weighings > 0) ORDER BY x.service_date DESC LIMIT 1) FROM sites s {}",
-                        if commune.is_some() { "WHERE s.commune_insee = $2" } else { "" }
-                    ));
-                    let mut q = sqlx::query_as::<_, (String, Option<String>)>(sql).bind(today.to_string());
+                let site_ids = async {
+                    let sql = sqlx::AssertSqlSafe(format!("SELECT s.id FROM sites s {}", if commune.is_some() { "WHERE s.commune_insee = $1" } else { "" }));
+                    let mut q = sqlx::query_scalar::<_, String>(sql);
                     if let Some(c) = commune {
                         q = q.bind(c);
                     }
                     StoreResult::Ok(q.fetch_all(&self.pool).await?)
                 };
-                let (period_rows, window_rows, baseline_rows, last_rows) = tokio::try_join!(period_sums, window_sums, baseline_sums, last_entries)?;
+                let (period_rows, recent_rows, baseline_rows, site_ids) = tokio::try_join!(period_sums, recent_sums, baseline_sums, site_ids)?;
                 let mut implausible_sites = 0;
-                for row in period_rows.iter().filter(|row| row.1 > 0) {
-                    at(&mut out, parse_uuid(&row.0)?, period, baseline).waste = waste_period_of(period, row);
-                    if row.12 > 0 {
+                for sums in period_rows.iter().filter(|sums| sums.measured[0] > 0) {
+                    at(&mut out, parse_uuid(&sums.site)?, period, baseline).waste = waste_period_of(period, sums);
+                    if sums.implausible > 0 {
                         implausible_sites += 1;
                     }
                 }
                 if let Some(b) = baseline {
-                    for row in baseline_rows.iter().filter(|row| row.1 > 0) {
-                        at(&mut out, parse_uuid(&row.0)?, period, baseline).baseline = Some(waste_period_of(b, row));
+                    for sums in baseline_rows.iter().filter(|sums| sums.measured[0] > 0) {
+                        at(&mut out, parse_uuid(&sums.site)?, period, baseline).baseline = Some(waste_period_of(b, sums));
                     }
                 }
-                for row in period_rows.iter().chain(&window_rows).filter(|row| row.13 > 0) {
-                    at(&mut out, parse_uuid(&row.0)?, period, baseline).window_days_with_entries = count_u32(row.13);
+                let recent_rows = if joined.is_some() { &period_rows } else { &recent_rows };
+                let mut seen = std::collections::BTreeSet::new();
+                for sums in recent_rows {
+                    let Some(last) = &sums.last_entry else { continue };
+                    let d = at(&mut out, parse_uuid(&sums.site)?, period, baseline);
+                    d.window_days_with_entries = count_u32(sums.listed);
+                    d.last_entry = Some(parse_date(last)?);
+                    seen.insert(sums.site.as_str());
                 }
-                for (id, last) in last_rows {
-                    let Some(last) = last else { continue };
-                    at(&mut out, parse_uuid(&id)?, period, baseline).last_entry = Some(parse_date(&last)?);
+                // Sites without an entry since the window began: their last entry, one index
+                // seek per site, backwards (by lists of a fixed length: one statement).
+                let unseen: Vec<&str> = site_ids.iter().map(String::as_str).filter(|id| !seen.contains(id)).collect();
+                const SEEK_LIST: usize = 100;
+                let places: Vec<String> = (0..SEEK_LIST).map(|i| format!("${}", i + 2)).collect();
+                let sql = format!(
+                    "SELECT s.id, (SELECT x.service_date FROM day_rollup x WHERE x.site_id = s.id AND x.service_date < $1 \
+                     AND (x.meal_counts > 0 OR x.weighings > 0) ORDER BY x.service_date DESC LIMIT 1) FROM sites s WHERE s.id IN ({})",
+                    places.join(", ")
+                );
+                for ids in unseen.chunks(SEEK_LIST) {
+                    let mut q = sqlx::query_as::<_, (String, Option<String>)>(sqlx::AssertSqlSafe(sql.clone())).bind(today.to_string());
+                    for i in 0..SEEK_LIST {
+                        q = q.bind(ids[i.min(ids.len() - 1)]);
+                    }
+                    for (id, last) in q.fetch_all(&self.pool).await? {
+                        let Some(last) = last else { continue };
+                        at(&mut out, parse_uuid(&id)?, period, baseline).last_entry = Some(parse_date(&last)?);
+                    }
                 }
                 // The period's implausible days, read as days (few) where the sums found some,
                 // each checked by the domain's rule.
@@ -1547,11 +1567,12 @@ fn day_sums_sql(by_commune: bool, listed_days: usize) -> String {
     let listed = if listed_days == 0 {
         "CAST(0 AS BIGINT)".to_owned()
     } else {
-        let days: Vec<String> = (0..listed_days).map(|i| format!("${}", i + 5)).collect();
+        let days: Vec<String> = (0..listed_days).map(|i| format!("${}", i + 6)).collect();
         format!("CAST(COUNT(*) FILTER (WHERE d.service_date IN ({})) AS BIGINT)", days.join(", "))
     };
     format!(
-        "SELECT s.id, CAST({measured} AS BIGINT), CAST(COUNT(*) AS BIGINT), {}, {}, {}, {}, {}, {listed} \
+        "SELECT s.id, CAST({measured} AS BIGINT), CAST(COUNT(*) AS BIGINT), {}, {}, {}, {}, {}, {listed}, \
+         MAX(CASE WHEN d.service_date < $5 THEN d.service_date END) \
          FROM sites s CROSS JOIN day_rollup d WHERE d.site_id = s.id AND d.service_date >= $1 AND d.service_date <= $2 \
          AND (d.meal_counts > 0 OR d.weighings > 0) {} GROUP BY s.id, {measured}",
         sum("d.meals"),
@@ -1559,34 +1580,42 @@ fn day_sums_sql(by_commune: bool, listed_days: usize) -> String {
         stages.map(|c| count_if(&format!("d.weighings_{c} > 0"))).join(", "),
         stages.map(|c| sum(&format!("CASE WHEN d.weighings_{c} > 0 THEN d.meals ELSE 0 END"))).join(", "),
         count_if(&format!("d.grams_preparation + d.grams_unserved + d.grams_leftovers > d.meals * {PLAUSIBLE_MAX_GRAMS_PER_MEAL}")),
-        if by_commune { format!("AND s.commune_insee = ${}", listed_days + 5) } else { String::new() }
+        if by_commune { format!("AND s.commune_insee = ${}", listed_days + 6) } else { String::new() }
     )
 }
 
 /// A row of [`day_sums_sql`]: site, whether its days are the period's measured ones, then
-/// days, meals, grams by stage, days and meals by stage weighed, implausible days, listed days.
-type DaySumsSqlRow = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+/// days, meals, grams by stage, days and meals by stage weighed, implausible days, listed
+/// days, the last day with an entry before the given day.
+type DaySumsSqlRow = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, Option<String>);
 
-/// A site's sums: site, the period's measured days, meals, grams by stage, days and meals by
-/// stage weighed, implausible days; then the listed days with an entry (measured or not).
-type DaySumsRow = (String, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64);
+/// A site's sums: the period's measured days (`waste_period_of`), its implausible days; the
+/// listed days with an entry and the last day with an entry (measured or not) of the range.
+struct DaySums {
+    site: String,
+    measured: [i64; 11],
+    implausible: i64,
+    listed: i64,
+    last_entry: Option<String>,
+}
 
 /// [`day_sums_sql`]'s rows joined per site, in site order.
-fn day_sums_of(rows: Vec<DaySumsSqlRow>) -> Vec<DaySumsRow> {
-    let mut by_site: std::collections::BTreeMap<String, DaySumsRow> = Default::default();
-    for (site, measured, days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2, implausible, listed) in rows {
-        let sums = by_site.entry(site.clone()).or_insert_with(|| (site, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+fn day_sums_of(rows: Vec<DaySumsSqlRow>) -> Vec<DaySums> {
+    let mut by_site: std::collections::BTreeMap<String, DaySums> = Default::default();
+    for (site, measured, days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2, implausible, listed, last) in rows {
+        let sums = by_site.entry(site.clone()).or_insert_with(|| DaySums { site, measured: [0; 11], implausible: 0, listed: 0, last_entry: None });
         if measured == 1 {
-            let listed_before = sums.13;
-            *sums = (std::mem::take(&mut sums.0), days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2, implausible, listed_before);
+            sums.measured = [days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2];
+            sums.implausible = implausible;
         }
-        sums.13 += listed;
+        sums.listed += listed;
+        sums.last_entry = sums.last_entry.take().max(last);
     }
     by_site.into_values().collect()
 }
 
-fn waste_period_of(range: DateRange, row: &DaySumsRow) -> WastePeriod {
-    let &(_, days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2, _, _) = row;
+fn waste_period_of(range: DateRange, sums: &DaySums) -> WastePeriod {
+    let [days, meals, g0, g1, g2, d0, d1, d2, m0, m1, m2] = sums.measured;
     WastePeriod {
         range,
         measured_days: count_u32(days),
