@@ -468,10 +468,14 @@ impl YearTotals {
 }
 
 /// JSON as the national platform names it: `siret`, `year`, then every `valeur_*` as a euro
-/// string with two decimals ("1234.56"), simple fields first then the detailed table.
+/// string with two decimals ("1234.56"), simple fields first then the detailed table. A table
+/// whose every cell is zero is left out: totals read without it (the territory's overview reads
+/// the simple fields only) say nothing of the families rather than zeros, and its ~120 fields
+/// per site are not written. Totals of purchases always have one (each price counts in a cell).
 impl Serialize for YearTotals {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let detailed = self.detailed_fields();
+        let empty = self.families.iter().all(|f| *f == FamilyTotals::default());
+        let detailed = if empty { Vec::new() } else { self.detailed_fields() };
         let mut m = s.serialize_map(Some(2 + 13 + detailed.len()))?;
         m.serialize_entry("siret", &self.siret)?;
         m.serialize_entry("year", &self.year)?;

@@ -804,7 +804,12 @@ impl<'de> Deserialize<'de> for YearTotals {
         let year = m.get("year").and_then(|v| v.as_i64()).and_then(|y| i32::try_from(y).ok()).ok_or_else(|| D::Error::missing_field("year"))?;
         let mut slots = [0i64; crate::egalim::SLOT_COUNT];
         let names = totals_names(year);
+        // The detailed table is written whole or not at all (`YearTotals`'s `Serialize`).
+        let detailed = names.iter().any(|(name, slot)| *slot >= crate::egalim::SIMPLE_FIELDS.len() && *slot < crate::egalim::SLOT_COUNT - 1 && m.contains_key(name));
         for (name, slot) in &names {
+            if !detailed && *slot >= crate::egalim::SIMPLE_FIELDS.len() && *slot < crate::egalim::SLOT_COUNT - 1 {
+                continue;
+            }
             let v = m.get(name).ok_or_else(|| D::Error::custom(format!("champ manquant : {name}")))?;
             let s = v.as_str().ok_or_else(|| D::Error::custom(format!("{name} : montant attendu")))?;
             slots[*slot] = parse_written_euros(s).ok_or_else(|| D::Error::custom(format!("{name} : montant illisible {s}")))?;
@@ -891,5 +896,23 @@ mod tests {
             assert_eq!(serde_json::to_string(&back).unwrap(), json);
         }
         assert!(serde_json::from_str::<YearTotals>(r#"{"siret":"1","year":2025}"#).is_err());
+    }
+
+    #[test]
+    fn simple_totals_leave_the_detailed_table_out_and_read_back() {
+        let slots: Vec<i64> = (0..crate::egalim::SLOT_COUNT as i64).map(|i| i * 1013 + 5).collect();
+        let full = YearTotals::from_slots("21760351500008", 2026, &slots);
+        let simple = full.simple_totals();
+        let json = serde_json::to_value(&simple).unwrap();
+        assert_eq!(json.as_object().unwrap().len(), 2 + crate::egalim::SIMPLE_FIELDS.len(), "{json}");
+        let back: YearTotals = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back.simple_fields(), simple.simple_fields());
+        assert_eq!(serde_json::to_value(&back).unwrap(), json);
+        // A table given in part is refused: one cell missing out of the full one.
+        let mut partial = serde_json::to_value(&full).unwrap();
+        let detailed = partial.as_object().unwrap().keys().find(|k| k.starts_with("valeur_viandes_volailles_bio")).unwrap().clone();
+        partial.as_object_mut().unwrap().remove(&detailed);
+        let e = serde_json::from_value::<YearTotals>(partial).unwrap_err().to_string();
+        assert!(e.contains("champ manquant"), "{e}");
     }
 }

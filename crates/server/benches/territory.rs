@@ -229,13 +229,14 @@ fn p50_p95(mut ms: Vec<f64>) -> (f64, f64) {
     (at(0.5), at(0.95))
 }
 
-async fn timed(client: &reqwest::Client, url: &str, token: &str) -> f64 {
+/// One request's time (ms) and its JSON's size (bytes, not compressed: the client asks for none).
+async fn timed(client: &reqwest::Client, url: &str, token: &str) -> (f64, usize) {
     let t = Instant::now();
     let res = client.get(url).bearer_auth(token).send().await.unwrap();
     assert_eq!(res.status(), 200, "{url}");
     let body = res.bytes().await.unwrap();
     assert!(body.len() > 100);
-    t.elapsed().as_secs_f64() * 1000.0
+    (t.elapsed().as_secs_f64() * 1000.0, body.len())
 }
 
 fn weighings(site: Uuid, n: usize, today: NaiveDate, first_seq: u64) -> Vec<Mutation> {
@@ -295,22 +296,25 @@ async fn bench(name: &str, url: &str) {
         ("vue d'ensemble, 30 jours, page de 100", "per_page=100".to_owned()),
         ("vue d'ensemble, 30 jours + référence", format!("per_page=100&sort=grams_per_meal&{baseline}")),
     ] {
-        timed(&client, &format!("{base}/api/v1/territory/overview?{query}"), &token).await;
+        let (_, bytes) = timed(&client, &format!("{base}/api/v1/territory/overview?{query}"), &token).await;
         let mut ms = Vec::with_capacity(runs);
         for _ in 0..runs {
-            ms.push(timed(&client, &format!("{base}/api/v1/territory/overview?{query}"), &token).await);
+            ms.push(timed(&client, &format!("{base}/api/v1/territory/overview?{query}"), &token).await.0);
         }
         let (p50, p95) = p50_p95(ms);
-        println!("{name:10} {what:42} : médiane {p50:6.1} ms, p95 {p95:6.1} ms ({runs} requêtes)");
+        println!("{name:10} {what:42} : médiane {p50:6.1} ms, p95 {p95:6.1} ms ({runs} requêtes, {} Ko de JSON)", bytes / 1000);
     }
     let communes = n_sites.div_ceil(20);
     let mut ms = Vec::with_capacity(runs);
+    let mut bytes = 0;
     for i in 0..runs {
         let insee = format!("{:05}", 76000 + (i * 7) % communes);
-        ms.push(timed(&client, &format!("{base}/api/v1/territory/communes/{insee}"), &token).await);
+        let (t, b) = timed(&client, &format!("{base}/api/v1/territory/communes/{insee}"), &token).await;
+        ms.push(t);
+        bytes = b;
     }
     let (p50, p95) = p50_p95(ms);
-    println!("{name:10} {:42} : médiane {p50:6.1} ms, p95 {p95:6.1} ms ({runs} requêtes)", "page d'une commune (20 restaurants)");
+    println!("{name:10} {:42} : médiane {p50:6.1} ms, p95 {p95:6.1} ms ({runs} requêtes, {} Ko de JSON)", "page d'une commune (20 restaurants)", bytes / 1000);
 
     // Ingest: lots of 1,000 new weighings into one site of the loaded territory.
     let site = sites[n_sites / 2].info.id;
