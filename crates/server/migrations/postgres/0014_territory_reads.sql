@@ -9,3 +9,7 @@ CREATE INDEX purchase_month_rollup_by_year ON purchase_month_rollup (year, site_
 -- locale every comparison went through the C library's collation (the territory's sums compare
 -- each day row's date a dozen times): the "C" collation compares bytes, and its indexes too.
 ALTER TABLE day_rollup ALTER COLUMN service_date TYPE TEXT COLLATE "C";
+
+-- Every read of the day rollup goes site by site (its primary key's ranges, as on SQLite): the
+-- index by date was one more entry to write for each day a push touches, and read by nothing.
+DROP INDEX day_rollup_by_date;
