@@ -781,6 +781,19 @@ fn totals_names(year: i32) -> Vec<(String, usize)> {
     out
 }
 
+/// [`totals_names`] of a year, worked out once per year: an answer of the territory holds
+/// totals for every site and commune, and each year's names cost 142 serialisations.
+fn names_of_year(year: i32) -> std::sync::Arc<Vec<(String, usize)>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<BTreeMap<i32, Arc<Vec<(String, usize)>>>>> = OnceLock::new();
+    let mut years = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    // Bounded: an answer names a handful of years.
+    if years.len() >= 64 && !years.contains_key(&year) {
+        years.clear();
+    }
+    years.entry(year).or_insert_with(|| Arc::new(totals_names(year))).clone()
+}
+
 /// Euros with two decimals and a point, as `YearTotals` writes them.
 fn parse_written_euros(s: &str) -> Option<i64> {
     let (neg, body) = match s.strip_prefix('-') {
@@ -803,10 +816,10 @@ impl<'de> Deserialize<'de> for YearTotals {
         let siret = m.get("siret").and_then(|v| v.as_str()).ok_or_else(|| D::Error::missing_field("siret"))?.to_owned();
         let year = m.get("year").and_then(|v| v.as_i64()).and_then(|y| i32::try_from(y).ok()).ok_or_else(|| D::Error::missing_field("year"))?;
         let mut slots = [0i64; crate::egalim::SLOT_COUNT];
-        let names = totals_names(year);
+        let names = names_of_year(year);
         // The detailed table is written whole or not at all (`YearTotals`'s `Serialize`).
         let detailed = names.iter().any(|(name, slot)| *slot >= crate::egalim::SIMPLE_FIELDS.len() && *slot < crate::egalim::SLOT_COUNT - 1 && m.contains_key(name));
-        for (name, slot) in &names {
+        for (name, slot) in names.iter() {
             if !detailed && *slot >= crate::egalim::SIMPLE_FIELDS.len() && *slot < crate::egalim::SLOT_COUNT - 1 {
                 continue;
             }
